@@ -1,0 +1,127 @@
+//! `conv2d_resample`: 2D convolution with optional FIR up/downsampling, following the official
+//! code path by path (same padding arithmetic, same order of operations), so results agree with
+//! the official implementation up to float rounding.
+
+use burn::tensor::{
+    backend::Backend,
+    module::{conv2d, conv_transpose2d},
+    ops::{ConvOptions, ConvTransposeOptions},
+    Tensor,
+};
+
+use crate::fir::{pad_or_crop, upfirdn2d, Fir};
+
+/// Plain (grouped) correlation or convolution. `flip_weight = true` is correlation (PyTorch's
+/// `conv2d`); `false` flips the kernel first (true convolution).
+fn conv_wrapper<B: Backend>(
+    x: Tensor<B, 4>,
+    w: Tensor<B, 4>,
+    stride: usize,
+    padding: [usize; 2],
+    groups: usize,
+    transpose: bool,
+    flip_weight: bool,
+) -> Tensor<B, 4> {
+    let [_, _, kh, kw] = w.dims();
+    let w = if !flip_weight && (kh > 1 || kw > 1) { w.flip([2, 3]) } else { w };
+    if transpose {
+        conv_transpose2d(
+            x,
+            w,
+            None,
+            ConvTransposeOptions::new([stride, stride], padding, [0, 0], [1, 1], groups),
+        )
+    } else {
+        conv2d(x, w, None, ConvOptions::new([stride, stride], padding, [1, 1], groups))
+    }
+}
+
+/// `conv2d_resample(x, w, f, up, down, padding, groups, flip_weight)` with `flip_filter = false`.
+///
+/// * `x`: `[N, C_in, H, W]`; `w`: `[C_out, C_in / groups, kh, kw]`.
+/// * `padding`: `[x0, x1, y0, y1]` with respect to the upsampled image (the official code's
+///   single int `p` is `[p, p, p, p]`).
+/// * `f`: the resampling filter (ignored when `up == down == 1`).
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_resample<B: Backend>(
+    x: Tensor<B, 4>,
+    w: Tensor<B, 4>,
+    f: &Fir,
+    up: usize,
+    down: usize,
+    padding: [isize; 4],
+    groups: usize,
+    flip_weight: bool,
+) -> Tensor<B, 4> {
+    assert!(up >= 1 && down >= 1 && groups >= 1);
+    let [out_channels, in_per_group, kh, kw] = w.dims();
+    let (fw, fh) = if up > 1 || down > 1 { (f.fw as isize, f.fh as isize) } else { (1, 1) };
+    let [mut px0, mut px1, mut py0, mut py1] = padding;
+    let (u, d) = (up as isize, down as isize);
+    if up > 1 {
+        px0 += (fw + u - 1) / 2;
+        px1 += (fw - u) / 2;
+        py0 += (fh + u - 1) / 2;
+        py1 += (fh - u) / 2;
+    }
+    if down > 1 {
+        px0 += (fw - d + 1) / 2;
+        px1 += (fw - d) / 2;
+        py0 += (fh - d + 1) / 2;
+        py1 += (fh - d) / 2;
+    }
+
+    // 1x1 kernel with downsampling only: downsample first, then convolve.
+    if kw == 1 && kh == 1 && down > 1 && up == 1 {
+        let x = upfirdn2d(x, f, 1, down, [px0, px1, py0, py1], false, 1.0);
+        return conv_wrapper(x, w, 1, [0, 0], groups, false, flip_weight);
+    }
+    // 1x1 kernel with upsampling only: convolve first, then upsample.
+    if kw == 1 && kh == 1 && up > 1 && down == 1 {
+        let x = conv_wrapper(x, w, 1, [0, 0], groups, false, flip_weight);
+        return upfirdn2d(x, f, up, 1, [px0, px1, py0, py1], false, (up * up) as f64);
+    }
+    // Downsampling only: FIR filter (with the padding), then strided convolution.
+    if down > 1 && up == 1 {
+        let x = upfirdn2d(x, f, 1, 1, [px0, px1, py0, py1], false, 1.0);
+        return conv_wrapper(x, w, down, [0, 0], groups, false, flip_weight);
+    }
+    // Upsampling (optionally followed by downsampling): transposed strided convolution, then FIR.
+    if up > 1 {
+        let w = if groups == 1 {
+            w.swap_dims(0, 1)
+        } else {
+            let w: Tensor<B, 5> = w.reshape([groups, out_channels / groups, in_per_group, kh, kw]);
+            w.swap_dims(1, 2).reshape([groups * in_per_group, out_channels / groups, kh, kw])
+        };
+        px0 -= kw as isize - 1;
+        px1 -= kw as isize - u;
+        py0 -= kh as isize - 1;
+        py1 -= kh as isize - u;
+        let pxt = (-px0).min(-px1).max(0);
+        let pyt = (-py0).min(-py1).max(0);
+        let x = conv_wrapper(x, w, up, [pyt as usize, pxt as usize], groups, true, !flip_weight);
+        let x = upfirdn2d(
+            x,
+            f,
+            1,
+            1,
+            [px0 + pxt, px1 + pxt, py0 + pyt, py1 + pyt],
+            false,
+            (up * up) as f64,
+        );
+        return if down > 1 { upfirdn2d(x, f, 1, down, [0, 0, 0, 0], false, 1.0) } else { x };
+    }
+    // No resampling, symmetric non-negative padding: plain convolution.
+    if px0 == px1 && py0 == py1 && px0 >= 0 && py0 >= 0 {
+        return conv_wrapper(x, w, 1, [py0 as usize, px0 as usize], groups, false, flip_weight);
+    }
+    // Generic fallback (up == 1 here): pad / crop, convolve, then downsample.
+    let x = pad_or_crop(x, [px0, px1, py0, py1]);
+    let x = conv_wrapper(x, w, 1, [0, 0], groups, false, flip_weight);
+    if down > 1 {
+        upfirdn2d(x, f, 1, down, [0, 0, 0, 0], false, 1.0)
+    } else {
+        x
+    }
+}

@@ -1,0 +1,30 @@
+//! Burn building blocks shared by bestiary's networks, numerically faithful to the official
+//! StyleGAN2-ADA PyTorch ops:
+//!
+//! * [`fir`]: FIR resampling (`upfirdn2d`, `upsample2d`, `downsample2d`, `filter2d`),
+//! * [`conv`]: `conv2d_resample` (convolution fused with FIR up/downsampling),
+//! * [`bias_act`]: bias + activation + gain + clamp,
+//! * [`layers`]: equalized-LR fully-connected and conv layers, modulated convolution,
+//!   minibatch standard deviation, 2nd-moment normalization,
+//! * [`state`]: loading/exporting tensors under their official names.
+//!
+//! Everything is generic over [`burn::tensor::backend::Backend`] and uses only ops that Burn can
+//! differentiate twice (matmul, conv2d, conv_transpose2d, pad, slice, reshape, elementwise).
+
+pub mod bias_act;
+pub mod conv;
+pub mod fir;
+pub mod layers;
+pub mod state;
+
+pub use bias_act::{bias_act, Activation};
+pub use conv::conv2d_resample;
+pub use fir::{downsample2d, filter2d, upfirdn2d, upsample2d, Fir};
+pub use layers::{
+    minibatch_std, modulated_conv2d, normalize_2nd_moment, Conv2dLayer, FullyConnectedLayer, ModConv,
+    ModConvArgs,
+};
+pub use state::{buffer, export_tensor, param, StateError, StateReader, WeightMap};
+
+#[cfg(test)]
+mod tests;

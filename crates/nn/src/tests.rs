@@ -1,0 +1,396 @@
+//! Unit tests against naive, loop-based references of the official ops.
+
+use burn::backend::Flex;
+use burn::tensor::{Tensor, TensorData};
+
+use crate::*;
+
+type B = Flex;
+
+struct Img {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    d: Vec<f64>,
+}
+
+impl Img {
+    fn at(&self, n: usize, c: usize, y: usize, x: usize) -> f64 {
+        self.d[((n * self.c + c) * self.h + y) * self.w + x]
+    }
+    fn from_tensor(t: Tensor<B, 4>) -> Img {
+        let [n, c, h, w] = t.dims();
+        let d = t.into_data().to_vec::<f32>().unwrap().into_iter().map(|v| v as f64).collect();
+        Img { n, c, h, w, d }
+    }
+}
+
+fn rand4(shape: [usize; 4], seed: u64) -> Tensor<B, 4> {
+    // Deterministic pseudo-random data independent of the backend RNG.
+    let n: usize = shape.iter().product();
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let v: Vec<f32> = (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 33) as f64 / (1u64 << 31) as f64 * 2.0 - 1.0) as f32
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(v, shape), &Default::default())
+}
+
+/// The reference `upfirdn2d` steps, literally: zero-insert, pad/crop, convolve (flip unless
+/// flip_filter), keep every `down`-th pixel.
+fn naive_upfirdn2d(x: &Img, f: &Fir, up: usize, down: usize, p: [isize; 4], flip: bool, gain: f64) -> Img {
+    let (uh, uw) = (x.h * up, x.w * up);
+    let [px0, px1, py0, py1] = p;
+    let ph = uh as isize + py0 + py1;
+    let pw = uw as isize + px0 + px1;
+    let oh = (ph - f.fh as isize + 1) as usize;
+    let ow = (pw - f.fw as isize + 1) as usize;
+    let u = |n: usize, c: usize, yy: isize, xx: isize| -> f64 {
+        // padded-image coordinates -> upsampled coordinates
+        let (y, xq) = (yy - py0, xx - px0);
+        if y < 0 || xq < 0 || y >= uh as isize || xq >= uw as isize {
+            return 0.0;
+        }
+        let (y, xq) = (y as usize, xq as usize);
+        if y % up != 0 || xq % up != 0 {
+            return 0.0;
+        }
+        x.at(n, c, y / up, xq / up)
+    };
+    let (dh, dw) = (oh.div_ceil(down), ow.div_ceil(down));
+    let mut d = vec![0.0; x.n * x.c * dh * dw];
+    for n in 0..x.n {
+        for c in 0..x.c {
+            for oy in 0..dh {
+                for ox in 0..dw {
+                    let (yy, xx) = (oy * down, ox * down);
+                    let mut s = 0.0;
+                    for ty in 0..f.fh {
+                        for tx in 0..f.fw {
+                            let (fy, fx) = if flip { (ty, tx) } else { (f.fh - 1 - ty, f.fw - 1 - tx) };
+                            s += u(n, c, (yy + ty) as isize, (xx + tx) as isize) * f.taps[fy * f.fw + fx] as f64;
+                        }
+                    }
+                    d[((n * x.c + c) * dh + oy) * dw + ox] = s * gain;
+                }
+            }
+        }
+    }
+    Img { n: x.n, c: x.c, h: dh, w: dw, d }
+}
+
+/// Grouped correlation, stride 1, no padding; `flip` flips the kernel (true convolution).
+fn naive_conv(x: &Img, w: &Img, groups: usize, flip: bool) -> Img {
+    let (o, ipg, kh, kw) = (w.n, w.c, w.h, w.w);
+    let opg = o / groups;
+    let (oh, ow) = (x.h - kh + 1, x.w - kw + 1);
+    let mut d = vec![0.0; x.n * o * oh * ow];
+    for n in 0..x.n {
+        for oc in 0..o {
+            let g = oc / opg;
+            for y in 0..oh {
+                for xx in 0..ow {
+                    let mut s = 0.0;
+                    for i in 0..ipg {
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let (wy, wx) = if flip { (kh - 1 - ky, kw - 1 - kx) } else { (ky, kx) };
+                                s += x.at(n, g * ipg + i, y + ky, xx + kx) * w.at(oc, i, wy, wx);
+                            }
+                        }
+                    }
+                    d[((n * o + oc) * oh + y) * ow + xx] = s;
+                }
+            }
+        }
+    }
+    Img { n: x.n, c: o, h: oh, w: ow, d }
+}
+
+fn max_err(a: &Img, b: &Img) -> f64 {
+    assert_eq!((a.n, a.c, a.h, a.w), (b.n, b.c, b.h, b.w), "shape mismatch");
+    a.d.iter().zip(&b.d).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+fn asym_filter() -> Fir {
+    Fir::from_2d(3, 4, &[1.0, 2.0, 0.5, 3.0, -1.0, 4.0, 2.0, 1.0, 0.25, 1.5, 2.5, 0.75])
+}
+
+#[test]
+fn upfirdn2d_matches_reference_definition() {
+    let x = rand4([2, 3, 7, 6], 1);
+    let xi = Img::from_tensor(x.clone());
+    let filters = [Fir::default_stylegan(), asym_filter(), Fir::from_1d(&[1.0, 2.0, 1.0])];
+    let cases: &[(usize, usize, [isize; 4])] = &[
+        (1, 1, [0, 0, 0, 0]),
+        (1, 1, [2, 1, 1, 2]),
+        (1, 1, [2, 2, 2, 2]),
+        (1, 2, [1, 1, 1, 1]),
+        (1, 2, [2, 0, -1, 3]),
+        (2, 1, [2, 1, 2, 1]),
+        (2, 1, [0, 0, 0, 0]),
+        (2, 1, [-1, 3, 4, -1]),
+        (2, 2, [1, 2, 1, 2]),
+        (3, 1, [1, 1, 2, 0]),
+    ];
+    for f in &filters {
+        for &(up, down, p) in cases {
+            for flip in [false, true] {
+                let gain = (up * up) as f64 * 0.75;
+                let got = Img::from_tensor(upfirdn2d(x.clone(), f, up, down, p, flip, gain));
+                let want = naive_upfirdn2d(&xi, f, up, down, p, flip, gain);
+                let e = max_err(&got, &want);
+                assert!(e < 1e-5, "up {up} down {down} pad {p:?} flip {flip} filter {}x{}: err {e}", f.fh, f.fw);
+            }
+        }
+    }
+}
+
+#[test]
+fn up_and_downsample_shapes_and_dc_gain() {
+    let f = Fir::default_stylegan();
+    assert_eq!(f.buffer().0, vec![4, 4]);
+    let s: f32 = f.taps.iter().sum();
+    assert!((s - 1.0).abs() < 1e-6);
+    let x = Tensor::<B, 4>::ones([1, 2, 8, 8], &Default::default());
+    let up = upsample2d(x.clone(), &f, 2);
+    assert_eq!(up.dims(), [1, 2, 16, 16]);
+    // Away from the border a constant image keeps its value (gain up^2 compensates zero insertion).
+    let v = up.slice([0..1, 0..1, 2..14, 2..14]).into_data().to_vec::<f32>().unwrap();
+    assert!(v.iter().all(|a| (a - 1.0).abs() < 1e-6));
+    let dn = downsample2d(x, &f, 2);
+    assert_eq!(dn.dims(), [1, 2, 4, 4]);
+    let v = dn.slice([0..1, 0..1, 1..3, 1..3]).into_data().to_vec::<f32>().unwrap();
+    assert!(v.iter().all(|a| (a - 1.0).abs() < 1e-6));
+}
+
+/// The official generic path: upfirdn2d up (with f only when up > 1), conv, upfirdn2d down.
+#[allow(clippy::too_many_arguments)]
+fn naive_conv2d_resample(
+    x: &Img,
+    w: &Img,
+    f: &Fir,
+    up: usize,
+    down: usize,
+    pad: isize,
+    groups: usize,
+    flip_weight: bool,
+) -> Img {
+    let (fw, fh) = (f.fw as isize, f.fh as isize);
+    let (u, d) = (up as isize, down as isize);
+    let [mut px0, mut px1, mut py0, mut py1] = [pad; 4];
+    if up > 1 {
+        px0 += (fw + u - 1) / 2;
+        px1 += (fw - u) / 2;
+        py0 += (fh + u - 1) / 2;
+        py1 += (fh - u) / 2;
+    }
+    if down > 1 {
+        px0 += (fw - d + 1) / 2;
+        px1 += (fw - d) / 2;
+        py0 += (fh - d + 1) / 2;
+        py1 += (fh - d) / 2;
+    }
+    let id = Fir::identity();
+    let x = naive_upfirdn2d(x, if up > 1 { f } else { &id }, up, 1, [px0, px1, py0, py1], false, (up * up) as f64);
+    let x = naive_conv(&x, w, groups, !flip_weight);
+    if down > 1 {
+        naive_upfirdn2d(&x, f, 1, down, [0, 0, 0, 0], false, 1.0)
+    } else {
+        x
+    }
+}
+
+#[test]
+fn conv2d_resample_matches_generic_reference() {
+    let f = Fir::default_stylegan();
+    // (kernel, up, down, padding, groups, flip_weight)
+    let cases: &[(usize, usize, usize, isize, usize, bool)] = &[
+        (3, 1, 1, 1, 1, true),
+        (3, 1, 1, 0, 1, false),
+        (3, 2, 1, 1, 1, false),
+        (3, 2, 1, 1, 1, true),
+        (3, 2, 1, 1, 2, false),
+        (3, 1, 2, 1, 1, true),
+        (3, 1, 2, 1, 2, true),
+        (1, 2, 1, 0, 1, false),
+        (1, 1, 2, 0, 1, true),
+        (1, 1, 1, 0, 2, true),
+        (3, 2, 2, 1, 1, false),
+        (4, 2, 1, 1, 1, false),
+    ];
+    for (i, &(k, up, down, pad, groups, flip)) in cases.iter().enumerate() {
+        let x = rand4([2, 4, 8, 8], 10 + i as u64);
+        let w = rand4([6, 4 / groups, k, k], 100 + i as u64);
+        let got = Img::from_tensor(conv2d_resample(x.clone(), w.clone(), &f, up, down, [pad; 4], groups, flip));
+        let want = naive_conv2d_resample(&Img::from_tensor(x), &Img::from_tensor(w), &f, up, down, pad, groups, flip);
+        let e = max_err(&got, &want);
+        assert!(e < 1e-4, "case {i} k {k} up {up} down {down} pad {pad} groups {groups} flip {flip}: err {e}");
+    }
+}
+
+#[test]
+fn modulated_conv_fused_and_per_sample_agree_with_reference() {
+    let f = Fir::default_stylegan();
+    for (up, demod, k) in [(1, true, 3), (2, true, 3), (1, false, 1), (1, true, 1)] {
+        let (n, i, o, h) = (3, 5, 4, 6);
+        let x = rand4([n, i, h, h], 7);
+        let w = rand4([o, i, k, k], 8);
+        let s: Tensor<B, 2> = rand4([1, 1, n, i], 9).reshape([n, i]) + 1.5;
+        let oh = h * up;
+        let noise = rand4([n, 1, oh, oh], 11);
+        let mk = |mode| ModConvArgs {
+            up,
+            down: 1,
+            padding: (k / 2) as isize,
+            resample_filter: &f,
+            demodulate: demod,
+            flip_weight: up == 1,
+            mode,
+        };
+        let a = modulated_conv2d(x.clone(), w.clone(), s.clone(), Some(noise.clone()), mk(ModConv::PerSample));
+        let b = modulated_conv2d(x.clone(), w.clone(), s.clone(), Some(noise.clone()), mk(ModConv::Fused));
+        let (a, b) = (Img::from_tensor(a), Img::from_tensor(b));
+        assert!(max_err(&a, &b) < 1e-5, "fused vs per-sample up {up}: {}", max_err(&a, &b));
+        // Reference: per sample, build the modulated/demodulated weight and convolve.
+        let xi = Img::from_tensor(x.clone());
+        let wi = Img::from_tensor(w.clone());
+        let sv = s.clone().into_data().to_vec::<f32>().unwrap();
+        let ni = Img::from_tensor(noise.clone());
+        for smp in 0..n {
+            let mut wm = wi.d.clone();
+            for oc in 0..o {
+                let mut ss = 0.0;
+                for ic in 0..i {
+                    for t in 0..k * k {
+                        let idx = (oc * i + ic) * k * k + t;
+                        wm[idx] *= sv[smp * i + ic] as f64;
+                        ss += wm[idx] * wm[idx];
+                    }
+                }
+                if demod {
+                    let dc = 1.0 / (ss + 1e-8).sqrt();
+                    for v in wm[oc * i * k * k..(oc + 1) * i * k * k].iter_mut() {
+                        *v *= dc;
+                    }
+                }
+            }
+            let xs = Img { n: 1, c: i, h, w: h, d: xi.d[smp * i * h * h..(smp + 1) * i * h * h].to_vec() };
+            let ws = Img { n: o, c: i, h: k, w: k, d: wm };
+            let r = naive_conv2d_resample(&xs, &ws, &f, up, 1, (k / 2) as isize, 1, up == 1);
+            for oc in 0..o {
+                for p in 0..oh * oh {
+                    let want = r.d[oc * oh * oh + p] + ni.d[smp * oh * oh + p];
+                    let got = a.d[((smp * o + oc) * oh * oh) + p];
+                    assert!((want - got).abs() < 1e-4, "up {up} demod {demod}: {got} vs {want}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn minibatch_std_matches_reference() {
+    let (n, c, h, w) = (8, 6, 3, 2);
+    let x = rand4([n, c, h, w], 21);
+    let xi = Img::from_tensor(x.clone());
+    for (gs, f) in [(Some(4), 1), (Some(2), 2), (None, 3), (Some(32), 1)] {
+        let y = Img::from_tensor(minibatch_std(x.clone(), gs, f));
+        assert_eq!((y.n, y.c, y.h, y.w), (n, c + f, h, w));
+        let g = gs.unwrap_or(n).min(n);
+        let m = n / g;
+        let cpf = c / f;
+        for s in 0..n {
+            let j = s % m; // sample s belongs to group column j
+            for ff in 0..f {
+                let mut acc = 0.0;
+                for cc in 0..cpf {
+                    for yy in 0..h {
+                        for xx in 0..w {
+                            let vals: Vec<f64> = (0..g).map(|gi| xi.at(gi * m + j, ff * cpf + cc, yy, xx)).collect();
+                            let mean = vals.iter().sum::<f64>() / g as f64;
+                            let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / g as f64;
+                            acc += (var + 1e-8).sqrt();
+                        }
+                    }
+                }
+                let want = acc / (cpf * h * w) as f64;
+                for yy in 0..h {
+                    for xx in 0..w {
+                        let got = y.at(s, c + ff, yy, xx);
+                        assert!((got - want).abs() < 1e-5, "group {gs:?} F {f}: {got} vs {want}");
+                    }
+                }
+            }
+            for cc in 0..c {
+                assert_eq!(y.at(s, cc, 1, 1), xi.at(s, cc, 1, 1));
+            }
+        }
+    }
+}
+
+#[test]
+fn fully_connected_is_equalized_matmul() {
+    let dev = Default::default();
+    let fc = FullyConnectedLayer::<B>::new(5, 3, true, Activation::Lrelu, 0.01, 0.5, &dev);
+    let x: Tensor<B, 2> = rand4([1, 1, 2, 5], 3).reshape([2, 5]);
+    let y = fc.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+    let w = fc.weight.val().into_data().to_vec::<f32>().unwrap();
+    let b = fc.bias.as_ref().unwrap().val().into_data().to_vec::<f32>().unwrap();
+    assert!(b.iter().all(|v| (*v - 0.5).abs() < 1e-7), "bias_init");
+    let xv = x.into_data().to_vec::<f32>().unwrap();
+    let wg = 0.01 / 5f64.sqrt();
+    for r in 0..2 {
+        for o in 0..3 {
+            let mut s = 0.0f64;
+            for i in 0..5 {
+                s += xv[r * 5 + i] as f64 * w[o * 5 + i] as f64 * wg;
+            }
+            s += b[o] as f64 * 0.01;
+            let s = if s < 0.0 { s * 0.2 } else { s } * 2f64.sqrt();
+            assert!((s - y[r * 3 + o] as f64).abs() < 1e-5, "{s} vs {}", y[r * 3 + o]);
+        }
+    }
+}
+
+#[test]
+fn bias_act_order_gain_and_clamp() {
+    let dev = Default::default();
+    let x = Tensor::<B, 4>::from_data(TensorData::new(vec![-3.0f32, -1.0, 0.5, 4.0], [1, 2, 1, 2]), &dev);
+    let b = Tensor::<B, 1>::from_data(TensorData::new(vec![1.0f32, -1.0], [2]), &dev);
+    let y = bias_act(x.clone(), Some(b), Activation::Lrelu, Some(2.0), Some(2.5));
+    let v = y.into_data().to_vec::<f32>().unwrap();
+    // (-3+1)=-2 -> -0.4 -> -0.8 ; (-1+1)=0 -> 0 ; (0.5-1)=-0.5 -> -0.1 -> -0.2 ; 4-1=3 -> 6 -> clamp 2.5
+    let want = [-0.8f32, 0.0, -0.2, 2.5];
+    for (a, b) in v.iter().zip(want) {
+        assert!((a - b).abs() < 1e-6, "{v:?}");
+    }
+    let y = bias_act(x, None, Activation::Lrelu, None, None).into_data().to_vec::<f32>().unwrap();
+    assert!((y[3] - 4.0 * 2f32.sqrt()).abs() < 1e-5 && (y[0] + 0.6 * 2f32.sqrt()).abs() < 1e-5);
+}
+
+#[test]
+fn state_reader_reports_missing_and_shape_errors() {
+    let dev = Default::default();
+    let fc = FullyConnectedLayer::<B>::new(4, 2, true, Activation::Linear, 1.0, 0.0, &dev);
+    let mut map = WeightMap::new();
+    fc.export(&mut map, "fc");
+    assert_eq!(map.keys().collect::<Vec<_>>(), vec!["fc.bias", "fc.weight"]);
+    map.get_mut("fc.weight").unwrap().1[0] = 42.0;
+    let mut r = StateReader::new(&map);
+    let fc2 = fc.clone().load(&mut r, "fc").unwrap();
+    assert_eq!(fc2.weight.val().into_data().to_vec::<f32>().unwrap()[0], 42.0);
+    assert!(r.unused().is_empty());
+    let mut bad = map.clone();
+    bad.insert("fc.weight".into(), (vec![2, 3], vec![0.0; 6]));
+    let err = fc.clone().load(&mut StateReader::new(&bad), "fc").unwrap_err();
+    assert!(matches!(err, StateError::Shape { .. }), "{err}");
+    let mut missing = map.clone();
+    missing.remove("fc.bias");
+    let err = fc.load(&mut StateReader::new(&missing), "fc").unwrap_err();
+    assert_eq!(err, StateError::Missing("fc.bias".into()));
+    assert!(err.to_string().contains("fc.bias"));
+}

@@ -1,0 +1,131 @@
+//! Model files: our safetensors format and official StyleGAN2-ADA pickles, read into one in-memory form.
+//!
+//! Our files are safetensors. Each tensor is named `<network>.<official state_dict name>` where `<network>`
+//! is the key the official pickle uses (`G`, `G_ema`, `D`), so `G_ema.mapping.fc0.weight` is
+//! `G_ema.state_dict()['mapping.fc0.weight']`. The string metadata key `bestiary` holds JSON:
+//! `{"format": "bestiary.stylegan2/1", "networks": {"G_ema": {"class_name": .., "init_kwargs": {..}}, ..},
+//!   "training_set_kwargs": ..}`; init_kwargs are the official constructor arguments, verbatim.
+
+use bestiary_weights::{safetensors_io, DType, Network, TensorData};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const FORMAT: &str = "bestiary.stylegan2/1";
+pub const META_KEY: &str = "bestiary";
+/// Network keys in the order the official pickles list them.
+pub const NETWORK_KEYS: [&str; 3] = ["G", "D", "G_ema"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Weights(#[from] bestiary_weights::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Every network a model file holds, with its official class name, constructor kwargs and tensors.
+#[derive(Clone, Debug, Default)]
+pub struct ModelFile {
+    pub networks: BTreeMap<String, Network>,
+    pub training_set_kwargs: Option<serde_json::Value>,
+}
+
+/// Files larger than this are refused before reading (official 1024px pickles are ~380 MB).
+pub const MAX_FILE_BYTES: u64 = 4 << 30;
+
+impl ModelFile {
+    /// Reads `.pkl` (official pickle, nothing executed) or `.safetensors` (ours), chosen by content.
+    pub fn load(path: &Path) -> Result<ModelFile, ModelError> {
+        let io = |source| ModelError::Io { path: path.display().to_string(), source };
+        let len = std::fs::metadata(path).map_err(io)?.len();
+        if len > MAX_FILE_BYTES {
+            return Err(ModelError::Invalid(format!("{}: {len} bytes is larger than any model file we accept", path.display())));
+        }
+        let bytes = std::fs::read(path).map_err(io)?;
+        Self::from_bytes(&bytes).map_err(|e| ModelError::Invalid(format!("{}: {e}", path.display())))
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<ModelFile, ModelError> {
+        // Pickles start with the PROTO opcode (0x80); safetensors with an 8-byte little-endian header size.
+        if bytes.first() == Some(&0x80) {
+            Self::from_pickle(bytes)
+        } else {
+            Self::from_safetensors(bytes)
+        }
+    }
+
+    pub fn from_pickle(bytes: &[u8]) -> Result<ModelFile, ModelError> {
+        let pkl = bestiary_weights::read_stylegan_pkl(bytes)?;
+        let mut networks = BTreeMap::new();
+        networks.insert("G_ema".to_string(), pkl.g_ema);
+        if let Some(g) = pkl.g {
+            networks.insert("G".to_string(), g);
+        }
+        if let Some(d) = pkl.d {
+            networks.insert("D".to_string(), d);
+        }
+        Ok(ModelFile { networks, training_set_kwargs: pkl.training_set_kwargs })
+    }
+
+    pub fn from_safetensors(bytes: &[u8]) -> Result<ModelFile, ModelError> {
+        let (tensors, meta) = safetensors_io::read(bytes)?;
+        let header = meta
+            .get(META_KEY)
+            .ok_or_else(|| ModelError::Invalid(format!("not a bestiary model file (no '{META_KEY}' metadata)")))?;
+        let header: serde_json::Value =
+            serde_json::from_str(header).map_err(|e| ModelError::Invalid(format!("bad model metadata: {e}")))?;
+        if header["format"] != FORMAT {
+            return Err(ModelError::Invalid(format!("unsupported model format {} (expected {FORMAT})", header["format"])));
+        }
+        let nets = header["networks"]
+            .as_object()
+            .ok_or_else(|| ModelError::Invalid("model metadata lists no networks".into()))?;
+        let mut networks = BTreeMap::new();
+        for (key, info) in nets {
+            let class_name = info["class_name"].as_str().unwrap_or_default().to_string();
+            let prefix = format!("{key}.");
+            let own: BTreeMap<String, TensorData> = tensors
+                .iter()
+                .filter_map(|(n, t)| n.strip_prefix(&prefix).map(|s| (s.to_string(), t.clone())))
+                .collect();
+            networks.insert(key.clone(), Network { class_name, init_kwargs: info["init_kwargs"].clone(), tensors: own });
+        }
+        if let Some(stray) = tensors.keys().find(|n| !nets.keys().any(|k| n.starts_with(&format!("{k}.")))) {
+            return Err(ModelError::Invalid(format!("tensor '{stray}' belongs to no listed network")));
+        }
+        let training_set_kwargs = header.get("training_set_kwargs").filter(|v| !v.is_null()).cloned();
+        Ok(ModelFile { networks, training_set_kwargs })
+    }
+
+    /// Serializes to our safetensors format, tensors in `dtype` (F32, or F16 for compact shipping).
+    pub fn to_safetensors(&self, dtype: DType) -> Result<Vec<u8>, ModelError> {
+        let mut tensors = BTreeMap::new();
+        let mut nets = serde_json::Map::new();
+        for (key, net) in &self.networks {
+            nets.insert(key.clone(), serde_json::json!({"class_name": net.class_name, "init_kwargs": net.init_kwargs}));
+            for (name, t) in &net.tensors {
+                tensors.insert(format!("{key}.{name}"), t.clone());
+            }
+        }
+        let header = serde_json::json!({
+            "format": FORMAT, "networks": nets, "training_set_kwargs": self.training_set_kwargs,
+        });
+        let meta = BTreeMap::from([(META_KEY.to_string(), header.to_string())]);
+        Ok(safetensors_io::write(&tensors, &meta, dtype)?)
+    }
+
+    /// The network under `key`, with a clear error naming what the file does hold.
+    pub fn network(&self, key: &str) -> Result<&Network, ModelError> {
+        self.networks.get(key).ok_or_else(|| {
+            let have: Vec<&str> = self.networks.keys().map(String::as_str).collect();
+            ModelError::Invalid(format!("the model file has no {key} network (it holds: {})", have.join(", ")))
+        })
+    }
+
+    /// The generator used for sampling: G_ema when present (as the official generate.py does), else G.
+    pub fn generator(&self) -> Result<&Network, ModelError> {
+        self.network("G_ema").or_else(|_| self.network("G"))
+    }
+}
