@@ -17,8 +17,8 @@ fn defaults_dark() -> Vec<Palette> {
 }
 fn defaults_light() -> Vec<Palette> {
     vec![
-        palette("classic-flow-indigo", &[0x14213d, 0x274c77, 0x6096ba, 0xa3cef1, 0xe76f51]),
-        palette("classic-flow-terracotta", &[0x264653, 0x2a9d8f, 0xe9c46a, 0xf4a261, 0xe76f51]),
+        palette("classic-flow-indigo", &[0x0d1b2a, 0x1b3a5c, 0x3e6489, 0x6c8cae, 0xc44536]),
+        palette("classic-flow-terracotta", &[0x264653, 0x2a9d8f, 0xc9a227, 0xe07a5f, 0x9c3d2e]),
     ]
 }
 
@@ -80,7 +80,7 @@ pub fn render(p: &Params) -> Rendered {
     let frequency = rng.range(1.2, 3.2); // noise cycles across the canvas
     let turn = rng.range(0.8, 2.2); // field angle = noise * PI * turn + base
     let base_angle = rng.range(0.0, math::TAU);
-    let separation = rng.range(7.0, 15.0); // scene units between neighbouring paths
+    let separation = rng.range(4.5, 13.0); // scene units between neighbouring paths
     let stop_ratio = rng.range(0.45, 0.7); // a path stops this fraction of `separation` from another
     let width_ratio = rng.range(0.22, 0.6); // stroke width relative to separation
     let width_vary = rng.range(0.0, 0.7);
@@ -184,7 +184,7 @@ pub fn render(p: &Params) -> Rendered {
         };
         let color = pal.sample(math::clamp01(t) as f32).with_alpha(alpha);
         let wv = width_field.get(mx / UNITS * 2.0, my / UNITS * 2.0);
-        let width = separation * width_ratio * (1.0 + width_vary * wv).max(0.2);
+        let width = (separation * width_ratio * (1.0 + width_vary * wv).max(0.2)).max(1.1);
         // Keep every second point: the step is small, the curves are smooth.
         let mut poly: Vec<(f32, f32)> = pts.iter().step_by(2).map(|&(x, y)| (q(x), q(y))).collect();
         let last = *pts.last().expect("non-empty");

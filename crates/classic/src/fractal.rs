@@ -2,7 +2,7 @@
 //! distance-estimate edge shading, and adaptive 2x2 supersampling. Rows are computed in parallel and
 //! assembled in order, so the result does not depend on the thread count.
 
-use crate::common::{palette, palette_json, UNITS};
+use crate::common::{palette, palette_json};
 use crate::math;
 use crate::rng::Rng;
 use crate::{Artwork, Params, Rendered};
@@ -10,6 +10,9 @@ use bestiary_canvas::{Image, Palette, Rgba};
 use rayon::prelude::*;
 
 const BAILOUT2: f64 = 65536.0; // |z| > 256: keeps the smooth iteration count accurate
+/// An orbit that comes back this close to a saved point is taken as periodic (interior). Near the boundary
+/// this may misjudge a few slowly escaping points, but those are shaded dark by the distance estimate anyway.
+const PERIOD_EPS: f64 = 1e-6;
 const LUT_SIZE: usize = 1024;
 /// Neighbouring samples that differ by more than this (sRGB, 0..1, max channel) get 2x2 supersampling.
 const SS_THRESHOLD: f32 = 0.035;
@@ -71,6 +74,11 @@ enum Sample {
 }
 
 fn iterate(v: &View, px: f64, py: f64) -> Sample {
+    iterate_counted(v, px, py).0
+}
+
+/// The escape-time sample and the number of iterations it took.
+fn iterate_counted(v: &View, px: f64, py: f64) -> (Sample, u64) {
     let (mut zx, mut zy, cx, cy);
     let (mut dx, mut dy);
     if v.julia {
@@ -91,7 +99,7 @@ fn iterate(v: &View, px: f64, py: f64) -> Sample {
         let xq = cx - 0.25;
         let q = xq * xq + cy * cy;
         if q * (q + xq) <= 0.25 * cy * cy || (cx + 1.0) * (cx + 1.0) + cy * cy <= 0.0625 {
-            return Sample::Inside;
+            return (Sample::Inside, 0);
         }
     }
     let mut saved = (zx, zy);
@@ -111,18 +119,22 @@ fn iterate(v: &View, px: f64, py: f64) -> Sample {
             let nu = n as f64 + 2.0 - math::log2(lr / std::f64::consts::LN_2);
             let dmag = math::sqrt(dx * dx + dy * dy).max(1e-300);
             let de = math::sqrt(r2) * lr / dmag;
-            return Sample::Escaped { nu, de };
+            return (Sample::Escaped { nu, de }, n as u64);
         }
         // Brent-style periodicity check: an orbit that returns onto a saved point is cyclic (inside).
-        if (zx - saved.0).abs() < 1e-10 && (zy - saved.1).abs() < 1e-10 {
-            return Sample::Inside;
+        if (zx - saved.0).abs() < PERIOD_EPS && (zy - saved.1).abs() < PERIOD_EPS {
+            return (Sample::Inside, n as u64);
+        }
+        // Julia: an orbit whose derivative has collapsed is being drawn into an attracting cycle.
+        if v.julia && dx * dx + dy * dy < 1e-24 {
+            return (Sample::Inside, n as u64);
         }
         if n + 1 == next_save {
             saved = (zx, zy);
             next_save = next_save.saturating_mul(2);
         }
     }
-    Sample::Inside
+    (Sample::Inside, v.max_iter as u64)
 }
 
 /// Plane coordinate for a point (u, v) in [-1, 1]^2 of the (rotated) window.
@@ -181,8 +193,9 @@ fn assess(v: &View) -> (f64, f64) {
     }
     let inside_frac = inside as f64 / (G * G) as f64;
     let mut score = edges as f64 / pairs as f64;
-    if inside_frac > 0.55 {
-        score *= 0.3;
+    // Prefer windows where the set's interior (flat, dark) takes at most about a quarter of the frame.
+    if inside_frac > 0.25 {
+        score *= (1.0 - 1.6 * (inside_frac - 0.25)).max(0.1);
     }
     if inside == G * G {
         score = 0.0;
@@ -192,8 +205,8 @@ fn assess(v: &View) -> (f64, f64) {
 
 fn iterations_for(radius: f64, julia: bool) -> u32 {
     let depth = math::log2((1.5 / radius).max(1.0));
-    let base = if julia { 320.0 } else { 260.0 };
-    (base + 45.0 * depth).min(2000.0) as u32
+    let base = if julia { 300.0 } else { 220.0 };
+    (base + 38.0 * depth).min(2000.0) as u32
 }
 
 fn candidate(rng: &mut Rng, julia: bool) -> View {
@@ -212,13 +225,21 @@ fn candidate(rng: &mut Rng, julia: bool) -> View {
         }
         // A point on the boundary of the main cardioid or the period-2 bulb, zoomed in.
         let t = rng.range(0.0, math::TAU);
-        let (bx, by) = if rng.chance(0.7) {
-            (0.5 * math::cos(t) - 0.25 * math::cos(2.0 * t), 0.5 * math::sin(t) - 0.25 * math::sin(2.0 * t))
+        let (bx, by, nx, ny) = if rng.chance(0.7) {
+            (
+                0.5 * math::cos(t) - 0.25 * math::cos(2.0 * t),
+                0.5 * math::sin(t) - 0.25 * math::sin(2.0 * t),
+                math::cos(t) - math::cos(2.0 * t),
+                math::sin(t) - math::sin(2.0 * t),
+            )
         } else {
-            (-1.0 + 0.25 * math::cos(t), 0.25 * math::sin(t))
+            (-1.0 + 0.25 * math::cos(t), 0.25 * math::sin(t), math::cos(t), math::sin(t))
         };
+        let nl = math::hypot(nx, ny).max(1e-9);
         let radius = math::pow(10.0, rng.range(-3.0, -1.0));
-        let centre = (bx + rng.range(-0.5, 0.5) * radius, by + rng.range(-0.5, 0.5) * radius);
+        // centred a little outside the boundary, so the smooth interior takes only an edge of the frame
+        let out = rng.range(0.4, 0.9) * radius;
+        let centre = (bx + nx / nl * out + rng.range(-0.3, 0.3) * radius, by + ny / nl * out + rng.range(-0.3, 0.3) * radius);
         View { julia, c: (0.0, 0.0), centre, radius, rotation, max_iter: iterations_for(radius, false), origin: "boundary" }
     } else {
         let (c, origin) = if rng.chance(0.55) {
@@ -337,59 +358,69 @@ pub fn render(p: &Params) -> Rendered {
         plane(&view, rot, u, w)
     };
 
-    // Pass 1: one sample at each pixel centre.
-    let first: Vec<Vec<[f32; 3]>> = (0..size)
-        .into_par_iter()
-        .map(|j| {
-            (0..size)
-                .map(|i| {
-                    let (x, y) = coord(i as f64 + 0.5, j as f64 + 0.5);
-                    shader.shade(iterate(&view, x, y))
-                })
-                .collect()
-        })
-        .collect();
-    // Pass 2: where a pixel differs from a neighbour, replace it by the mean of a 2x2 sub-grid.
-    let rows: Vec<Vec<u8>> = (0..size)
-        .into_par_iter()
-        .map(|j| {
-            let mut out = Vec::with_capacity(size * 4);
-            for i in 0..size {
-                let c = first[j][i];
-                let mut edge = false;
-                let here = [to_srgb_u8(c[0]), to_srgb_u8(c[1]), to_srgb_u8(c[2])];
-                for (di, dj) in [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)] {
-                    let (ni, nj) = (i as i64 + di, j as i64 + dj);
-                    if ni < 0 || nj < 0 || ni >= size as i64 || nj >= size as i64 {
-                        continue;
-                    }
-                    let n = first[nj as usize][ni as usize];
-                    for ch in 0..3 {
-                        let d = (here[ch] as f32 - to_srgb_u8(n[ch]) as f32).abs() / 255.0;
-                        if d > SS_THRESHOLD {
-                            edge = true;
+    // Work in bands of rows so memory stays at the output image plus one band, whatever the size.
+    // Pass 1: one sample at each pixel centre (linear colour and its 8-bit sRGB encoding), for the band and
+    // one halo row on each side. Pass 2: where a pixel differs from a 4-neighbour, average it with three
+    // more samples (in linear light). Every row is a pure function of its index: thread-count independent.
+    const BAND: usize = 64;
+    let limit = (SS_THRESHOLD * 255.0) as i32;
+    let mut data: Vec<u8> = Vec::with_capacity(size * size * 4);
+    for r0 in (0..size).step_by(BAND) {
+        let r1 = (r0 + BAND).min(size);
+        let h0 = r0.saturating_sub(1);
+        let h1 = (r1 + 1).min(size);
+        let first: Vec<Vec<([f32; 3], [u8; 3])>> = (h0..h1)
+            .into_par_iter()
+            .map(|j| {
+                (0..size)
+                    .map(|i| {
+                        let (x, y) = coord(i as f64 + 0.5, j as f64 + 0.5);
+                        let c = shader.shade(iterate(&view, x, y));
+                        (c, [to_srgb_u8(c[0]), to_srgb_u8(c[1]), to_srgb_u8(c[2])])
+                    })
+                    .collect()
+            })
+            .collect();
+        let at = |i: usize, j: usize| &first[j - h0][i];
+        let rows: Vec<Vec<u8>> = (r0..r1)
+            .into_par_iter()
+            .map(|j| {
+                let mut out = Vec::with_capacity(size * 4);
+                for i in 0..size {
+                    let here = at(i, j).1;
+                    let mut edge = false;
+                    for (di, dj) in [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)] {
+                        let (ni, nj) = (i as i64 + di, j as i64 + dj);
+                        if ni < 0 || nj < 0 || ni >= size as i64 || nj >= size as i64 {
+                            continue;
                         }
+                        let n = at(ni as usize, nj as usize).1;
+                        edge |= (0..3).any(|ch| (here[ch] as i32 - n[ch] as i32).abs() > limit);
                     }
+                    let px = if edge {
+                        let centre = at(i, j).0;
+                        let mut acc = [centre[0] * 0.25, centre[1] * 0.25, centre[2] * 0.25];
+                        // three more samples on a triangle 0.3 px around the centre
+                        for (ox, oy) in [(0.5, 0.8), (0.240_192, 0.35), (0.759_808, 0.35)] {
+                            let (x, y) = coord(i as f64 + ox, j as f64 + oy);
+                            let s = shader.shade(iterate(&view, x, y));
+                            for ch in 0..3 {
+                                acc[ch] += s[ch] * 0.25;
+                            }
+                        }
+                        [to_srgb_u8(acc[0]), to_srgb_u8(acc[1]), to_srgb_u8(acc[2])]
+                    } else {
+                        here
+                    };
+                    out.extend_from_slice(&[px[0], px[1], px[2], 255]);
                 }
-                let px = if edge {
-                    let mut acc = [0f32; 3];
-                    for (ox, oy) in [(0.25, 0.25), (0.75, 0.25), (0.25, 0.75), (0.75, 0.75)] {
-                        let (x, y) = coord(i as f64 + ox, j as f64 + oy);
-                        let s = shader.shade(iterate(&view, x, y));
-                        for ch in 0..3 {
-                            acc[ch] += s[ch] * 0.25;
-                        }
-                    }
-                    acc
-                } else {
-                    c
-                };
-                out.extend_from_slice(&[to_srgb_u8(px[0]), to_srgb_u8(px[1]), to_srgb_u8(px[2]), 255]);
-            }
-            out
-        })
-        .collect();
-    let data: Vec<u8> = rows.concat();
+                out
+            })
+            .collect();
+        for row in rows {
+            data.extend_from_slice(&row);
+        }
+    }
     let image = Image::from_raw(p.size, p.size, data).expect("buffer has size*size*4 bytes");
 
     let params = serde_json::json!({
@@ -410,9 +441,8 @@ pub fn render(p: &Params) -> Rendered {
         "density": density,
         "nu_min": nu_min,
         "edge_shading_px": edge,
-        "supersampling": "adaptive 2x2",
+        "supersampling": "adaptive: 4 samples (centre + triangle) where neighbours differ",
         "interest_score": score,
-        "scene_units": UNITS,
     });
     Rendered { art: Artwork::Raster(image), params }
 }

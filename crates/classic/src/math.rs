@@ -32,15 +32,7 @@ pub fn powi(x: f64, n: u32) -> f64 {
     r
 }
 
-pub fn lerp(a: f64, b: f64, t: f64) -> f64 { a + (b - a) * t }
-
 pub fn clamp01(x: f64) -> f64 { x.clamp(0.0, 1.0) }
-
-/// Smoothstep on [e0, e1].
-pub fn smoothstep(e0: f64, e1: f64, x: f64) -> f64 {
-    let t = clamp01((x - e0) / (e1 - e0));
-    t * t * (3.0 - 2.0 * t)
-}
 
 /// Wraps an angle to [-PI, PI).
 pub fn wrap_angle(a: f64) -> f64 {
@@ -62,7 +54,5 @@ mod tests {
         assert_eq!(powi(5.0, 0), 1.0);
         assert!((wrap_angle(3.0 * PI) + PI).abs() < 1e-12 || (wrap_angle(3.0 * PI) - PI).abs() < 1e-12);
         assert!((wrap_angle(0.5 + TAU) - 0.5).abs() < 1e-12);
-        assert_eq!(smoothstep(0.0, 1.0, 2.0), 1.0);
-        assert_eq!(smoothstep(0.0, 1.0, 0.5), 0.5);
     }
 }

@@ -21,6 +21,18 @@ pub struct Segment {
     pub b: (f64, f64),
     pub width: f64,
     pub axon: bool,
+    /// Smoothed tangent (unit vector) that sets the segment's sheen: averaging over a few segments keeps
+    /// brightness flowing along a branch instead of flickering segment by segment.
+    pub tangent: (f64, f64),
+}
+
+fn unit(dx: f64, dy: f64) -> (f64, f64) {
+    let l = math::hypot(dx, dy);
+    if l < 1e-12 {
+        (1.0, 0.0)
+    } else {
+        (dx / l, dy / l)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -59,66 +71,108 @@ pub fn grow(p: &Params) -> Geometry {
         let y = rng.range(0.16, 0.84) * UNITS;
         let gap = if tries < 1000 { min_gap } else { min_gap * 0.6 };
         if somata.iter().all(|s| math::hypot(s.x - x, s.y - y) > gap) {
-            somata.push(Soma { x, y, r: rng.range(9.0, 16.0) });
+            somata.push(Soma { x, y, r: rng.range(12.0, 20.0) });
         }
     }
 
-    // Attraction points: a disc-shaped territory around each soma plus an elongated apical lobe, and a
-    // sparse scatter everywhere so arbors reach into the gaps.
-    let territory = rng.range(150.0, 240.0);
-    let per_soma = rng.int(700, 1000) as usize;
+    // Attraction points: each soma gets a territory shaped by its cell type (stellate: a disc; pyramidal:
+    // a basal disc, a long apical shaft and a tuft; Purkinje-like: a dense fan), plus a sparse scatter
+    // everywhere so arbors reach into the gaps.
+    let territory = rng.range(160.0, 230.0) * math::sqrt(4.5 / count as f64).min(1.25);
+    let per_soma = rng.int(1400, 2000) as usize;
     let mut attractors: Vec<(f64, f64)> = Vec::new();
     let mut orientations = Vec::new();
+    let mut kinds = Vec::new();
     for s in &somata {
         let theta = rng.range(0.0, math::TAU);
+        let kind = rng.weighted(&[0.35, 0.45, 0.2]);
         orientations.push(theta);
-        for k in 0..per_soma {
-            let (x, y) = if k % 10 < 7 {
-                let r = territory * math::sqrt(rng.f64());
-                let a = rng.range(0.0, math::TAU);
-                (s.x + r * math::cos(a), s.y + r * math::sin(a))
-            } else {
-                let along = rng.range(0.2, 2.0) * territory;
-                let across = rng.normal() * territory * 0.18;
-                (
-                    s.x + along * math::cos(theta) - across * math::sin(theta),
-                    s.y + along * math::sin(theta) + across * math::cos(theta),
-                )
+        kinds.push(kind);
+        let (ct, st) = (math::cos(theta), math::sin(theta));
+        let local = |along: f64, across: f64| (s.x + along * ct - across * st, s.y + along * st + across * ct);
+        // lobed, irregular outlines instead of perfect discs
+        let (p2, p3) = (rng.range(0.0, math::TAU), rng.range(0.0, math::TAU));
+        let lobes = |a: f64| 1.0 + 0.22 * math::sin(2.0 * a + p2) + 0.14 * math::sin(3.0 * a + p3);
+        for _ in 0..per_soma {
+            let (x, y) = match kind {
+                0 => {
+                    let a = rng.range(0.0, math::TAU);
+                    let r = territory * lobes(a) * math::pow(rng.f64(), 0.7);
+                    (s.x + r * math::cos(a), s.y + r * math::sin(a))
+                }
+                1 => {
+                    let part = rng.weighted(&[0.4, 0.45, 0.15]);
+                    if part == 0 {
+                        let a = rng.range(0.0, math::TAU);
+                        let r = 0.7 * territory * lobes(a) * math::pow(rng.f64(), 0.7);
+                        let (bx, by) = local(-0.15 * territory, 0.0);
+                        (bx + r * math::cos(a), by + r * math::sin(a))
+                    } else if part == 1 {
+                        let along = rng.range(0.15, 2.1) * territory;
+                        local(along, rng.normal() * territory * (0.08 + 0.06 * along / territory))
+                    } else {
+                        let r = 0.6 * territory * math::sqrt(rng.f64());
+                        let a = rng.range(0.0, math::TAU);
+                        let (tx, ty) = local(2.1 * territory, 0.0);
+                        (tx + r * math::cos(a), ty + r * math::sin(a))
+                    }
+                }
+                _ => {
+                    let a = rng.normal() * 0.5;
+                    let r = 1.35 * territory * math::pow(rng.f64(), 0.6);
+                    local(r * math::cos(a), r * math::sin(a))
+                }
             };
             if x > margin && y > margin && x < UNITS - margin && y < UNITS - margin {
                 attractors.push((x, y));
             }
         }
     }
-    for _ in 0..(300 + 60 * count) {
+    for _ in 0..(80 + 20 * count) {
         attractors.push((rng.range(margin, UNITS - margin), rng.range(margin, UNITS - margin)));
     }
 
     // Roots: dendrite stems leaving each soma, pre-grown a few steps so they start out radially.
     let settings = Settings {
-        influence: rng.range(55.0, 80.0),
-        kill: rng.range(6.0, 9.0),
-        step: 3.5,
-        inertia: rng.range(0.25, 0.6),
-        jitter: rng.range(0.08, 0.22),
+        influence: rng.range(32.0, 48.0),
+        kill: rng.range(5.0, 7.0),
+        step: 3.0,
+        inertia: rng.range(0.4, 0.9),
+        jitter: rng.range(0.05, 0.14),
         max_iterations: 420,
         max_nodes: 16000,
         max_children: 3,
     };
-    let stems_lo = 4;
-    let stems_hi = 8;
     let mut nodes: Vec<Node> = Vec::new();
     for (t, s) in somata.iter().enumerate() {
-        let stems = rng.int(stems_lo, stems_hi) as usize;
-        let offset = rng.range(0.0, math::TAU);
+        let theta = orientations[t];
+        let dirs: Vec<f64> = match kinds[t] {
+            0 => {
+                let n = rng.int(5, 8);
+                let off = rng.range(0.0, math::TAU);
+                (0..n).map(|k| off + math::TAU * (k as f64 + rng.range(-0.3, 0.3)) / n as f64).collect()
+            }
+            1 => {
+                let mut d = vec![theta];
+                let n = rng.int(3, 5);
+                for k in 0..n {
+                    let spread = (k as f64 + 0.5) / n as f64 - 0.5;
+                    d.push(theta + math::PI + spread * 3.4 + rng.normal() * 0.15);
+                }
+                d
+            }
+            _ => {
+                let n = rng.int(2, 3);
+                (0..n).map(|k| theta + ((k as f64 + 0.5) / n as f64 - 0.5) * 1.1 + rng.normal() * 0.1).collect()
+            }
+        };
         let centre = nodes.len();
         nodes.push(Node { x: s.x, y: s.y, parent: None, tree: t, children: 0 });
-        for k in 0..stems {
-            let a = offset + math::TAU * (k as f64 + rng.range(-0.3, 0.3)) / stems as f64;
+        for &a in &dirs {
             let mut prev = centre;
             let (mut x, mut y) = (s.x, s.y);
             for step in 0..((s.r / settings.step) as usize + 3) {
-                let wig = if step > 1 { rng.normal() * 0.08 } else { 0.0 };
+                let wig = if step > 1 { rng.normal() * 0.05 } else { 0.0 };
                 x += math::cos(a + wig) * settings.step;
                 y += math::sin(a + wig) * settings.step;
                 nodes[prev].children += 1;
@@ -128,8 +182,8 @@ pub fn grow(p: &Params) -> Geometry {
         }
     }
     let iterations = colonize::grow(&mut nodes, &attractors, UNITS, &settings, &mut rng.fork());
-    let leaf = 0.55;
-    let gamma = rng.range(2.3, 2.8);
+    let leaf = 0.7;
+    let gamma = rng.range(2.0, 2.4);
     let widths = colonize::pipe_widths(&nodes, leaf, gamma);
 
     let mut segments: Vec<Segment> = Vec::new();
@@ -143,7 +197,7 @@ pub fn grow(p: &Params) -> Geometry {
         let steps = (axon_len / 4.0) as usize;
         let mut branch_points = Vec::new();
         for k in 0..steps {
-            curl = curl * 0.9 + rng.normal() * 0.03;
+            curl = curl * 0.85 + rng.normal() * 0.018;
             a += curl;
             // steer back toward the centre near the borders
             let (cx, cy) = (UNITS / 2.0 - x, UNITS / 2.0 - y);
@@ -154,7 +208,7 @@ pub fn grow(p: &Params) -> Geometry {
             }
             let (nx, ny) = (x + math::cos(a) * 4.0, y + math::sin(a) * 4.0);
             let w = 1.5 - 0.8 * (k as f64 / steps as f64);
-            segments.push(Segment { a: (x, y), b: (nx, ny), width: w, axon: true });
+            segments.push(Segment { a: (x, y), b: (nx, ny), width: w, axon: true, tangent: unit(nx - x, ny - y) });
             if k > steps / 3 && rng.chance(0.025) {
                 branch_points.push((nx, ny, a));
             }
@@ -170,7 +224,13 @@ pub fn grow(p: &Params) -> Geometry {
                 for k in 0..n {
                     a2 += rng.normal() * 0.12;
                     let (nx, ny) = (x2 + math::cos(a2) * 3.5, y2 + math::sin(a2) * 3.5);
-                    segments.push(Segment { a: (x2, y2), b: (nx, ny), width: 0.9 - 0.4 * k as f64 / n as f64, axon: true });
+                    segments.push(Segment {
+                        a: (x2, y2),
+                        b: (nx, ny),
+                        width: 0.9 - 0.4 * k as f64 / n as f64,
+                        axon: true,
+                        tangent: unit(nx - x2, ny - y2),
+                    });
                     x2 = nx;
                     y2 = ny;
                 }
@@ -181,7 +241,15 @@ pub fn grow(p: &Params) -> Geometry {
     for (k, n) in nodes.iter().enumerate() {
         if let Some(par) = n.parent {
             let pn = &nodes[par];
-            segments.push(Segment { a: (pn.x, pn.y), b: (n.x, n.y), width: widths[k].min(max_w), axon: false });
+            let mut anc = par;
+            for _ in 0..3 {
+                match nodes[anc].parent {
+                    Some(up) => anc = up,
+                    None => break,
+                }
+            }
+            let tangent = unit(n.x - nodes[anc].x, n.y - nodes[anc].y);
+            segments.push(Segment { a: (pn.x, pn.y), b: (n.x, n.y), width: widths[k].min(max_w), axon: false, tangent });
         }
     }
 
@@ -190,8 +258,8 @@ pub fn grow(p: &Params) -> Geometry {
         .map(|_| (rng.range(0.0, UNITS), rng.range(0.0, UNITS), rng.range(0.5, 1.6), rng.range(0.15, 0.35)))
         .collect();
 
-    let sharpness = rng.int(2, 5) as u32;
-    let ambient = rng.range(0.12, 0.22);
+    let sharpness = rng.int(2, 4) as u32;
+    let ambient = rng.range(0.18, 0.28);
     let sheen = rng.range(0.25, 0.45);
     let light0 = rng.below(LIGHT_STEPS);
     let pal = p.palette.clone().unwrap_or_else(default_palette);
@@ -205,7 +273,8 @@ pub fn grow(p: &Params) -> Geometry {
         "somata": somata.iter().map(|s| serde_json::json!([s.x / UNITS, s.y / UNITS, s.r / UNITS])).collect::<Vec<_>>(),
         "territory": territory / UNITS,
         "attractors": attractors.len(),
-        "stems_per_soma": [stems_lo, stems_hi],
+        "cell_types": kinds.iter().map(|k| ["stellate", "pyramidal", "fan"][*k]).collect::<Vec<_>>(),
+        "orientations": orientations,
         "influence_radius": settings.influence / UNITS,
         "kill_distance": settings.kill / UNITS,
         "step": settings.step / UNITS,
@@ -256,10 +325,8 @@ pub fn frame(g: &Geometry, turn: f64) -> Scene {
         scene.push(Shape::Circle { cx: q(x), cy: q(y), r: q(r), style: Style::fill(c) });
     }
     for s in &g.segments {
-        let (dx, dy) = (s.b.0 - s.a.0, s.b.1 - s.a.1);
-        let len = math::hypot(dx, dy).max(1e-12);
-        // |cos(angle - light)| = |dot(unit segment, light direction)|
-        let c = ((dx * lc + dy * ls) / len).abs();
+        // |cos(angle - light)| = |dot(unit tangent, light direction)|
+        let c = (s.tangent.0 * lc + s.tangent.1 * ls).abs();
         let b = math::powi(c, g.sharpness);
         let (mx, my) = ((s.a.0 + s.b.0) * 0.5, (s.a.1 + s.b.1) * 0.5);
         let gain = if s.axon { 0.92 } else { 1.0 };
@@ -304,4 +371,75 @@ pub fn render(p: &Params) -> Rendered {
 pub fn animate(p: &Params, frames: usize) -> Vec<bestiary_canvas::Image> {
     let g = grow(p);
     (0..frames as u64).map(|i| frame(&g, light_turn(&g, i, frames as u64)).render(p.size, p.size)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> Params {
+        Params { seed: 5, size: 48, palette: None }
+    }
+
+    #[test]
+    fn light_turn_wraps_exactly_after_a_full_turn() {
+        let g = grow(&small());
+        for n in [1u64, 3, 7, 24] {
+            assert_eq!(light_turn(&g, n, n).to_bits(), light_turn(&g, 0, n).to_bits());
+            assert_eq!(light_turn(&g, n + 2, n).to_bits(), light_turn(&g, 2, n).to_bits());
+            for i in 0..n {
+                let t = light_turn(&g, i, n);
+                assert!((0.0..1.0).contains(&t));
+            }
+        }
+        // the same light position reached with different frame counts is the same number
+        assert_eq!(light_turn(&g, 2, 8).to_bits(), light_turn(&g, 1, 4).to_bits());
+        assert_eq!(light_turn(&g, 0, 1).to_bits(), (g.light0 as f64 / LIGHT_STEPS as f64).to_bits());
+    }
+
+    #[test]
+    fn frame_one_turn_later_is_identical() {
+        let g = grow(&small());
+        let n = 6;
+        let first = frame(&g, light_turn(&g, 0, n)).render(48, 48);
+        let again = frame(&g, light_turn(&g, n, n)).render(48, 48);
+        assert_eq!(first, again);
+        let half = frame(&g, light_turn(&g, n / 2, n)).render(48, 48);
+        assert_ne!(first, half, "a half turn lights the plate differently");
+    }
+
+    #[test]
+    fn brightness_follows_segment_angle() {
+        // A segment parallel to the light is brighter than one across it.
+        let g = grow(&small());
+        let scene = frame(&g, 0.0); // light along +x
+        let lum = |c: Rgba| c.r + c.g + c.b;
+        let mut along = None;
+        let mut across = None;
+        let dust = g.dust.len();
+        for (k, s) in g.segments.iter().enumerate() {
+            let Shape::Path { style, .. } = &scene.shapes[dust + k] else { panic!("segment is a path") };
+            let c = style.stroke.as_ref().expect("stroked").color;
+            if s.tangent.0.abs() > 0.99 && along.is_none() {
+                along = Some(lum(c));
+            }
+            if s.tangent.1.abs() > 0.99 && across.is_none() {
+                across = Some(lum(c));
+            }
+        }
+        let (a, b) = (along.expect("a horizontal segment"), across.expect("a vertical segment"));
+        assert!(a > b + 0.5, "along {a} across {b}");
+    }
+
+    #[test]
+    fn geometry_has_every_part() {
+        let g = grow(&small());
+        assert!((3..=6).contains(&g.somata.len()));
+        assert!(g.segments.iter().any(|s| s.axon));
+        assert!(g.segments.iter().filter(|s| !s.axon).count() > 1000);
+        // dendrites taper: the widest segment is much wider than the median one
+        let mut w: Vec<f64> = g.segments.iter().filter(|s| !s.axon).map(|s| s.width).collect();
+        w.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        assert!(w[w.len() - 1] > 4.0 * w[w.len() / 2]);
+    }
 }

@@ -17,6 +17,9 @@ pub fn default_palette() -> Palette {
     )
 }
 
+/// Fewest stem segments a specimen may have.
+const MIN_SEGMENTS: usize = 16;
+
 struct Species {
     name: &'static str,
     axiom: &'static str,
@@ -111,7 +114,7 @@ const SPECIES: &[Species] = &[
         name: "reed",
         axiom: "[&&&&&&R][&&&&R][&&R][R][&&R][&&&&R][&&&&&&R][&Q][&&Q]",
         rules: &[
-            Rule { symbol: 'R', choices: &[(0.9, "GR"), (0.1, "G")] },
+            Rule { symbol: 'R', choices: &[(0.93, "GR"), (0.07, "G")] },
             Rule { symbol: 'Q', choices: &[(0.95, "GQ"), (0.05, "GH")] },
         ],
         finals: &[Rule { symbol: 'Q', choices: &[(1.0, "H")] }],
@@ -122,7 +125,7 @@ const SPECIES: &[Species] = &[
         width: 3.0,
         taper: 0.8,
         along: 0.95,
-        tropism: -0.035,
+        tropism: -0.07,
         leaf: 6.0,
         flower: 3.0,
         orb: 2.0,
@@ -131,10 +134,10 @@ const SPECIES: &[Species] = &[
         name: "tirillus",
         axiom: "A",
         rules: &[
-            Rule { symbol: 'A', choices: &[(0.42, "GA"), (0.22, "G[+A][-A]"), (0.12, "G+A"), (0.12, "G-A"), (0.12, "Go")] },
+            Rule { symbol: 'A', choices: &[(0.38, "GA"), (0.3, "G[+A][-A]"), (0.1, "G+A"), (0.1, "G-A"), (0.12, "Go")] },
         ],
         finals: &[Rule { symbol: 'A', choices: &[(1.0, "o")] }],
-        iterations: 9,
+        iterations: 10,
         angle: 28.0,
         jitter: 9.0,
         length_decay: 0.96,
@@ -266,9 +269,9 @@ pub fn render(p: &Params) -> Rendered {
     let pal = p.palette.clone().unwrap_or_else(default_palette);
     let paper = hex(0xf1eadb);
     let ink = hex(0x2e2a22);
-    let ground_y = UNITS * rng.range(0.8, 0.86);
+    let ground_y = UNITS * rng.range(0.86, 0.9);
     let margin = UNITS * 0.07;
-    let top = UNITS * 0.1;
+    let top = UNITS * 0.07;
 
     let mut scene = Scene::new(UNITS as f32, UNITS as f32, Some(paper));
     // Plate border: a thin double rule.
@@ -303,7 +306,15 @@ pub fn render(p: &Params) -> Rendered {
     for (k, &si) in chosen.iter().enumerate() {
         let sp = &SPECIES[si];
         let mut prng = rng.fork();
-        let (mut syms, done) = expand(sp.axiom, sp.rules, sp.iterations, 60_000, &mut prng);
+        // A stochastic system can stop almost at once (a bud terminating on the first step); regrow those
+        // (a bounded number of times) so every specimen on the plate is a real plant.
+        let (mut syms, mut done) = expand(sp.axiom, sp.rules, sp.iterations, 60_000, &mut prng);
+        for _ in 0..8 {
+            if syms.iter().filter(|c| matches!(c, 'F' | 'G')).count() >= MIN_SEGMENTS {
+                break;
+            }
+            (syms, done) = expand(sp.axiom, sp.rules, sp.iterations, 60_000, &mut prng);
+        }
         syms = crate::lsystem::rewrite(&syms, sp.finals, &mut prng);
         let marks = draw_plant(sp, &syms, &mut prng);
         // Bounds in local units (stems and organ extents).
@@ -321,9 +332,9 @@ pub fn render(p: &Params) -> Rendered {
                 Mark::Head { x, y, len, .. } => extend(*x, *y, *len),
             }
         }
-        let height_share = prng.range(0.55, 0.98);
+        let height_share = prng.range(0.62, 0.97);
         let max_h = (ground_y - top) * height_share;
-        let scale = (slot * 0.92 / (x1 - x0).max(1e-6)).min(max_h / (-y0).max(1e-6)).min(4.0);
+        let scale = (slot * (0.8 + 0.15 * count as f64) / (x1 - x0).max(1e-6)).min(max_h / (-y0).max(1e-6)).min(8.0);
         let cx = margin + (k as f64 + 0.5) * slot + prng.range(-0.06, 0.06) * slot;
         // centre the drawing's bounds on the slot, keeping the root inside the slot
         let root_x = (cx - (x0 + x1) * 0.5 * scale).clamp(margin + k as f64 * slot + 8.0, margin + (k + 1) as f64 * slot - 8.0);
@@ -356,13 +367,13 @@ pub fn render(p: &Params) -> Rendered {
                         (q(a), q(b))
                     })
                     .collect();
-                let w = (width * scale.sqrt()).clamp(0.5, 9.0);
+                let w = (width * math::pow(*scale, 0.6)).clamp(0.5, 10.0);
                 scene.push(Shape::Path { points: pts, closed: false, style: Style::stroke(stem_color(*depth), q(w)) });
             }
         }
     }
     for (marks, scale, rx, flower_color, petals) in &plant_marks {
-        let organ = scale.sqrt().clamp(0.6, 2.2);
+        let organ = math::pow(*scale, 0.75).clamp(0.6, 3.5);
         for m in marks {
             match m {
                 Mark::Leaf { x, y, angle, len, tone } => {

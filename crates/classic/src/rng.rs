@@ -45,18 +45,9 @@ impl Rng {
         mix64(self.state)
     }
 
-    pub fn next_u32(&mut self) -> u32 {
-        (self.next_u64() >> 32) as u32
-    }
-
     /// Uniform in [0, 1) with 53 random bits.
     pub fn f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Uniform in [0, 1) with 24 random bits.
-    pub fn f32(&mut self) -> f32 {
-        (self.next_u32() >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
     }
 
     /// Uniform in [lo, hi).
@@ -152,8 +143,6 @@ mod tests {
             let x = r.f64();
             assert!((0.0..1.0).contains(&x));
             sum += x;
-            let y = r.f32();
-            assert!((0.0..1.0).contains(&y));
             let k = r.int(3, 10);
             assert!((3..=10).contains(&k));
             let b = r.below(7);

@@ -23,22 +23,27 @@ pub struct Tile {
     pub steps: u32,
     pub dx: i32,
     pub dy: i32,
+    /// Whether the tile's strokes take a palette colour.
+    pub accented: bool,
 }
 
 pub fn render(p: &Params) -> Rendered {
     let mut rng = Rng::stream(p.seed, "squares");
     let grid = *rng.pick(&[4i64, 5, 5, 6, 6, 6, 7, 7, 8]) as usize;
     let margin = rng.range(0.06, 0.1) * UNITS;
-    let gap_frac = if rng.chance(0.5) { 0.0 } else { rng.range(0.04, 0.12) };
+    let gap_frac = if rng.chance(0.3) { 0.0 } else { rng.range(0.05, 0.14) };
     let dark = rng.chance(0.35);
     let inner_frac = rng.range(0.06, 0.2);
     let drift = rng.range(0.75, 1.0);
     let ease = rng.range(0.85, 1.35);
-    let tint_mode = match (p.palette.is_some(), rng.weighted(&[0.4, 0.35, 0.25])) {
+    // ink: every stroke in ink; accent: some tiles take a palette colour; depth: strokes shade from ink at
+    // the outer square to the tile's palette colour at the innermost. A given palette is always used.
+    let tint_mode = match (p.palette.is_some(), rng.weighted(&[0.35, 0.35, 0.3])) {
         (false, 0) => "ink",
-        (true, 0) | (_, 1) => "tile",
+        (true, 0) | (_, 1) => "accent",
         _ => "depth",
     };
+    let accent_share = rng.range(0.2, 0.45);
     let (ground, ink) = if dark { (hex(0x121317), hex(0xe9e4d8)) } else { (hex(0xf3efe6), hex(0x1c1c22)) };
     let pal = p.palette.clone().unwrap_or_else(|| if dark { default_dark() } else { default_light() });
 
@@ -46,7 +51,7 @@ pub fn render(p: &Params) -> Rendered {
     let gap = cell * gap_frac;
     let outer = cell - gap;
     let inner = outer * inner_frac;
-    let width = (cell * 0.011).max(0.9);
+    let width = (cell * 0.013).max(0.9);
 
     let mut scene = Scene::new(UNITS as f32, UNITS as f32, Some(ground));
     let mut tiles = Vec::with_capacity(grid * grid);
@@ -56,6 +61,7 @@ pub fn render(p: &Params) -> Rendered {
             let dx = rng.int(-1, 1) as i32;
             let dy = rng.int(-1, 1) as i32;
             let tile_tint = pal.pick(rng.below(pal.colors.len() as u64) as usize);
+            let accented = rng.chance(accent_share);
             let cx = margin + (col as f64 + 0.5) * cell;
             let cy = margin + (row as f64 + 0.5) * cell;
             let room = (outer - inner) / 2.0 * drift;
@@ -66,12 +72,13 @@ pub fn render(p: &Params) -> Rendered {
                 let y = cy + dy as f64 * room * t - side / 2.0;
                 let color: Rgba = match tint_mode {
                     "ink" => ink,
-                    "tile" => tile_tint,
-                    _ => pal.sample(i as f32 / steps as f32),
+                    "accent" if accented => tile_tint,
+                    "accent" => ink,
+                    _ => crate::common::lerp_rgba(ink, tile_tint, i as f32 / steps as f32),
                 };
                 scene.push(Shape::Rect { x: q(x), y: q(y), w: q(side), h: q(side), style: Style::stroke(color, q(width)) });
             }
-            tiles.push(Tile { steps, dx, dy });
+            tiles.push(Tile { steps, dx, dy, accented: tint_mode == "depth" || (tint_mode == "accent" && accented) });
         }
     }
 
@@ -85,12 +92,13 @@ pub fn render(p: &Params) -> Rendered {
         "gap": gap_frac,
         "ground": if dark { "dark" } else { "light" },
         "tint": tint_mode,
+        "accent_share": accent_share,
         "steps_range": [MIN_STEPS, MAX_STEPS],
         "inner_fraction": inner_frac,
         "drift": drift,
         "ease": ease,
         "stroke_width": width / UNITS,
-        "tiles": tiles.iter().map(|t| serde_json::json!([t.steps, t.dx, t.dy])).collect::<Vec<_>>(),
+        "tiles": tiles.iter().map(|t| serde_json::json!([t.steps, t.dx, t.dy, t.accented])).collect::<Vec<_>>(),
     });
     Rendered { art: Artwork::Vector(scene), params }
 }

@@ -23,7 +23,11 @@ fn conv_wrapper<B: Backend>(
     flip_weight: bool,
 ) -> Tensor<B, 4> {
     let [_, _, kh, kw] = w.dims();
-    let w = if !flip_weight && (kh > 1 || kw > 1) { w.flip([2, 3]) } else { w };
+    let w = if !flip_weight && (kh > 1 || kw > 1) {
+        w.flip([2, 3])
+    } else {
+        w
+    };
     if transpose {
         conv_transpose2d(
             x,
@@ -32,7 +36,12 @@ fn conv_wrapper<B: Backend>(
             ConvTransposeOptions::new([stride, stride], padding, [0, 0], [1, 1], groups),
         )
     } else {
-        conv2d(x, w, None, ConvOptions::new([stride, stride], padding, [1, 1], groups))
+        conv2d(
+            x,
+            w,
+            None,
+            ConvOptions::new([stride, stride], padding, [1, 1], groups),
+        )
     }
 }
 
@@ -55,7 +64,11 @@ pub fn conv2d_resample<B: Backend>(
 ) -> Tensor<B, 4> {
     assert!(up >= 1 && down >= 1 && groups >= 1);
     let [out_channels, in_per_group, kh, kw] = w.dims();
-    let (fw, fh) = if up > 1 || down > 1 { (f.fw as isize, f.fh as isize) } else { (1, 1) };
+    let (fw, fh) = if up > 1 || down > 1 {
+        (f.fw as isize, f.fh as isize)
+    } else {
+        (1, 1)
+    };
     let [mut px0, mut px1, mut py0, mut py1] = padding;
     let (u, d) = (up as isize, down as isize);
     if up > 1 {
@@ -92,7 +105,8 @@ pub fn conv2d_resample<B: Backend>(
             w.swap_dims(0, 1)
         } else {
             let w: Tensor<B, 5> = w.reshape([groups, out_channels / groups, in_per_group, kh, kw]);
-            w.swap_dims(1, 2).reshape([groups * in_per_group, out_channels / groups, kh, kw])
+            w.swap_dims(1, 2)
+                .reshape([groups * in_per_group, out_channels / groups, kh, kw])
         };
         px0 -= kw as isize - 1;
         px1 -= kw as isize - u;
@@ -100,7 +114,15 @@ pub fn conv2d_resample<B: Backend>(
         py1 -= kh as isize - u;
         let pxt = (-px0).min(-px1).max(0);
         let pyt = (-py0).min(-py1).max(0);
-        let x = conv_wrapper(x, w, up, [pyt as usize, pxt as usize], groups, true, !flip_weight);
+        let x = conv_wrapper(
+            x,
+            w,
+            up,
+            [pyt as usize, pxt as usize],
+            groups,
+            true,
+            !flip_weight,
+        );
         let x = upfirdn2d(
             x,
             f,
@@ -110,11 +132,23 @@ pub fn conv2d_resample<B: Backend>(
             false,
             (up * up) as f64,
         );
-        return if down > 1 { upfirdn2d(x, f, 1, down, [0, 0, 0, 0], false, 1.0) } else { x };
+        return if down > 1 {
+            upfirdn2d(x, f, 1, down, [0, 0, 0, 0], false, 1.0)
+        } else {
+            x
+        };
     }
     // No resampling, symmetric non-negative padding: plain convolution.
     if px0 == px1 && py0 == py1 && px0 >= 0 && py0 >= 0 {
-        return conv_wrapper(x, w, 1, [py0 as usize, px0 as usize], groups, false, flip_weight);
+        return conv_wrapper(
+            x,
+            w,
+            1,
+            [py0 as usize, px0 as usize],
+            groups,
+            false,
+            flip_weight,
+        );
     }
     // Generic fallback (up == 1 here): pad / crop, convolve, then downsample.
     let x = pad_or_crop(x, [px0, px1, py0, py1]);

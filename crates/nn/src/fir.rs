@@ -48,19 +48,37 @@ impl Fir {
             *t /= s2;
         }
         let one_d: Vec<f32> = f.iter().map(|v| v / sum).collect();
-        Fir { fh: n, fw: n, taps, separable: Some(one_d), stored_1d: n >= 8 }
+        Fir {
+            fh: n,
+            fw: n,
+            taps,
+            separable: Some(one_d),
+            stored_1d: n >= 8,
+        }
     }
 
     /// Prepares a non-separable 2D filter `[fh, fw]` (normalized to sum 1).
     pub fn from_2d(fh: usize, fw: usize, f: &[f32]) -> Self {
         assert_eq!(f.len(), fh * fw, "FIR filter data does not match its shape");
         let s: f32 = f.iter().sum();
-        Fir { fh, fw, taps: f.iter().map(|v| v / s).collect(), separable: None, stored_1d: false }
+        Fir {
+            fh,
+            fw,
+            taps: f.iter().map(|v| v / s).collect(),
+            separable: None,
+            stored_1d: false,
+        }
     }
 
     /// The identity filter (`f = None` in the official code).
     pub fn identity() -> Self {
-        Fir { fh: 1, fw: 1, taps: vec![1.0], separable: Some(vec![1.0]), stored_1d: false }
+        Fir {
+            fh: 1,
+            fw: 1,
+            taps: vec![1.0],
+            separable: Some(vec![1.0]),
+            stored_1d: false,
+        }
     }
 
     /// The default StyleGAN2 filter `[1, 3, 3, 1]`.
@@ -82,7 +100,11 @@ impl Fir {
         let mut k = vec![0f32; self.fh * self.fw];
         for y in 0..self.fh {
             for x in 0..self.fw {
-                let (sy, sx) = if flip_filter { (y, x) } else { (self.fh - 1 - y, self.fw - 1 - x) };
+                let (sy, sx) = if flip_filter {
+                    (y, x)
+                } else {
+                    (self.fh - 1 - y, self.fw - 1 - x)
+                };
                 k[y * self.fw + x] = (self.taps[sy * self.fw + sx] as f64 * gain) as f32;
             }
         }
@@ -106,7 +128,12 @@ pub fn pad_or_crop<B: Backend>(x: Tensor<B, 4>, pad: [isize; 4]) -> Tensor<B, 4>
     }
     if px0 > 0 || px1 > 0 || py0 > 0 || py1 > 0 {
         x = x.pad(
-            (px0.max(0) as usize, px1.max(0) as usize, py0.max(0) as usize, py1.max(0) as usize),
+            (
+                px0.max(0) as usize,
+                px1.max(0) as usize,
+                py0.max(0) as usize,
+                py1.max(0) as usize,
+            ),
             PadMode::Constant(0.0),
         );
     }
@@ -123,7 +150,8 @@ fn subsample<B: Backend>(x: Tensor<B, 4>, down: usize) -> Tensor<B, 4> {
     let wo = w.div_ceil(down);
     let x = x.pad((0, wo * down - w, 0, ho * down - h), PadMode::Constant(0.0));
     let x: Tensor<B, 6> = x.reshape([n, c, ho, down, wo, down]);
-    x.slice([0..n, 0..c, 0..ho, 0..1, 0..wo, 0..1]).reshape([n, c, ho, wo])
+    x.slice([0..n, 0..c, 0..ho, 0..1, 0..wo, 0..1])
+        .reshape([n, c, ho, wo])
 }
 
 /// `upfirdn2d(x, f, up, down, padding, flip_filter, gain)`: for each channel, upsample by
@@ -150,10 +178,20 @@ pub fn upfirdn2d<B: Backend>(
         assert!(oh > 0 && ow > 0, "upfirdn2d: empty output");
         let k = f.kernel::<B>(flip_filter, gain, &device);
         if px0 == px1 && py0 == py1 && px0 >= 0 && py0 >= 0 {
-            conv2d(x, k, None, ConvOptions::new([down, down], [py0 as usize, px0 as usize], [1, 1], 1))
+            conv2d(
+                x,
+                k,
+                None,
+                ConvOptions::new([down, down], [py0 as usize, px0 as usize], [1, 1], 1),
+            )
         } else {
             let x = pad_or_crop(x, padding);
-            conv2d(x, k, None, ConvOptions::new([down, down], [0, 0], [1, 1], 1))
+            conv2d(
+                x,
+                k,
+                None,
+                ConvOptions::new([down, down], [0, 0], [1, 1], 1),
+            )
         }
     } else {
         // Zero insertion + padding + convolution with f == a strided transposed convolution
@@ -182,7 +220,12 @@ pub fn upfirdn2d<B: Backend>(
 pub fn upsample2d<B: Backend>(x: Tensor<B, 4>, f: &Fir, up: usize) -> Tensor<B, 4> {
     let (fw, fh) = (f.fw as isize, f.fh as isize);
     let u = up as isize;
-    let p = [(fw + u - 1) / 2, (fw - u) / 2, (fh + u - 1) / 2, (fh - u) / 2];
+    let p = [
+        (fw + u - 1) / 2,
+        (fw - u) / 2,
+        (fh + u - 1) / 2,
+        (fh - u) / 2,
+    ];
     upfirdn2d(x, f, up, 1, p, false, (up * up) as f64)
 }
 
@@ -190,7 +233,12 @@ pub fn upsample2d<B: Backend>(x: Tensor<B, 4>, f: &Fir, up: usize) -> Tensor<B, 
 pub fn downsample2d<B: Backend>(x: Tensor<B, 4>, f: &Fir, down: usize) -> Tensor<B, 4> {
     let (fw, fh) = (f.fw as isize, f.fh as isize);
     let d = down as isize;
-    let p = [(fw - d + 1) / 2, (fw - d) / 2, (fh - d + 1) / 2, (fh - d) / 2];
+    let p = [
+        (fw - d + 1) / 2,
+        (fw - d) / 2,
+        (fh - d + 1) / 2,
+        (fh - d) / 2,
+    ];
     upfirdn2d(x, f, 1, down, p, false, 1.0)
 }
 

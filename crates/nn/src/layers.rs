@@ -16,7 +16,10 @@ fn join(prefix: &str, name: &str) -> String {
     }
 }
 
-fn trainable_or_buffer<B: Backend, const D: usize>(t: Tensor<B, D>, trainable: bool) -> Param<Tensor<B, D>> {
+fn trainable_or_buffer<B: Backend, const D: usize>(
+    t: Tensor<B, D>,
+    trainable: bool,
+) -> Param<Tensor<B, D>> {
     if trainable {
         param(t)
     } else {
@@ -58,8 +61,11 @@ impl<B: Backend> FullyConnectedLayer<B> {
         bias_init: f64,
         device: &B::Device,
     ) -> Self {
-        let w = Tensor::<B, 2>::random([out_features, in_features], Distribution::Normal(0.0, 1.0), device)
-            / lr_multiplier;
+        let w = Tensor::<B, 2>::random(
+            [out_features, in_features],
+            Distribution::Normal(0.0, 1.0),
+            device,
+        ) / lr_multiplier;
         let b = bias.then(|| param(Tensor::<B, 1>::full([out_features], bias_init, device)));
         FullyConnectedLayer {
             weight: param(w),
@@ -105,7 +111,11 @@ impl<B: Backend> FullyConnectedLayer<B> {
             Some(b) => Some(r.param(b, &join(prefix, "bias"), None)?),
             None => None,
         };
-        Ok(FullyConnectedLayer { weight, bias, ..self })
+        Ok(FullyConnectedLayer {
+            weight,
+            bias,
+            ..self
+        })
     }
 
     /// Exports `prefix.weight` and `prefix.bias`.
@@ -165,7 +175,8 @@ impl<B: Backend> Conv2dLayer<B> {
             Distribution::Normal(0.0, 1.0),
             device,
         );
-        let b = bias.then(|| trainable_or_buffer(Tensor::<B, 1>::zeros([out_channels], device), trainable));
+        let b = bias
+            .then(|| trainable_or_buffer(Tensor::<B, 1>::zeros([out_channels], device), trainable));
         Conv2dLayer {
             weight: trainable_or_buffer(w, trainable),
             bias: b,
@@ -186,7 +197,16 @@ impl<B: Backend> Conv2dLayer<B> {
         let w = self.weight.val() * self.weight_gain;
         let b = self.bias.as_ref().map(|b| b.val());
         let p = self.padding as isize;
-        let x = conv2d_resample(x, w, &self.resample_filter, self.up, self.down, [p, p, p, p], 1, self.up == 1);
+        let x = conv2d_resample(
+            x,
+            w,
+            &self.resample_filter,
+            self.up,
+            self.down,
+            [p, p, p, p],
+            1,
+            self.up == 1,
+        );
         let act_gain = self.act_gain * gain;
         let clamp = self.conv_clamp.map(|c| c * gain);
         bias_act(x, b, self.activation, Some(act_gain), clamp)
@@ -201,7 +221,11 @@ impl<B: Backend> Conv2dLayer<B> {
             None => None,
         };
         r.skip(&join(prefix, "resample_filter"));
-        Ok(Conv2dLayer { weight, bias, ..self })
+        Ok(Conv2dLayer {
+            weight,
+            bias,
+            ..self
+        })
     }
 
     /// Exports `prefix.weight`, `prefix.bias`, `prefix.resample_filter`.
@@ -265,18 +289,39 @@ pub fn modulated_conv2d<B: Backend>(
 ) -> Tensor<B, 4> {
     let [n, in_channels, h, wd] = x.dims();
     let [out_channels, wi, kh, kw] = weight.dims();
-    assert_eq!(wi, in_channels, "modulated_conv2d: weight/input channel mismatch");
-    assert_eq!(styles.dims(), [n, in_channels], "modulated_conv2d: styles shape");
+    assert_eq!(
+        wi, in_channels,
+        "modulated_conv2d: weight/input channel mismatch"
+    );
+    assert_eq!(
+        styles.dims(),
+        [n, in_channels],
+        "modulated_conv2d: styles shape"
+    );
     let p = args.padding;
     let pad = [p, p, p, p];
     match args.mode {
         ModConv::PerSample => {
             let x = x * styles.clone().reshape([n, in_channels, 1, 1]);
-            let mut x = conv2d_resample(x, weight.clone(), args.resample_filter, args.up, args.down, pad, 1, args.flip_weight);
+            let mut x = conv2d_resample(
+                x,
+                weight.clone(),
+                args.resample_filter,
+                args.up,
+                args.down,
+                pad,
+                1,
+                args.flip_weight,
+            );
             if args.demodulate {
                 // sum_{i,k} (weight[o,i,k] * s[n,i])^2 = (s^2) @ (sum_k weight^2)^T
-                let w2: Tensor<B, 2> = weight.square().sum_dims(&[2, 3]).reshape([out_channels, in_channels]);
-                let d = (styles.square().matmul(w2.transpose()) + 1e-8).sqrt().recip();
+                let w2: Tensor<B, 2> = weight
+                    .square()
+                    .sum_dims(&[2, 3])
+                    .reshape([out_channels, in_channels]);
+                let d = (styles.square().matmul(w2.transpose()) + 1e-8)
+                    .sqrt()
+                    .recip();
                 x = x * d.reshape([n, out_channels, 1, 1]);
             }
             match noise {
@@ -285,16 +330,28 @@ pub fn modulated_conv2d<B: Backend>(
             }
         }
         ModConv::Fused => {
-            let w: Tensor<B, 5> = weight.unsqueeze_dim::<5>(0) * styles.reshape([n, 1, in_channels, 1, 1]);
+            let w: Tensor<B, 5> =
+                weight.unsqueeze_dim::<5>(0) * styles.reshape([n, 1, in_channels, 1, 1]);
             let w = if args.demodulate {
-                let d = (w.clone().square().sum_dims(&[2, 3, 4]) + 1e-8).sqrt().recip(); // [N, O, 1, 1, 1]
+                let d = (w.clone().square().sum_dims(&[2, 3, 4]) + 1e-8)
+                    .sqrt()
+                    .recip(); // [N, O, 1, 1, 1]
                 w * d
             } else {
                 w
             };
             let x: Tensor<B, 4> = x.reshape([1, n * in_channels, h, wd]);
             let w: Tensor<B, 4> = w.reshape([n * out_channels, in_channels, kh, kw]);
-            let x = conv2d_resample(x, w, args.resample_filter, args.up, args.down, pad, n, args.flip_weight);
+            let x = conv2d_resample(
+                x,
+                w,
+                args.resample_filter,
+                args.up,
+                args.down,
+                pad,
+                n,
+                args.flip_weight,
+            );
             let [_, _, oh, ow] = x.dims();
             let x: Tensor<B, 4> = x.reshape([n, out_channels, oh, ow]);
             match noise {
@@ -308,12 +365,22 @@ pub fn modulated_conv2d<B: Backend>(
 /// Minibatch standard deviation: appends `num_channels` feature maps holding the standard
 /// deviation over groups of `group_size` samples (`None` = whole batch), averaged over channel
 /// groups and pixels.
-pub fn minibatch_std<B: Backend>(x: Tensor<B, 4>, group_size: Option<usize>, num_channels: usize) -> Tensor<B, 4> {
+pub fn minibatch_std<B: Backend>(
+    x: Tensor<B, 4>,
+    group_size: Option<usize>,
+    num_channels: usize,
+) -> Tensor<B, 4> {
     let [n, c, h, w] = x.dims();
     let g = group_size.map(|g| g.min(n)).unwrap_or(n);
     let f = num_channels;
-    assert!(n % g == 0, "minibatch_std: batch {n} is not a multiple of the group size {g}");
-    assert!(c % f == 0, "minibatch_std: channels {c} not divisible by {f}");
+    assert!(
+        n % g == 0,
+        "minibatch_std: batch {n} is not a multiple of the group size {g}"
+    );
+    assert!(
+        c % f == 0,
+        "minibatch_std: channels {c} not divisible by {f}"
+    );
     let y: Tensor<B, 6> = x.clone().reshape([g, n / g, f, c / f, h, w]);
     let y = y.clone() - y.mean_dim(0);
     let y = y.square().mean_dim(0); // [1, n, F, c, H, W]

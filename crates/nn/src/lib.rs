@@ -21,8 +21,8 @@ pub use bias_act::{bias_act, Activation};
 pub use conv::conv2d_resample;
 pub use fir::{downsample2d, filter2d, upfirdn2d, upsample2d, Fir};
 pub use layers::{
-    minibatch_std, modulated_conv2d, normalize_2nd_moment, Conv2dLayer, FullyConnectedLayer, ModConv,
-    ModConvArgs,
+    minibatch_std, modulated_conv2d, normalize_2nd_moment, Conv2dLayer, FullyConnectedLayer,
+    ModConv, ModConvArgs,
 };
 pub use state::{buffer, export_tensor, param, StateError, StateReader, WeightMap};
 

@@ -27,6 +27,9 @@ pub enum StateError {
         /// Shape found in the map.
         got: Vec<usize>,
     },
+    /// The map holds tensors the module does not have (usually a config mismatch).
+    #[error("unexpected tensors in the weight map (does the config match the weights?): {}", .0.join(", "))]
+    Unexpected(Vec<String>),
     /// The data length does not match the declared shape.
     #[error("tensor `{name}` declares shape {shape:?} but holds {len} values")]
     Corrupt {
@@ -48,7 +51,10 @@ pub struct StateReader<'a> {
 impl<'a> StateReader<'a> {
     /// Wraps a map.
     pub fn new(map: &'a WeightMap) -> Self {
-        StateReader { map, used: BTreeSet::new() }
+        StateReader {
+            map,
+            used: BTreeSet::new(),
+        }
     }
 
     /// Whether the map holds `name`.
@@ -59,14 +65,28 @@ impl<'a> StateReader<'a> {
     /// Reads `name` and checks that it has `expected` shape. A scalar may be stored with
     /// shape `[]` or `[1]`.
     pub fn read(&mut self, name: &str, expected: &[usize]) -> Result<Vec<f32>, StateError> {
-        let (shape, data) = self.map.get(name).ok_or_else(|| StateError::Missing(name.to_string()))?;
+        let (shape, data) = self
+            .map
+            .get(name)
+            .ok_or_else(|| StateError::Missing(name.to_string()))?;
         let numel: usize = shape.iter().product();
         if numel != data.len() {
-            return Err(StateError::Corrupt { name: name.into(), shape: shape.clone(), len: data.len() });
+            return Err(StateError::Corrupt {
+                name: name.into(),
+                shape: shape.clone(),
+                len: data.len(),
+            });
         }
-        let scalar_ok = expected.iter().product::<usize>() == 1 && numel == 1 && shape.len() <= 1 && expected.len() <= 1;
+        let scalar_ok = expected.iter().product::<usize>() == 1
+            && numel == 1
+            && shape.len() <= 1
+            && expected.len() <= 1;
         if shape.as_slice() != expected && !scalar_ok {
-            return Err(StateError::Shape { name: name.into(), expected: expected.to_vec(), got: shape.clone() });
+            return Err(StateError::Shape {
+                name: name.into(),
+                expected: expected.to_vec(),
+                got: shape.clone(),
+            });
         }
         self.used.insert(name.to_string());
         Ok(data.clone())
@@ -97,7 +117,9 @@ impl<'a> StateReader<'a> {
         let shape = value.dims();
         let device = value.device();
         let require_grad = param.is_require_grad();
-        let stored: Vec<usize> = stored_shape.map(|s| s.to_vec()).unwrap_or_else(|| shape.to_vec());
+        let stored: Vec<usize> = stored_shape
+            .map(|s| s.to_vec())
+            .unwrap_or_else(|| shape.to_vec());
         let t = self.tensor::<B, D>(name, &stored, shape, &device)?;
         Ok(Param::initialized(param.id, t).set_require_grad(require_grad))
     }
@@ -109,9 +131,23 @@ impl<'a> StateReader<'a> {
         }
     }
 
+    /// Fails with [`StateError::Unexpected`] when some names were never read.
+    pub fn finish(&self) -> Result<(), StateError> {
+        let u = self.unused();
+        if u.is_empty() {
+            Ok(())
+        } else {
+            Err(StateError::Unexpected(u))
+        }
+    }
+
     /// Names in the map that were never read.
     pub fn unused(&self) -> Vec<String> {
-        self.map.keys().filter(|k| !self.used.contains(*k)).cloned().collect()
+        self.map
+            .keys()
+            .filter(|k| !self.used.contains(*k))
+            .cloned()
+            .collect()
     }
 }
 
@@ -123,8 +159,14 @@ pub fn export_tensor<B: Backend, const D: usize>(
     t: Tensor<B, D>,
     stored_shape: Option<&[usize]>,
 ) {
-    let shape = stored_shape.map(|s| s.to_vec()).unwrap_or_else(|| t.dims().to_vec());
-    let data = t.into_data().convert::<f32>().to_vec::<f32>().expect("f32 tensor data");
+    let shape = stored_shape
+        .map(|s| s.to_vec())
+        .unwrap_or_else(|| t.dims().to_vec());
+    let data = t
+        .into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .expect("f32 tensor data");
     out.insert(name.to_string(), (shape, data));
 }
 

@@ -3,6 +3,7 @@
 use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
 
+use crate::fir::pad_or_crop;
 use crate::*;
 
 type B = Flex;
@@ -21,7 +22,13 @@ impl Img {
     }
     fn from_tensor(t: Tensor<B, 4>) -> Img {
         let [n, c, h, w] = t.dims();
-        let d = t.into_data().to_vec::<f32>().unwrap().into_iter().map(|v| v as f64).collect();
+        let d = t
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap()
+            .into_iter()
+            .map(|v| v as f64)
+            .collect();
         Img { n, c, h, w, d }
     }
 }
@@ -29,10 +36,14 @@ impl Img {
 fn rand4(shape: [usize; 4], seed: u64) -> Tensor<B, 4> {
     // Deterministic pseudo-random data independent of the backend RNG.
     let n: usize = shape.iter().product();
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let v: Vec<f32> = (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 33) as f64 / (1u64 << 31) as f64 * 2.0 - 1.0) as f32
         })
         .collect();
@@ -41,7 +52,15 @@ fn rand4(shape: [usize; 4], seed: u64) -> Tensor<B, 4> {
 
 /// The reference `upfirdn2d` steps, literally: zero-insert, pad/crop, convolve (flip unless
 /// flip_filter), keep every `down`-th pixel.
-fn naive_upfirdn2d(x: &Img, f: &Fir, up: usize, down: usize, p: [isize; 4], flip: bool, gain: f64) -> Img {
+fn naive_upfirdn2d(
+    x: &Img,
+    f: &Fir,
+    up: usize,
+    down: usize,
+    p: [isize; 4],
+    flip: bool,
+    gain: f64,
+) -> Img {
     let (uh, uw) = (x.h * up, x.w * up);
     let [px0, px1, py0, py1] = p;
     let ph = uh as isize + py0 + py1;
@@ -70,8 +89,13 @@ fn naive_upfirdn2d(x: &Img, f: &Fir, up: usize, down: usize, p: [isize; 4], flip
                     let mut s = 0.0;
                     for ty in 0..f.fh {
                         for tx in 0..f.fw {
-                            let (fy, fx) = if flip { (ty, tx) } else { (f.fh - 1 - ty, f.fw - 1 - tx) };
-                            s += u(n, c, (yy + ty) as isize, (xx + tx) as isize) * f.taps[fy * f.fw + fx] as f64;
+                            let (fy, fx) = if flip {
+                                (ty, tx)
+                            } else {
+                                (f.fh - 1 - ty, f.fw - 1 - tx)
+                            };
+                            s += u(n, c, (yy + ty) as isize, (xx + tx) as isize)
+                                * f.taps[fy * f.fw + fx] as f64;
                         }
                     }
                     d[((n * x.c + c) * dh + oy) * dw + ox] = s * gain;
@@ -79,7 +103,13 @@ fn naive_upfirdn2d(x: &Img, f: &Fir, up: usize, down: usize, p: [isize; 4], flip
             }
         }
     }
-    Img { n: x.n, c: x.c, h: dh, w: dw, d }
+    Img {
+        n: x.n,
+        c: x.c,
+        h: dh,
+        w: dw,
+        d,
+    }
 }
 
 /// Grouped correlation, stride 1, no padding; `flip` flips the kernel (true convolution).
@@ -97,7 +127,11 @@ fn naive_conv(x: &Img, w: &Img, groups: usize, flip: bool) -> Img {
                     for i in 0..ipg {
                         for ky in 0..kh {
                             for kx in 0..kw {
-                                let (wy, wx) = if flip { (kh - 1 - ky, kw - 1 - kx) } else { (ky, kx) };
+                                let (wy, wx) = if flip {
+                                    (kh - 1 - ky, kw - 1 - kx)
+                                } else {
+                                    (ky, kx)
+                                };
                                 s += x.at(n, g * ipg + i, y + ky, xx + kx) * w.at(oc, i, wy, wx);
                             }
                         }
@@ -107,23 +141,42 @@ fn naive_conv(x: &Img, w: &Img, groups: usize, flip: bool) -> Img {
             }
         }
     }
-    Img { n: x.n, c: o, h: oh, w: ow, d }
+    Img {
+        n: x.n,
+        c: o,
+        h: oh,
+        w: ow,
+        d,
+    }
 }
 
 fn max_err(a: &Img, b: &Img) -> f64 {
     assert_eq!((a.n, a.c, a.h, a.w), (b.n, b.c, b.h, b.w), "shape mismatch");
-    a.d.iter().zip(&b.d).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.d.iter()
+        .zip(&b.d)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 fn asym_filter() -> Fir {
-    Fir::from_2d(3, 4, &[1.0, 2.0, 0.5, 3.0, -1.0, 4.0, 2.0, 1.0, 0.25, 1.5, 2.5, 0.75])
+    Fir::from_2d(
+        3,
+        4,
+        &[
+            1.0, 2.0, 0.5, 3.0, -1.0, 4.0, 2.0, 1.0, 0.25, 1.5, 2.5, 0.75,
+        ],
+    )
 }
 
 #[test]
 fn upfirdn2d_matches_reference_definition() {
     let x = rand4([2, 3, 7, 6], 1);
     let xi = Img::from_tensor(x.clone());
-    let filters = [Fir::default_stylegan(), asym_filter(), Fir::from_1d(&[1.0, 2.0, 1.0])];
+    let filters = [
+        Fir::default_stylegan(),
+        asym_filter(),
+        Fir::from_1d(&[1.0, 2.0, 1.0]),
+    ];
     let cases: &[(usize, usize, [isize; 4])] = &[
         (1, 1, [0, 0, 0, 0]),
         (1, 1, [2, 1, 1, 2]),
@@ -143,7 +196,12 @@ fn upfirdn2d_matches_reference_definition() {
                 let got = Img::from_tensor(upfirdn2d(x.clone(), f, up, down, p, flip, gain));
                 let want = naive_upfirdn2d(&xi, f, up, down, p, flip, gain);
                 let e = max_err(&got, &want);
-                assert!(e < 1e-5, "up {up} down {down} pad {p:?} flip {flip} filter {}x{}: err {e}", f.fh, f.fw);
+                assert!(
+                    e < 1e-5,
+                    "up {up} down {down} pad {p:?} flip {flip} filter {}x{}: err {e}",
+                    f.fh,
+                    f.fw
+                );
             }
         }
     }
@@ -159,11 +217,19 @@ fn up_and_downsample_shapes_and_dc_gain() {
     let up = upsample2d(x.clone(), &f, 2);
     assert_eq!(up.dims(), [1, 2, 16, 16]);
     // Away from the border a constant image keeps its value (gain up^2 compensates zero insertion).
-    let v = up.slice([0..1, 0..1, 2..14, 2..14]).into_data().to_vec::<f32>().unwrap();
+    let v = up
+        .slice([0..1, 0..1, 2..14, 2..14])
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
     assert!(v.iter().all(|a| (a - 1.0).abs() < 1e-6));
     let dn = downsample2d(x, &f, 2);
     assert_eq!(dn.dims(), [1, 2, 4, 4]);
-    let v = dn.slice([0..1, 0..1, 1..3, 1..3]).into_data().to_vec::<f32>().unwrap();
+    let v = dn
+        .slice([0..1, 0..1, 1..3, 1..3])
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
     assert!(v.iter().all(|a| (a - 1.0).abs() < 1e-6));
 }
 
@@ -195,7 +261,15 @@ fn naive_conv2d_resample(
         py1 += (fh - d) / 2;
     }
     let id = Fir::identity();
-    let x = naive_upfirdn2d(x, if up > 1 { f } else { &id }, up, 1, [px0, px1, py0, py1], false, (up * up) as f64);
+    let x = naive_upfirdn2d(
+        x,
+        if up > 1 { f } else { &id },
+        up,
+        1,
+        [px0, px1, py0, py1],
+        false,
+        (up * up) as f64,
+    );
     let x = naive_conv(&x, w, groups, !flip_weight);
     if down > 1 {
         naive_upfirdn2d(&x, f, 1, down, [0, 0, 0, 0], false, 1.0)
@@ -225,10 +299,31 @@ fn conv2d_resample_matches_generic_reference() {
     for (i, &(k, up, down, pad, groups, flip)) in cases.iter().enumerate() {
         let x = rand4([2, 4, 8, 8], 10 + i as u64);
         let w = rand4([6, 4 / groups, k, k], 100 + i as u64);
-        let got = Img::from_tensor(conv2d_resample(x.clone(), w.clone(), &f, up, down, [pad; 4], groups, flip));
-        let want = naive_conv2d_resample(&Img::from_tensor(x), &Img::from_tensor(w), &f, up, down, pad, groups, flip);
+        let got = Img::from_tensor(conv2d_resample(
+            x.clone(),
+            w.clone(),
+            &f,
+            up,
+            down,
+            [pad; 4],
+            groups,
+            flip,
+        ));
+        let want = naive_conv2d_resample(
+            &Img::from_tensor(x),
+            &Img::from_tensor(w),
+            &f,
+            up,
+            down,
+            pad,
+            groups,
+            flip,
+        );
         let e = max_err(&got, &want);
-        assert!(e < 1e-4, "case {i} k {k} up {up} down {down} pad {pad} groups {groups} flip {flip}: err {e}");
+        assert!(
+            e < 1e-4,
+            "case {i} k {k} up {up} down {down} pad {pad} groups {groups} flip {flip}: err {e}"
+        );
     }
 }
 
@@ -251,10 +346,26 @@ fn modulated_conv_fused_and_per_sample_agree_with_reference() {
             flip_weight: up == 1,
             mode,
         };
-        let a = modulated_conv2d(x.clone(), w.clone(), s.clone(), Some(noise.clone()), mk(ModConv::PerSample));
-        let b = modulated_conv2d(x.clone(), w.clone(), s.clone(), Some(noise.clone()), mk(ModConv::Fused));
+        let a = modulated_conv2d(
+            x.clone(),
+            w.clone(),
+            s.clone(),
+            Some(noise.clone()),
+            mk(ModConv::PerSample),
+        );
+        let b = modulated_conv2d(
+            x.clone(),
+            w.clone(),
+            s.clone(),
+            Some(noise.clone()),
+            mk(ModConv::Fused),
+        );
         let (a, b) = (Img::from_tensor(a), Img::from_tensor(b));
-        assert!(max_err(&a, &b) < 1e-5, "fused vs per-sample up {up}: {}", max_err(&a, &b));
+        assert!(
+            max_err(&a, &b) < 1e-5,
+            "fused vs per-sample up {up}: {}",
+            max_err(&a, &b)
+        );
         // Reference: per sample, build the modulated/demodulated weight and convolve.
         let xi = Img::from_tensor(x.clone());
         let wi = Img::from_tensor(w.clone());
@@ -278,14 +389,29 @@ fn modulated_conv_fused_and_per_sample_agree_with_reference() {
                     }
                 }
             }
-            let xs = Img { n: 1, c: i, h, w: h, d: xi.d[smp * i * h * h..(smp + 1) * i * h * h].to_vec() };
-            let ws = Img { n: o, c: i, h: k, w: k, d: wm };
+            let xs = Img {
+                n: 1,
+                c: i,
+                h,
+                w: h,
+                d: xi.d[smp * i * h * h..(smp + 1) * i * h * h].to_vec(),
+            };
+            let ws = Img {
+                n: o,
+                c: i,
+                h: k,
+                w: k,
+                d: wm,
+            };
             let r = naive_conv2d_resample(&xs, &ws, &f, up, 1, (k / 2) as isize, 1, up == 1);
             for oc in 0..o {
                 for p in 0..oh * oh {
                     let want = r.d[oc * oh * oh + p] + ni.d[smp * oh * oh + p];
                     let got = a.d[((smp * o + oc) * oh * oh) + p];
-                    assert!((want - got).abs() < 1e-4, "up {up} demod {demod}: {got} vs {want}");
+                    assert!(
+                        (want - got).abs() < 1e-4,
+                        "up {up} demod {demod}: {got} vs {want}"
+                    );
                 }
             }
         }
@@ -310,9 +436,12 @@ fn minibatch_std_matches_reference() {
                 for cc in 0..cpf {
                     for yy in 0..h {
                         for xx in 0..w {
-                            let vals: Vec<f64> = (0..g).map(|gi| xi.at(gi * m + j, ff * cpf + cc, yy, xx)).collect();
+                            let vals: Vec<f64> = (0..g)
+                                .map(|gi| xi.at(gi * m + j, ff * cpf + cc, yy, xx))
+                                .collect();
                             let mean = vals.iter().sum::<f64>() / g as f64;
-                            let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / g as f64;
+                            let var =
+                                vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / g as f64;
                             acc += (var + 1e-8).sqrt();
                         }
                     }
@@ -321,7 +450,10 @@ fn minibatch_std_matches_reference() {
                 for yy in 0..h {
                     for xx in 0..w {
                         let got = y.at(s, c + ff, yy, xx);
-                        assert!((got - want).abs() < 1e-5, "group {gs:?} F {f}: {got} vs {want}");
+                        assert!(
+                            (got - want).abs() < 1e-5,
+                            "group {gs:?} F {f}: {got} vs {want}"
+                        );
                     }
                 }
             }
@@ -339,7 +471,14 @@ fn fully_connected_is_equalized_matmul() {
     let x: Tensor<B, 2> = rand4([1, 1, 2, 5], 3).reshape([2, 5]);
     let y = fc.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
     let w = fc.weight.val().into_data().to_vec::<f32>().unwrap();
-    let b = fc.bias.as_ref().unwrap().val().into_data().to_vec::<f32>().unwrap();
+    let b = fc
+        .bias
+        .as_ref()
+        .unwrap()
+        .val()
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
     assert!(b.iter().all(|v| (*v - 0.5).abs() < 1e-7), "bias_init");
     let xv = x.into_data().to_vec::<f32>().unwrap();
     let wg = 0.01 / 5f64.sqrt();
@@ -351,7 +490,11 @@ fn fully_connected_is_equalized_matmul() {
             }
             s += b[o] as f64 * 0.01;
             let s = if s < 0.0 { s * 0.2 } else { s } * 2f64.sqrt();
-            assert!((s - y[r * 3 + o] as f64).abs() < 1e-5, "{s} vs {}", y[r * 3 + o]);
+            assert!(
+                (s - y[r * 3 + o] as f64).abs() < 1e-5,
+                "{s} vs {}",
+                y[r * 3 + o]
+            );
         }
     }
 }
@@ -359,7 +502,10 @@ fn fully_connected_is_equalized_matmul() {
 #[test]
 fn bias_act_order_gain_and_clamp() {
     let dev = Default::default();
-    let x = Tensor::<B, 4>::from_data(TensorData::new(vec![-3.0f32, -1.0, 0.5, 4.0], [1, 2, 1, 2]), &dev);
+    let x = Tensor::<B, 4>::from_data(
+        TensorData::new(vec![-3.0f32, -1.0, 0.5, 4.0], [1, 2, 1, 2]),
+        &dev,
+    );
     let b = Tensor::<B, 1>::from_data(TensorData::new(vec![1.0f32, -1.0], [2]), &dev);
     let y = bias_act(x.clone(), Some(b), Activation::Lrelu, Some(2.0), Some(2.5));
     let v = y.into_data().to_vec::<f32>().unwrap();
@@ -368,7 +514,10 @@ fn bias_act_order_gain_and_clamp() {
     for (a, b) in v.iter().zip(want) {
         assert!((a - b).abs() < 1e-6, "{v:?}");
     }
-    let y = bias_act(x, None, Activation::Lrelu, None, None).into_data().to_vec::<f32>().unwrap();
+    let y = bias_act(x, None, Activation::Lrelu, None, None)
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
     assert!((y[3] - 4.0 * 2f32.sqrt()).abs() < 1e-5 && (y[0] + 0.6 * 2f32.sqrt()).abs() < 1e-5);
 }
 
@@ -382,15 +531,263 @@ fn state_reader_reports_missing_and_shape_errors() {
     map.get_mut("fc.weight").unwrap().1[0] = 42.0;
     let mut r = StateReader::new(&map);
     let fc2 = fc.clone().load(&mut r, "fc").unwrap();
-    assert_eq!(fc2.weight.val().into_data().to_vec::<f32>().unwrap()[0], 42.0);
+    assert_eq!(
+        fc2.weight.val().into_data().to_vec::<f32>().unwrap()[0],
+        42.0
+    );
     assert!(r.unused().is_empty());
     let mut bad = map.clone();
     bad.insert("fc.weight".into(), (vec![2, 3], vec![0.0; 6]));
-    let err = fc.clone().load(&mut StateReader::new(&bad), "fc").unwrap_err();
+    let err = fc
+        .clone()
+        .load(&mut StateReader::new(&bad), "fc")
+        .unwrap_err();
     assert!(matches!(err, StateError::Shape { .. }), "{err}");
     let mut missing = map.clone();
     missing.remove("fc.bias");
     let err = fc.load(&mut StateReader::new(&missing), "fc").unwrap_err();
     assert_eq!(err, StateError::Missing("fc.bias".into()));
     assert!(err.to_string().contains("fc.bias"));
+}
+
+/// Second-order gradients through nested autodiff, per primitive: the gradient (w.r.t. a
+/// weight) of a gradient penalty (w.r.t. the input) must match finite differences.
+mod second_order {
+    use super::*;
+    use burn::backend::Autodiff;
+
+    type I = Autodiff<Flex>;
+    type O = Autodiff<Autodiff<Flex>>;
+
+    /// `penalty(w) = sum((d/dx sum(f(x, w) * r))^2)`; returns (penalty, d penalty / d w).
+    fn penalty(
+        f: &dyn Fn(Tensor<O, 4>, Tensor<O, 4>) -> Tensor<O, 4>,
+        x: &Tensor<B, 4>,
+        w: &Tensor<B, 4>,
+        r: &Tensor<B, 4>,
+    ) -> (f64, Vec<f32>) {
+        let wi = Tensor::<I, 4>::from_inner(w.clone()).require_grad();
+        let wo = Tensor::<O, 4>::from_inner(wi.clone());
+        let xo = Tensor::<O, 4>::from_inner(Tensor::<I, 4>::from_inner(x.clone())).require_grad();
+        let y = f(xo.clone(), wo);
+        let ro = Tensor::<O, 4>::from_inner(Tensor::<I, 4>::from_inner(r.clone()));
+        let g = (y * ro).sum().backward();
+        let gx = xo.grad(&g).expect("first-order gradient");
+        let pen = gx.square().sum();
+        let g2 = pen.backward();
+        let gw = wi
+            .grad(&g2)
+            .map(|t| t.into_data().to_vec::<f32>().unwrap())
+            .unwrap_or_default();
+        (
+            pen.inner().into_data().to_vec::<f32>().unwrap()[0] as f64,
+            gw,
+        )
+    }
+
+    fn check(
+        name: &str,
+        f: &dyn Fn(Tensor<O, 4>, Tensor<O, 4>) -> Tensor<O, 4>,
+        xs: [usize; 4],
+        ws: [usize; 4],
+        rs: [usize; 4],
+    ) {
+        let x = rand4(xs, 1);
+        let w = rand4(ws, 2);
+        let r = rand4(rs, 3);
+        let (_, g) = penalty(f, &x, &w, &r);
+        assert_eq!(
+            g.len(),
+            ws.iter().product::<usize>(),
+            "{name}: no second-order gradient"
+        );
+        let dir = rand4(ws, 4);
+        let dv = dir.clone().into_data().to_vec::<f32>().unwrap();
+        let analytic: f64 = g.iter().zip(&dv).map(|(a, b)| (*a * *b) as f64).sum();
+        let eps = 1e-2;
+        let p = |s: f64| penalty(f, &x, &(w.clone() + dir.clone() * s), &r).0;
+        let numeric = (p(eps) - p(-eps)) / (2.0 * eps);
+        assert!(
+            (analytic - numeric).abs() <= 1e-2 * numeric.abs().max(1e-3),
+            "{name}: analytic {analytic} vs numeric {numeric}"
+        );
+    }
+
+    #[test]
+    fn primitives_are_twice_differentiable() {
+        let f = Fir::default_stylegan();
+        // Smooth nonlinearity so that finite differences are exact enough: x * w then square.
+        check(
+            "conv2d s1",
+            &|x, w| conv2d_resample(x, w, &f, 1, 1, [1; 4], 1, true).square(),
+            [2, 3, 6, 6],
+            [4, 3, 3, 3],
+            [2, 4, 6, 6],
+        );
+        check(
+            "conv2d down",
+            &|x, w| conv2d_resample(x, w, &f, 1, 2, [1; 4], 1, true).square(),
+            [2, 3, 8, 8],
+            [4, 3, 3, 3],
+            [2, 4, 4, 4],
+        );
+        check(
+            "conv1x1 down",
+            &|x, w| conv2d_resample(x, w, &f, 1, 2, [0; 4], 1, true).square(),
+            [2, 3, 8, 8],
+            [4, 3, 1, 1],
+            [2, 4, 4, 4],
+        );
+        check(
+            "conv up",
+            &|x, w| conv2d_resample(x, w, &f, 2, 1, [1; 4], 1, false).square(),
+            [2, 3, 4, 4],
+            [4, 3, 3, 3],
+            [2, 4, 8, 8],
+        );
+        check(
+            "conv up grouped",
+            &|x, w| conv2d_resample(x, w, &f, 2, 1, [1; 4], 2, false).square(),
+            [2, 4, 4, 4],
+            [4, 2, 3, 3],
+            [2, 4, 8, 8],
+        );
+        check(
+            "upsample2d",
+            &|x, w| (upsample2d(x, &f, 2) * w).square(),
+            [1, 2, 4, 4],
+            [1, 2, 8, 8],
+            [1, 2, 8, 8],
+        );
+        check(
+            "downsample2d",
+            &|x, w| (downsample2d(x, &f, 2) * w).square(),
+            [1, 2, 8, 8],
+            [1, 2, 4, 4],
+            [1, 2, 4, 4],
+        );
+        check(
+            "pad/crop",
+            &|x, w| (pad_or_crop(x, [2, -1, -1, 1]) * w).square(),
+            [1, 2, 5, 5],
+            [1, 2, 5, 6],
+            [1, 2, 5, 6],
+        );
+        check(
+            "lrelu",
+            &|x, w| bias_act(x * w, None, Activation::Lrelu, None, Some(0.8)).square(),
+            [1, 2, 5, 5],
+            [1, 2, 5, 5],
+            [1, 2, 5, 5],
+        );
+        check(
+            "mbstd",
+            &|x, w| minibatch_std(x * w, Some(2), 1).square(),
+            [4, 2, 3, 3],
+            [1, 2, 3, 3],
+            [4, 3, 3, 3],
+        );
+        for mode in [ModConv::PerSample, ModConv::Fused] {
+            for up in [1, 2] {
+                let ff = f.clone();
+                let mc = move |x: Tensor<O, 4>, w: Tensor<O, 4>| {
+                    let [n, c, _, _] = x.dims();
+                    let s = x.clone().mean_dims(&[2, 3]).reshape([n, c]) + 1.0;
+                    let args = ModConvArgs {
+                        up,
+                        down: 1,
+                        padding: 1,
+                        resample_filter: &ff,
+                        demodulate: true,
+                        flip_weight: up == 1,
+                        mode,
+                    };
+                    modulated_conv2d(x, w, s, None, args).square()
+                };
+                let o = 4 * up;
+                check(
+                    &format!("modconv {mode:?} up {up}"),
+                    &mc,
+                    [2, 3, 4, 4],
+                    [5, 3, 3, 3],
+                    [2, 5, o, o],
+                );
+            }
+        }
+        check(
+            "fc + normalize",
+            &|x, w| {
+                let [n, c, h, ww] = x.dims();
+                let x2: Tensor<O, 2> = normalize_2nd_moment(x.reshape([n, c * h * ww]));
+                let w2: Tensor<O, 2> = w.reshape([c * h * ww, 3]);
+                let y = x2.matmul(w2).square();
+                y.reshape([n, 3, 1, 1])
+            },
+            [2, 2, 2, 2],
+            [1, 1, 8, 3],
+            [2, 3, 1, 1],
+        );
+    }
+}
+
+/// Op timings at `lite` 32x32 sizes (run with `--ignored --nocapture`).
+#[test]
+#[ignore]
+fn bench_ops() {
+    use burn::tensor::module::{conv2d, conv_transpose2d};
+    use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+    let f = Fir::default_stylegan();
+    let time = |name: &str, run: &dyn Fn() -> Tensor<B, 4>| {
+        let _ = run().into_data();
+        let t0 = std::time::Instant::now();
+        for _ in 0..3 {
+            let _ = run().into_data();
+        }
+        eprintln!("{name}: {:.1} ms", t0.elapsed().as_secs_f64() / 3.0 * 1e3);
+    };
+    let x = rand4([16, 256, 16, 16], 1);
+    let w = rand4([256, 256, 3, 3], 2);
+    let x32 = rand4([16, 256, 32, 32], 3);
+    let w32 = rand4([128, 256, 3, 3], 2);
+    time("conv3x3 256->256 16x16", &|| {
+        conv2d(
+            x.clone(),
+            w.clone(),
+            None,
+            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+        )
+    });
+    time("conv3x3 256->128 32x32", &|| {
+        conv2d(
+            x32.clone(),
+            w32.clone(),
+            None,
+            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+        )
+    });
+    time("conv_transpose s2 256->256 16->33", &|| {
+        conv_transpose2d(
+            x.clone(),
+            w.clone(),
+            None,
+            ConvTransposeOptions::new([2, 2], [0, 0], [0, 0], [1, 1], 1),
+        )
+    });
+    let y = rand4([16, 256, 33, 33], 4);
+    time("fir 4x4 on 16x256x33x33 (pad 1)", &|| {
+        upfirdn2d(y.clone(), &f, 1, 1, [1, 1, 1, 1], false, 4.0)
+    });
+    time("conv up (transpose + fir)", &|| {
+        conv2d_resample(x.clone(), w.clone(), &f, 2, 1, [1; 4], 1, false)
+    });
+    time("conv down (fir + strided)", &|| {
+        conv2d_resample(x32.clone(), w32.clone(), &f, 1, 2, [1; 4], 1, true)
+    });
+    let img = rand4([16, 3, 16, 16], 5);
+    time("upsample2d img", &|| upsample2d(img.clone(), &f, 2));
+    time("mul+pad", &|| {
+        x32.clone()
+            .pad((1, 1, 1, 1), burn::tensor::ops::PadMode::Constant(0.0))
+            * 2.0
+    });
 }

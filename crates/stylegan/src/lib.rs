@@ -1,1 +1,22 @@
+//! StyleGAN2-ADA generator and discriminator in Burn, numerically faithful to the official
+//! PyTorch implementation (NVlabs/stylegan2-ada-pytorch), with configs that read and write the
+//! official constructor kwargs and weights keyed by the official `state_dict` names.
 
+pub mod config;
+pub mod discriminator;
+pub mod generator;
+pub mod mapping;
+pub mod seed;
+pub mod state;
+pub mod synthesis;
+
+pub use bestiary_nn::ModConv;
+pub use config::{
+    preset, Architecture, ConfigError, DiscriminatorBlockConfig, DiscriminatorConfig,
+    EpilogueConfig, GeneratorConfig, MappingConfig, Preset, SynthesisConfig, PRESETS,
+};
+pub use discriminator::Discriminator;
+pub use generator::{to_uint8_nhwc, Generator};
+pub use mapping::MappingNetwork;
+pub use state::{select_network, StateError, WeightMap};
+pub use synthesis::{NoiseMode, SynthesisNetwork, SynthesisOptions};

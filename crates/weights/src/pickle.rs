@@ -36,8 +36,9 @@ pub struct Limits {
     /// Deepest nesting of the value tree (containers, calls, builds).
     pub max_nesting: usize,
     /// Most values (stack pushes while running, nodes in the expanded tree). The budget actually used for a
-    /// stream of `n` bytes is `min(max_elements, max(65_536, 8 * n))`: a well-formed pickle never needs more
-    /// than about one value per opcode byte, so only aliasing bombs hit it.
+    /// stream of `n` bytes is `min(max_elements, max(65_536, n))`: real files carry well under one value
+    /// per byte (0.02 for StyleGAN snapshots, 0.36 for a TorchScript data.pkl), so only aliasing bombs and
+    /// value-dense junk hit it. Memory is roughly 150 bytes per value at worst.
     pub max_elements: usize,
     /// How many levels of pickles nested inside pickles (`torch.storage._load_from_bytes`) are followed.
     pub max_nested_streams: usize,
@@ -55,9 +56,9 @@ impl Default for Limits {
             max_string_bytes: 4 << 30,
             max_total_bytes: 8 << 30,
             max_memo_entries: 1 << 22,
-            max_stack_depth: 1 << 20,
+            max_stack_depth: 100_000,
             max_nesting: 256,
-            max_elements: 1 << 22,
+            max_elements: 1 << 21,
             max_nested_streams: 4,
             max_tensor_elements: 1 << 32,
             max_broadcast_elements: 1 << 24,
@@ -68,7 +69,7 @@ impl Default for Limits {
 impl Limits {
     /// Value budget for a stream of `len` bytes.
     pub fn element_budget(&self, len: usize) -> usize {
-        self.max_elements.min(len.saturating_mul(8).max(1 << 16))
+        self.max_elements.min(len.max(1 << 16))
     }
     /// Tensor element budget for a file of `len` bytes.
     pub fn tensor_budget(&self, len: usize) -> usize {
@@ -236,6 +237,7 @@ pub fn parse_prefix(data: &[u8], limits: &Limits) -> Result<(Value, usize)> {
         marks: Vec::new(),
         memo: HashMap::new(),
         nodes: Vec::new(),
+        depths: Vec::new(),
         bytes_used: 0,
         pushes: 0,
         budget: limits.element_budget(data.len()),
@@ -265,20 +267,23 @@ enum Node {
     Dict(Vec<(Slot, Slot)>),
     Set(Vec<Slot>),
     FrozenSet(Vec<Slot>),
-    Obj {
-        func: Slot,
-        args: Slot,
-        kwargs: Option<Slot>,
-        kind: CallKind,
-        list_items: Vec<Slot>,
-        dict_items: Vec<(Slot, Slot)>,
-        states: Vec<Slot>,
-    },
+    Obj(Box<ObjNode>),
     Build {
         obj: Slot,
         states: Vec<Slot>,
     },
     PersId(Slot),
+}
+
+#[derive(Debug)]
+struct ObjNode {
+    func: Slot,
+    args: Slot,
+    kwargs: Option<Slot>,
+    kind: CallKind,
+    list_items: Vec<Slot>,
+    dict_items: Vec<(Slot, Slot)>,
+    states: Vec<Slot>,
 }
 
 struct Machine<'a> {
@@ -291,6 +296,9 @@ struct Machine<'a> {
     marks: Vec<usize>,
     memo: HashMap<u64, Slot>,
     nodes: Vec<Node>,
+    /// Nesting depth of each node as far as construction and direct mutation show (aliasing can hide
+    /// more, which the expansion catches); lets chains like `) \x85 \x85 …` fail at once.
+    depths: Vec<u32>,
     bytes_used: usize,
     pushes: usize,
     budget: usize,
@@ -397,10 +405,58 @@ impl<'a> Machine<'a> {
         self.push(Slot::V(v))
     }
 
+    fn depth_of(&self, s: &Slot) -> u32 {
+        match s {
+            Slot::V(_) => 0,
+            Slot::N(i) => self.depths[*i as usize],
+        }
+    }
+
+    fn max_depth<'x>(&self, it: impl Iterator<Item = &'x Slot>) -> u32 {
+        it.map(|s| self.depth_of(s)).max().unwrap_or(0)
+    }
+
+    fn nesting_error(&self) -> Error {
+        self.limit(format!("values nested deeper than {} levels", self.limits.max_nesting))
+    }
+
+    /// Records that node `i` now contains something `child` deep.
+    fn deepen(&mut self, i: usize, child: u32) -> Result<()> {
+        let d = child + 1;
+        if d > self.depths[i] {
+            if d as usize > self.limits.max_nesting {
+                return Err(self.nesting_error());
+            }
+            self.depths[i] = d;
+        }
+        Ok(())
+    }
+
+    /// Each BUILD wraps the object in one more level: `Build { obj: <previous>, state }`.
+    fn wrap_build(&mut self, i: usize, state: &Slot) -> Result<()> {
+        let d = 1 + self.depths[i].max(self.depth_of(state));
+        if d as usize > self.limits.max_nesting {
+            return Err(self.nesting_error());
+        }
+        self.depths[i] = d;
+        Ok(())
+    }
+
     fn push_node(&mut self, n: Node) -> Result<()> {
         if self.nodes.len() >= u32::MAX as usize {
             return Err(self.limit("too many containers"));
         }
+        let child = match &n {
+            Node::List(v) | Node::Tuple(v) | Node::Set(v) | Node::FrozenSet(v) => self.max_depth(v.iter()),
+            Node::Dict(v) => self.max_depth(v.iter().flat_map(|(a, b)| [a, b])),
+            Node::Obj(o) => self.max_depth([&o.func, &o.args].into_iter().chain(o.kwargs.iter())),
+            Node::Build { obj, states } => self.max_depth(std::iter::once(obj).chain(states.iter())),
+            Node::PersId(p) => self.depth_of(p),
+        };
+        if child as usize + 1 > self.limits.max_nesting {
+            return Err(self.nesting_error());
+        }
+        self.depths.push(child + 1);
         self.nodes.push(n);
         let id = (self.nodes.len() - 1) as u32;
         self.push(Slot::N(id))
@@ -474,10 +530,12 @@ impl<'a> Machine<'a> {
 
     fn append(&mut self, items: Vec<Slot>) -> Result<()> {
         let t = self.target_node()?;
+        let d = self.max_depth(items.iter());
+        self.deepen(t, d)?;
         let op = self.op_pos;
         match &mut self.nodes[t] {
             Node::List(v) => v.extend(items),
-            Node::Obj { list_items, .. } => list_items.extend(items),
+            Node::Obj(o) => o.list_items.extend(items),
             other => {
                 let kind = node_kind(other);
                 return Err(Error::Pickle(format!("cannot append to a {kind} at byte {op}")));
@@ -487,10 +545,12 @@ impl<'a> Machine<'a> {
     }
 
     fn set_items(&mut self, items: Vec<Slot>) -> Result<()> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(self.err("odd number of items for SETITEMS"));
         }
         let t = self.target_node()?;
+        let d = self.max_depth(items.iter());
+        self.deepen(t, d)?;
         let op = self.op_pos;
         let mut pairs = Vec::with_capacity(items.len() / 2);
         let mut it = items.into_iter();
@@ -499,7 +559,7 @@ impl<'a> Machine<'a> {
         }
         match &mut self.nodes[t] {
             Node::Dict(d) => d.extend(pairs),
-            Node::Obj { dict_items, .. } => dict_items.extend(pairs),
+            Node::Obj(o) => o.dict_items.extend(pairs),
             other => {
                 let kind = node_kind(other);
                 return Err(Error::Pickle(format!("cannot set items on a {kind} at byte {op}")));
@@ -524,7 +584,7 @@ impl<'a> Machine<'a> {
     }
 
     fn call(&mut self, func: Slot, args: Slot, kwargs: Option<Slot>, kind: CallKind) -> Result<()> {
-        self.push_node(Node::Obj {
+        self.push_node(Node::Obj(Box::new(ObjNode {
             func,
             args,
             kwargs,
@@ -532,7 +592,7 @@ impl<'a> Machine<'a> {
             list_items: Vec::new(),
             dict_items: Vec::new(),
             states: Vec::new(),
-        })
+        })))
     }
 
     fn run(&mut self) -> Result<Slot> {
@@ -723,7 +783,7 @@ impl<'a> Machine<'a> {
                 }
                 b'd' => {
                     let items = self.pop_mark()?;
-                    if items.len() % 2 != 0 {
+                    if !items.len().is_multiple_of(2) {
                         return Err(self.err("odd number of items for DICT"));
                     }
                     let mut pairs = Vec::with_capacity(items.len() / 2);
@@ -753,6 +813,8 @@ impl<'a> Machine<'a> {
                 0x90 => {
                     let items = self.pop_mark()?;
                     let t = self.target_node()?;
+                    let d = self.max_depth(items.iter());
+                    self.deepen(t, d)?;
                     match &mut self.nodes[t] {
                         Node::Set(s) => s.extend(items),
                         _ => return Err(self.err("ADDITEMS target is not a set")),
@@ -818,7 +880,14 @@ impl<'a> Machine<'a> {
                     let top = self.top()?.clone();
                     match top {
                         Slot::N(i) => match &mut self.nodes[i as usize] {
-                            Node::Obj { states, .. } | Node::Build { states, .. } => states.push(state),
+                            Node::Obj(o) => {
+                                o.states.push(state.clone());
+                                self.wrap_build(i as usize, &state)?
+                            }
+                            Node::Build { states, .. } => {
+                                states.push(state.clone());
+                                self.wrap_build(i as usize, &state)?
+                            }
                             _ => {
                                 self.stack.pop();
                                 self.pushes -= 1; // a replacement, not a new value
@@ -927,10 +996,7 @@ impl<'a> Machine<'a> {
             Slot::N(i) => *i as usize,
         };
         if depth >= self.limits.max_nesting {
-            return Err(Error::Limit(format!(
-                "pickle: values nested deeper than {} levels (or a reference cycle)",
-                self.limits.max_nesting
-            )));
+            return Err(nesting_err(self.limits));
         }
         let d = depth + 1;
         let seq = |v: &[Slot], count: &mut usize| -> Result<Vec<Value>> {
@@ -948,7 +1014,11 @@ impl<'a> Machine<'a> {
             Node::FrozenSet(v) => Value::FrozenSet(seq(v, count)?),
             Node::Dict(v) => Value::Dict(pairs(v, count)?),
             Node::PersId(p) => Value::PersistentId(Box::new(self.materialize(p, d, count)?)),
-            Node::Obj { func, args, kwargs, kind, list_items, dict_items, states } => {
+            Node::Obj(o) => {
+                let ObjNode { func, args, kwargs, kind, list_items, dict_items, states } = &**o;
+                if depth + states.len() >= self.limits.max_nesting {
+                    return Err(nesting_err(self.limits));
+                }
                 let mut v = Value::Call(Box::new(Call {
                     func: self.materialize(func, d, count)?,
                     args: self.materialize(args, d, count)?,
@@ -966,6 +1036,9 @@ impl<'a> Machine<'a> {
                 v
             }
             Node::Build { obj, states } => {
+                if depth + states.len() >= self.limits.max_nesting {
+                    return Err(nesting_err(self.limits));
+                }
                 let mut v = self.materialize(obj, d, count)?;
                 for st in states {
                     v = Value::Build { obj: Box::new(v), state: Box::new(self.materialize(st, d, count)?) };
@@ -976,6 +1049,13 @@ impl<'a> Machine<'a> {
     }
 }
 
+fn nesting_err(limits: &Limits) -> Error {
+    Error::Limit(format!(
+        "pickle: values nested deeper than {} levels (or a reference cycle)",
+        limits.max_nesting
+    ))
+}
+
 fn node_kind(n: &Node) -> &'static str {
     match n {
         Node::List(_) => "list",
@@ -983,7 +1063,7 @@ fn node_kind(n: &Node) -> &'static str {
         Node::Dict(_) => "dict",
         Node::Set(_) => "set",
         Node::FrozenSet(_) => "frozenset",
-        Node::Obj { .. } => "object",
+        Node::Obj(_) => "object",
         Node::Build { .. } => "built object",
         Node::PersId(_) => "persistent id",
     }

@@ -315,11 +315,6 @@ impl<'s, 'r> TensorReader<'s, 'r> {
         }
     }
 
-    pub(crate) fn with_nested_left(mut self, n: usize) -> Self {
-        self.nested_left = n;
-        self
-    }
-
     /// Interprets `v` as a tensor.
     pub fn read(&mut self, v: &'s Value) -> Result<TensorData> {
         let (m, n) = match v.constructor() {
@@ -383,22 +378,23 @@ impl<'s, 'r> TensorReader<'s, 'r> {
                 let b = c.args.as_seq().and_then(|a| a.first()).ok_or_else(|| {
                     Error::Tensor("_load_from_bytes without an argument".into())
                 })?;
-                let bytes: &'s [u8] = match b {
-                    Value::Bytes(b) | Value::ByteArray(b) => b,
-                    other => {
-                        return Err(Error::Tensor(format!(
-                            "_load_from_bytes argument must be bytes, found {}",
-                            other.describe()
-                        )))
-                    }
-                };
+                let bytes = bytes_like(b).ok_or_else(|| {
+                    Error::Tensor(format!("_load_from_bytes argument must be bytes, found {}", b.describe()))
+                })?;
                 if self.nested_left == 0 {
                     return Err(Error::Limit(format!(
                         "tensor: pickles nested deeper than {} levels",
                         self.limits.max_nested_streams
                     )));
                 }
-                torch_legacy::read_storage_stream(bytes, self.limits, self.nested_left - 1)
+                match bytes {
+                    Cow::Borrowed(b) => torch_legacy::read_storage_stream(b, self.limits),
+                    Cow::Owned(v) => {
+                        // protocol 0/1: the bytes were rebuilt from latin-1 text; copy the storage out
+                        let st = torch_legacy::read_storage_stream(&v, self.limits)?;
+                        Ok(Storage { dtype: st.dtype, bytes: Cow::Owned(st.bytes.into_owned()), big_endian: st.big_endian })
+                    }
+                }
             }
             other => match other.constructor() {
                 Some((m, n)) => Err(Error::Tensor(format!(
@@ -477,13 +473,15 @@ impl<'s, 'r> TensorReader<'s, 'r> {
             let mut pos = offset;
             for _ in 0..numel {
                 data.push(elem(st.dtype, st.big_endian, &st.bytes, pos));
+                // Wrapping arithmetic: the net change is exact (every visited position was bounds-checked
+                // above), while the intermediate step past a size-1 dimension may be huge.
                 for k in (0..nd).rev() {
                     idx[k] += 1;
-                    pos += stride[k];
+                    pos = pos.wrapping_add(stride[k]);
                     if idx[k] < shape[k] {
                         break;
                     }
-                    pos -= stride[k] * shape[k];
+                    pos = pos.wrapping_sub(stride[k].wrapping_mul(shape[k]));
                     idx[k] = 0;
                 }
             }
@@ -679,6 +677,9 @@ mod tests {
         // broadcast (stride 0)
         let t = r.gather(&s, 5, &[2, 2], &[0, 1]).unwrap();
         assert_eq!(t.data, vec![5., 6., 5., 6.]);
+        // size-1 dimensions may carry any stride (torch writes such views)
+        let t = r.gather(&s, 2, &[1, 3, 1], &[usize::MAX / 2, 3, usize::MAX]).unwrap();
+        assert_eq!(t.data, vec![2., 5., 8.]);
         // out of bounds
         let e = r.gather(&s, 10, &[3], &[1]).unwrap_err().to_string();
         assert!(e.contains("reaches element 12"), "{e}");

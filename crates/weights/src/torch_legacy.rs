@@ -126,7 +126,7 @@ pub fn is_legacy(data: &[u8]) -> bool {
 /// Reads a legacy `torch.save` stream.
 pub fn read_legacy<'a>(data: &'a [u8], limits: &Limits) -> Result<LegacyFile<'a>> {
     let mut pos = 0usize;
-    let mut next = |what: &str, pos: &mut usize| -> Result<Value> {
+    let next = |what: &str, pos: &mut usize| -> Result<Value> {
         let (v, n) = pickle::parse_prefix(&data[*pos..], limits)
             .map_err(|e| Error::Torch(format!("legacy stream: {what}: {e}")))?;
         *pos += n;
@@ -236,7 +236,7 @@ impl<'a> LegacyFile<'a> {
 }
 
 /// `torch.storage._load_from_bytes(b)`: a legacy stream whose main object is one storage.
-pub(crate) fn read_storage_stream<'a>(data: &'a [u8], limits: &Limits, _nested_left: usize) -> Result<Storage<'a>> {
+pub(crate) fn read_storage_stream<'a>(data: &'a [u8], limits: &Limits) -> Result<Storage<'a>> {
     let f = read_legacy(data, limits)?;
     match &f.root {
         Value::PersistentId(pid) => f.storage(pid),

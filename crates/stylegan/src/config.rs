@@ -1,0 +1,731 @@
+//! Network configurations mirroring the official constructor keyword arguments
+//! (`Generator(**G_kwargs)`, `Discriminator(**D_kwargs)`), with the official defaults.
+//!
+//! They (de)serialize to/from the JSON of the official `_init_kwargs`: unknown keys are ignored,
+//! missing keys take the official defaults, `null` means `None`.
+
+use bestiary_nn::{Activation, Fir};
+use serde::{Deserialize, Serialize};
+
+/// Block architecture (`'orig'`, `'skip'`, `'resnet'`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    /// Plain: ToRGB / FromRGB only at the last / first block.
+    Orig,
+    /// Skip connections through RGB images at every resolution.
+    Skip,
+    /// Residual blocks with 1x1 skip convolutions.
+    Resnet,
+}
+
+fn d_num_layers() -> usize {
+    8
+}
+fn d_lrelu() -> Activation {
+    Activation::Lrelu
+}
+fn d_lr_mul() -> f64 {
+    0.01
+}
+fn d_w_avg_beta() -> Option<f64> {
+    Some(0.995)
+}
+fn d_channel_base() -> usize {
+    32768
+}
+fn d_channel_max() -> usize {
+    512
+}
+fn d_skip() -> Architecture {
+    Architecture::Skip
+}
+fn d_resnet() -> Architecture {
+    Architecture::Resnet
+}
+fn d_filter() -> Vec<f64> {
+    vec![1.0, 3.0, 3.0, 1.0]
+}
+fn d_true() -> bool {
+    true
+}
+fn d_kernel() -> usize {
+    3
+}
+fn d_mbstd_group() -> Option<usize> {
+    Some(4)
+}
+fn d_one() -> usize {
+    1
+}
+fn is_three(k: &usize) -> bool {
+    *k == 3
+}
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+fn is_zero(v: &usize) -> bool {
+    *v == 0
+}
+
+/// `MappingNetwork` kwargs (`mapping_kwargs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MappingConfig {
+    /// Number of mapping layers (default 8).
+    #[serde(default = "d_num_layers")]
+    pub num_layers: usize,
+    /// Label embedding size (`None` = `w_dim`).
+    #[serde(default)]
+    pub embed_features: Option<usize>,
+    /// Hidden layer size (`None` = `w_dim`).
+    #[serde(default)]
+    pub layer_features: Option<usize>,
+    /// Activation (default lrelu).
+    #[serde(default = "d_lrelu")]
+    pub activation: Activation,
+    /// Learning-rate multiplier (default 0.01).
+    #[serde(default = "d_lr_mul")]
+    pub lr_multiplier: f64,
+    /// Decay of the W moving average (default 0.995, `None` = no tracking).
+    #[serde(default = "d_w_avg_beta")]
+    pub w_avg_beta: Option<f64>,
+}
+
+impl Default for MappingConfig {
+    fn default() -> Self {
+        MappingConfig {
+            num_layers: 8,
+            embed_features: None,
+            layer_features: None,
+            activation: Activation::Lrelu,
+            lr_multiplier: 0.01,
+            w_avg_beta: Some(0.995),
+        }
+    }
+}
+
+/// `SynthesisNetwork` kwargs (`synthesis_kwargs`, including the block and layer kwargs that
+/// the official code forwards).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SynthesisConfig {
+    /// Overall multiplier for the number of channels (default 32768).
+    #[serde(default = "d_channel_base")]
+    pub channel_base: usize,
+    /// Maximum number of channels (default 512).
+    #[serde(default = "d_channel_max")]
+    pub channel_max: usize,
+    /// Number of highest resolutions that the official code runs in fp16 (we run fp32; kept for
+    /// compatibility).
+    #[serde(default)]
+    pub num_fp16_res: usize,
+    /// Clamp of conv outputs (`None` = off). Applied to every SynthesisLayer and ToRGB layer
+    /// whatever the precision, as in the official code.
+    #[serde(default)]
+    pub conv_clamp: Option<f64>,
+    /// Block architecture (default skip).
+    #[serde(default = "d_skip")]
+    pub architecture: Architecture,
+    /// Resampling filter taps (default [1, 3, 3, 1]).
+    #[serde(default = "d_filter")]
+    pub resample_filter: Vec<f64>,
+    /// Enable noise inputs (default true).
+    #[serde(default = "d_true")]
+    pub use_noise: bool,
+    /// Activation (default lrelu).
+    #[serde(default = "d_lrelu")]
+    pub activation: Activation,
+    /// Conv kernel size of the synthesis layers (default 3).
+    #[serde(default = "d_kernel", skip_serializing_if = "is_three")]
+    pub kernel_size: usize,
+    /// Memory-format flag of the official code (no effect here).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fp16_channels_last: bool,
+}
+
+impl Default for SynthesisConfig {
+    fn default() -> Self {
+        SynthesisConfig {
+            channel_base: 32768,
+            channel_max: 512,
+            num_fp16_res: 0,
+            conv_clamp: None,
+            architecture: Architecture::Skip,
+            resample_filter: d_filter(),
+            use_noise: true,
+            activation: Activation::Lrelu,
+            kernel_size: 3,
+            fp16_channels_last: false,
+        }
+    }
+}
+
+/// `Generator` kwargs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorConfig {
+    /// Latent Z size.
+    pub z_dim: usize,
+    /// Label size (0 = unconditional).
+    #[serde(default)]
+    pub c_dim: usize,
+    /// Intermediate latent W size.
+    pub w_dim: usize,
+    /// Output resolution (power of two, >= 4).
+    pub img_resolution: usize,
+    /// Output channels.
+    pub img_channels: usize,
+    /// Mapping network kwargs.
+    #[serde(default)]
+    pub mapping_kwargs: MappingConfig,
+    /// Synthesis network kwargs.
+    #[serde(default)]
+    pub synthesis_kwargs: SynthesisConfig,
+}
+
+/// `DiscriminatorBlock` kwargs (`block_kwargs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiscriminatorBlockConfig {
+    /// Activation (default lrelu).
+    #[serde(default = "d_lrelu")]
+    pub activation: Activation,
+    /// Resampling filter taps (default [1, 3, 3, 1]).
+    #[serde(default = "d_filter")]
+    pub resample_filter: Vec<f64>,
+    /// Freeze-D: the number of leading layers whose weights are buffers (not trained).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub freeze_layers: usize,
+    /// Memory-format flag of the official code (no effect here).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fp16_channels_last: bool,
+}
+
+impl Default for DiscriminatorBlockConfig {
+    fn default() -> Self {
+        DiscriminatorBlockConfig {
+            activation: Activation::Lrelu,
+            resample_filter: d_filter(),
+            freeze_layers: 0,
+            fp16_channels_last: false,
+        }
+    }
+}
+
+/// `DiscriminatorEpilogue` kwargs (`epilogue_kwargs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpilogueConfig {
+    /// Minibatch-stddev group size (default 4; `None` = whole minibatch).
+    #[serde(default = "d_mbstd_group")]
+    pub mbstd_group_size: Option<usize>,
+    /// Minibatch-stddev feature maps (default 1; 0 = off).
+    #[serde(default = "d_one")]
+    pub mbstd_num_channels: usize,
+    /// Activation (default lrelu).
+    #[serde(default = "d_lrelu")]
+    pub activation: Activation,
+}
+
+impl Default for EpilogueConfig {
+    fn default() -> Self {
+        EpilogueConfig {
+            mbstd_group_size: Some(4),
+            mbstd_num_channels: 1,
+            activation: Activation::Lrelu,
+        }
+    }
+}
+
+/// `Discriminator` kwargs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiscriminatorConfig {
+    /// Label size (0 = unconditional).
+    #[serde(default)]
+    pub c_dim: usize,
+    /// Input resolution.
+    pub img_resolution: usize,
+    /// Input channels.
+    pub img_channels: usize,
+    /// Architecture (default resnet).
+    #[serde(default = "d_resnet")]
+    pub architecture: Architecture,
+    /// Overall multiplier for the number of channels (default 32768).
+    #[serde(default = "d_channel_base")]
+    pub channel_base: usize,
+    /// Maximum number of channels (default 512).
+    #[serde(default = "d_channel_max")]
+    pub channel_max: usize,
+    /// fp16 resolutions of the official code (we run fp32; kept for compatibility).
+    #[serde(default)]
+    pub num_fp16_res: usize,
+    /// Clamp of conv outputs (`None` = off): fromrgb, conv0, conv1 of every block and the
+    /// epilogue conv, as in the official code.
+    #[serde(default)]
+    pub conv_clamp: Option<f64>,
+    /// Size of the mapped label (`None` = channels at 4x4).
+    #[serde(default)]
+    pub cmap_dim: Option<usize>,
+    /// Block kwargs.
+    #[serde(default)]
+    pub block_kwargs: DiscriminatorBlockConfig,
+    /// Label mapping kwargs (`w_avg_beta` is ignored: the official D passes `None`).
+    #[serde(default)]
+    pub mapping_kwargs: MappingConfig,
+    /// Epilogue kwargs.
+    #[serde(default)]
+    pub epilogue_kwargs: EpilogueConfig,
+}
+
+/// Configuration errors.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// Invalid value.
+    #[error("invalid config: {0}")]
+    Invalid(String),
+    /// JSON error.
+    #[error("config JSON: {0}")]
+    Json(String),
+}
+
+fn check_resolution(res: usize) -> Result<(), ConfigError> {
+    if res < 4 || !res.is_power_of_two() {
+        return Err(ConfigError::Invalid(format!(
+            "img_resolution {res} must be a power of two >= 4"
+        )));
+    }
+    Ok(())
+}
+
+fn check_filter(f: &[f64]) -> Result<(), ConfigError> {
+    if f.is_empty() || f.iter().sum::<f64>() == 0.0 {
+        return Err(ConfigError::Invalid(
+            "resample_filter must be non-empty with a non-zero sum".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The prepared filter for 1D taps.
+pub fn make_filter(f: &[f64]) -> Fir {
+    let f32s: Vec<f32> = f.iter().map(|v| *v as f32).collect();
+    Fir::from_1d(&f32s)
+}
+
+impl GeneratorConfig {
+    /// Parses official `_init_kwargs` JSON (unknown keys ignored).
+    pub fn from_json(s: &str) -> Result<Self, ConfigError> {
+        let c: Self = serde_json::from_str(s).map_err(|e| ConfigError::Json(e.to_string()))?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Parses a JSON value.
+    pub fn from_value(v: &serde_json::Value) -> Result<Self, ConfigError> {
+        let c: Self =
+            serde_json::from_value(v.clone()).map_err(|e| ConfigError::Json(e.to_string()))?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Serializes as official-style kwargs JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("config serializes")
+    }
+
+    /// Checks the values the networks rely on.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_resolution(self.img_resolution)?;
+        check_filter(&self.synthesis_kwargs.resample_filter)?;
+        if self.w_dim == 0 || self.img_channels == 0 {
+            return Err(ConfigError::Invalid(
+                "w_dim and img_channels must be positive".into(),
+            ));
+        }
+        if self.z_dim == 0 && self.c_dim == 0 {
+            return Err(ConfigError::Invalid(
+                "z_dim and c_dim cannot both be 0".into(),
+            ));
+        }
+        if self.mapping_kwargs.num_layers == 0 {
+            return Err(ConfigError::Invalid(
+                "mapping num_layers must be >= 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Resolutions of the synthesis blocks: 4, 8, ..., img_resolution.
+    pub fn block_resolutions(&self) -> Vec<usize> {
+        let log2 = self.img_resolution.trailing_zeros();
+        (2..=log2).map(|i| 1usize << i).collect()
+    }
+
+    /// `min(channel_base // res, channel_max)`.
+    pub fn channels(&self, res: usize) -> usize {
+        (self.synthesis_kwargs.channel_base / res).min(self.synthesis_kwargs.channel_max)
+    }
+
+    /// Number of W vectors the synthesis network consumes (official bookkeeping).
+    pub fn num_ws(&self) -> usize {
+        // Every block has conv1, every block but the first has conv0; only the last block's
+        // ToRGB gets a W of its own (the others share the next block's first W).
+        self.block_resolutions()
+            .iter()
+            .map(|&r| if r == 4 { 1 } else { 2 })
+            .sum::<usize>()
+            + 1
+    }
+
+    /// Resolutions that the official code would run in fp16 (informational; we run fp32).
+    pub fn fp16_resolution(&self) -> usize {
+        let log2 = self.img_resolution.trailing_zeros() as i64;
+        let e = log2 + 1 - self.synthesis_kwargs.num_fp16_res as i64;
+        (1usize << e.clamp(0, 62)).max(8)
+    }
+}
+
+impl DiscriminatorConfig {
+    /// Parses official `_init_kwargs` JSON (unknown keys ignored).
+    pub fn from_json(s: &str) -> Result<Self, ConfigError> {
+        let c: Self = serde_json::from_str(s).map_err(|e| ConfigError::Json(e.to_string()))?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Parses a JSON value.
+    pub fn from_value(v: &serde_json::Value) -> Result<Self, ConfigError> {
+        let c: Self =
+            serde_json::from_value(v.clone()).map_err(|e| ConfigError::Json(e.to_string()))?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Serializes as official-style kwargs JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("config serializes")
+    }
+
+    /// Checks the values the networks rely on.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_resolution(self.img_resolution)?;
+        check_filter(&self.block_kwargs.resample_filter)?;
+        if self.img_channels == 0 {
+            return Err(ConfigError::Invalid("img_channels must be positive".into()));
+        }
+        let c4 = self.channels(4);
+        let f = self.epilogue_kwargs.mbstd_num_channels;
+        if f > 0 && !c4.is_multiple_of(f) {
+            return Err(ConfigError::Invalid(format!(
+                "mbstd_num_channels {f} must divide the 4x4 channels {c4}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Resolutions of the blocks, from the top: img_resolution, ..., 8.
+    pub fn block_resolutions(&self) -> Vec<usize> {
+        let log2 = self.img_resolution.trailing_zeros();
+        (3..=log2).rev().map(|i| 1usize << i).collect()
+    }
+
+    /// `min(channel_base // res, channel_max)`.
+    pub fn channels(&self, res: usize) -> usize {
+        (self.channel_base / res).min(self.channel_max)
+    }
+
+    /// The effective size of the mapped label (0 when unconditional).
+    pub fn effective_cmap_dim(&self) -> usize {
+        if self.c_dim == 0 {
+            0
+        } else {
+            self.cmap_dim.unwrap_or_else(|| self.channels(4))
+        }
+    }
+}
+
+/// A training configuration preset of the official `train.py --cfg`, plus our CPU-sized `lite`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preset {
+    /// Preset name.
+    pub name: String,
+    /// Generator kwargs.
+    pub g: GeneratorConfig,
+    /// Discriminator kwargs.
+    pub d: DiscriminatorConfig,
+    /// Total minibatch size (`mb`).
+    pub batch_size: usize,
+    /// Minibatch-stddev group size (`mbstd`).
+    pub mbstd_group_size: usize,
+    /// Adam learning rate for G and D (betas 0, 0.99, eps 1e-8).
+    pub lrate: f64,
+    /// R1 regularization weight.
+    pub r1_gamma: f64,
+    /// EMA half-life in kimg.
+    pub ema_kimg: f64,
+    /// EMA ramp-up (`None` = off).
+    pub ema_rampup: Option<f64>,
+    /// Training length in kimg.
+    pub total_kimg: usize,
+    /// Path length regularization weight (official loss default 2, 0 for cifar).
+    pub pl_weight: f64,
+    /// Style mixing probability (official loss default 0.9, 0 for cifar).
+    pub style_mixing_prob: f64,
+}
+
+/// Names accepted by [`preset`].
+pub const PRESETS: [&str; 7] = [
+    "auto",
+    "stylegan2",
+    "paper256",
+    "paper512",
+    "paper1024",
+    "cifar",
+    "lite",
+];
+
+/// Builds a preset exactly as the official `train.py` does (`gpus` = number of GPUs it would use,
+/// 1 for us), for a dataset of `resolution`, `c_dim` labels and `img_channels` channels.
+/// `lite` is ours: cbase 4096, cmax 256, z = w = 256, 2 mapping layers, fp32 without clamping.
+pub fn preset(
+    name: &str,
+    resolution: usize,
+    c_dim: usize,
+    img_channels: usize,
+    gpus: usize,
+) -> Result<Preset, ConfigError> {
+    check_resolution(resolution)?;
+    let gpus = gpus.max(1);
+    // (ref_gpus, kimg, mb, mbstd, fmaps, lrate, gamma, ema, ramp, map)
+    let (ref_gpus, kimg, mb, mbstd, fmaps, lrate, gamma, ema, ramp, map): (
+        usize,
+        usize,
+        usize,
+        usize,
+        f64,
+        f64,
+        f64,
+        f64,
+        Option<f64>,
+        usize,
+    ) = match name {
+        "auto" => {
+            let mb = (gpus * (4096 / resolution).min(32)).min(64).max(gpus);
+            let mbstd = (mb / gpus).min(4);
+            let fmaps = if resolution >= 512 { 1.0 } else { 0.5 };
+            let lrate = if resolution >= 1024 { 0.002 } else { 0.0025 };
+            let gamma = 0.0002 * (resolution * resolution) as f64 / mb as f64;
+            let ema = mb as f64 * 10.0 / 32.0;
+            (
+                gpus,
+                25000,
+                mb,
+                mbstd,
+                fmaps,
+                lrate,
+                gamma,
+                ema,
+                Some(0.05),
+                2,
+            )
+        }
+        "stylegan2" => (8, 25000, 32, 4, 1.0, 0.002, 10.0, 10.0, None, 8),
+        "paper256" => (8, 25000, 64, 8, 0.5, 0.0025, 1.0, 20.0, None, 8),
+        "paper512" => (8, 25000, 64, 8, 1.0, 0.0025, 0.5, 20.0, None, 8),
+        "paper1024" => (8, 25000, 32, 4, 1.0, 0.002, 2.0, 10.0, None, 8),
+        "cifar" => (2, 100000, 64, 32, 1.0, 0.0025, 0.01, 500.0, Some(0.05), 2),
+        "lite" => (
+            1,
+            25000,
+            16,
+            4,
+            0.125,
+            0.0025,
+            0.0002 * (resolution * resolution) as f64 / 16.0,
+            5.0,
+            Some(0.05),
+            2,
+        ),
+        other => {
+            return Err(ConfigError::Invalid(format!(
+                "unknown preset `{other}` (expected one of {PRESETS:?})"
+            )))
+        }
+    };
+    let _ = ref_gpus;
+    let lite = name == "lite";
+    let (zw, cbase, cmax, fp16, clamp) = if lite {
+        (256, 4096, 256, 0, None)
+    } else {
+        (512, (fmaps * 32768.0) as usize, 512, 4, Some(256.0))
+    };
+    let g = GeneratorConfig {
+        z_dim: zw,
+        c_dim,
+        w_dim: zw,
+        img_resolution: resolution,
+        img_channels,
+        mapping_kwargs: MappingConfig {
+            num_layers: map,
+            ..MappingConfig::default()
+        },
+        synthesis_kwargs: SynthesisConfig {
+            channel_base: cbase,
+            channel_max: cmax,
+            num_fp16_res: fp16,
+            conv_clamp: clamp,
+            ..SynthesisConfig::default()
+        },
+    };
+    let d = DiscriminatorConfig {
+        c_dim,
+        img_resolution: resolution,
+        img_channels,
+        architecture: if name == "cifar" {
+            Architecture::Orig
+        } else {
+            Architecture::Resnet
+        },
+        channel_base: cbase,
+        channel_max: cmax,
+        num_fp16_res: fp16,
+        conv_clamp: clamp,
+        cmap_dim: None,
+        block_kwargs: DiscriminatorBlockConfig::default(),
+        mapping_kwargs: MappingConfig::default(),
+        epilogue_kwargs: EpilogueConfig {
+            mbstd_group_size: Some(mbstd),
+            ..EpilogueConfig::default()
+        },
+    };
+    let cifar = name == "cifar";
+    Ok(Preset {
+        name: name.to_string(),
+        g,
+        d,
+        batch_size: mb,
+        mbstd_group_size: mbstd,
+        lrate,
+        r1_gamma: gamma,
+        ema_kimg: ema,
+        ema_rampup: ramp,
+        total_kimg: kimg,
+        pl_weight: if cifar { 0.0 } else { 2.0 },
+        style_mixing_prob: if cifar { 0.0 } else { 0.9 },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn official_kwargs_parse_with_defaults_and_unknown_keys() {
+        let g = GeneratorConfig::from_json(
+            r#"{"z_dim": 512, "w_dim": 512, "c_dim": 0, "img_resolution": 256, "img_channels": 3,
+                "mapping_kwargs": {"num_layers": 2, "w_avg_beta": null, "extra": 1},
+                "synthesis_kwargs": {"channel_base": 16384, "channel_max": 512, "num_fp16_res": 4, "conv_clamp": 256},
+                "class_name": "training.networks.Generator"}"#,
+        )
+        .unwrap();
+        assert_eq!(g.mapping_kwargs.num_layers, 2);
+        assert_eq!(g.mapping_kwargs.w_avg_beta, None);
+        assert_eq!(g.mapping_kwargs.lr_multiplier, 0.01);
+        assert_eq!(g.mapping_kwargs.activation, Activation::Lrelu);
+        assert_eq!(g.synthesis_kwargs.conv_clamp, Some(256.0));
+        assert_eq!(g.synthesis_kwargs.architecture, Architecture::Skip);
+        assert_eq!(g.synthesis_kwargs.resample_filter, vec![1.0, 3.0, 3.0, 1.0]);
+        assert!(g.synthesis_kwargs.use_noise);
+        // 256: blocks 4..256 = 7 blocks -> 1 + 6*2 convs + 1 torgb.
+        assert_eq!(g.num_ws(), 14);
+        assert_eq!(g.channels(256), 64);
+        assert_eq!(g.channels(4), 512);
+        assert_eq!(g.fp16_resolution(), 32);
+        // Missing mapping kwargs: official defaults.
+        let g2 = GeneratorConfig::from_json(
+            r#"{"z_dim": 8, "w_dim": 8, "img_resolution": 8, "img_channels": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(g2.mapping_kwargs, MappingConfig::default());
+        assert_eq!(g2.mapping_kwargs.w_avg_beta, Some(0.995));
+        assert_eq!(g2.num_ws(), 4);
+        // Round trip.
+        assert_eq!(GeneratorConfig::from_json(&g.to_json()).unwrap(), g);
+
+        let d = DiscriminatorConfig::from_json(
+            r#"{"c_dim": 10, "img_resolution": 64, "img_channels": 3, "architecture": "orig",
+                "block_kwargs": {"freeze_layers": 3}, "epilogue_kwargs": {"mbstd_group_size": null}, "foo": []}"#,
+        )
+        .unwrap();
+        assert_eq!(d.architecture, Architecture::Orig);
+        assert_eq!(d.epilogue_kwargs.mbstd_group_size, None);
+        assert_eq!(d.epilogue_kwargs.mbstd_num_channels, 1);
+        assert_eq!(d.block_kwargs.freeze_layers, 3);
+        assert_eq!(d.block_resolutions(), vec![64, 32, 16, 8]);
+        assert_eq!(d.effective_cmap_dim(), 512);
+        assert_eq!(DiscriminatorConfig::from_json(&d.to_json()).unwrap(), d);
+    }
+
+    #[test]
+    fn invalid_configs_are_rejected() {
+        assert!(GeneratorConfig::from_json(
+            r#"{"z_dim": 8, "w_dim": 8, "img_resolution": 24, "img_channels": 3}"#
+        )
+        .is_err());
+        assert!(
+            GeneratorConfig::from_json(r#"{"z_dim": 8, "w_dim": 8, "img_resolution": 32}"#)
+                .is_err()
+        );
+        let e = GeneratorConfig::from_json(
+            r#"{"z_dim": 8, "w_dim": 8, "img_resolution": 32, "img_channels": 3, "synthesis_kwargs": {"activation": "gelu"}}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(e, ConfigError::Json(_)), "{e}");
+    }
+
+    #[test]
+    fn presets_follow_train_py() {
+        let p = preset("auto", 256, 0, 3, 1).unwrap();
+        assert_eq!(p.batch_size, 16); // max(min(1 * min(4096 // 256, 32), 64), 1)
+        assert_eq!(p.mbstd_group_size, 4);
+        assert_eq!(p.g.synthesis_kwargs.channel_base, 16384);
+        assert_eq!(p.g.mapping_kwargs.num_layers, 2);
+        assert_eq!(p.g.synthesis_kwargs.num_fp16_res, 4);
+        assert_eq!(p.d.conv_clamp, Some(256.0));
+        assert!((p.r1_gamma - 0.0002 * 65536.0 / 16.0).abs() < 1e-12);
+        assert!((p.ema_kimg - 5.0).abs() < 1e-12);
+        assert_eq!(p.lrate, 0.0025);
+        let p = preset("auto", 1024, 0, 3, 8).unwrap();
+        assert_eq!((p.batch_size, p.mbstd_group_size, p.lrate), (32, 4, 0.002));
+        assert_eq!(p.g.synthesis_kwargs.channel_base, 32768);
+        let p = preset("cifar", 32, 10, 3, 1).unwrap();
+        assert_eq!(p.d.architecture, Architecture::Orig);
+        assert_eq!(p.d.epilogue_kwargs.mbstd_group_size, Some(32));
+        assert_eq!((p.pl_weight, p.style_mixing_prob), (0.0, 0.0));
+        assert_eq!(p.g.c_dim, 10);
+        let p = preset("paper256", 256, 0, 3, 1).unwrap();
+        assert_eq!(
+            (
+                p.batch_size,
+                p.mbstd_group_size,
+                p.g.mapping_kwargs.num_layers
+            ),
+            (64, 8, 8)
+        );
+        assert_eq!(p.g.synthesis_kwargs.channel_base, 16384);
+        let p = preset("lite", 32, 0, 3, 1).unwrap();
+        assert_eq!(
+            (
+                p.g.z_dim,
+                p.g.w_dim,
+                p.g.synthesis_kwargs.channel_base,
+                p.g.synthesis_kwargs.channel_max
+            ),
+            (256, 256, 4096, 256)
+        );
+        assert_eq!(p.g.mapping_kwargs.num_layers, 2);
+        assert_eq!(p.g.synthesis_kwargs.conv_clamp, None);
+        assert!(preset("bogus", 32, 0, 3, 1).is_err());
+        for name in PRESETS {
+            let p = preset(name, 64, 0, 3, 1).unwrap();
+            p.g.validate().unwrap();
+            p.d.validate().unwrap();
+        }
+    }
+}
