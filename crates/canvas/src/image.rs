@@ -51,6 +51,42 @@ impl Image {
         }
         Ok(Image { width, height, data })
     }
+    /// Wraps interleaved 8-bit pixels of 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA) channels, as networks
+    /// produce them (HWC order).
+    pub fn from_channels(width: u32, height: u32, channels: usize, data: &[u8]) -> crate::Result<Self> {
+        let n = (width as usize) * (height as usize);
+        if !(1..=4).contains(&channels) || data.len() != n * channels {
+            return Err(Error::Invalid(format!(
+                "{} bytes do not make a {width}x{height} image of {channels} channels",
+                data.len()
+            )));
+        }
+        let rgba = data
+            .chunks_exact(channels)
+            .flat_map(|p| match *p {
+                [g] => [g, g, g, 255],
+                [g, a] => [g, g, g, a],
+                [r, g, b] => [r, g, b, 255],
+                [r, g, b, a] => [r, g, b, a],
+                _ => unreachable!("chunks_exact gives 1..=4 bytes"),
+            })
+            .collect();
+        Ok(Image { width, height, data: rgba })
+    }
+    /// Interleaved 8-bit pixels with `channels` channels (1: ITU-R 601 luma as PIL's "L", 3: RGB with alpha
+    /// dropped as PIL's convert("RGB"), 4: RGBA).
+    pub fn to_channels(&self, channels: usize) -> crate::Result<Vec<u8>> {
+        match channels {
+            1 => Ok(self
+                .data
+                .chunks_exact(4)
+                .map(|p| ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000) as u8)
+                .collect()),
+            3 => Ok(self.data.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect()),
+            4 => Ok(self.data.clone()),
+            c => Err(Error::Invalid(format!("cannot convert an image to {c} channels"))),
+        }
+    }
     pub fn width(&self) -> u32 { self.width }
     pub fn height(&self) -> u32 { self.height }
     pub fn as_raw(&self) -> &[u8] { &self.data }
@@ -345,5 +381,24 @@ mod tests {
         assert!(matches!(Image::load(&p), Err(Error::Decode { .. })));
         assert!(crate::png_meta::decode_png(&png).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod channel_tests {
+    use super::Image;
+
+    #[test]
+    fn channels_round_trip() {
+        let rgb = [10u8, 20, 30, 200, 100, 0];
+        let img = Image::from_channels(2, 1, 3, &rgb).unwrap();
+        assert_eq!(img.as_raw(), &[10, 20, 30, 255, 200, 100, 0, 255]);
+        assert_eq!(img.to_channels(3).unwrap(), rgb);
+        let grey = Image::from_channels(1, 1, 1, &[77]).unwrap();
+        assert_eq!(grey.to_channels(1).unwrap(), [77]);
+        assert!(Image::from_channels(2, 2, 3, &rgb).is_err());
+        assert!(Image::from_channels(1, 1, 5, &[0; 5]).is_err());
+        // PIL "L": (R*299 + G*587 + B*114) / 1000, truncated.
+        assert_eq!(img.to_channels(1).unwrap(), [((10 * 299 + 20 * 587 + 30 * 114) / 1000) as u8, ((200 * 299 + 100 * 587) / 1000) as u8]);
     }
 }

@@ -1,7 +1,9 @@
 //! The `bestiary` binary: argument parsing and wiring only; the algorithms live in the library crates.
 
+mod backend;
 mod cmd;
 mod output;
+mod seeds;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +31,16 @@ enum Command {
     Draw(cmd::draw::DrawArgs),
     /// Render every classic engine into a gallery folder (what `bestiary` with no arguments does).
     Gallery(cmd::gallery::GalleryArgs),
+    /// Generate images from a StyleGAN2-ADA network (official .pkl or bestiary .safetensors), by seed.
+    Generate(cmd::generate::GenerateArgs),
+    /// Score images with a network's discriminator.
+    Critic(cmd::critic::CriticArgs),
+    /// Show what a model file holds: configs, parameter counts, num_ws.
+    Inspect(cmd::inspect::InspectArgs),
+    /// Convert an official .pkl to a bestiary .safetensors model (nothing in the pickle is executed).
+    Convert(cmd::convert::ConvertArgs),
+    /// Throughput benchmarks, comparable with the peer's timing script.
+    Bench(cmd::bench::BenchArgs),
 }
 
 fn main() {
@@ -37,6 +49,11 @@ fn main() {
         None => cmd::gallery::run(&cmd::gallery::GalleryArgs::default()),
         Some(Command::Draw(a)) => cmd::draw::run(&a),
         Some(Command::Gallery(a)) => cmd::gallery::run(&a),
+        Some(Command::Generate(a)) => cmd::generate::run(&a),
+        Some(Command::Critic(a)) => cmd::critic::run(&a),
+        Some(Command::Inspect(a)) => cmd::inspect::run(&a),
+        Some(Command::Convert(a)) => cmd::convert::run(&a),
+        Some(Command::Bench(a)) => cmd::bench::run(&a),
     };
     if let Err(e) = result {
         // One line, the whole cause chain, no backtrace.

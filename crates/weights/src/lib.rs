@@ -7,6 +7,7 @@
 //! official StyleGAN2-ADA network pickles, numpy pickles, safetensors.
 pub mod error;
 pub mod interp;
+pub mod npy;
 pub mod pickle;
 pub mod safetensors_io;
 pub mod state_dict;

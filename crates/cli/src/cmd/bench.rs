@@ -1,0 +1,70 @@
+//! `bestiary bench`: throughput in the shapes of the peer's timing script (shared/peer/peer_cpu.py),
+//! so that the two can be run side by side and compared as a ratio.
+
+use crate::backend::DeviceKind;
+use crate::output::print_json;
+use crate::with_backend;
+use anyhow::{bail, Result};
+use bestiary_stylegan::bench::{bench_generate, BenchShape};
+use clap::{Args, Subcommand};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub what: BenchWhat,
+}
+
+#[derive(Subcommand)]
+pub enum BenchWhat {
+    /// Generator forward throughput of a randomly initialised network.
+    #[command(after_help = "\
+Example (the peer's 32px anchor: python peer_cpu.py --res 32):
+  bestiary bench generate --res 32 --cbase 4096 --cmax 256 --z-dim 256 --batch 16")]
+    Generate(GenerateBenchArgs),
+}
+
+#[derive(Args)]
+pub struct GenerateBenchArgs {
+    #[arg(long, default_value_t = 64)]
+    pub res: usize,
+    #[arg(long, default_value_t = 4096)]
+    pub cbase: usize,
+    #[arg(long, default_value_t = 256)]
+    pub cmax: usize,
+    #[arg(long, default_value_t = 256)]
+    pub z_dim: usize,
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Timed passes after one warm-up pass (the peer script times 5).
+    #[arg(long, default_value_t = 5)]
+    pub iters: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: &BenchArgs) -> Result<()> {
+    match &a.what {
+        BenchWhat::Generate(g) => {
+            if g.batch == 0 || g.batch > 4096 || g.iters == 0 || g.iters > 10_000 {
+                bail!("--batch must be in 1..=4096 and --iters in 1..=10000");
+            }
+            if g.z_dim == 0 || g.cbase == 0 || g.cmax == 0 {
+                bail!("--z-dim, --cbase and --cmax must be positive");
+            }
+            let shape = BenchShape { res: g.res, cbase: g.cbase, cmax: g.cmax, z_dim: g.z_dim, batch: g.batch };
+            let r = with_backend!(g.device, |B, dev| Ok(bench_generate::<B>(shape, g.iters, &dev)?))?;
+            if g.json {
+                print_json(&serde_json::to_value(&r)?);
+            } else {
+                println!(
+                    "config res={} cbase={} cmax={} zdim={} batch={} G_params={}",
+                    g.res, g.cbase, g.cmax, g.z_dim, g.batch, r.g_params
+                );
+                println!("imgs_per_s: {:.2}", r.imgs_per_s);
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! `bestiary critic`: the discriminator's logit for each image.
+
+use crate::backend::DeviceKind;
+use crate::cmd::generate::load_model;
+use crate::output::print_json;
+use crate::with_backend;
+use anyhow::{bail, Context, Result};
+use bestiary_canvas::Image;
+use bestiary_stylegan::networks::critic_logit;
+use bestiary_stylegan::{load_discriminator, ModelFile};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  bestiary critic --network network-snapshot-000800.pkl out/seed0000.png out/seed0001.png
+  bestiary critic --network model.safetensors --json --resize photos/*.jpg
+Images are mapped to [-1, 1] as the official code does; each image is scored alone, so its logit does not
+depend on the other images given. Higher means 'looks more like the training data' to the discriminator.")]
+pub struct CriticArgs {
+    /// Network holding a discriminator (D): an official .pkl or a bestiary .safetensors model.
+    #[arg(long)]
+    pub network: PathBuf,
+    /// Images to score.
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// Resize images whose size differs from the network's resolution (otherwise that is an error).
+    #[arg(long)]
+    pub resize: bool,
+    /// Class label for a conditional network.
+    #[arg(long = "class")]
+    pub class_idx: Option<usize>,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+    /// Print a JSON array of {"path", "logit"}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: &CriticArgs) -> Result<()> {
+    let model = load_model(&a.network)?;
+    with_backend!(a.device, |B, dev| run_on::<B>(a, &model, &dev))
+}
+
+fn run_on<B: burn::tensor::backend::Backend>(a: &CriticArgs, model: &ModelFile, dev: &B::Device) -> Result<()> {
+    let (d, cfg) = load_discriminator::<B>(model, dev)?;
+    let r = cfg.img_resolution as u32;
+    let mut rows = Vec::new();
+    for path in &a.images {
+        let mut img = Image::load(path)?;
+        if (img.width(), img.height()) != (r, r) {
+            if !a.resize {
+                bail!(
+                    "{} is {}x{} but the discriminator takes {r}x{r} (add --resize to resample it)",
+                    path.display(),
+                    img.width(),
+                    img.height()
+                );
+            }
+            img = img.resized(r, r);
+        }
+        let hwc = img.to_channels(cfg.img_channels)?;
+        let logit = critic_logit(&d, &cfg, &hwc, a.class_idx, dev).with_context(|| path.display().to_string())?;
+        rows.push((path.clone(), logit));
+    }
+    if a.json {
+        print_json(&serde_json::Value::Array(
+            rows.iter().map(|(p, l)| serde_json::json!({"path": p, "logit": l})).collect(),
+        ));
+    } else {
+        for (p, l) in rows {
+            println!("{l:>12.6}  {}", p.display());
+        }
+    }
+    Ok(())
+}

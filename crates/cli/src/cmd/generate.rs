@@ -1,0 +1,160 @@
+//! `bestiary generate`: images from seeds (or stored W vectors), flag for flag as the official generate.py.
+
+use crate::backend::DeviceKind;
+use crate::output::{ensure_dir, print_json, progress};
+use crate::seeds::parse_seeds;
+use crate::with_backend;
+use anyhow::{bail, Context, Result};
+use bestiary_canvas::{png_meta, Image, Metadata};
+use bestiary_stylegan::networks::{generate_seeds, synthesize_ws, Sampling};
+use bestiary_stylegan::{load_generator, ModelFile, NoiseMode, SynthesisOptions};
+use burn::tensor::{Tensor, TensorData};
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  bestiary generate --network network-snapshot-000800.pkl --seeds 0-3,7 --outdir out
+  bestiary generate --network model.safetensors --seeds 85,265,297 --trunc 0.7 --outdir out
+  bestiary generate --network model.pkl --seeds 0-99 --trunc 1.5 --noise-mode none --outdir dream
+  bestiary generate --network cond.pkl --class 3 --seeds 0-7 --outdir out
+  bestiary generate --network model.pkl --projected-w projected_w.npz --outdir out
+Writes OUTDIR/seed0000.png per seed (proj00.png per W with --projected-w), like the official generate.py.
+Seed N uses z = numpy RandomState(N).randn(1, z_dim), so shared seed lists give the same images.")]
+pub struct GenerateArgs {
+    /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
+    #[arg(long)]
+    pub network: PathBuf,
+    /// Seeds, e.g. 0-3,7 (ranges inclusive).
+    #[arg(long, required_unless_present = "projected_w")]
+    pub seeds: Option<String>,
+    /// Truncation psi (1 = none; below 1 toward the average, above 1 or negative for abstraction).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub trunc: f64,
+    /// Truncate only the first N ws (coarse layers).
+    #[arg(long)]
+    pub trunc_cutoff: Option<usize>,
+    /// Per-pixel noise: const (reproducible), random, none.
+    #[arg(long, default_value = "const")]
+    pub noise_mode: NoiseMode,
+    /// Class label for a conditional network.
+    #[arg(long = "class")]
+    pub class_idx: Option<usize>,
+    /// Render W vectors from a projection (.npz with 'w' as the official projector writes, or .safetensors).
+    #[arg(long, conflicts_with = "seeds")]
+    pub projected_w: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long)]
+    pub outdir: PathBuf,
+    /// Seeds per forward pass.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn load_model(path: &Path) -> Result<ModelFile> {
+    Ok(ModelFile::load(path)?)
+}
+
+pub fn run(a: &GenerateArgs) -> Result<()> {
+    if !a.trunc.is_finite() || a.trunc.abs() > 100.0 {
+        bail!("--trunc must be a finite number in -100..=100, got {}", a.trunc);
+    }
+    if a.batch == 0 || a.batch > 1024 {
+        bail!("--batch must be in 1..=1024, got {}", a.batch);
+    }
+    let seeds = a.seeds.as_deref().map(parse_seeds).transpose()?;
+    let model = load_model(&a.network)?;
+    ensure_dir(&a.outdir)?;
+    with_backend!(a.device, |B, dev| run_on::<B>(a, &model, seeds.as_deref(), &dev))
+}
+
+fn network_name(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn run_on<B: burn::tensor::backend::Backend>(
+    a: &GenerateArgs,
+    model: &ModelFile,
+    seeds: Option<&[u32]>,
+    dev: &B::Device,
+) -> Result<()> {
+    let (g, cfg) = load_generator::<B>(model, dev)?;
+    let res = cfg.img_resolution as u32;
+    let opts = SynthesisOptions { noise_mode: a.noise_mode, ..Default::default() };
+    if cfg.c_dim == 0 && a.class_idx.is_some() {
+        eprintln!("warning: --class is ignored when running an unconditional network");
+    }
+    if let Some(cut) = a.trunc_cutoff {
+        if cut > cfg.num_ws() {
+            bail!("--trunc-cutoff {cut} exceeds the network's {} ws", cfg.num_ws());
+        }
+    }
+    let mut files = Vec::new();
+    let save = |name: String, hwc: &[u8], seed: u64, files: &mut Vec<PathBuf>| -> Result<()> {
+        let img = Image::from_channels(res, res, cfg.img_channels, hwc)?;
+        let params = serde_json::json!({
+            "network": network_name(&a.network), "trunc": a.trunc, "trunc_cutoff": a.trunc_cutoff,
+            "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(), "class": a.class_idx,
+        });
+        let path = a.outdir.join(name);
+        png_meta::write_png(&path, &img, Some(&Metadata::new("stylegan2", params, seed)))?;
+        files.push(path);
+        Ok(())
+    };
+
+    if let Some(wpath) = &a.projected_w {
+        let ws = read_projected_w(wpath, cfg.num_ws(), cfg.w_dim)?;
+        let n = ws.len() / (cfg.num_ws() * cfg.w_dim);
+        let t = Tensor::<B, 3>::from_data(TensorData::new(ws, [n, cfg.num_ws(), cfg.w_dim]), dev);
+        for (i, hwc) in synthesize_ws(&g, t, &opts).iter().enumerate() {
+            save(format!("proj{i:02}.png"), hwc, i as u64, &mut files)?;
+        }
+    } else if let Some(seeds) = seeds {
+        let sampling = Sampling { psi: a.trunc, cutoff: a.trunc_cutoff, class: a.class_idx, synthesis: opts };
+        let pb = progress(seeds.len() as u64, "generate", a.json);
+        for chunk in seeds.chunks(a.batch) {
+            let imgs = generate_seeds(&g, &cfg, chunk, &sampling, dev)?;
+            for (&seed, hwc) in chunk.iter().zip(&imgs) {
+                save(format!("seed{seed:04}.png"), hwc, seed as u64, &mut files)?;
+                pb.inc(1);
+            }
+        }
+        pb.finish_and_clear();
+    }
+    if a.json {
+        print_json(&serde_json::json!({"outdir": a.outdir, "resolution": res, "files": files}));
+    } else {
+        eprintln!("wrote {} images to {}", files.len(), a.outdir.display());
+    }
+    Ok(())
+}
+
+/// W vectors `[n, num_ws, w_dim]` from an .npz (array 'w', as the official projector saves) or a
+/// .safetensors file (tensor 'w'); a single `[num_ws, w_dim]` vector is accepted too.
+fn read_projected_w(path: &Path, num_ws: usize, w_dim: usize) -> Result<Vec<f32>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let t = if bytes.starts_with(b"PK") {
+        bestiary_weights::npy::read_npz(&bytes)?
+            .remove("w")
+            .with_context(|| format!("{}: no array named 'w'", path.display()))?
+    } else {
+        let (mut m, _) = bestiary_weights::safetensors_io::read(&bytes)?;
+        m.remove("w").with_context(|| format!("{}: no tensor named 'w'", path.display()))?
+    };
+    let per = num_ws * w_dim;
+    let ok = match t.shape.as_slice() {
+        [n, a, b] => *n > 0 && *a == num_ws && *b == w_dim,
+        [a, b] => *a == num_ws && *b == w_dim,
+        _ => false,
+    };
+    if !ok || t.data.len() % per != 0 {
+        bail!("{}: 'w' has shape {:?}, expected [N, {num_ws}, {w_dim}] for this network", path.display(), t.shape);
+    }
+    Ok(t.data)
+}
