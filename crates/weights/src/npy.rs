@@ -28,7 +28,7 @@ pub fn read_npy(bytes: &[u8]) -> Result<TensorData> {
     if !bytes.starts_with(MAGIC) || bytes.len() < 10 {
         return Err(bad("not an .npy file"));
     }
-    let (hlen, start) = match bytes[6] {
+    let (hlen, start): (usize, usize) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
         2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
         v => return Err(bad(format!("unsupported version {v}"))),

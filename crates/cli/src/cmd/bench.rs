@@ -54,7 +54,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                 bail!("--z-dim, --cbase and --cmax must be positive");
             }
             let shape = BenchShape { res: g.res, cbase: g.cbase, cmax: g.cmax, z_dim: g.z_dim, batch: g.batch };
-            let r = with_backend!(g.device, |B, dev| Ok(bench_generate::<B>(shape, g.iters, &dev)?))?;
+            let r = with_backend!(g.device, |B, dev| anyhow::Ok(bench_generate::<B>(shape, g.iters, &dev)?))?;
             if g.json {
                 print_json(&serde_json::to_value(&r)?);
             } else {
