@@ -44,6 +44,7 @@ enum Command {
 }
 
 fn main() {
+    backend::install_panic_hook();
     let cli = Cli::parse();
     let result = match cli.command {
         None => cmd::gallery::run(&cmd::gallery::GalleryArgs::default()),

@@ -1,25 +1,9 @@
 //! End-to-end tests of the `bestiary` binary: drawing, the gallery, and every error path of the CLI contract.
 
+mod common;
+
+use common::{assert_clean_error, bestiary, stderr};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn bestiary(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bestiary")).args(args).current_dir(cwd).output().expect("binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A failed command: non-zero exit, exactly one line on stderr starting with "error:", never a panic.
-fn assert_clean_error(o: &Output, needle: &str) {
-    assert!(!o.status.success(), "expected failure");
-    let err = stderr(o);
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected, got: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(err.contains(needle), "'{needle}' not in: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-}
 
 fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> =

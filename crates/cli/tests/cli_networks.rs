@@ -2,29 +2,16 @@
 //! (crates/stylegan/tests/fixtures): an official-structure pickle must give, seed for seed, the pixels the
 //! official generate.py gives (`img_u8`).
 
+mod common;
+
 use bestiary_stylegan::ModelFile;
+use common::{assert_clean_error, bestiary, ok};
 use bestiary_weights::{safetensors_io, DType, Network, TensorData};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn bestiary(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bestiary")).args(args).current_dir(cwd).output().expect("binary runs")
-}
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../stylegan/tests/fixtures")
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "failed: {}", String::from_utf8_lossy(&o.stderr));
-}
-
-fn assert_clean_error(o: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "expected failure");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
-    assert!(err.starts_with("error: ") && err.contains(needle), "'{needle}' not in: {err}");
 }
 
 fn read_st(path: &Path) -> BTreeMap<String, TensorData> {
@@ -192,6 +179,8 @@ fn bad_model_files_give_one_clean_line() {
     assert_clean_error(&bestiary(&["inspect", "--network", evil.to_str().unwrap()], t.path()), "evil_network_p4.pkl");
     assert_clean_error(&bestiary(&["generate", "--network", "x.pkl", "--seeds", "3-1", "--outdir", "o"], t.path()), "backwards");
     assert_clean_error(&bestiary(&["convert", "--network", "x.pkl", "--out", "x.bin"], t.path()), ".safetensors");
+    // Tests never have a GPU: asking for one is a clear error whether or not CUDA support was built in.
+    assert_clean_error(&bestiary(&["bench", "generate", "--res", "8", "--iters", "1", "--device", "cuda"], t.path()), "cuda");
 }
 
 #[test]

@@ -34,7 +34,8 @@ pub struct GenerateBench {
     pub iters: usize,
     pub seconds: f64,
     pub imgs_per_s: f64,
-    pub g_params: usize,
+    /// Elements of every parameter and buffer (the peer script counts parameters only).
+    pub g_elements: usize,
 }
 
 /// Times `iters` forward passes of a batch (noise const, as the peer script), after one warm-up pass.
@@ -45,7 +46,7 @@ pub fn bench_generate<B: Backend>(
 ) -> Result<GenerateBench, crate::ConfigError> {
     let cfg = shape.generator_config()?;
     let g = Generator::<B>::new(&cfg, device);
-    let g_params = g.state_dict().values().map(|(s, _)| s.iter().product::<usize>()).sum();
+    let g_elements = g.state_dict().values().map(|(s, _)| s.iter().product::<usize>()).sum();
     let z = Tensor::<B, 2>::random([shape.batch, shape.z_dim], Distribution::Normal(0.0, 1.0), device);
     let opts = SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() };
     // Reading the result back forces asynchronous backends to finish before the clock stops.
@@ -56,5 +57,5 @@ pub fn bench_generate<B: Backend>(
         run();
     }
     let seconds = t.elapsed().as_secs_f64();
-    Ok(GenerateBench { shape, iters, seconds, imgs_per_s: (shape.batch * iters) as f64 / seconds, g_params })
+    Ok(GenerateBench { shape, iters, seconds, imgs_per_s: (shape.batch * iters) as f64 / seconds, g_elements })
 }

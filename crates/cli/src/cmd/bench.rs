@@ -59,8 +59,8 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                 print_json(&serde_json::to_value(&r)?);
             } else {
                 println!(
-                    "config res={} cbase={} cmax={} zdim={} batch={} G_params={}",
-                    g.res, g.cbase, g.cmax, g.z_dim, g.batch, r.g_params
+                    "config res={} cbase={} cmax={} zdim={} batch={} G_elements={} (parameters and buffers)",
+                    g.res, g.cbase, g.cmax, g.z_dim, g.batch, r.g_elements
                 );
                 println!("imgs_per_s: {:.2}", r.imgs_per_s);
             }

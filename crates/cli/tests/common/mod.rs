@@ -1,0 +1,28 @@
+//! Helpers shared by the CLI integration tests.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs the built `bestiary` binary in `cwd`.
+pub fn bestiary(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bestiary")).args(args).current_dir(cwd).output().expect("binary runs")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn ok(o: &Output) {
+    assert!(o.status.success(), "failed: {}", stderr(o));
+}
+
+/// A failed command: non-zero exit, exactly one line on stderr starting with "error:", never a panic.
+pub fn assert_clean_error(o: &Output, needle: &str) {
+    assert!(!o.status.success(), "expected failure");
+    let err = stderr(o);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line expected, got: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "'{needle}' not in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
