@@ -1,9 +1,8 @@
 //! `bestiary convert`: official .pkl (or our model file) to a bestiary .safetensors model file.
 
-use crate::cmd::generate::load_model;
 use crate::output::{ensure_parent, print_json};
 use anyhow::{bail, Result};
-use bestiary_stylegan::{load_discriminator, networks::load_generator_named};
+use bestiary_stylegan::{load_discriminator, ModelFile, networks::load_generator_named};
 use bestiary_weights::DType;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -44,7 +43,7 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
     if a.out.extension().and_then(|e| e.to_str()) != Some("safetensors") {
         bail!("{}: the output must be a .safetensors file", a.out.display());
     }
-    let mut model = load_model(&a.network)?;
+    let mut model = ModelFile::load(&a.network)?;
     if !a.only.is_empty() {
         for k in &a.only {
             model.network(k)?;

@@ -1,7 +1,6 @@
 //! `bestiary critic`: the discriminator's logit for each image.
 
 use crate::backend::DeviceKind;
-use crate::cmd::generate::load_model;
 use crate::output::print_json;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
@@ -39,7 +38,7 @@ pub struct CriticArgs {
 }
 
 pub fn run(a: &CriticArgs) -> Result<()> {
-    let model = load_model(&a.network)?;
+    let model = ModelFile::load(&a.network)?;
     with_backend!(a.device, |B, dev| run_on::<B>(a, &model, &dev))
 }
 

@@ -57,10 +57,6 @@ pub struct GenerateArgs {
     pub json: bool,
 }
 
-pub fn load_model(path: &Path) -> Result<ModelFile> {
-    Ok(ModelFile::load(path)?)
-}
-
 pub fn run(a: &GenerateArgs) -> Result<()> {
     if !a.trunc.is_finite() || a.trunc.abs() > 100.0 {
         bail!("--trunc must be a finite number in -100..=100, got {}", a.trunc);
@@ -69,7 +65,7 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
         bail!("--batch must be in 1..=1024, got {}", a.batch);
     }
     let seeds = a.seeds.as_deref().map(parse_seeds).transpose()?;
-    let model = load_model(&a.network)?;
+    let model = ModelFile::load(&a.network)?;
     ensure_dir(&a.outdir)?;
     with_backend!(a.device, |B, dev| run_on::<B>(a, &model, seeds.as_deref(), &dev))
 }

@@ -1,9 +1,8 @@
 //! `bestiary inspect`: what a model file holds.
 
-use crate::cmd::generate::load_model;
 use crate::output::print_json;
 use anyhow::Result;
-use bestiary_stylegan::GeneratorConfig;
+use bestiary_stylegan::{GeneratorConfig, ModelFile};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -22,7 +21,7 @@ pub struct InspectArgs {
 }
 
 pub fn run(a: &InspectArgs) -> Result<()> {
-    let model = load_model(&a.network)?;
+    let model = ModelFile::load(&a.network)?;
     let mut nets = serde_json::Map::new();
     for (key, net) in &model.networks {
         let params: usize = net.tensors.values().map(|t| t.data.len()).sum();
