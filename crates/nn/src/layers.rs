@@ -6,15 +6,7 @@ use burn::tensor::{backend::Backend, Distribution, Tensor};
 use crate::bias_act::{bias_act, Activation};
 use crate::conv::conv2d_resample;
 use crate::fir::Fir;
-use crate::state::{buffer, export_tensor, param, StateError, StateReader, WeightMap};
-
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
-    }
-}
+use crate::state::{buffer, export_tensor, join, param, StateError, StateReader, WeightMap};
 
 fn trainable_or_buffer<B: Backend, const D: usize>(
     t: Tensor<B, D>,

@@ -24,7 +24,7 @@ pub use layers::{
     minibatch_std, modulated_conv2d, normalize_2nd_moment, Conv2dLayer, FullyConnectedLayer,
     ModConv, ModConvArgs,
 };
-pub use state::{buffer, export_tensor, param, StateError, StateReader, WeightMap};
+pub use state::{buffer, export_tensor, join, param, StateError, StateReader, WeightMap};
 
 #[cfg(test)]
 mod tests;

@@ -180,3 +180,12 @@ pub fn param<B: Backend, const D: usize>(t: Tensor<B, D>) -> Param<Tensor<B, D>>
 pub fn buffer<B: Backend, const D: usize>(t: Tensor<B, D>) -> Param<Tensor<B, D>> {
     Param::initialized(ParamId::new(), t).set_require_grad(false)
 }
+
+/// The state_dict name of `name` inside the module at `prefix` (`""` for the root): `prefix.name`.
+pub fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}

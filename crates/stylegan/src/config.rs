@@ -311,15 +311,12 @@ pub fn make_filter(f: &[f64]) -> Fir {
 impl GeneratorConfig {
     /// Parses official `_init_kwargs` JSON (unknown keys ignored).
     pub fn from_json(s: &str) -> Result<Self, ConfigError> {
-        let c: Self = serde_json::from_str(s).map_err(|e| ConfigError::Json(e.to_string()))?;
-        c.validate()?;
-        Ok(c)
+        Self::from_value(&serde_json::from_str(s).map_err(|e| ConfigError::Json(e.to_string()))?)
     }
 
     /// Parses a JSON value.
     pub fn from_value(v: &serde_json::Value) -> Result<Self, ConfigError> {
-        let c: Self =
-            serde_json::from_value(v.clone()).map_err(|e| ConfigError::Json(e.to_string()))?;
+        let c: Self = Self::deserialize(v).map_err(|e| ConfigError::Json(e.to_string()))?;
         c.validate()?;
         Ok(c)
     }
@@ -384,15 +381,12 @@ impl GeneratorConfig {
 impl DiscriminatorConfig {
     /// Parses official `_init_kwargs` JSON (unknown keys ignored).
     pub fn from_json(s: &str) -> Result<Self, ConfigError> {
-        let c: Self = serde_json::from_str(s).map_err(|e| ConfigError::Json(e.to_string()))?;
-        c.validate()?;
-        Ok(c)
+        Self::from_value(&serde_json::from_str(s).map_err(|e| ConfigError::Json(e.to_string()))?)
     }
 
     /// Parses a JSON value.
     pub fn from_value(v: &serde_json::Value) -> Result<Self, ConfigError> {
-        let c: Self =
-            serde_json::from_value(v.clone()).map_err(|e| ConfigError::Json(e.to_string()))?;
+        let c: Self = Self::deserialize(v).map_err(|e| ConfigError::Json(e.to_string()))?;
         c.validate()?;
         Ok(c)
     }

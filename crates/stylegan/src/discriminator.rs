@@ -3,21 +3,13 @@
 use bestiary_nn::layers::export_filter;
 use bestiary_nn::{
     downsample2d, minibatch_std, Activation, Conv2dLayer, Fir, FullyConnectedLayer, StateError,
-    StateReader, WeightMap,
+    StateReader, WeightMap, join,
 };
 use burn::module::Module;
 use burn::tensor::{backend::Backend, Tensor};
 
 use crate::config::{make_filter, Architecture, DiscriminatorConfig};
 use crate::mapping::MappingNetwork;
-
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
-    }
-}
 
 /// The official `DiscriminatorBlock`.
 #[derive(Module, Debug)]

@@ -2,20 +2,12 @@
 
 use bestiary_nn::{
     buffer, export_tensor, normalize_2nd_moment, Activation, FullyConnectedLayer, StateError,
-    StateReader, WeightMap,
+    StateReader, WeightMap, join,
 };
 use burn::module::{Module, Param};
 use burn::tensor::{backend::Backend, Tensor};
 
 use crate::config::MappingConfig;
-
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
-    }
-}
 
 /// The official `MappingNetwork`.
 #[derive(Module, Debug)]

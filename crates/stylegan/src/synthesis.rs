@@ -3,20 +3,12 @@
 use bestiary_nn::layers::export_filter;
 use bestiary_nn::{
     bias_act, buffer, export_tensor, modulated_conv2d, param, upsample2d, Activation, Conv2dLayer,
-    Fir, FullyConnectedLayer, ModConv, ModConvArgs, StateError, StateReader, WeightMap,
+    Fir, FullyConnectedLayer, ModConv, ModConvArgs, StateError, StateReader, WeightMap, join,
 };
 use burn::module::{Module, Param};
 use burn::tensor::{backend::Backend, Distribution, Tensor};
 
 use crate::config::{make_filter, Architecture, GeneratorConfig};
-
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
-    }
-}
 
 /// Where the per-pixel noise of the synthesis layers comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
