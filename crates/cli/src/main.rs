@@ -41,6 +41,14 @@ enum Command {
     Convert(cmd::convert::ConvertArgs),
     /// Throughput benchmarks, comparable with the peer's timing script.
     Bench(cmd::bench::BenchArgs),
+    /// Pack images (a folder, a zip or a classic engine) into a training dataset zip.
+    Dataset(cmd::dataset::DatasetArgs),
+    /// Train a StyleGAN2-ADA network on a dataset, resumably.
+    Train(cmd::train::TrainArgs),
+    /// Fetch third-party weights and datasets into the cache.
+    Assets(cmd::assets::AssetsArgs),
+    /// Neural texture synthesis: a new image with the texture of the source(s), not their layout.
+    Texture(cmd::texture::TextureArgs),
 }
 
 fn main() {
@@ -55,6 +63,10 @@ fn main() {
         Some(Command::Inspect(a)) => cmd::inspect::run(&a),
         Some(Command::Convert(a)) => cmd::convert::run(&a),
         Some(Command::Bench(a)) => cmd::bench::run(&a),
+        Some(Command::Dataset(a)) => cmd::dataset::run(&a),
+        Some(Command::Train(a)) => cmd::train::run(&a),
+        Some(Command::Assets(a)) => cmd::assets::run(&a),
+        Some(Command::Texture(a)) => cmd::texture::run(&a),
     };
     if let Err(e) = result {
         // One line, the whole cause chain, no backtrace.

@@ -21,6 +21,11 @@ pub enum BenchWhat {
 Example (the peer's 32px anchor: python peer_cpu.py --res 32):
   bestiary bench generate --res 32 --cbase 4096 --cmax 256 --z-dim 256 --batch 16")]
     Generate(GenerateBenchArgs),
+    /// Training throughput (s/kimg) in the peer script's schedule: G path length every 4 steps, D R1 every 16.
+    #[command(after_help = "\
+Example (the peer's 32px anchor: python peer_cpu.py --res 32 --iters 16):
+  bestiary bench train --res 32 --cbase 4096 --cmax 256 --z-dim 256 --batch 16 --iters 16")]
+    Train(GenerateBenchArgs),
 }
 
 #[derive(Args)]
@@ -35,7 +40,7 @@ pub struct GenerateBenchArgs {
     pub z_dim: usize,
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
-    /// Timed passes after one warm-up pass (the peer script times 5).
+    /// Timed passes (generate) or training steps (train) after one warm-up (the peer script times 5 and 16).
     #[arg(long, default_value_t = 5)]
     pub iters: usize,
     #[arg(long, value_enum, default_value_t)]
@@ -44,16 +49,34 @@ pub struct GenerateBenchArgs {
     pub json: bool,
 }
 
+fn shape(g: &GenerateBenchArgs) -> Result<BenchShape> {
+    if g.batch == 0 || g.batch > 4096 || g.iters == 0 || g.iters > 10_000 {
+        bail!("--batch must be in 1..=4096 and --iters in 1..=10000");
+    }
+    if g.z_dim == 0 || g.cbase == 0 || g.cmax == 0 {
+        bail!("--z-dim, --cbase and --cmax must be positive");
+    }
+    Ok(BenchShape { res: g.res, cbase: g.cbase, cmax: g.cmax, z_dim: g.z_dim, batch: g.batch })
+}
+
 pub fn run(a: &BenchArgs) -> Result<()> {
     match &a.what {
+        BenchWhat::Train(g) => {
+            let shape = shape(g)?;
+            let r = with_backend!(g.device, |B, dev| anyhow::Ok(bestiary_train::bench::bench_train::<B>(shape, g.iters, &dev)?))?;
+            if g.json {
+                print_json(&serde_json::to_value(&r)?);
+            } else {
+                println!(
+                    "config res={} cbase={} cmax={} zdim={} batch={} iters={} peak_rss_mb={:.0}",
+                    g.res, g.cbase, g.cmax, g.z_dim, g.batch, g.iters, r.peak_rss_mb
+                );
+                println!("s_per_kimg: {:.1}", r.s_per_kimg);
+            }
+            Ok(())
+        }
         BenchWhat::Generate(g) => {
-            if g.batch == 0 || g.batch > 4096 || g.iters == 0 || g.iters > 10_000 {
-                bail!("--batch must be in 1..=4096 and --iters in 1..=10000");
-            }
-            if g.z_dim == 0 || g.cbase == 0 || g.cmax == 0 {
-                bail!("--z-dim, --cbase and --cmax must be positive");
-            }
-            let shape = BenchShape { res: g.res, cbase: g.cbase, cmax: g.cmax, z_dim: g.z_dim, batch: g.batch };
+            let shape = shape(g)?;
             let r = with_backend!(g.device, |B, dev| anyhow::Ok(bench_generate::<B>(shape, g.iters, &dev)?))?;
             if g.json {
                 print_json(&serde_json::to_value(&r)?);

@@ -1,7 +1,11 @@
+pub mod assets;
 pub mod bench;
 pub mod convert;
 pub mod critic;
+pub mod dataset;
 pub mod draw;
 pub mod gallery;
 pub mod generate;
 pub mod inspect;
+pub mod texture;
+pub mod train;

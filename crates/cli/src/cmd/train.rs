@@ -1,0 +1,361 @@
+//! `bestiary train`: StyleGAN2-ADA training on a dataset, resumable with nothing lost.
+
+use crate::backend::DeviceKind;
+use crate::output::{ensure_dir, print_json};
+use crate::with_backend;
+use anyhow::{bail, Context, Result};
+use bestiary_dataset::Dataset;
+use bestiary_stylegan::networks::load_generator_named;
+use bestiary_stylegan::{load_discriminator, ModelFile};
+use bestiary_train::checkpoint::STATE_FILE;
+use bestiary_train::run::Event;
+use bestiary_train::{AugMode, ImageSet, TrainOptions, Trainer};
+use burn::backend::Autodiff;
+use burn::module::AutodiffModule;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  bestiary dataset --source assets:emoji --dest emoji32.zip --resolution 32
+  bestiary train --data emoji32.zip --outdir runs/emoji --kimg 50 --mirror
+  bestiary train --resume runs/emoji --kimg 100          continue exactly where it stopped
+  bestiary train --data mine.zip --outdir runs/ft --resume runs/emoji/network-snapshot-000050.safetensors --freezed 2
+  bestiary train --data tiny.zip --outdir /tmp/smoke --kimg 0.1 --tick 0.05 --cfg lite
+The run folder gets log.jsonl (one JSON object per tick), reals.png, fakes-init.png, fakes-KKKKKK.png and
+network-snapshot-KKKKKK.safetensors at every snapshot, and training-state.safetensors (everything a resume
+needs). Ctrl-C saves and exits; a killed run resumes from its last snapshot.")]
+pub struct TrainArgs {
+    /// Dataset: a zip or folder in the dataset_tool layout (see `bestiary dataset`).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Run folder (defaults to the run being resumed).
+    #[arg(long)]
+    pub outdir: Option<PathBuf>,
+    /// Preset: auto, lite, stylegan2, paper256, paper512, paper1024, cifar (default: lite on CPU, auto on CUDA).
+    #[arg(long)]
+    pub cfg: Option<String>,
+    /// Training length in thousands of images shown to D (decimals allowed).
+    #[arg(long)]
+    pub kimg: Option<f64>,
+    /// Progress report interval in kimg.
+    #[arg(long)]
+    pub tick: Option<f64>,
+    /// Snapshot interval in ticks.
+    #[arg(long)]
+    pub snap: Option<u64>,
+    /// Minibatch size (default from the preset).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// R1 weight (default from the preset).
+    #[arg(long)]
+    pub gamma: Option<f64>,
+    /// Augmentation: ada (adaptive), noaug, fixed (with --p).
+    #[arg(long, default_value = "ada")]
+    pub aug: AugMode,
+    /// ADA target for the sign of D's output on reals.
+    #[arg(long, default_value_t = 0.6)]
+    pub target: f64,
+    /// Augmentation probability (fixed), or the starting p for ada.
+    #[arg(long)]
+    pub p: Option<f64>,
+    /// ADA speed: kimg for p to go from 0 to 1.
+    #[arg(long, default_value_t = 500.0)]
+    pub ada_kimg: f64,
+    /// Add x-flipped copies of the reals.
+    #[arg(long)]
+    pub mirror: bool,
+    /// Continue a run (its folder), or start from a model file (.safetensors or official .pkl) for transfer learning.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Freeze the first N discriminator layers (Freeze-D, for transfer learning).
+    #[arg(long, default_value_t = 0)]
+    pub freezed: usize,
+    /// Override the preset's channel base (network width: channels = min(cbase / resolution, cmax)).
+    #[arg(long)]
+    pub cbase: Option<usize>,
+    /// Override the preset's channel maximum.
+    #[arg(long)]
+    pub cmax: Option<usize>,
+    /// Learning rate for G and D (default from the preset).
+    #[arg(long)]
+    pub lrate: Option<f64>,
+    /// Run seed (network init, sampling, augmentation).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+    /// Print a JSON summary at the end.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How the run starts.
+enum Start {
+    Fresh,
+    /// Continue a run folder's training state.
+    Continue(PathBuf),
+    /// Initialise from a model file (transfer learning).
+    Transfer(PathBuf),
+}
+
+fn largest_divisor_at_most(n: usize, cap: usize) -> usize {
+    (1..=cap.min(n).max(1)).rev().find(|g| n % g == 0).unwrap_or(1)
+}
+
+pub fn run(a: &TrainArgs) -> Result<()> {
+    let start = match &a.resume {
+        None => Start::Fresh,
+        Some(p) if p.is_dir() => {
+            let state = p.join(STATE_FILE);
+            if !state.exists() {
+                bail!("{} holds no {STATE_FILE}: not a run folder to resume", p.display());
+            }
+            Start::Continue(state)
+        }
+        Some(p) if p.is_file() => Start::Transfer(p.clone()),
+        Some(p) => bail!("--resume {}: no such run folder or model file", p.display()),
+    };
+    let outdir = match (&a.outdir, &start) {
+        (Some(o), _) => o.clone(),
+        (None, Start::Continue(state)) => state.parent().map(Path::to_path_buf).unwrap_or_default(),
+        (None, _) => bail!("--outdir is required (the run folder)"),
+    };
+    if !matches!(start, Start::Continue(_)) && outdir.join(STATE_FILE).exists() {
+        bail!(
+            "{} already holds a run: continue it with --resume {0}, or choose another --outdir",
+            outdir.display()
+        );
+    }
+    with_backend!(a.device, |B, dev| train::<B>(a, start, &outdir, &dev))
+}
+
+fn open_data(path: &Path) -> Result<Dataset> {
+    let ds = Dataset::open(path).with_context(|| format!("cannot read dataset {}", path.display()))?;
+    if ds.is_empty() {
+        bail!("dataset {} holds no images", path.display());
+    }
+    Ok(ds)
+}
+
+fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir: &Path, dev: &B::Device) -> Result<()> {
+    let (mut trainer, data, data_path) = match start {
+        Start::Continue(state) => {
+            let (mut t, kwargs) = Trainer::<B>::load_state(&state, dev)?;
+            let saved = kwargs.as_ref().and_then(|k| k["path"].as_str()).map(PathBuf::from);
+            let data_path = a.data.clone().or(saved).context("--data is required (the run does not record its dataset)")?;
+            let data = open_data(&data_path)?;
+            if let Some(k) = a.kimg {
+                t.opts.total_kimg = k;
+            }
+            if let Some(k) = a.tick {
+                t.opts.tick_kimg = k;
+            }
+            if let Some(s) = a.snap {
+                t.opts.snap_ticks = s;
+            }
+            t.opts.validate().map_err(anyhow::Error::msg)?;
+            eprintln!("resuming {} at kimg {:.3} (augment p {:.3})", outdir.display(), t.kimg(), t.progress.augment_p);
+            (t, data, data_path)
+        }
+        other => {
+            let data_path = a.data.clone().context("--data is required (a dataset zip or folder)")?;
+            let data = open_data(&data_path)?;
+            let (res, ch, c_dim) = (ImageSet::resolution(&data), ImageSet::channels(&data), ImageSet::c_dim(&data));
+            let default_cfg = if a.device == DeviceKind::Cuda { "auto" } else { "lite" };
+            let cfg_name = a.cfg.as_deref().unwrap_or(default_cfg);
+            let preset = bestiary_stylegan::preset(cfg_name, res, c_dim, ch, 1)?;
+            let mut opts = TrainOptions::from_preset(&preset);
+            let (mut g_cfg, mut d_cfg) = (preset.g.clone(), preset.d.clone());
+            let mut transfer = None;
+            if let Start::Transfer(path) = &other {
+                let model = ModelFile::load(path)?;
+                let gkey = if model.networks.contains_key("G") { "G" } else { "G_ema" };
+                let (_, gc) = load_generator_named::<B>(&model, gkey, dev)?;
+                if gc.img_resolution != res || gc.img_channels != ch || gc.c_dim != c_dim {
+                    bail!(
+                        "{} makes {}x{} images with {} channels and {} labels, the dataset has {res}x{res}, {ch} channels and {c_dim} labels",
+                        path.display(), gc.img_resolution, gc.img_resolution, gc.img_channels, gc.c_dim
+                    );
+                }
+                g_cfg = gc;
+                if model.networks.contains_key("D") {
+                    let (_, dc) = load_discriminator::<B>(&model, dev)?;
+                    d_cfg = dc;
+                } else {
+                    eprintln!("note: {} has no discriminator; D starts from scratch", path.display());
+                }
+                transfer = Some((model, gkey));
+            }
+            if transfer.is_none() {
+                if let Some(c) = a.cbase {
+                    g_cfg.synthesis_kwargs.channel_base = c;
+                    d_cfg.channel_base = c;
+                }
+                if let Some(c) = a.cmax {
+                    g_cfg.synthesis_kwargs.channel_max = c;
+                    d_cfg.channel_max = c;
+                }
+                g_cfg.validate()?;
+                d_cfg.validate()?;
+            } else if a.cbase.is_some() || a.cmax.is_some() {
+                bail!("--cbase/--cmax cannot change a pretrained network's size");
+            }
+            d_cfg.block_kwargs.freeze_layers = a.freezed;
+            if let Some(b) = a.batch {
+                opts.batch = b;
+            }
+            let group = d_cfg.epilogue_kwargs.mbstd_group_size.unwrap_or(1);
+            if d_cfg.epilogue_kwargs.mbstd_group_size.is_some() {
+                d_cfg.epilogue_kwargs.mbstd_group_size = Some(largest_divisor_at_most(opts.batch, group));
+            }
+            if let Some(g) = a.gamma {
+                opts.r1_gamma = g;
+            }
+            if let Some(lr) = a.lrate {
+                opts.lrate_g = lr;
+                opts.lrate_d = lr;
+            }
+            opts.aug = a.aug;
+            if a.aug == AugMode::Fixed && a.p.is_none() {
+                bail!("--aug fixed needs --p (the augmentation probability)");
+            }
+            opts.augment_p = a.p.unwrap_or(0.0);
+            opts.ada_target = a.target;
+            opts.ada_kimg = a.ada_kimg;
+            opts.mirror = a.mirror;
+            opts.seed = a.seed;
+            if let Some(k) = a.kimg {
+                opts.total_kimg = k;
+            }
+            opts.tick_kimg = a.tick.unwrap_or(1.0);
+            opts.snap_ticks = a.snap.unwrap_or(5);
+            opts.validate().map_err(anyhow::Error::msg)?;
+            let mut t = Trainer::<B>::new(g_cfg, d_cfg.clone(), opts, dev);
+            if let Some((model, gkey)) = transfer {
+                let (g, _) = load_generator_named::<Autodiff<B>>(&model, gkey, dev)?;
+                t.g = g;
+                t.g_ema = match load_generator_named::<B>(&model, "G_ema", dev) {
+                    Ok((g, _)) => g,
+                    Err(_) => t.g.valid(),
+                };
+                if model.networks.contains_key("D") {
+                    // Rebuilt with this run's config so that --freezed takes effect.
+                    let net = model.network("D")?;
+                    let map = bestiary_stylegan::weight_map(&net.tensors);
+                    t.d = bestiary_stylegan::Discriminator::<Autodiff<B>>::from_weights(&d_cfg, &map, dev)
+                        .map_err(|e| anyhow::anyhow!("D: {e}"))?;
+                }
+            }
+            (t, data, data_path)
+        }
+    };
+    let (res, ch) = (ImageSet::resolution(&data), ImageSet::channels(&data));
+    if trainer.g_cfg.img_resolution != res || trainer.g_cfg.img_channels != ch {
+        bail!(
+            "the networks make {}x{} images with {} channels, the dataset has {res}x{res} with {ch}",
+            trainer.g_cfg.img_resolution, trainer.g_cfg.img_resolution, trainer.g_cfg.img_channels
+        );
+    }
+    ensure_dir(outdir)?;
+    let kwargs = serde_json::json!({
+        "class_name": "training.dataset.ImageFolderDataset",
+        "path": std::fs::canonicalize(&data_path).unwrap_or(data_path.clone()).display().to_string(),
+        "resolution": res, "use_labels": ImageSet::c_dim(&data) > 0,
+        "max_size": ImageSet::len(&data), "xflip": trainer.opts.mirror,
+    });
+    let stop = install_stop_handler()?;
+    describe(&trainer, &data, outdir);
+
+    let total = (trainer.opts.total_kimg * 1000.0).round() as u64;
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template("kimg {msg} [{bar:24}] {percent}% eta {eta}").expect("static template").progress_chars("=> "),
+    );
+    pb.set_position(trainer.progress.nimg.min(total));
+    let summary = trainer.run(&data, outdir, Some(kwargs), &stop, &mut |e| match e {
+        Event::Step { kimg, total_kimg, sec_per_kimg, augment_p, stats } => {
+            pb.set_position((kimg * 1000.0).round() as u64);
+            pb.set_message(format!(
+                "{kimg:.3}/{total_kimg} | {sec_per_kimg:.1} s/kimg | p {augment_p:.3} | G {:.3} D {:.3}",
+                stats.loss_g, stats.loss_d
+            ));
+        }
+        Event::Tick(t) => pb.suspend(|| {
+            eprintln!(
+                "tick {:<4} kimg {:<9.3} {:>7.1} s/kimg  loss G {:.3} D {:.3}  r1 {}  pl {}  p {:.3}  mem {:.0} MB",
+                t.tick, t.kimg, t.sec_per_kimg, t.loss_g, t.loss_d, fmt_opt(t.r1), fmt_opt(t.pl), t.augment_p, t.peak_rss_mb
+            )
+        }),
+        Event::Snapshot(p) => pb.suspend(|| eprintln!("saved {}", p.display())),
+    });
+    pb.finish_and_clear();
+    let summary = summary?;
+    if summary.interrupted {
+        eprintln!(
+            "stopped at kimg {:.3}; continue with: bestiary train --resume {}",
+            summary.kimg,
+            outdir.display()
+        );
+    } else {
+        eprintln!("done: {:.3} kimg in {:.0} s", summary.kimg, summary.seconds);
+    }
+    if a.json {
+        print_json(&serde_json::json!({
+            "kimg": summary.kimg, "ticks": summary.ticks, "seconds": summary.seconds,
+            "interrupted": summary.interrupted, "augment_p": trainer.progress.augment_p,
+            "snapshot": summary.snapshot.map(|p| p.display().to_string()), "outdir": outdir.display().to_string(),
+        }));
+    }
+    Ok(())
+}
+
+fn fmt_opt(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.4}")
+    } else {
+        "-".into()
+    }
+}
+
+fn describe<B: burn::tensor::backend::Backend>(t: &Trainer<B>, data: &Dataset, outdir: &Path) {
+    let o = &t.opts;
+    eprintln!(
+        "training {}x{} ({} images{}) cfg {} batch {} gamma {} aug {:?} into {}",
+        t.g_cfg.img_resolution,
+        t.g_cfg.img_resolution,
+        ImageSet::len(data),
+        if o.mirror { ", mirrored" } else { "" },
+        o.cfg,
+        o.batch,
+        o.r1_gamma,
+        o.aug,
+        outdir.display()
+    );
+}
+
+/// First Ctrl-C: finish the current step, save, exit. Second: exit at once (the last snapshot stays).
+fn install_stop_handler() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let presses = Arc::new(AtomicUsize::new(0));
+    let s = stop.clone();
+    let handler = ctrlc::set_handler(move || {
+        if presses.fetch_add(1, Ordering::SeqCst) == 0 {
+            eprintln!("\nstopping: saving after this step (Ctrl-C again to quit without saving)");
+            s.store(true, Ordering::SeqCst);
+        } else {
+            std::process::exit(130);
+        }
+    });
+    // A second install in one process (tests) is harmless: the first handler stays.
+    if let Err(e) = handler {
+        if !matches!(e, ctrlc::Error::MultipleHandlers) {
+            bail!("cannot install the Ctrl-C handler: {e}");
+        }
+    }
+    Ok(stop)
+}

@@ -1,0 +1,161 @@
+//! Snapshots (model files users sample from) and the training state (everything a resume needs:
+//! G, D, G_ema, Adam moments, counters, ADA p, path-length mean, options), both written
+//! atomically so that a kill at any moment leaves the previous complete files.
+
+use crate::adam::Adam;
+use crate::options::TrainOptions;
+use crate::step::{Ad, Progress, Trainer};
+use bestiary_stylegan::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, ModelFile, WeightMap};
+use bestiary_weights::{safetensors_io, DType, Network, TensorData};
+use burn::tensor::backend::Backend;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const STATE_FILE: &str = "training-state.safetensors";
+pub const STATE_FORMAT: &str = "bestiary.train-state/1";
+const STATE_KEY: &str = "bestiary-train";
+
+/// Errors reading or writing run files.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("{path}: {reason}")]
+    Io { path: String, reason: String },
+    #[error("{path}: not a bestiary training state ({reason})")]
+    Invalid { path: String, reason: String },
+}
+
+fn to_tensors(map: WeightMap, prefix: &str, out: &mut BTreeMap<String, TensorData>) {
+    for (name, (shape, data)) in map {
+        out.insert(format!("{prefix}.{name}"), TensorData { shape, dtype: DType::F32, data });
+    }
+}
+
+fn network(class_name: &str, kwargs: &str, map: WeightMap) -> Network {
+    Network {
+        class_name: class_name.to_string(),
+        init_kwargs: serde_json::from_str(kwargs).unwrap_or(serde_json::Value::Null),
+        tensors: map.into_iter().map(|(n, (shape, data))| (n, TensorData { shape, dtype: DType::F32, data })).collect(),
+    }
+}
+
+/// The snapshot file name for `nimg` images shown: `network-snapshot-KKKKKK.safetensors`.
+pub fn snapshot_name(nimg: u64) -> String {
+    format!("network-snapshot-{:06}.safetensors", nimg / 1000)
+}
+
+impl<B: Backend> Trainer<B> {
+    /// G, D and G_ema as a model file (what `generate`, `convert` and `--resume FILE` read).
+    pub fn model_file(&self, training_set_kwargs: Option<serde_json::Value>) -> ModelFile {
+        let mut networks = BTreeMap::new();
+        networks.insert("G".into(), network("Generator", &self.g_cfg.to_json(), self.g.state_dict()));
+        networks.insert("D".into(), network("Discriminator", &self.d_cfg.to_json(), self.d.state_dict()));
+        networks.insert("G_ema".into(), network("Generator", &self.g_cfg.to_json(), self.g_ema.state_dict()));
+        ModelFile { networks, training_set_kwargs }
+    }
+
+    /// Serializes the full training state.
+    pub fn state_bytes(&self, training_set_kwargs: Option<serde_json::Value>) -> Result<Vec<u8>, String> {
+        let mut tensors = BTreeMap::new();
+        to_tensors(self.g.state_dict(), "G", &mut tensors);
+        to_tensors(self.d.state_dict(), "D", &mut tensors);
+        to_tensors(self.g_ema.state_dict(), "G_ema", &mut tensors);
+        let mut steps = serde_json::Map::new();
+        for (key, opt) in [("G", &self.opt_g), ("D", &self.opt_d)] {
+            let mut list = Vec::new();
+            for (i, step, m, v) in opt.export() {
+                let n = m.len();
+                tensors.insert(format!("adam.{key}.{i}.m"), TensorData { shape: vec![n], dtype: DType::F32, data: m });
+                tensors.insert(format!("adam.{key}.{i}.v"), TensorData { shape: vec![n], dtype: DType::F32, data: v });
+                list.push(serde_json::json!([i, step]));
+            }
+            steps.insert(key.into(), serde_json::Value::Array(list));
+        }
+        let header = serde_json::json!({
+            "format": STATE_FORMAT,
+            "progress": self.progress,
+            "options": self.opts,
+            "G_kwargs": serde_json::from_str::<serde_json::Value>(&self.g_cfg.to_json()).unwrap_or_default(),
+            "D_kwargs": serde_json::from_str::<serde_json::Value>(&self.d_cfg.to_json()).unwrap_or_default(),
+            "adam_steps": steps,
+            "training_set_kwargs": training_set_kwargs,
+        });
+        let meta = BTreeMap::from([(STATE_KEY.to_string(), header.to_string())]);
+        safetensors_io::write(&tensors, &meta, DType::F32).map_err(|e| e.to_string())
+    }
+
+    /// Writes `network-snapshot-KKKKKK.safetensors` and then the training state, each atomically.
+    /// Returns the snapshot path.
+    pub fn save(&self, outdir: &Path, training_set_kwargs: Option<serde_json::Value>) -> Result<PathBuf, CheckpointError> {
+        let io = |p: &Path, e: String| CheckpointError::Io { path: p.display().to_string(), reason: e };
+        let snap = outdir.join(snapshot_name(self.progress.nimg));
+        let bytes = self.model_file(training_set_kwargs.clone()).to_safetensors(DType::F32).map_err(|e| io(&snap, e.to_string()))?;
+        bestiary_canvas::io::write_atomic(&snap, &bytes).map_err(|e| io(&snap, e.to_string()))?;
+        let state = outdir.join(STATE_FILE);
+        let bytes = self.state_bytes(training_set_kwargs).map_err(|e| io(&state, e))?;
+        bestiary_canvas::io::write_atomic(&state, &bytes).map_err(|e| io(&state, e.to_string()))?;
+        Ok(snap)
+    }
+
+    /// Restores a run from its training state: the same networks, moments and counters.
+    pub fn load_state(path: &Path, device: &B::Device) -> Result<(Self, Option<serde_json::Value>), CheckpointError> {
+        let shown = path.display().to_string();
+        let invalid = |reason: String| CheckpointError::Invalid { path: shown.clone(), reason };
+        let bytes = std::fs::read(path).map_err(|e| CheckpointError::Io { path: shown.clone(), reason: e.to_string() })?;
+        let (tensors, meta) = safetensors_io::read(&bytes).map_err(|e| invalid(e.to_string()))?;
+        let header: serde_json::Value = meta
+            .get(STATE_KEY)
+            .ok_or_else(|| invalid(format!("no '{STATE_KEY}' metadata")))
+            .and_then(|s| serde_json::from_str(s).map_err(|e| invalid(e.to_string())))?;
+        if header["format"] != STATE_FORMAT {
+            return Err(invalid(format!("format {} (expected {STATE_FORMAT})", header["format"])));
+        }
+        let field = |k: &str| header.get(k).cloned().ok_or_else(|| invalid(format!("missing '{k}'")));
+        let progress: Progress = serde_json::from_value(field("progress")?).map_err(|e| invalid(e.to_string()))?;
+        let opts: TrainOptions = serde_json::from_value(field("options")?).map_err(|e| invalid(e.to_string()))?;
+        let g_cfg = GeneratorConfig::from_value(&field("G_kwargs")?).map_err(|e| invalid(e.to_string()))?;
+        let d_cfg = DiscriminatorConfig::from_value(&field("D_kwargs")?).map_err(|e| invalid(e.to_string()))?;
+        let sub = |prefix: &str| -> WeightMap {
+            let p = format!("{prefix}.");
+            tensors
+                .iter()
+                .filter_map(|(n, t)| n.strip_prefix(&p).map(|s| (s.to_string(), (t.shape.clone(), t.data.clone()))))
+                .collect()
+        };
+        let g = Generator::<Ad<B>>::from_weights(&g_cfg, &sub("G"), device).map_err(|e| invalid(format!("G: {e}")))?;
+        let d = Discriminator::<Ad<B>>::from_weights(&d_cfg, &sub("D"), device).map_err(|e| invalid(format!("D: {e}")))?;
+        let g_ema = Generator::<B>::from_weights(&g_cfg, &sub("G_ema"), device).map_err(|e| invalid(format!("G_ema: {e}")))?;
+        let opt = |key: &str| -> Result<Adam<B>, CheckpointError> {
+            let list = header["adam_steps"][key].as_array().cloned().unwrap_or_default();
+            let mut entries = Vec::new();
+            for item in list {
+                let (Some(i), Some(step)) = (item[0].as_u64(), item[1].as_u64()) else {
+                    return Err(invalid(format!("bad adam step entry {item}")));
+                };
+                let i = i as usize;
+                if i > 1_000_000 {
+                    return Err(invalid(format!("adam index {i} is out of range")));
+                }
+                let get = |s: &str| tensors.get(&format!("adam.{key}.{i}.{s}")).map(|t| t.data.clone());
+                let (Some(m), Some(v)) = (get("m"), get("v")) else {
+                    return Err(invalid(format!("missing adam moments {key}.{i}")));
+                };
+                if m.len() != v.len() {
+                    return Err(invalid(format!("adam moments {key}.{i} differ in size")));
+                }
+                entries.push((i, step, m, v));
+            }
+            Ok(Adam::import(entries, device))
+        };
+        let opt_g = opt("G")?;
+        let opt_d = opt("D")?;
+        let kwargs = header.get("training_set_kwargs").filter(|v| !v.is_null()).cloned();
+        let mut t = Trainer::new(g_cfg, d_cfg, opts, device);
+        t.g = g;
+        t.d = d;
+        t.g_ema = g_ema;
+        t.opt_g = opt_g;
+        t.opt_d = opt_d;
+        t.progress = progress;
+        Ok((t, kwargs))
+    }
+}

@@ -1,0 +1,17 @@
+//! StyleGAN2-ADA training: the official losses and lazy regularization, Adam, G_ema, ADA steering,
+//! snapshots and exact resume.
+
+pub mod adam;
+pub mod bench;
+pub mod checkpoint;
+pub mod data;
+pub mod ema;
+pub mod options;
+pub mod from_dataset;
+pub mod rng;
+pub mod run;
+pub mod step;
+
+pub use data::{ImageSet, MemoryImages};
+pub use options::{AugMode, TrainOptions};
+pub use step::{Progress, StepError, StepStats, Trainer};

@@ -1,0 +1,139 @@
+//! Training options: the official defaults, with the preset deciding sizes and rates.
+
+use serde::{Deserialize, Serialize};
+
+/// How the discriminator's inputs are augmented.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AugMode {
+    /// Adaptive: p steered so that the sign of D's output on reals averages `target`.
+    Ada,
+    /// No augmentation.
+    Noaug,
+    /// A fixed probability `p`.
+    Fixed,
+}
+
+impl std::str::FromStr for AugMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ada" => Ok(AugMode::Ada),
+            "noaug" => Ok(AugMode::Noaug),
+            "fixed" => Ok(AugMode::Fixed),
+            o => Err(format!("unknown augmentation `{o}` (expected ada, noaug or fixed)")),
+        }
+    }
+}
+
+/// Everything that decides what a training step computes. Saved with the training state, so that
+/// a resumed run continues with exactly these.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// Preset name (auto, lite, stylegan2, ...).
+    pub cfg: String,
+    /// Minibatch size.
+    pub batch: usize,
+    /// Adam learning rates.
+    pub lrate_g: f64,
+    pub lrate_d: f64,
+    /// R1 weight.
+    pub r1_gamma: f64,
+    /// Path-length weight (0 = off).
+    pub pl_weight: f64,
+    /// Style-mixing probability.
+    pub style_mixing_prob: f64,
+    /// Lazy regularization intervals (G path length, D R1).
+    pub g_reg_interval: u64,
+    pub d_reg_interval: u64,
+    /// Path-length batch = batch / pl_batch_shrink.
+    pub pl_batch_shrink: usize,
+    /// Path-length moving-average decay.
+    pub pl_decay: f64,
+    /// G_ema half-life in kimg and ramp-up.
+    pub ema_kimg: f64,
+    pub ema_rampup: Option<f64>,
+    /// Augmentation mode, starting/fixed p, ADA target, ADA adjustment speed and interval.
+    pub aug: AugMode,
+    pub augment_p: f64,
+    pub ada_target: f64,
+    pub ada_kimg: f64,
+    pub ada_interval: u64,
+    /// x-flip real images (doubles the dataset).
+    pub mirror: bool,
+    /// Run seed: every random draw derives from it and the step index.
+    pub seed: u64,
+    /// Length of the run, tick length (kimg) and snapshot interval (ticks).
+    pub total_kimg: f64,
+    pub tick_kimg: f64,
+    pub snap_ticks: u64,
+    /// Fakes grid size (columns, rows).
+    pub grid: (usize, usize),
+}
+
+impl TrainOptions {
+    /// The official defaults for a preset.
+    pub fn from_preset(p: &bestiary_stylegan::Preset) -> Self {
+        TrainOptions {
+            cfg: p.name.clone(),
+            batch: p.batch_size,
+            lrate_g: p.lrate,
+            lrate_d: p.lrate,
+            r1_gamma: p.r1_gamma,
+            pl_weight: p.pl_weight,
+            style_mixing_prob: p.style_mixing_prob,
+            g_reg_interval: 4,
+            d_reg_interval: 16,
+            pl_batch_shrink: 2,
+            pl_decay: 0.01,
+            ema_kimg: p.ema_kimg,
+            ema_rampup: p.ema_rampup,
+            aug: AugMode::Ada,
+            augment_p: 0.0,
+            ada_target: 0.6,
+            ada_kimg: 500.0,
+            ada_interval: 4,
+            mirror: false,
+            seed: 0,
+            total_kimg: p.total_kimg as f64,
+            tick_kimg: 4.0,
+            snap_ticks: 50,
+            grid: (8, 8),
+        }
+    }
+
+    /// One-line errors for values that cannot train.
+    pub fn validate(&self) -> Result<(), String> {
+        let pos = |v: f64, what: &str| if v.is_finite() && v > 0.0 { Ok(()) } else { Err(format!("{what} must be positive (got {v})")) };
+        let nonneg = |v: f64, what: &str| if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(format!("{what} must be zero or more (got {v})")) };
+        if self.batch == 0 || self.batch > 4096 {
+            return Err(format!("batch {} is out of range (1..=4096)", self.batch));
+        }
+        pos(self.lrate_g, "the G learning rate")?;
+        pos(self.lrate_d, "the D learning rate")?;
+        nonneg(self.r1_gamma, "gamma")?;
+        nonneg(self.pl_weight, "the path-length weight")?;
+        if !(0.0..=1.0).contains(&self.style_mixing_prob) {
+            return Err("the style-mixing probability must be in [0, 1]".into());
+        }
+        if !(0.0..=1.0).contains(&self.augment_p) {
+            return Err(format!("--p {} is out of range [0, 1]", self.augment_p));
+        }
+        if !(0.0..=1.0).contains(&self.ada_target) {
+            return Err(format!("--target {} is out of range [0, 1]", self.ada_target));
+        }
+        pos(self.total_kimg, "--kimg")?;
+        pos(self.tick_kimg, "--tick")?;
+        pos(self.ada_kimg, "--ada-kimg")?;
+        if self.snap_ticks == 0 {
+            return Err("--snap must be at least 1".into());
+        }
+        if self.g_reg_interval == 0 || self.d_reg_interval == 0 || self.ada_interval == 0 || self.pl_batch_shrink == 0 {
+            return Err("intervals must be at least 1".into());
+        }
+        if self.grid.0 == 0 || self.grid.1 == 0 || self.grid.0 * self.grid.1 > 1024 {
+            return Err("the fakes grid must hold 1 to 1024 images".into());
+        }
+        Ok(())
+    }
+}
