@@ -159,3 +159,36 @@ fn bench_train_reports_seconds_per_kimg() {
     assert_eq!(v["iters"], 2);
     assert_clean_error(&bestiary(&["bench", "train", "--batch", "0"], dir.path()), "--batch");
 }
+
+#[test]
+fn transfer_learning_from_an_official_pickle_with_frozen_d_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    dataset(d);
+    let pkl = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stylegan/tests/fixtures/uncond16/network.pkl");
+    let pkl = pkl.to_str().unwrap();
+    let o = train(d, &["--data", "sq.zip", "--outdir", "ft", "--resume", pkl, "--freezed", "2", "--kimg", "0.008", "--batch", "4", "--json"]);
+    ok(&o);
+    // The fine-tuned generator keeps the pickle's architecture and D's first layers stay as they were.
+    let snap = d.join("ft/network-snapshot-000000.safetensors");
+    let o = bestiary(&["inspect", "--network", snap.to_str().unwrap(), "--json"], d);
+    ok(&o);
+    let orig = bestiary(&["inspect", "--network", pkl, "--json"], d);
+    ok(&orig);
+    let a: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let b: serde_json::Value = serde_json::from_slice(&orig.stdout).unwrap();
+    assert_eq!(a["networks"]["G_ema"]["parameters"], b["networks"]["G_ema"]["parameters"], "{a}\n{b}");
+    let before = bestiary_stylegan::ModelFile::load(Path::new(pkl)).unwrap();
+    let after = bestiary_stylegan::ModelFile::load(&snap).unwrap();
+    let tensor = |m: &bestiary_stylegan::ModelFile, n: &str| m.network("D").unwrap().tensors[n].data.clone();
+    for frozen in ["b16.fromrgb.weight", "b16.conv0.weight", "b16.conv0.bias"] {
+        assert_eq!(tensor(&before, frozen), tensor(&after, frozen), "{frozen} moved");
+    }
+    for trained in ["b16.conv1.weight", "b8.conv0.weight"] {
+        assert_ne!(tensor(&before, trained), tensor(&after, trained), "{trained} did not train");
+    }
+    assert_clean_error(
+        &train(d, &["--data", "sq.zip", "--outdir", "ft2", "--resume", pkl, "--cbase", "128"]),
+        "cannot change a pretrained network",
+    );
+}

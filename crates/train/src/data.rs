@@ -6,6 +6,9 @@ use burn::tensor::{backend::Backend, Tensor, TensorData};
 /// A set of square training images, all the same size, decoded in memory.
 pub trait ImageSet: Sync {
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn resolution(&self) -> usize;
     fn channels(&self) -> usize;
     /// Label size (0 = unconditional).

@@ -10,7 +10,7 @@ impl ImageSet for bestiary_dataset::Dataset {
         bestiary_dataset::Dataset::resolution(self) as usize
     }
     fn channels(&self) -> usize {
-        bestiary_dataset::Dataset::channels(self) as usize
+        bestiary_dataset::Dataset::channels(self)
     }
     fn c_dim(&self) -> usize {
         bestiary_dataset::Dataset::c_dim(self)

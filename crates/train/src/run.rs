@@ -199,7 +199,7 @@ impl<B: Backend> Trainer<B> {
                 let line = serde_json::to_string(&entry).unwrap_or_default();
                 writeln!(log, "{line}").map_err(|e| io(&log_path, e.to_string()))?;
                 on_event(Event::Tick(&entry));
-                if done || self.progress.tick % self.opts.snap_ticks == 0 {
+                if done || self.progress.tick.is_multiple_of(self.opts.snap_ticks) {
                     let p = self.save_with_fakes(data, outdir, training_set_kwargs.clone())?;
                     saved_at = self.progress.nimg;
                     on_event(Event::Snapshot(&p));

@@ -157,16 +157,8 @@ impl<B: Backend> Trainer<B> {
         ws
     }
 
-    fn augment(&self, x: Tensor<B, 4>, rng: &mut Rng) -> Tensor<B, 4> {
-        let seed = rng.next_u64();
-        if self.progress.augment_p > 0.0 {
-            self.pipe.forward(x, self.progress.augment_p as f32, seed)
-        } else {
-            x
-        }
-    }
-
-    fn augment_ad(&self, x: Tensor<Ad<B>, 4>, rng: &mut Rng) -> Tensor<Ad<B>, 4> {
+    /// D's input augmentation at the current p (any backend: fakes are augmented with autodiff).
+    fn augment<T: Backend>(&self, x: Tensor<T, 4>, rng: &mut Rng) -> Tensor<T, 4> {
         let seed = rng.next_u64();
         if self.progress.augment_p > 0.0 {
             self.pipe.forward(x, self.progress.augment_p as f32, seed)
@@ -195,7 +187,7 @@ impl<B: Backend> Trainer<B> {
             let c = random_labels::<Ad<B>>(data, n, &mut rng, &dev);
             let ws = self.mapping_train(z, c.clone(), &mut rng);
             let img = self.g.synthesis(ws, &train_noise);
-            let img = self.augment_ad(img, &mut rng);
+            let img = self.augment(img, &mut rng);
             let d_fixed = self.d.clone().no_grad();
             let logits = d_fixed.forward(img, c);
             stats.score_fake = scalar(logits.clone().mean().inner());
@@ -207,7 +199,7 @@ impl<B: Backend> Trainer<B> {
         }
 
         // Greg: path-length regularization.
-        if opts.pl_weight > 0.0 && i % opts.g_reg_interval == 0 {
+        if opts.pl_weight > 0.0 && i.is_multiple_of(opts.g_reg_interval) {
             let nb = (n / opts.pl_batch_shrink).max(1);
             let z = self.z(nb, &mut rng);
             let c = random_labels::<Ad<B>>(data, nb, &mut rng, &dev);
@@ -247,7 +239,7 @@ impl<B: Backend> Trainer<B> {
         }
 
         // Dreg: R1 = |dD(x)/dx|^2 on (augmented) reals.
-        if opts.r1_gamma > 0.0 && i % opts.d_reg_interval == 0 {
+        if opts.r1_gamma > 0.0 && i.is_multiple_of(opts.d_reg_interval) {
             let (r1, logits) = r1_penalty(&self.d, real_aug, real_c);
             self.ada_accumulate(logits);
             let loss = r1.mean() * (opts.r1_gamma / 2.0 * opts.d_reg_interval as f64);
@@ -262,7 +254,7 @@ impl<B: Backend> Trainer<B> {
         self.g_ema = update_ema::<Ad<B>, _>(&self.g, self.g_ema.clone(), beta);
         self.progress.nimg += n as u64;
         self.progress.batch_idx += 1;
-        if opts.aug == AugMode::Ada && self.progress.batch_idx % opts.ada_interval == 0 && self.progress.ada_sign_count > 0 {
+        if opts.aug == AugMode::Ada && self.progress.batch_idx.is_multiple_of(opts.ada_interval) && self.progress.ada_sign_count > 0 {
             let rt = self.progress.ada_sign_sum / self.progress.ada_sign_count as f64;
             let speed = (n as u64 * opts.ada_interval) as f64 / (opts.ada_kimg * 1000.0);
             let adjust = (rt - opts.ada_target).signum() * speed;

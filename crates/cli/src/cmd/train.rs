@@ -104,7 +104,7 @@ enum Start {
 }
 
 fn largest_divisor_at_most(n: usize, cap: usize) -> usize {
-    (1..=cap.min(n).max(1)).rev().find(|g| n % g == 0).unwrap_or(1)
+    (1..=cap.min(n).max(1)).rev().find(|g| n.is_multiple_of(*g)).unwrap_or(1)
 }
 
 pub fn run(a: &TrainArgs) -> Result<()> {
