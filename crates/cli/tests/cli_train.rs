@@ -79,6 +79,10 @@ fn bad_input_gives_one_line() {
     assert_clean_error(&train(d, &["--resume", "missing-run"]), "no such run folder");
     std::fs::create_dir(d.join("empty")).unwrap();
     assert_clean_error(&train(d, &["--resume", "empty"]), "not a run folder");
+    // A damaged training state is refused in one line, whatever the damage.
+    std::fs::create_dir(d.join("junk")).unwrap();
+    std::fs::write(d.join("junk/training-state.safetensors"), b"\x10\0\0\0\0\0\0\0{\"a\": 1}    garbage").unwrap();
+    assert_clean_error(&train(d, &["--resume", "junk", "--data", "sq.zip"]), "training-state.safetensors");
     // A network trained at another resolution cannot continue on this dataset.
     ok(&bestiary(&["dataset", "--source", "classic:squares", "--count", "4", "--dest", "sq8.zip", "--resolution", "8"], d));
     let mut args = vec!["--data", "sq8.zip", "--outdir", "r8", "--kimg", "0.004"];

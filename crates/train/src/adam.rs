@@ -73,6 +73,19 @@ impl<B: Backend> Adam<B> {
     }
 }
 
+/// Element counts of a module's float parameters in visiting order (the indices [`Adam`] uses).
+pub fn param_sizes<B: Backend, M: burn::module::Module<B>>(module: &M) -> Vec<usize> {
+    struct Sizes(Vec<usize>);
+    impl<B: Backend> burn::module::ModuleVisitor<B> for Sizes {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
+            self.0.push(p.val().dims().iter().product());
+        }
+    }
+    let mut s = Sizes(Vec::new());
+    module.visit(&mut s);
+    s.0
+}
+
 fn to_vec<B: Backend>(t: Tensor<B, 1>) -> Vec<f32> {
     t.into_data().convert::<f32>().to_vec::<f32>().expect("f32 data")
 }

@@ -124,7 +124,10 @@ impl<B: Backend> Trainer<B> {
         let g = Generator::<Ad<B>>::from_weights(&g_cfg, &sub("G"), device).map_err(|e| invalid(format!("G: {e}")))?;
         let d = Discriminator::<Ad<B>>::from_weights(&d_cfg, &sub("D"), device).map_err(|e| invalid(format!("D: {e}")))?;
         let g_ema = Generator::<B>::from_weights(&g_cfg, &sub("G_ema"), device).map_err(|e| invalid(format!("G_ema: {e}")))?;
+        let sizes_g = crate::adam::param_sizes(&g);
+        let sizes_d = crate::adam::param_sizes(&d);
         let opt = |key: &str| -> Result<Adam<B>, CheckpointError> {
+            let sizes = if key == "G" { &sizes_g } else { &sizes_d };
             let list = header["adam_steps"][key].as_array().cloned().unwrap_or_default();
             let mut entries = Vec::new();
             for item in list {
@@ -132,15 +135,15 @@ impl<B: Backend> Trainer<B> {
                     return Err(invalid(format!("bad adam step entry {item}")));
                 };
                 let i = i as usize;
-                if i > 1_000_000 {
-                    return Err(invalid(format!("adam index {i} is out of range")));
-                }
+                let Some(&numel) = sizes.get(i) else {
+                    return Err(invalid(format!("adam index {key}.{i} is out of range")));
+                };
                 let get = |s: &str| tensors.get(&format!("adam.{key}.{i}.{s}")).map(|t| t.data.clone());
                 let (Some(m), Some(v)) = (get("m"), get("v")) else {
                     return Err(invalid(format!("missing adam moments {key}.{i}")));
                 };
-                if m.len() != v.len() {
-                    return Err(invalid(format!("adam moments {key}.{i} differ in size")));
+                if m.len() != numel || v.len() != numel {
+                    return Err(invalid(format!("adam moments {key}.{i} do not match the parameter's size")));
                 }
                 entries.push((i, step, m, v));
             }
