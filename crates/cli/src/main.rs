@@ -49,6 +49,24 @@ enum Command {
     Assets(cmd::assets::AssetsArgs),
     /// Neural texture synthesis: a new image with the texture of the source(s), not their layout.
     Texture(cmd::texture::TextureArgs),
+    /// Style-mixing grid: row seeds with the column seeds' styles at chosen layers.
+    Mix(cmd::explore::MixArgs),
+    /// One image from three seeds: coarse (pose), middle (features) and fine (colour) layers.
+    Chimera(cmd::explore::ChimeraArgs),
+    /// Blend two networks: low-resolution blocks from A, the rest from B.
+    Blend(cmd::explore::BlendArgs),
+    /// Find semantic directions in W (SeFa) with a preview sheet.
+    Directions(cmd::explore::DirectionsArgs),
+    /// Move a seed's image along a direction.
+    Edit(cmd::explore::EditArgs),
+    /// A latent walk through seeds, as a GIF.
+    Video(cmd::explore::VideoArgs),
+    /// Fréchet Inception Distance between two image sets (folders or dataset zips).
+    Fid(cmd::judge::FidArgs),
+    /// Kernel Inception Distance between two image sets.
+    Kid(cmd::judge::KidArgs),
+    /// Sliced Wasserstein distance (ProGAN) between two image sets, on the pixels.
+    Swd(cmd::judge::SwdArgs),
 }
 
 fn main() {
@@ -67,6 +85,15 @@ fn main() {
         Some(Command::Train(a)) => cmd::train::run(&a),
         Some(Command::Assets(a)) => cmd::assets::run(&a),
         Some(Command::Texture(a)) => cmd::texture::run(&a),
+        Some(Command::Mix(a)) => cmd::explore::mix(&a),
+        Some(Command::Chimera(a)) => cmd::explore::chimera(&a),
+        Some(Command::Blend(a)) => cmd::explore::blend(&a),
+        Some(Command::Directions(a)) => cmd::explore::directions(&a),
+        Some(Command::Edit(a)) => cmd::explore::edit(&a),
+        Some(Command::Video(a)) => cmd::explore::video(&a),
+        Some(Command::Fid(a)) => cmd::judge::run_fid(&a),
+        Some(Command::Kid(a)) => cmd::judge::run_kid(&a),
+        Some(Command::Swd(a)) => cmd::judge::run_swd(&a),
     };
     if let Err(e) = result {
         // One line, the whole cause chain, no backtrace.

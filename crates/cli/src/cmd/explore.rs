@@ -1,0 +1,556 @@
+//! Exploring commands: `mix`, `chimera`, `blend`, `directions`, `edit`, `video`. Wiring only: the
+//! algorithms live in bestiary-explore.
+
+use crate::backend::DeviceKind;
+use crate::output::{ensure_parent, print_json, progress};
+use crate::seeds::parse_seeds;
+use crate::with_backend;
+use anyhow::{bail, Context, Result};
+use bestiary_canvas::sheet::{contact_sheet, SheetOptions};
+use bestiary_canvas::{gif_out, png_meta, Image, Metadata};
+use bestiary_explore as ex;
+use bestiary_stylegan::{load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions};
+use bestiary_weights::{safetensors_io, DType, TensorData};
+use burn::tensor::backend::Backend;
+use clap::Args;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// A model file; its error flattened to one message (the I/O error's own source would repeat it).
+fn load_model(p: &Path) -> Result<ModelFile> {
+    ModelFile::load(p).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn check_trunc(psi: f64) -> Result<()> {
+    if !psi.is_finite() || psi.abs() > 100.0 {
+        bail!("--trunc must be a finite number in -100..=100, got {psi}");
+    }
+    Ok(())
+}
+
+fn opts(noise: NoiseMode) -> SynthesisOptions {
+    SynthesisOptions { noise_mode: noise, ..Default::default() }
+}
+
+fn unconditional(cfg: &GeneratorConfig) -> Result<()> {
+    if cfg.c_dim > 0 {
+        bail!("this network is conditional ({} classes); exploring supports unconditional networks only", cfg.c_dim);
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn save_png(path: &Path, w: usize, h: usize, channels: usize, hwc: &[u8], engine: &str, params: serde_json::Value, seed: u64) -> Result<()> {
+    ensure_parent(path)?;
+    let img = Image::from_channels(w as u32, h as u32, channels, hwc)?;
+    png_meta::write_png(path, &img, Some(&Metadata::new(engine, params, seed)))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------- mix
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  bestiary mix --network model.pkl --rows 85,100,75 --cols 55,821,1789 --out grid.png
+  bestiary mix --network model.pkl --rows 0-3 --cols 10-13 --styles 0-3 --trunc 0.7 --out coarse.png
+The official style-mixing grid: the column seeds across the top, the row seeds down the left, and in each
+cell the row seed's W with the column seed's W copied in at --styles (default: the coarse and middle layers,
+0-6 as in the official script, cut to the network's layers).")]
+pub struct MixArgs {
+    /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
+    #[arg(long)]
+    pub network: PathBuf,
+    /// Row seeds (their W is kept), e.g. 85,100,75.
+    #[arg(long)]
+    pub rows: String,
+    /// Column seeds (their W is copied in at --styles).
+    #[arg(long)]
+    pub cols: String,
+    /// Style layers taken from the column seeds, e.g. 0-6 or 0,2,4 [default: 0-6, cut to the network].
+    #[arg(long)]
+    pub styles: Option<String>,
+    /// Truncation psi.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub trunc: f64,
+    /// Per-pixel noise: const (reproducible), random, none.
+    #[arg(long, default_value = "const")]
+    pub noise_mode: NoiseMode,
+    /// Output PNG.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn mix(a: &MixArgs) -> Result<()> {
+    check_trunc(a.trunc)?;
+    if a.batch == 0 || a.batch > 1024 {
+        bail!("--batch must be in 1..=1024, got {}", a.batch);
+    }
+    let (rows, cols) = (parse_seeds(&a.rows)?, parse_seeds(&a.cols)?);
+    if rows.len() * cols.len() > 10_000 {
+        bail!("a {}x{} grid is too large (at most 10000 cells)", rows.len(), cols.len());
+    }
+    let model = load_model(&a.network)?;
+    with_backend!(a.device, |B, dev| mix_on::<B>(a, &model, &rows, &cols, &dev))
+}
+
+fn mix_on<B: Backend>(a: &MixArgs, model: &ModelFile, rows: &[u32], cols: &[u32], dev: &B::Device) -> Result<()> {
+    let (g, cfg) = load_generator::<B>(model, dev)?;
+    unconditional(&cfg)?;
+    let num_ws = g.num_ws();
+    // The default mirrors the official 0-6, cut to what a small network has.
+    let styles = match &a.styles {
+        Some(s) => ex::parse_layers(s, num_ws)?,
+        None => (0..num_ws.min(7)).collect(),
+    };
+    let pb = progress((rows.len() + cols.len() + rows.len() * cols.len()) as u64, "mix", a.json);
+    let grid = ex::style_mixing_grid(&g, rows, cols, &styles, a.trunc, &opts(a.noise_mode), a.batch, dev, || pb.inc(1))?;
+    pb.finish_and_clear();
+    let (w, h, px) = grid.compose(cfg.img_resolution, cfg.img_channels);
+    let params = serde_json::json!({
+        "network": file_name(&a.network), "rows": rows, "cols": cols, "styles": styles, "trunc": a.trunc,
+        "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(),
+    });
+    save_png(&a.out, w, h, cfg.img_channels, &px, "stylegan2-mix", params, 0)?;
+    if a.json {
+        print_json(&serde_json::json!({"out": a.out, "width": w, "height": h, "rows": rows.len(), "cols": cols.len(), "styles": styles}));
+    } else {
+        eprintln!("wrote a {}x{} style-mixing grid to {}", cols.len() + 1, rows.len() + 1, a.out.display());
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------ chimera
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  bestiary chimera --network model.pkl --coarse 12 --middle 85 --fine 300 --out chimera.png
+  bestiary chimera --network model.pkl --coarse 7 --middle 7 --fine 99 --trunc 0.7 --out recolour.png
+Coarse layers (4x4-8x8) set pose and shape, middle layers (16x16-32x32) features, fine layers (64x64 and
+up) colour and texture; each group takes its W from its own seed.")]
+pub struct ChimeraArgs {
+    /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
+    #[arg(long)]
+    pub network: PathBuf,
+    /// Seed for the coarse layers (4x4-8x8).
+    #[arg(long)]
+    pub coarse: u32,
+    /// Seed for the middle layers (16x16-32x32).
+    #[arg(long)]
+    pub middle: u32,
+    /// Seed for the fine layers (64x64 and up).
+    #[arg(long)]
+    pub fine: u32,
+    /// Truncation psi.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub trunc: f64,
+    /// Per-pixel noise: const (reproducible), random, none.
+    #[arg(long, default_value = "const")]
+    pub noise_mode: NoiseMode,
+    /// Output PNG.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn chimera(a: &ChimeraArgs) -> Result<()> {
+    check_trunc(a.trunc)?;
+    let model = load_model(&a.network)?;
+    with_backend!(a.device, |B, dev| chimera_on::<B>(a, &model, &dev))
+}
+
+fn chimera_on<B: Backend>(a: &ChimeraArgs, model: &ModelFile, dev: &B::Device) -> Result<()> {
+    let (g, cfg) = load_generator::<B>(model, dev)?;
+    unconditional(&cfg)?;
+    let ws = ex::seed_ws(&g, &[a.coarse, a.middle, a.fine], a.trunc, dev)?;
+    let groups = ex::LayerGroups::from_resolutions(&ex::ws_resolutions(&g.synthesis));
+    let w = ex::chimera_ws(&groups, &ws[0], &ws[1], &ws[2], g.w_dim);
+    let img = ex::render_ws(&g, &[w], &opts(a.noise_mode), dev).remove(0);
+    let r = cfg.img_resolution;
+    let params = serde_json::json!({
+        "network": file_name(&a.network), "coarse": a.coarse, "middle": a.middle, "fine": a.fine, "trunc": a.trunc,
+        "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(),
+    });
+    save_png(&a.out, r, r, cfg.img_channels, &img, "stylegan2-chimera", params, a.coarse as u64)?;
+    if a.json {
+        print_json(&serde_json::json!({"out": a.out, "coarse_layers": groups.coarse, "middle_layers": groups.middle, "fine_layers": groups.fine}));
+    } else {
+        eprintln!("wrote {}", a.out.display());
+    }
+    Ok(())
+}
+
+// -------------------------------------------------------------------------------------------- blend
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  bestiary blend --a faces.pkl --b paintings.pkl --split-res 32 --out blended.safetensors
+  bestiary blend --a base.safetensors --b finetuned.safetensors --split-res 16 --out mix.safetensors
+The synthesis blocks below --split-res come from A (shape and pose), the higher blocks and the mapping
+network from B (texture and colour). Both networks must share one structure (usually B fine-tuned from A).")]
+pub struct BlendArgs {
+    /// Model A: the low-resolution synthesis blocks.
+    #[arg(long)]
+    pub a: PathBuf,
+    /// Model B: the mapping network and the blocks from --split-res up.
+    #[arg(long)]
+    pub b: PathBuf,
+    /// First resolution taken from B (a power of two, e.g. 32).
+    #[arg(long)]
+    pub split_res: usize,
+    /// Output model (.safetensors).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Store tensors as f16 (half the size).
+    #[arg(long)]
+    pub f16: bool,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn blend(a: &BlendArgs) -> Result<()> {
+    let (ma, mb) = (load_model(&a.a)?, load_model(&a.b)?);
+    let out = ex::blend_models(&ma, &mb, a.split_res)?;
+    let bytes = out.to_safetensors(if a.f16 { DType::F16 } else { DType::F32 })?;
+    ensure_parent(&a.out)?;
+    bestiary_canvas::io::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    if a.json {
+        print_json(&serde_json::json!({"out": a.out, "split_res": a.split_res, "bytes": bytes.len()}));
+    } else {
+        eprintln!("wrote {} (blocks below {}x{} from {}, the rest from {})", a.out.display(), a.split_res, a.split_res, file_name(&a.a), file_name(&a.b));
+    }
+    Ok(())
+}
+
+// --------------------------------------------------------------------------------------- directions
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  bestiary directions --network model.pkl --method sefa --out dirs.safetensors
+  bestiary directions --network model.pkl --method sefa --num 10 --layers 0-3 --out coarse.safetensors
+SeFa (closed-form factorization): the top eigenvectors of AᵀA, A the style weights of the chosen layers.
+Writes 'directions' [K, w_dim] (orthonormal rows) and 'sigma' [K] (the spread of W along each, the unit of
+`edit --amount`), plus a preview sheet (OUT with .png): one row per direction, -3σ to +3σ.")]
+pub struct DirectionsArgs {
+    /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
+    #[arg(long)]
+    pub network: PathBuf,
+    /// Method (sefa).
+    #[arg(long, default_value = "sefa")]
+    pub method: String,
+    /// Number of directions.
+    #[arg(long, default_value_t = 5)]
+    pub num: usize,
+    /// Style layers whose weights are factorized, e.g. 0-3 (default: all).
+    #[arg(long)]
+    pub layers: Option<String>,
+    /// Seed of the preview sheet.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u32,
+    /// Truncation psi of the preview.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub trunc: f64,
+    /// Skip the preview sheet.
+    #[arg(long)]
+    pub no_preview: bool,
+    /// Output file (.safetensors).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn directions(a: &DirectionsArgs) -> Result<()> {
+    if a.method != "sefa" {
+        bail!("unknown method '{}' (available: sefa)", a.method);
+    }
+    check_trunc(a.trunc)?;
+    let model = load_model(&a.network)?;
+    with_backend!(a.device, |B, dev| directions_on::<B>(a, &model, &dev))
+}
+
+fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Device) -> Result<()> {
+    let (g, cfg) = load_generator::<B>(model, dev)?;
+    unconditional(&cfg)?;
+    let layers = a.layers.as_deref().map(|s| ex::parse_layers(s, g.num_ws())).transpose()?;
+    let (values, dirs) = ex::sefa_directions(model.generator()?, layers.as_deref(), a.num)?;
+    // σ from 1000 seeds' W (the first w; untruncated ws are identical across layers).
+    let seeds: Vec<u32> = (0..1000).collect();
+    let sample_ws = ex::seed_ws(&g, &seeds, 1.0, dev)?;
+    let firsts: Vec<&[f32]> = sample_ws.iter().map(|w| &w[..g.w_dim]).collect();
+    let sigma = ex::projection_sigma(&firsts, &dirs);
+    let k = dirs.len();
+    let mut tensors = BTreeMap::new();
+    tensors.insert("directions".to_string(), TensorData { shape: vec![k, g.w_dim], dtype: DType::F32, data: dirs.concat() });
+    tensors.insert("sigma".to_string(), TensorData { shape: vec![k], dtype: DType::F32, data: sigma.clone() });
+    tensors.insert("eigenvalues".to_string(), TensorData { shape: vec![k], dtype: DType::F32, data: values.iter().map(|&v| v as f32).collect() });
+    let meta = BTreeMap::from([(
+        "bestiary".to_string(),
+        serde_json::json!({"format": "bestiary.directions/1", "method": "sefa", "network": file_name(&a.network), "layers": layers}).to_string(),
+    )]);
+    let bytes = safetensors_io::write(&tensors, &meta, DType::F32)?;
+    ensure_parent(&a.out)?;
+    bestiary_canvas::io::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+
+    let mut preview = None;
+    if !a.no_preview {
+        let all: Vec<usize> = (0..g.num_ws()).collect();
+        let edit_layers = layers.clone().unwrap_or(all);
+        let base = ex::seed_ws(&g, &[a.seed], a.trunc, dev)?.remove(0);
+        let steps = [-3.0f32, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0];
+        let mut ws = Vec::new();
+        for (d, s) in dirs.iter().zip(&sigma) {
+            for st in steps {
+                ws.push(ex::apply_direction(&base, d, st * s, &edit_layers));
+            }
+        }
+        let o = opts(NoiseMode::Const);
+        let pb = progress(ws.len() as u64, "preview", a.json);
+        let mut tiles = Vec::new();
+        for (i, chunk) in ws.chunks(8).enumerate() {
+            for (j, img) in ex::render_ws(&g, chunk, &o, dev).into_iter().enumerate() {
+                let n = i * 8 + j;
+                let r = cfg.img_resolution as u32;
+                tiles.push((Image::from_channels(r, r, cfg.img_channels, &img)?, format!("#{} {:+}", n / 7, steps[n % 7])));
+                pb.inc(1);
+            }
+        }
+        pb.finish_and_clear();
+        let sheet = contact_sheet(&tiles, &SheetOptions { columns: 7, caption_scale: if cfg.img_resolution >= 64 { 1 } else { 0 }, ..Default::default() });
+        let path = a.out.with_extension("png");
+        let params = serde_json::json!({"network": file_name(&a.network), "directions": file_name(&a.out), "steps_sigma": steps});
+        png_meta::write_png(&path, &sheet, Some(&Metadata::new("stylegan2-sefa", params, a.seed as u64)))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        preview = Some(path);
+    }
+    if a.json {
+        print_json(&serde_json::json!({"out": a.out, "preview": preview, "num": k, "eigenvalues": values, "sigma": sigma}));
+    } else {
+        eprintln!("wrote {k} directions to {}", a.out.display());
+        if let Some(p) = preview {
+            eprintln!("preview sheet: {}", p.display());
+        }
+    }
+    Ok(())
+}
+
+// --------------------------------------------------------------------------------------------- edit
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  bestiary edit --network model.pkl --seed 42 --direction dirs.safetensors:0 --amount 2 --out smile.png
+  bestiary edit --network model.pkl --seed 42 --direction dirs.safetensors:3 --amount -1.5 --layers 0-3 --out x.png
+--amount is in σ (the spread of W along the direction) when the file has 'sigma' (as `directions` writes),
+else in raw W units.")]
+pub struct EditArgs {
+    /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
+    #[arg(long)]
+    pub network: PathBuf,
+    /// Seed of the image to edit.
+    #[arg(long)]
+    pub seed: u32,
+    /// FILE:K — direction K of a directions file.
+    #[arg(long)]
+    pub direction: String,
+    /// How far to move (in σ; negative goes the other way).
+    #[arg(long, allow_negative_numbers = true)]
+    pub amount: f32,
+    /// Style layers moved, e.g. 0-3 (default: all).
+    #[arg(long)]
+    pub layers: Option<String>,
+    /// Truncation psi.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub trunc: f64,
+    /// Per-pixel noise: const (reproducible), random, none.
+    #[arg(long, default_value = "const")]
+    pub noise_mode: NoiseMode,
+    /// Output PNG.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Direction K (and its σ, 1 when absent) of a directions file.
+fn read_direction(spec: &str) -> Result<(Vec<f32>, f32)> {
+    let (path, k) = spec.rsplit_once(':').with_context(|| format!("--direction must be FILE:K, got '{spec}'"))?;
+    let k: usize = k.parse().map_err(|_| anyhow::anyhow!("--direction: '{k}' is not a direction index"))?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
+    let (mut m, _) = safetensors_io::read(&bytes).with_context(|| path.to_string())?;
+    let d = m.remove("directions").with_context(|| format!("{path}: no tensor named 'directions'"))?;
+    let [n, w] = d.shape[..] else { bail!("{path}: 'directions' has shape {:?}, expected [K, w_dim]", d.shape) };
+    if k >= n {
+        bail!("{path} holds directions 0-{}; there is no direction {k}", n.saturating_sub(1));
+    }
+    let sigma = m.get("sigma").and_then(|s| s.data.get(k).copied()).unwrap_or(1.0);
+    Ok((d.data[k * w..(k + 1) * w].to_vec(), sigma))
+}
+
+pub fn edit(a: &EditArgs) -> Result<()> {
+    check_trunc(a.trunc)?;
+    if !a.amount.is_finite() {
+        bail!("--amount must be a finite number");
+    }
+    let (dir, sigma) = read_direction(&a.direction)?;
+    let model = load_model(&a.network)?;
+    with_backend!(a.device, |B, dev| edit_on::<B>(a, &model, &dir, sigma, &dev))
+}
+
+fn edit_on<B: Backend>(a: &EditArgs, model: &ModelFile, dir: &[f32], sigma: f32, dev: &B::Device) -> Result<()> {
+    let (g, cfg) = load_generator::<B>(model, dev)?;
+    unconditional(&cfg)?;
+    if dir.len() != g.w_dim {
+        bail!("the direction has {} values but this network's W has {}", dir.len(), g.w_dim);
+    }
+    let layers = match &a.layers {
+        Some(s) => ex::parse_layers(s, g.num_ws())?,
+        None => (0..g.num_ws()).collect(),
+    };
+    let base = ex::seed_ws(&g, &[a.seed], a.trunc, dev)?.remove(0);
+    let w = ex::apply_direction(&base, dir, a.amount * sigma, &layers);
+    let img = ex::render_ws(&g, &[w], &opts(a.noise_mode), dev).remove(0);
+    let r = cfg.img_resolution;
+    let params = serde_json::json!({
+        "network": file_name(&a.network), "direction": a.direction, "amount": a.amount, "layers": layers,
+        "trunc": a.trunc, "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(),
+    });
+    save_png(&a.out, r, r, cfg.img_channels, &img, "stylegan2-edit", params, a.seed as u64)?;
+    if a.json {
+        print_json(&serde_json::json!({"out": a.out, "seed": a.seed, "amount": a.amount, "layers": layers}));
+    } else {
+        eprintln!("wrote {}", a.out.display());
+    }
+    Ok(())
+}
+
+// -------------------------------------------------------------------------------------------- video
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  bestiary video --network model.pkl --seeds 1,2,3 --frames 60 --fps 20 --loop --out walk.gif
+  bestiary video --network model.pkl --seeds 0-4 --frames 120 --interp slerp --trunc 0.7 --out walk.gif
+A latent walk through the seeds: lerp moves in straight lines through W, slerp along great circles in Z.
+With --loop the walk returns to the first seed so the GIF repeats seamlessly.")]
+pub struct VideoArgs {
+    /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
+    #[arg(long)]
+    pub network: PathBuf,
+    /// Keyframe seeds, in order.
+    #[arg(long)]
+    pub seeds: String,
+    /// Number of frames.
+    #[arg(long, default_value_t = 60)]
+    pub frames: usize,
+    /// Frames per second.
+    #[arg(long, default_value_t = 20)]
+    pub fps: u32,
+    /// Walk back to the first seed (seamless repeat).
+    #[arg(long = "loop")]
+    pub looped: bool,
+    /// Interpolation: lerp (in W) or slerp (in Z).
+    #[arg(long, default_value = "lerp")]
+    pub interp: ex::Interp,
+    /// Truncation psi.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub trunc: f64,
+    /// Per-pixel noise: const (reproducible), random, none.
+    #[arg(long, default_value = "const")]
+    pub noise_mode: NoiseMode,
+    /// Output GIF.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn video(a: &VideoArgs) -> Result<()> {
+    check_trunc(a.trunc)?;
+    if a.frames == 0 || a.frames > 10_000 {
+        bail!("--frames must be in 1..=10000, got {}", a.frames);
+    }
+    if a.fps == 0 || a.fps > 100 {
+        bail!("--fps must be in 1..=100, got {}", a.fps);
+    }
+    let seeds = parse_seeds(&a.seeds)?;
+    let model = load_model(&a.network)?;
+    with_backend!(a.device, |B, dev| video_on::<B>(a, &model, &seeds, &dev))
+}
+
+/// The W of each frame.
+fn walk_ws<B: Backend>(a: &VideoArgs, g: &Generator<B>, seeds: &[u32], dev: &B::Device) -> Result<Vec<Vec<f32>>> {
+    let pos = ex::walk_positions(seeds.len(), a.frames, a.looped);
+    match a.interp {
+        ex::Interp::Lerp => {
+            let keys = ex::seed_ws(g, seeds, a.trunc, dev)?;
+            Ok(pos.iter().map(|&(i, j, t)| ex::lerp(&keys[i], &keys[j], t)).collect())
+        }
+        ex::Interp::Slerp => {
+            let zs: Vec<Vec<f32>> = seeds.iter().map(|&s| bestiary_stylegan::seed::z_from_seed(s, g.z_dim)).collect();
+            let mut out = Vec::with_capacity(pos.len());
+            for chunk in pos.chunks(64) {
+                let z: Vec<f32> = chunk.iter().flat_map(|&(i, j, t)| ex::slerp(&zs[i], &zs[j], t)).collect();
+                let zt = burn::tensor::Tensor::<B, 2>::from_data(burn::tensor::TensorData::new(z, [chunk.len(), g.z_dim]), dev);
+                let ws = g.mapping(zt, None, a.trunc, None).into_data().convert::<f32>().to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                out.extend(ws.chunks(g.num_ws() * g.w_dim).map(<[f32]>::to_vec));
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn video_on<B: Backend>(a: &VideoArgs, model: &ModelFile, seeds: &[u32], dev: &B::Device) -> Result<()> {
+    let (g, cfg) = load_generator::<B>(model, dev)?;
+    unconditional(&cfg)?;
+    let ws = walk_ws(a, &g, seeds, dev)?;
+    let r = cfg.img_resolution as u32;
+    let pb = progress(ws.len() as u64, "video", a.json);
+    let mut frames = Vec::with_capacity(ws.len());
+    for chunk in ws.chunks(8) {
+        for img in ex::render_ws(&g, chunk, &opts(a.noise_mode), dev) {
+            frames.push(Image::from_channels(r, r, cfg.img_channels, &img)?);
+            pb.inc(1);
+        }
+    }
+    pb.finish_and_clear();
+    ensure_parent(&a.out)?;
+    let delay_cs = (100 / a.fps).max(1) as u16;
+    gif_out::write_gif(&a.out, &frames, delay_cs).with_context(|| format!("cannot write {}", a.out.display()))?;
+    if a.json {
+        print_json(&serde_json::json!({"out": a.out, "frames": frames.len(), "fps": a.fps, "loop": a.looped}));
+    } else {
+        eprintln!("wrote {} frames to {}", frames.len(), a.out.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! Exploring a trained StyleGAN2-ADA generator: which W vector drives which resolution, style mixing and
+//! chimeras, network blending, and SeFa directions with the edits they make.
+//!
+//! Everything here works either on host `f32` W vectors (`[num_ws * w_dim]` per image, row-major) or on
+//! model files, so the algorithms are testable without a backend; rendering goes through
+//! [`bestiary_stylegan::Generator`].
+
+pub mod blend;
+pub mod layers;
+pub mod mix;
+pub mod sefa;
+pub mod walk;
+
+pub use blend::blend_models;
+pub use layers::{parse_layers, ws_resolutions, LayerGroups};
+pub use mix::{chimera_ws, mix_ws, render_ws, seed_ws, style_mixing_grid, tile_grid, MixGrid};
+pub use sefa::{apply_direction, projection_sigma, sefa_directions, symmetric_eigen};
+pub use walk::{lerp, slerp, walk_positions, Interp};
+
+/// Errors of the exploring tools; messages are one line, ready for the CLI.
+#[derive(Debug, thiserror::Error)]
+pub enum ExploreError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Model(#[from] bestiary_stylegan::ModelError),
+}
+
+pub type Result<T> = std::result::Result<T, ExploreError>;
+
+pub(crate) fn invalid<T>(msg: impl Into<String>) -> Result<T> {
+    Err(ExploreError::Invalid(msg.into()))
+}

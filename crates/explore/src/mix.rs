@@ -1,0 +1,130 @@
+//! Style mixing (the official style-mixing grid) and chimeras (coarse/middle/fine from three seeds).
+
+use crate::{invalid, Result};
+use bestiary_stylegan::networks::{split_images, z_for_seeds};
+use bestiary_stylegan::{Generator, SynthesisOptions};
+use burn::tensor::{backend::Backend, Tensor, TensorData};
+
+/// Host W vectors of each seed, `[num_ws * w_dim]` each, truncated by `psi` (unconditional networks).
+pub fn seed_ws<B: Backend>(g: &Generator<B>, seeds: &[u32], psi: f64, device: &B::Device) -> Result<Vec<Vec<f32>>> {
+    if g.c_dim > 0 {
+        return invalid(format!("this network is conditional ({} classes): mixing needs an unconditional one", g.c_dim));
+    }
+    if seeds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let z = z_for_seeds::<B>(seeds, g.z_dim, device);
+    let ws = g.mapping(z, None, psi, None);
+    let v = ws.into_data().convert::<f32>().to_vec::<f32>().map_err(|e| crate::ExploreError::Invalid(format!("{e:?}")))?;
+    let per = g.num_ws() * g.w_dim;
+    Ok(v.chunks(per).map(<[f32]>::to_vec).collect())
+}
+
+/// `row` with the W vectors at `styles` replaced by those of `col` (the official mixing rule).
+pub fn mix_ws(row: &[f32], col: &[f32], styles: &[usize], w_dim: usize) -> Vec<f32> {
+    assert_eq!(row.len(), col.len(), "mix_ws: ws of different shapes");
+    let mut out = row.to_vec();
+    for &s in styles {
+        out[s * w_dim..(s + 1) * w_dim].copy_from_slice(&col[s * w_dim..(s + 1) * w_dim]);
+    }
+    out
+}
+
+/// A chimera: each W index from the source of its group (`coarse`, `middle`, `fine`).
+pub fn chimera_ws(groups: &crate::LayerGroups, coarse: &[f32], middle: &[f32], fine: &[f32], w_dim: usize) -> Vec<f32> {
+    let mut out = mix_ws(coarse, middle, &groups.middle, w_dim);
+    out = mix_ws(&out, fine, &groups.fine, w_dim);
+    out
+}
+
+/// 8-bit NHWC images of host W vectors (each `[num_ws * w_dim]`).
+pub fn render_ws<B: Backend>(g: &Generator<B>, ws: &[Vec<f32>], opts: &SynthesisOptions, device: &B::Device) -> Vec<Vec<u8>> {
+    if ws.is_empty() {
+        return Vec::new();
+    }
+    let flat: Vec<f32> = ws.iter().flatten().copied().collect();
+    let t = Tensor::<B, 3>::from_data(TensorData::new(flat, [ws.len(), g.num_ws(), g.w_dim]), device);
+    split_images(g.synthesis(t, opts))
+}
+
+/// The images of a style-mixing grid: `header_cols[c]` (the column seeds), `header_rows[r]` (the row
+/// seeds) and `cells[r][c]` (row seed's ws with the column seed's ws at the chosen styles).
+pub struct MixGrid {
+    pub header_cols: Vec<Vec<u8>>,
+    pub header_rows: Vec<Vec<u8>>,
+    pub cells: Vec<Vec<Vec<u8>>>,
+}
+
+/// Renders the official style-mixing grid, `batch` images per forward pass; `on_image` is called once per
+/// rendered image (for progress).
+#[allow(clippy::too_many_arguments)]
+pub fn style_mixing_grid<B: Backend>(
+    g: &Generator<B>,
+    row_seeds: &[u32],
+    col_seeds: &[u32],
+    styles: &[usize],
+    psi: f64,
+    opts: &SynthesisOptions,
+    batch: usize,
+    device: &B::Device,
+    mut on_image: impl FnMut(),
+) -> Result<MixGrid> {
+    if let Some(&s) = styles.iter().find(|&&s| s >= g.num_ws()) {
+        return invalid(format!("style {s} is out of range: this network has styles 0-{}", g.num_ws() - 1));
+    }
+    let rows = seed_ws(g, row_seeds, psi, device)?;
+    let cols = seed_ws(g, col_seeds, psi, device)?;
+    let mut all: Vec<Vec<f32>> = cols.clone();
+    all.extend(rows.iter().cloned());
+    for r in &rows {
+        for c in &cols {
+            all.push(mix_ws(r, c, styles, g.w_dim));
+        }
+    }
+    let mut imgs = Vec::with_capacity(all.len());
+    for chunk in all.chunks(batch.max(1)) {
+        for im in render_ws(g, chunk, opts, device) {
+            imgs.push(im);
+            on_image();
+        }
+    }
+    let mut it = imgs.into_iter();
+    let header_cols: Vec<_> = it.by_ref().take(cols.len()).collect();
+    let header_rows: Vec<_> = it.by_ref().take(rows.len()).collect();
+    let cells = (0..rows.len()).map(|_| it.by_ref().take(cols.len()).collect()).collect();
+    Ok(MixGrid { header_cols, header_rows, cells })
+}
+
+impl MixGrid {
+    /// The grid as one HWC image of `(cols + 1) x (rows + 1)` tiles, top-left tile black.
+    pub fn compose(&self, tile: usize, channels: usize) -> (usize, usize, Vec<u8>) {
+        let (nr, nc) = (self.header_rows.len() + 1, self.header_cols.len() + 1);
+        let mut tiles: Vec<Option<&[u8]>> = vec![None; nr * nc];
+        for (c, im) in self.header_cols.iter().enumerate() {
+            tiles[c + 1] = Some(im);
+        }
+        for (r, im) in self.header_rows.iter().enumerate() {
+            tiles[(r + 1) * nc] = Some(im);
+            for (c, cell) in self.cells[r].iter().enumerate() {
+                tiles[(r + 1) * nc + c + 1] = Some(cell);
+            }
+        }
+        (nc * tile, nr * tile, tile_grid(&tiles, nr, nc, tile, channels))
+    }
+}
+
+/// Places square HWC tiles (`tile x tile x channels`) row-major in a `rows x cols` grid; `None` stays black.
+pub fn tile_grid(tiles: &[Option<&[u8]>], rows: usize, cols: usize, tile: usize, channels: usize) -> Vec<u8> {
+    assert_eq!(tiles.len(), rows * cols, "tile_grid: wrong number of tiles");
+    let width = cols * tile;
+    let mut out = vec![0u8; rows * tile * width * channels];
+    for (i, t) in tiles.iter().enumerate() {
+        let Some(t) = t else { continue };
+        let (r, c) = (i / cols, i % cols);
+        for y in 0..tile {
+            let dst = ((r * tile + y) * width + c * tile) * channels;
+            out[dst..dst + tile * channels].copy_from_slice(&t[y * tile * channels..(y + 1) * tile * channels]);
+        }
+    }
+    out
+}

