@@ -16,7 +16,11 @@ Examples:
   bestiary draw fractal --seed 7 --size 1024 --out fractal.png
   bestiary draw neurons --animate --out shimmer.gif
   bestiary draw squares --count 100 --seed 0 --outdir dataset/
-  bestiary generate --network model.pkl --seeds 0-3,7 --trunc 0.7 --outdir out/";
+  bestiary generate --network model.pkl --seeds 0-3,7 --trunc 0.7 --outdir out/
+  bestiary dataset --source photos/ --dest photos64.zip --resolution 64
+  bestiary train --data photos64.zip --outdir runs/photos --kimg 20 --mirror
+  bestiary mix --network model.pkl --rows 85,100 --cols 55,821 --out mix.png
+  bestiary fid --a generated/ --b photos64.zip";
 
 #[derive(Parser)]
 #[command(name = "bestiary", version, about = ABOUT, after_help = AFTER_HELP)]

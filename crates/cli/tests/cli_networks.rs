@@ -174,6 +174,9 @@ fn bad_model_files_give_one_clean_line() {
         let o = bestiary(&["generate", "--network", f, "--seeds", "0", "--outdir", "o"], t.path());
         assert_clean_error(&o, f);
         assert!(!t.path().join("o").exists(), "{f}: no output folder for a failed load");
+        // The cause is said once, not repeated by the error chain.
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.matches("os error").count() <= 1, "{err}");
     }
     let evil = Path::new(env!("CARGO_MANIFEST_DIR")).join("../weights/tests/fixtures/evil_network_p4.pkl");
     assert_clean_error(&bestiary(&["inspect", "--network", evil.to_str().unwrap()], t.path()), "evil_network_p4.pkl");

@@ -17,8 +17,9 @@ pub const NETWORK_KEYS: [&str; 3] = ["G", "D", "G_ema"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    // The cause is part of the message (not a `source`), so error chains print it once.
+    #[error("{path}: {reason}")]
+    Io { path: String, reason: std::io::Error },
     #[error("{0}")]
     Weights(#[from] bestiary_weights::Error),
     #[error("{0}")]
@@ -38,7 +39,7 @@ pub const MAX_FILE_BYTES: u64 = 4 << 30;
 impl ModelFile {
     /// Reads `.pkl` (official pickle, nothing executed) or `.safetensors` (ours), chosen by content.
     pub fn load(path: &Path) -> Result<ModelFile, ModelError> {
-        let io = |source| ModelError::Io { path: path.display().to_string(), source };
+        let io = |reason| ModelError::Io { path: path.display().to_string(), reason };
         let len = std::fs::metadata(path).map_err(io)?.len();
         if len > MAX_FILE_BYTES {
             return Err(ModelError::Invalid(format!("{}: {len} bytes is larger than any model file we accept", path.display())));
