@@ -39,13 +39,13 @@ pub struct TrainArgs {
     /// Preset: auto, lite, stylegan2, paper256, paper512, paper1024, cifar (default: lite on CPU, auto on CUDA).
     #[arg(long)]
     pub cfg: Option<String>,
-    /// Training length in thousands of images shown to D (decimals allowed).
+    /// Training length in thousands of images shown to D (decimals allowed; default: the preset's 25000).
     #[arg(long)]
     pub kimg: Option<f64>,
-    /// Progress report interval in kimg.
+    /// Progress report interval in kimg (default 1).
     #[arg(long)]
     pub tick: Option<f64>,
-    /// Snapshot interval in ticks.
+    /// Snapshot interval in ticks (default 5).
     #[arg(long)]
     pub snap: Option<u64>,
     /// Minibatch size (default from the preset).
