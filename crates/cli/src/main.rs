@@ -64,7 +64,7 @@ enum Command {
     /// Move a seed's image along a direction.
     Edit(cmd::explore::EditArgs),
     /// A latent walk through seeds, as a GIF.
-    Video(cmd::explore::VideoArgs),
+    Video(cmd::video::VideoArgs),
     /// Fréchet Inception Distance between two image sets (folders or dataset zips).
     Fid(cmd::judge::FidArgs),
     /// Kernel Inception Distance between two image sets.
@@ -94,7 +94,7 @@ fn main() {
         Some(Command::Blend(a)) => cmd::explore::blend(&a),
         Some(Command::Directions(a)) => cmd::explore::directions(&a),
         Some(Command::Edit(a)) => cmd::explore::edit(&a),
-        Some(Command::Video(a)) => cmd::explore::video(&a),
+        Some(Command::Video(a)) => cmd::video::video(&a),
         Some(Command::Fid(a)) => cmd::judge::run_fid(&a),
         Some(Command::Kid(a)) => cmd::judge::run_kid(&a),
         Some(Command::Swd(a)) => cmd::judge::run_swd(&a),

@@ -14,7 +14,7 @@ pub mod walk;
 pub use blend::blend_models;
 pub use layers::{parse_layers, ws_resolutions, LayerGroups};
 pub use mix::{chimera_ws, mix_ws, render_ws, seed_ws, style_mixing_grid, tile_grid, MixGrid};
-pub use sefa::{apply_direction, projection_sigma, sefa_directions, symmetric_eigen};
+pub use sefa::{apply_direction, projection_sigma, sefa_directions};
 pub use walk::{lerp, slerp, walk_positions, Interp};
 
 /// Errors of the exploring tools; messages are one line, ready for the CLI.

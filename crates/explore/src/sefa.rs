@@ -4,59 +4,6 @@
 use crate::{invalid, Result};
 use bestiary_weights::Network;
 
-/// Eigen-decomposition of a symmetric `n x n` matrix (row-major) by cyclic Jacobi rotations, in f64.
-/// Returns eigenvalues in descending order and the matching unit eigenvectors (one `Vec` each).
-pub fn symmetric_eigen(m: &[f64], n: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
-    assert_eq!(m.len(), n * n, "symmetric_eigen: matrix is not n x n");
-    let mut a = m.to_vec();
-    // v holds the eigenvectors as columns.
-    let mut v = vec![0f64; n * n];
-    for i in 0..n {
-        v[i * n + i] = 1.0;
-    }
-    let total: f64 = a.iter().map(|x| x * x).sum::<f64>().max(f64::MIN_POSITIVE);
-    for _sweep in 0..100 {
-        let off: f64 = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i * n + j].powi(2)).sum();
-        if off <= 1e-30 * total {
-            break;
-        }
-        for p in 0..n {
-            for q in p + 1..n {
-                let apq = a[p * n + q];
-                if apq == 0.0 {
-                    continue;
-                }
-                let (app, aqq) = (a[p * n + p], a[q * n + q]);
-                let theta = (aqq - app) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                // A <- Jᵀ A J, rotating rows and columns p, q.
-                for k in 0..n {
-                    let (akp, akq) = (a[k * n + p], a[k * n + q]);
-                    a[k * n + p] = c * akp - s * akq;
-                    a[k * n + q] = s * akp + c * akq;
-                }
-                for k in 0..n {
-                    let (apk, aqk) = (a[p * n + k], a[q * n + k]);
-                    a[p * n + k] = c * apk - s * aqk;
-                    a[q * n + k] = s * apk + c * aqk;
-                }
-                for k in 0..n {
-                    let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
-                    v[k * n + p] = c * vkp - s * vkq;
-                    v[k * n + q] = s * vkp + c * vkq;
-                }
-            }
-        }
-    }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&i, &j| a[j * n + j].total_cmp(&a[i * n + i]));
-    let values = order.iter().map(|&i| a[i * n + i]).collect();
-    let vectors = order.iter().map(|&i| (0..n).map(|k| v[k * n + i]).collect()).collect();
-    (values, vectors)
-}
 
 /// Names of the style affine weights (`[channels, w_dim]`) that read W index `i`, for each index: the
 /// synthesis conv layers in order (b4.conv1, b8.conv0, b8.conv1, ...). ToRGB styles are left out.
@@ -116,7 +63,8 @@ pub fn sefa_directions(net: &Network, layers: Option<&[usize]>, k: usize) -> Res
             }
         }
     }
-    let (values, vectors) = symmetric_eigen(&ata, w_dim);
+    let e = bestiary_linalg::symmetric_eigen(&ata, w_dim);
+    let (values, vectors) = (e.values, e.vectors);
     let dirs = vectors.into_iter().take(k).map(|v| v.into_iter().map(|x| x as f32).collect()).collect();
     Ok((values.into_iter().take(k).collect(), dirs))
 }

@@ -2,12 +2,10 @@
 //! the ProGAN sliced Wasserstein distance. Networks are generic over Burn's `Backend`; statistics run in f64.
 
 pub mod inception;
-pub mod linalg;
 pub mod metrics;
 pub mod swd;
 
 pub use inception::{preprocess, Inception, FEATURES, INPUT_SIZE};
-pub use linalg::{sqrtm_psd, symmetric_eigen};
 pub use metrics::{fid, fid_from_stats, kid, FeatureStats, KidOptions};
 pub use swd::{swd, SwdOptions, SwdResult};
 

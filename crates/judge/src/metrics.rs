@@ -1,6 +1,6 @@
 //! FID and KID from feature vectors (any extractor; 2048-d Inception pool3 for the standard scores).
 
-use crate::linalg::{matmul, matmul_bt, sqrtm_psd, symmetric_eigen};
+use bestiary_linalg::{matmul, matmul_bt, sqrtm_psd, symmetric_eigenvalues};
 use crate::{JudgeError, Result};
 
 fn check(a: &[Vec<f32>], b: &[Vec<f32>], min: usize) -> Result<usize> {
@@ -79,7 +79,7 @@ pub fn fid_from_stats(a: &FeatureStats, b: &FeatureStats) -> Result<f64> {
     let tr = |c: &[f64]| (0..d).map(|i| c[i * d + i]).sum::<f64>();
     let s1 = sqrtm_psd(&a.cov, d);
     let inner = matmul(&matmul(&s1, &b.cov, d, d, d), &s1, d, d, d);
-    let (l, _) = symmetric_eigen(&inner, d);
+    let l = symmetric_eigenvalues(&inner, d);
     let tr_sqrt: f64 = l.iter().map(|&x| x.max(0.0).sqrt()).sum();
     Ok((mean_term + tr(&a.cov) + tr(&b.cov) - 2.0 * tr_sqrt).max(0.0))
 }
@@ -102,7 +102,7 @@ pub fn fid(a: &[Vec<f32>], b: &[Vec<f32>]) -> Result<f64> {
         let (small, ns, big, nb) = if n1 <= n2 { (&c1, n1, &c2, n2) } else { (&c2, n2, &c1, n1) };
         let m = matmul_bt(small, big, ns, d, nb); // ns x nb
         let p = matmul_bt(&m, &m, ns, nb, ns); // ns x ns, PSD
-        let (l, _) = symmetric_eigen(&p, ns);
+        let l = symmetric_eigenvalues(&p, ns);
         let tr_sqrt = l.iter().map(|&x| x.max(0.0).sqrt()).sum::<f64>() / (((n1 - 1) * (n2 - 1)) as f64).sqrt();
         return Ok((mean_term + tr1 + tr2 - 2.0 * tr_sqrt).max(0.0));
     }

@@ -11,3 +11,4 @@ pub mod inspect;
 pub mod judge;
 pub mod texture;
 pub mod train;
+pub mod video;
