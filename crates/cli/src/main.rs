@@ -59,10 +59,12 @@ enum Command {
     Chimera(cmd::explore::ChimeraArgs),
     /// Blend two networks: low-resolution blocks from A, the rest from B.
     Blend(cmd::explore::BlendArgs),
-    /// Find semantic directions in W (SeFa) with a preview sheet.
+    /// Find semantic directions in W (SeFa or GANSpace) with a preview sheet.
     Directions(cmd::explore::DirectionsArgs),
-    /// Move a seed's image along a direction.
+    /// Edit a seed's image: along a direction or toward another seed, everywhere or inside a painted mask.
     Edit(cmd::explore::EditArgs),
+    /// Find the W (or W+) and noise maps that reproduce a real image (StyleGAN2-ADA projector).
+    Project(cmd::project::ProjectArgs),
     /// A latent walk through seeds, as a GIF.
     Video(cmd::video::VideoArgs),
     /// Fréchet Inception Distance between two image sets (folders or dataset zips).
@@ -71,6 +73,12 @@ enum Command {
     Kid(cmd::judge::KidArgs),
     /// Sliced Wasserstein distance (ProGAN) between two image sets, on the pixels.
     Swd(cmd::judge::SwdArgs),
+    /// Rank a network's seeds by memorability, critic score or novelty onto a contact sheet.
+    Rank(cmd::curate::RankArgs),
+    /// Generated images beside their nearest training images (Inception space), flagging likely copies.
+    Nearest(cmd::curate::NearestArgs),
+    /// Image memorability (ResMem) for image files, folders or dataset zips.
+    Memorability(cmd::memorability::MemorabilityArgs),
 }
 
 fn main() {
@@ -94,10 +102,14 @@ fn main() {
         Some(Command::Blend(a)) => cmd::explore::blend(&a),
         Some(Command::Directions(a)) => cmd::explore::directions(&a),
         Some(Command::Edit(a)) => cmd::explore::edit(&a),
+        Some(Command::Project(a)) => cmd::project::run(&a),
         Some(Command::Video(a)) => cmd::video::video(&a),
         Some(Command::Fid(a)) => cmd::judge::run_fid(&a),
         Some(Command::Kid(a)) => cmd::judge::run_kid(&a),
         Some(Command::Swd(a)) => cmd::judge::run_swd(&a),
+        Some(Command::Rank(a)) => cmd::curate::rank(&a),
+        Some(Command::Nearest(a)) => cmd::curate::nearest_cmd(&a),
+        Some(Command::Memorability(a)) => cmd::memorability::run(&a),
     };
     if let Err(e) = result {
         // One line, the whole cause chain, no backtrace.

@@ -119,3 +119,144 @@ fn directions_are_orthonormal_and_a_zero_edit_equals_generate() {
     assert_clean_error(&bestiary(&["edit", "--network", net, "--seed", "5", "--direction", "d.safetensors:9", "--amount", "1", "--out", "x.png"], t.path()), "no direction 9");
     assert_clean_error(&bestiary(&["directions", "--network", net, "--method", "pca", "--out", "x.safetensors"], t.path()), "unknown method");
 }
+
+/// A 64x64 grey mask PNG, white where `on(x, y)` (in 64x64 pixels).
+fn write_mask(path: &Path, on: impl Fn(usize, usize) -> bool) {
+    let px: Vec<u8> = (0..64 * 64).map(|i| if on(i % 64, i / 64) { 255 } else { 0 }).collect();
+    let img = bestiary_canvas::Image::from_channels(64, 64, 1, &px).unwrap();
+    bestiary_canvas::png_meta::write_png(path, &img, None).unwrap();
+}
+
+/// Largest channel difference of two RGB images at the 16x16 pixels where `pick(x, y)`.
+fn max_diff_where(a: &[u8], b: &[u8], pick: impl Fn(usize, usize) -> bool) -> u8 {
+    (0..256).filter(|i| pick(i % 16, i / 16)).flat_map(|i| (0..3).map(move |c| a[i * 3 + c].abs_diff(b[i * 3 + c]))).max().unwrap_or(0)
+}
+
+#[test]
+fn a_masked_edit_matches_generate_outside_the_grown_mask() {
+    let t = tempfile::tempdir().unwrap();
+    let net = pkl();
+    let net = net.to_str().unwrap();
+    // White over x 32..56, y 16..40 of 64: at 16x16, x 8..14, y 4..10.
+    write_mask(&t.path().join("m.png"), |x, y| (32..56).contains(&x) && (16..40).contains(&y));
+    let inside = |x: usize, y: usize| (8..14).contains(&x) && (4..10).contains(&y);
+    // Grown by an eighth of the size (2 pixels, Euclidean between pixel centres).
+    let grown = |x: usize, y: usize| {
+        (0..256).any(|j| inside(j % 16, j / 16) && ((j % 16) as f32 - x as f32).hypot((j / 16) as f32 - y as f32) <= 2.0)
+    };
+    ok(&bestiary(&["generate", "--network", net, "--seeds", "5", "--trunc", "0.7", "--outdir", "gen"], t.path()));
+    let gen = rgb(&t.path().join("gen/seed0005.png")).2;
+    ok(&bestiary(&["directions", "--network", net, "--method", "ganspace", "--num", "3", "--samples", "2000", "--no-preview", "--out", "g.safetensors"], t.path()));
+    let runs: [&[&str]; 4] = [
+        &["--with-seed", "9"],
+        &["--with-seed", "9", "--layer", "3", "--feather", "1.5"],
+        &["--direction", "g.safetensors:0", "--amount", "4"],
+        &["--direction", "g.safetensors:1", "--amount", "-4", "--layers", "0-2", "--layer", "5", "--feather", "0"],
+    ];
+    for (i, extra) in runs.iter().enumerate() {
+        let out = format!("e{i}.png");
+        let mut args = vec!["edit", "--network", net, "--seed", "5", "--trunc", "0.7", "--mask", "m.png", "--out", &out, "--json"];
+        args.extend_from_slice(extra);
+        let o = bestiary(&args, t.path());
+        ok(&o);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["masked_pixels"], 36, "{extra:?}");
+        let e = rgb(&t.path().join(&out)).2;
+        let outside = max_diff_where(&e, &gen, |x, y| !grown(x, y));
+        let changed = max_diff_where(&e, &gen, inside);
+        eprintln!("edit {extra:?}: outside the grown mask {outside}/255, inside {changed}/255");
+        assert!(outside <= 2, "{extra:?}: {outside}/255 outside the grown mask");
+        assert!(changed > 2, "{extra:?}: the masked region did not change");
+    }
+    // The defaults on this 16x16 network: layer 0 (an eighth of 16 is below 4x4), feather 1 pixel.
+    let o = bestiary(&["edit", "--network", net, "--seed", "5", "--mask", "m.png", "--with-seed", "9", "--out", "d.png", "--json"], t.path());
+    ok(&o);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((v["layer"].as_u64(), v["feather"].as_f64()), (Some(0), Some(1.0)));
+    // Unmasked, --with-seed with every layer is the other seed's image.
+    ok(&bestiary(&["edit", "--network", net, "--seed", "5", "--trunc", "0.7", "--with-seed", "9", "--out", "w.png"], t.path()));
+    ok(&bestiary(&["generate", "--network", net, "--seeds", "9", "--trunc", "0.7", "--outdir", "gen"], t.path()));
+    assert_eq!(rgb(&t.path().join("w.png")).2, rgb(&t.path().join("gen/seed0009.png")).2);
+}
+
+#[test]
+fn masked_edits_refuse_bad_input_in_one_line() {
+    let t = tempfile::tempdir().unwrap();
+    let net = pkl();
+    let net = net.to_str().unwrap();
+    write_mask(&t.path().join("m.png"), |x, _| x < 32);
+    write_mask(&t.path().join("black.png"), |_, _| false);
+    std::fs::write(t.path().join("bad.png"), b"not a png").unwrap();
+    let edit = |extra: &[&str]| {
+        let mut args = vec!["edit", "--network", net, "--seed", "1", "--out", "x.png"];
+        args.extend_from_slice(extra);
+        bestiary(&args, t.path())
+    };
+    assert_clean_error(&edit(&["--mask", "nope.png", "--with-seed", "2"]), "nope.png");
+    assert_clean_error(&edit(&["--mask", "bad.png", "--with-seed", "2"]), "bad.png");
+    assert_clean_error(&edit(&["--mask", "black.png", "--with-seed", "2"]), "selects no pixel");
+    assert_clean_error(&edit(&["--mask", "m.png", "--with-seed", "2", "--direction", "d.safetensors:0", "--amount", "1"]), "cannot be used together");
+    assert_clean_error(&edit(&["--mask", "m.png", "--with-seed", "2", "--layer", "6"]), "out of range");
+    assert_clean_error(&edit(&["--mask", "m.png", "--with-seed", "2", "--feather", "-1"]), "--feather");
+    assert_clean_error(&edit(&["--with-seed", "2", "--layer", "2"]), "--mask");
+    assert_clean_error(&edit(&["--mask", "m.png"]), "nothing to edit");
+    assert_clean_error(&edit(&["--direction", "d.safetensors:0"]), "--amount");
+    assert!(!t.path().join("x.png").exists());
+
+    // A conditional network is refused (cond32 fixture as a bestiary model file).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stylegan/tests/fixtures/cond32");
+    let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let (tensors, _) = safetensors_io::read(&std::fs::read(dir.join("G.safetensors")).unwrap()).unwrap();
+    let model = bestiary_stylegan::ModelFile {
+        networks: std::collections::BTreeMap::from([(
+            "G_ema".to_string(),
+            bestiary_weights::Network { class_name: "Generator".into(), init_kwargs: cfg["G"].clone(), tensors },
+        )]),
+        training_set_kwargs: None,
+    };
+    std::fs::write(t.path().join("cond.safetensors"), model.to_safetensors(DType::F32).unwrap()).unwrap();
+    let o = bestiary(&["edit", "--network", "cond.safetensors", "--seed", "1", "--mask", "m.png", "--with-seed", "2", "--out", "x.png"], t.path());
+    assert_clean_error(&o, "conditional");
+    let o = bestiary(&["directions", "--network", "cond.safetensors", "--method", "ganspace", "--samples", "100", "--out", "x.safetensors"], t.path());
+    assert_clean_error(&o, "conditional");
+}
+
+#[test]
+fn ganspace_directions_are_orthonormal_with_sigma_from_the_eigenvalues() {
+    let t = tempfile::tempdir().unwrap();
+    let net = pkl();
+    let net = net.to_str().unwrap();
+    let o = bestiary(&["directions", "--network", net, "--method", "ganspace", "--num", "5", "--samples", "3000", "--layers", "0-2", "--out", "p/g.safetensors", "--json"], t.path());
+    ok(&o);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let explained: Vec<f64> = v["explained_variance"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    assert_eq!(explained.len(), 5);
+    assert!(explained.windows(2).all(|w| w[0] >= w[1]) && explained.iter().sum::<f64>() <= 1.0 + 1e-9, "{explained:?}");
+    let (m, meta) = safetensors_io::read(&std::fs::read(t.path().join("p/g.safetensors")).unwrap()).unwrap();
+    assert!(meta["bestiary"].contains("\"ganspace\""), "{meta:?}");
+    let d = &m["directions"];
+    assert_eq!(d.shape, vec![5, 32]);
+    for i in 0..5 {
+        for j in 0..5 {
+            let dot: f64 = (0..32).map(|k| d.data[i * 32 + k] as f64 * d.data[j * 32 + k] as f64).sum();
+            assert!((dot - if i == j { 1.0 } else { 0.0 }).abs() < 1e-5, "{i} {j} {dot}");
+        }
+    }
+    for (s, e) in m["sigma"].data.iter().zip(&m["eigenvalues"].data) {
+        assert!((s - e.sqrt()).abs() < 1e-5 * s.max(1.0) && *s > 0.0, "sigma {s}, eigenvalue {e}");
+    }
+    assert!(m["sigma"].data.windows(2).all(|w| w[0] >= w[1]));
+    assert_eq!(m["mean"].shape, vec![32]);
+    let (pw, ph, _) = rgb(&t.path().join("p/g.png"));
+    assert!(pw >= 7 * 16 && ph >= 5 * 16, "{pw}x{ph}");
+    // The same file layout as SeFa's: edit reads it, and a zero edit is the seed's image.
+    ok(&bestiary(&["edit", "--network", net, "--seed", "5", "--direction", "p/g.safetensors:0", "--amount", "0", "--out", "e0.png"], t.path()));
+    ok(&bestiary(&["edit", "--network", net, "--seed", "5", "--direction", "p/g.safetensors:0", "--amount", "2", "--layers", "0-2", "--out", "e2.png"], t.path()));
+    ok(&bestiary(&["generate", "--network", net, "--seeds", "5", "--outdir", "gen"], t.path()));
+    let g = rgb(&t.path().join("gen/seed0005.png")).2;
+    assert_eq!(rgb(&t.path().join("e0.png")).2, g);
+    assert_ne!(rgb(&t.path().join("e2.png")).2, g);
+    assert_clean_error(&bestiary(&["directions", "--network", net, "--method", "sefa", "--samples", "10", "--out", "x.safetensors"], t.path()), "ganspace only");
+    assert_clean_error(&bestiary(&["directions", "--network", net, "--method", "ganspace", "--samples", "1", "--out", "x.safetensors"], t.path()), "--samples");
+    assert_clean_error(&bestiary(&["directions", "--network", net, "--method", "ganspace", "--num", "33", "--samples", "100", "--out", "x.safetensors"], t.path()), "--num");
+}

@@ -6,16 +6,25 @@
 //! [`bestiary_stylegan::Generator`].
 
 pub mod blend;
+pub mod ganspace;
 pub mod layers;
+pub mod local_edit;
 pub mod mix;
+pub mod project;
 pub mod sefa;
 pub mod walk;
 
 pub use blend::blend_models;
+pub use ganspace::{ganspace_directions, Covariance, Pca};
 pub use layers::{parse_layers, ws_resolutions, LayerGroups};
+pub use local_edit::{default_blend_layer, default_feather, local_edit, BinaryMask, LocalEditImages};
+pub use project::{project, Projection, ProjectOptions, Space};
 pub use mix::{chimera_ws, mix_ws, render_ws, seed_ws, style_mixing_grid, tile_grid, MixGrid};
 pub use sefa::{apply_direction, projection_sigma, sefa_directions};
-pub use walk::{lerp, slerp, walk_positions, Interp};
+pub use walk::{
+    catmull_rom, circle_at, eased_positions, lerp, loop_angles, slerp, spline_at, trunc_schedule, walk, walk_positions, Easing, Interp,
+    NoiseLoop, WalkSpace, WalkSpec,
+};
 
 /// Errors of the exploring tools; messages are one line, ready for the CLI.
 #[derive(Debug, thiserror::Error)]

@@ -55,7 +55,7 @@ impl<B: Backend> Inception<B> {
     /// Loads `default_1.pt` (TorchScript zip) from disk.
     pub fn load(path: &Path, device: &B::Device) -> Result<Self> {
         let bytes = std::fs::read(path)
-            .map_err(|source| JudgeError::Io { path: path.display().to_string(), source })?;
+            .map_err(|cause| JudgeError::Io { path: path.display().to_string(), cause })?;
         let tensors = bestiary_weights::read_zip_tensors(&bytes)?;
         Self::from_tensors(&tensors, device)
     }

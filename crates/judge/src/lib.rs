@@ -1,12 +1,17 @@
 //! Judging generated images: the FID Inception-v3 (TF-2015 graph, 2048-d pool3 features), FID, KID and
 //! the ProGAN sliced Wasserstein distance. Networks are generic over Burn's `Backend`; statistics run in f64.
 
+pub mod feature_cache;
 pub mod inception;
 pub mod metrics;
+pub mod nearest;
+pub mod resmem;
 pub mod swd;
 
 pub use inception::{preprocess, Inception, FEATURES, INPUT_SIZE};
 pub use metrics::{fid, fid_from_stats, kid, FeatureStats, KidOptions};
+pub use nearest::{nearest, CopyCheck, Neighbour};
+pub use resmem::ResMem;
 pub use swd::{swd, SwdOptions, SwdResult};
 
 /// A decoded RGB image: `data` is `height * width * 3` bytes, row-major, channels last.
@@ -21,10 +26,13 @@ pub struct RgbImage {
 pub enum JudgeError {
     #[error("{0}")]
     Weights(#[from] bestiary_weights::Error),
-    #[error("cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    #[error("cannot read {path}: {cause}")]
+    // `cause` rather than `source`: the message already includes it, so it must not be chained again.
+    Io { path: String, cause: std::io::Error },
     #[error("Inception weights: {0}")]
     Network(String),
+    #[error("ResMem weights: {0}")]
+    ResMem(String),
     #[error("{0}")]
     Input(String),
 }

@@ -1,6 +1,6 @@
 //! FID and KID from feature vectors (any extractor; 2048-d Inception pool3 for the standard scores).
 
-use bestiary_linalg::{matmul, matmul_bt, sqrtm_psd, symmetric_eigenvalues};
+use bestiary_linalg::{cholesky, matmul, matmul_bt, sqrtm_psd, symmetric_eigenvalues};
 use crate::{JudgeError, Result};
 
 fn check(a: &[Vec<f32>], b: &[Vec<f32>], min: usize) -> Result<usize> {
@@ -48,20 +48,27 @@ impl FeatureStats {
     pub fn from_features(f: &[Vec<f32>]) -> Result<Self> {
         check(f, f, 2)?;
         let (n, d) = (f.len(), f[0].len());
-        let (mean, c) = centered(f);
-        // cov = c^T c / (n - 1)
+        let mut mean = vec![0.0; d];
+        for v in f {
+            mean.iter_mut().zip(v).for_each(|(m, &x)| *m += x as f64);
+        }
+        mean.iter_mut().for_each(|m| *m /= n as f64);
+        // cov = c^T c / (n - 1) with c the centred features, accumulated over blocks of rows as
+        // (block^T)(block): parallel products, and never all of c in f64 (50k x 2048 would be 800 MB).
         let mut cov = vec![0.0; d * d];
-        for r in 0..n {
-            let row = &c[r * d..(r + 1) * d];
-            for i in 0..d {
-                let x = row[i];
-                if x == 0.0 {
-                    continue;
-                }
-                for (o, &y) in cov[i * d..(i + 1) * d].iter_mut().zip(row) {
-                    *o += x * y;
+        const BLOCK: usize = 512;
+        let (mut blk, mut bt) = (vec![0.0; BLOCK * d], vec![0.0; d * BLOCK]);
+        for start in (0..n).step_by(BLOCK) {
+            let rows = BLOCK.min(n - start);
+            for (r, v) in f[start..start + rows].iter().enumerate() {
+                for (i, (&x, m)) in v.iter().zip(&mean).enumerate() {
+                    let c = x as f64 - m;
+                    blk[r * d + i] = c;
+                    bt[i * rows + r] = c;
                 }
             }
+            let part = matmul(&bt[..d * rows], &blk[..rows * d], d, rows, d);
+            cov.iter_mut().zip(&part).for_each(|(o, p)| *o += p);
         }
         cov.iter_mut().for_each(|v| *v /= (n - 1) as f64);
         Ok(FeatureStats { count: n, dim: d, mean, cov })
@@ -77,8 +84,23 @@ pub fn fid_from_stats(a: &FeatureStats, b: &FeatureStats) -> Result<f64> {
     let d = a.dim;
     let mean_term: f64 = a.mean.iter().zip(&b.mean).map(|(x, y)| (x - y) * (x - y)).sum();
     let tr = |c: &[f64]| (0..d).map(|i| c[i * d + i]).sum::<f64>();
-    let s1 = sqrtm_psd(&a.cov, d);
-    let inner = matmul(&matmul(&s1, &b.cov, d, d, d), &s1, d, d, d);
+    // tr sqrt(C1^1/2 C2 C1^1/2) needs only eigenvalues: with C1 = L L^T they are those of L^T C2 L, so no
+    // eigenvectors are computed. A singular C1 (duplicated images) falls back to the PSD square root.
+    let inner = match cholesky(&a.cov, d) {
+        Some(l) => {
+            let mut lt = vec![0.0; d * d];
+            for i in 0..d {
+                for j in 0..d {
+                    lt[j * d + i] = l[i * d + j];
+                }
+            }
+            matmul(&lt, &matmul(&b.cov, &l, d, d, d), d, d, d)
+        }
+        None => {
+            let s1 = sqrtm_psd(&a.cov, d);
+            matmul(&matmul(&s1, &b.cov, d, d, d), &s1, d, d, d)
+        }
+    };
     let l = symmetric_eigenvalues(&inner, d);
     let tr_sqrt: f64 = l.iter().map(|&x| x.max(0.0).sqrt()).sum();
     Ok((mean_term + tr(&a.cov) + tr(&b.cov) - 2.0 * tr_sqrt).max(0.0))

@@ -69,6 +69,18 @@ fn fid_of_a_set_with_itself_is_zero_and_symmetric_positive_otherwise() {
     .unwrap();
     assert!((gram - full_small).abs() < 1e-6 * full_small.max(1.0), "{gram} vs {full_small}");
     assert!((fid(&c, &d).unwrap() - full).abs() < 1e-9);
+    // The Cholesky route (C1 non-singular) equals the textbook sqrt(C1) C2 sqrt(C1) route.
+    let (sc, sd) = (
+        bestiary_judge::FeatureStats::from_features(&c).unwrap(),
+        bestiary_judge::FeatureStats::from_features(&d).unwrap(),
+    );
+    let s1 = bestiary_linalg::sqrtm_psd(&sc.cov, 8);
+    let inner = bestiary_linalg::matmul(&bestiary_linalg::matmul(&s1, &sd.cov, 8, 8, 8), &s1, 8, 8, 8);
+    let tr_sqrt: f64 = bestiary_linalg::symmetric_eigenvalues(&inner, 8).iter().map(|l| l.max(0.0).sqrt()).sum();
+    let mean: f64 = sc.mean.iter().zip(&sd.mean).map(|(x, y)| (x - y) * (x - y)).sum();
+    let tr = |m: &[f64]| (0..8).map(|i| m[i * 8 + i]).sum::<f64>();
+    let textbook = mean + tr(&sc.cov) + tr(&sd.cov) - 2.0 * tr_sqrt;
+    assert!((full - textbook).abs() < 1e-10 * textbook.max(1.0), "{full} vs {textbook}");
 }
 
 #[test]

@@ -1,5 +1,10 @@
 //! Symmetric eigendecomposition: Householder tridiagonalisation, then implicit-shift QL.
 
+use rayon::prelude::*;
+
+/// Trailing blocks smaller than this (in elements) are updated on one thread.
+const PARALLEL_WORK: usize = 1 << 16;
+
 /// Eigenvalues in descending order and the matching unit eigenvectors (`vectors[k]` goes with `values[k]`).
 #[derive(Clone, Debug)]
 pub struct Eigen {
@@ -77,20 +82,32 @@ fn tridiagonalize(m: &mut [f64], n: usize, mut qt: Option<&mut Vec<f64>>) -> (Ve
         let beta = 2.0 / vtv;
         let len = n - lo;
         // p = beta * A22 v, then q = p - (beta/2)(v.p) v; A22 -= v q^T + q v^T.
-        for i in 0..len {
-            let row = &m[(lo + i) * n + lo..(lo + i + 1) * n];
-            p[i] = beta * row.iter().zip(&v).map(|(x, y)| x * y).sum::<f64>();
+        let parallel = len * len >= PARALLEL_WORK;
+        let rows = &m[lo * n..];
+        let dot = |(i, pi): (usize, &mut f64)| {
+            let row = &rows[i * n + lo..(i + 1) * n];
+            *pi = beta * row.iter().zip(&v).map(|(x, y)| x * y).sum::<f64>();
+        };
+        if parallel {
+            p[..len].par_iter_mut().enumerate().for_each(dot);
+        } else {
+            p[..len].iter_mut().enumerate().for_each(dot);
         }
         let kc = 0.5 * beta * v.iter().zip(&p[..len]).map(|(x, y)| x * y).sum::<f64>();
         for i in 0..len {
             p[i] -= kc * v[i];
         }
-        for i in 0..len {
-            let (vi, qi) = (v[i], p[i]);
-            let row = &mut m[(lo + i) * n + lo..(lo + i + 1) * n];
-            for ((x, &vj), &qj) in row.iter_mut().zip(&v).zip(&p[..len]) {
+        let q = &p[..len];
+        let update = |(i, row): (usize, &mut [f64])| {
+            let (vi, qi) = (v[i], q[i]);
+            for ((x, &vj), &qj) in row[lo..].iter_mut().zip(&v).zip(q) {
                 *x -= vi * qj + qi * vj;
             }
+        };
+        if parallel {
+            m[lo * n..].par_chunks_mut(n).enumerate().for_each(update);
+        } else {
+            m[lo * n..].chunks_mut(n).enumerate().for_each(update);
         }
         m[k * n + lo] = alpha;
         m[lo * n + k] = alpha;

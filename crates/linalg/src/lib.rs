@@ -9,4 +9,4 @@ mod eigen;
 mod products;
 
 pub use eigen::{symmetric_eigen, symmetric_eigenvalues, Eigen};
-pub use products::{matmul, matmul_bt, sqrtm_psd};
+pub use products::{cholesky, matmul, matmul_bt, sqrtm_psd};

@@ -1,13 +1,19 @@
 //! Matrix products and the PSD square root.
 
 use crate::eigen::symmetric_eigen;
+use rayon::prelude::*;
+
+/// Below this many multiply-adds a product runs on one thread (rayon's overhead would dominate).
+const PARALLEL_WORK: usize = 1 << 18;
 
 /// `a (r x k) * b (k x c)`, row-major.
 pub fn matmul(a: &[f64], b: &[f64], r: usize, k: usize, c: usize) -> Vec<f64> {
     assert!(a.len() == r * k && b.len() == k * c, "matmul: shapes do not match");
     let mut out = vec![0.0; r * c];
-    for i in 0..r {
-        let row = &mut out[i * c..(i + 1) * c];
+    if c == 0 {
+        return out;
+    }
+    let row = |(i, row): (usize, &mut [f64])| {
         for t in 0..k {
             let x = a[i * k + t];
             if x == 0.0 {
@@ -17,6 +23,11 @@ pub fn matmul(a: &[f64], b: &[f64], r: usize, k: usize, c: usize) -> Vec<f64> {
                 *o += x * y;
             }
         }
+    };
+    if r * k * c >= PARALLEL_WORK {
+        out.par_chunks_mut(c).enumerate().for_each(row);
+    } else {
+        out.chunks_mut(c).enumerate().for_each(row);
     }
     out
 }
@@ -25,13 +36,44 @@ pub fn matmul(a: &[f64], b: &[f64], r: usize, k: usize, c: usize) -> Vec<f64> {
 pub fn matmul_bt(a: &[f64], b: &[f64], r: usize, k: usize, c: usize) -> Vec<f64> {
     assert!(a.len() == r * k && b.len() == c * k, "matmul_bt: shapes do not match");
     let mut out = vec![0.0; r * c];
-    for i in 0..r {
+    if c == 0 {
+        return out;
+    }
+    let row = |(i, row): (usize, &mut [f64])| {
         let ai = &a[i * k..(i + 1) * k];
-        for j in 0..c {
-            out[i * c + j] = ai.iter().zip(&b[j * k..(j + 1) * k]).map(|(x, y)| x * y).sum();
+        for (j, o) in row.iter_mut().enumerate() {
+            *o = ai.iter().zip(&b[j * k..(j + 1) * k]).map(|(x, y)| x * y).sum();
         }
+    };
+    if r * k * c >= PARALLEL_WORK {
+        out.par_chunks_mut(c).enumerate().for_each(row);
+    } else {
+        out.chunks_mut(c).enumerate().for_each(row);
     }
     out
+}
+
+/// Lower-triangular L with L L^T = a for a symmetric positive definite `n x n` matrix, or None when a
+/// pivot is not positive (a singular or indefinite matrix).
+pub fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
+    assert_eq!(a.len(), n * n, "cholesky: matrix is not n x n");
+    let mut l = vec![0.0; n * n];
+    // Row by row (Cholesky-Banachiewicz), so every dot product runs over two contiguous row prefixes.
+    for i in 0..n {
+        for j in 0..=i {
+            let dot: f64 = l[i * n..i * n + j].iter().zip(&l[j * n..j * n + j]).map(|(x, y)| x * y).sum();
+            let s = a[i * n + j] - dot;
+            if i == j {
+                if !(s > 0.0 && s.is_finite()) {
+                    return None;
+                }
+                l[i * n + i] = s.sqrt();
+            } else {
+                l[i * n + j] = s / l[j * n + j];
+            }
+        }
+    }
+    Some(l)
 }
 
 /// Square root of a symmetric positive semi-definite matrix: V diag(sqrt(max(l, 0))) V^T.
@@ -68,5 +110,13 @@ mod tests {
         for (x, y) in back.iter().zip(&m) {
             assert!((x - y).abs() < 1e-9, "{x} vs {y}");
         }
+        let l = cholesky(&m, n).expect("SPD");
+        let back = matmul_bt(&l, &l, n, n, n);
+        for (x, y) in back.iter().zip(&m) {
+            assert!((x - y).abs() < 1e-9, "{x} vs {y}");
+        }
+        assert!((0..n).all(|i| (i + 1..n).all(|j| l[i * n + j] == 0.0)), "lower triangular");
+        assert!(cholesky(&[1.0, 2.0, 2.0, 1.0], 2).is_none(), "indefinite");
+        assert!(cholesky(&[1.0, 1.0, 1.0, 1.0], 2).is_none(), "singular");
     }
 }

@@ -312,6 +312,15 @@ impl<B: Backend> ToRgbLayer<B> {
     }
 }
 
+/// A point inside [`SynthesisBlock::forward_hooked`] where an intermediate result can be seen or replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockPoint {
+    /// After the block's i-th synthesis layer (its W index is the block's first plus i).
+    Conv(usize),
+    /// After the RGB image is updated (skip architecture: every block; otherwise the last).
+    Img,
+}
+
 /// The official `SynthesisBlock`.
 #[derive(Module, Debug)]
 pub struct SynthesisBlock<B: Backend> {
@@ -434,6 +443,21 @@ impl<B: Backend> SynthesisBlock<B> {
         ws: Tensor<B, 3>,
         opts: &SynthesisOptions,
     ) -> (Tensor<B, 4>, Option<Tensor<B, 4>>) {
+        self.forward_hooked(x, img, ws, opts, |_, t| t)
+    }
+
+    /// [`forward`](Self::forward) with a hook that sees (and may replace) each intermediate result:
+    /// `BlockPoint::Conv(i)` after the block's i-th synthesis layer (0 = conv0, or conv1 in the first
+    /// block), `BlockPoint::Img` after the RGB image is updated (blocks with a ToRGB layer). The identity
+    /// hook gives exactly `forward`.
+    pub fn forward_hooked(
+        &self,
+        x: Option<Tensor<B, 4>>,
+        img: Option<Tensor<B, 4>>,
+        ws: Tensor<B, 3>,
+        opts: &SynthesisOptions,
+        mut hook: impl FnMut(BlockPoint, Tensor<B, 4>) -> Tensor<B, 4>,
+    ) -> (Tensor<B, 4>, Option<Tensor<B, 4>>) {
         let [n, k, d] = ws.dims();
         let w_at =
             |i: usize| -> Tensor<B, 2> { ws.clone().slice([0..n, i..i + 1, 0..d]).reshape([n, d]) };
@@ -446,7 +470,7 @@ impl<B: Backend> SynthesisBlock<B> {
             None => x.expect("synthesis block needs x"),
         };
         let x = if self.in_channels == 0 {
-            let x = self.conv1.forward(x, w_at(wi), opts, 1.0);
+            let x = hook(BlockPoint::Conv(0), self.conv1.forward(x, w_at(wi), opts, 1.0));
             wi += 1;
             x
         } else if self.architecture == Architecture::Resnet {
@@ -457,7 +481,8 @@ impl<B: Backend> SynthesisBlock<B> {
                 .as_ref()
                 .expect("conv0")
                 .forward(x, w_at(wi), opts, 1.0);
-            let x = self.conv1.forward(x, w_at(wi + 1), opts, half);
+            let x = hook(BlockPoint::Conv(0), x);
+            let x = hook(BlockPoint::Conv(1), self.conv1.forward(x, w_at(wi + 1), opts, half));
             wi += 2;
             y + x
         } else {
@@ -466,7 +491,8 @@ impl<B: Backend> SynthesisBlock<B> {
                 .as_ref()
                 .expect("conv0")
                 .forward(x, w_at(wi), opts, 1.0);
-            let x = self.conv1.forward(x, w_at(wi + 1), opts, 1.0);
+            let x = hook(BlockPoint::Conv(0), x);
+            let x = hook(BlockPoint::Conv(1), self.conv1.forward(x, w_at(wi + 1), opts, 1.0));
             wi += 2;
             x
         };
@@ -475,10 +501,13 @@ impl<B: Backend> SynthesisBlock<B> {
             Some(t) => {
                 debug_assert!(wi < k);
                 let y = t.forward(x.clone(), w_at(wi), opts);
-                Some(match img {
-                    Some(i) => i + y,
-                    None => y,
-                })
+                Some(hook(
+                    BlockPoint::Img,
+                    match img {
+                        Some(i) => i + y,
+                        None => y,
+                    },
+                ))
             }
             None => img,
         };

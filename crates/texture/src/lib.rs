@@ -8,6 +8,7 @@
 
 pub mod color;
 pub mod gram;
+pub mod lpips;
 pub mod rng;
 pub mod synth;
 pub mod vgg;

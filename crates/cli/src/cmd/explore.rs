@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use bestiary_canvas::sheet::{contact_sheet, SheetOptions};
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_explore as ex;
-use bestiary_stylegan::{load_generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions};
+use bestiary_stylegan::{load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions};
 use bestiary_weights::{safetensors_io, DType, TensorData};
 use burn::tensor::backend::Backend;
 use clap::Args;
@@ -41,6 +41,36 @@ pub(crate) fn unconditional(cfg: &GeneratorConfig) -> Result<()> {
         bail!("this network is conditional ({} classes); exploring supports unconditional networks only", cfg.c_dim);
     }
     Ok(())
+}
+
+/// The sampling generator of a model on backend `B`, refusing conditional networks.
+fn unconditional_generator<B: Backend>(model: &ModelFile, dev: &B::Device) -> Result<(Generator<B>, GeneratorConfig)> {
+    let (g, cfg) = load_generator::<B>(model, dev)?;
+    unconditional(&cfg)?;
+    Ok((g, cfg))
+}
+
+/// Writes one network-sized image (8-bit HWC, as the renderers return it) as a PNG with metadata.
+fn save_render(out: &Path, cfg: &GeneratorConfig, hwc: &[u8], engine: &str, params: serde_json::Value, seed: u64) -> Result<()> {
+    let r = cfg.img_resolution;
+    save_png(out, r, r, cfg.img_channels, hwc, engine, params, seed)
+}
+
+/// Renders one W vector (`[num_ws * w_dim]`) and writes it as a PNG with metadata.
+#[allow(clippy::too_many_arguments)]
+fn render_to_png<B: Backend>(
+    g: &Generator<B>,
+    cfg: &GeneratorConfig,
+    ws: Vec<f32>,
+    noise: NoiseMode,
+    dev: &B::Device,
+    out: &Path,
+    engine: &str,
+    params: serde_json::Value,
+    seed: u64,
+) -> Result<()> {
+    let img = ex::render_ws(g, &[ws], &opts(noise), dev).remove(0);
+    save_render(out, cfg, &img, engine, params, seed)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -108,8 +138,7 @@ pub fn mix(a: &MixArgs) -> Result<()> {
 }
 
 fn mix_on<B: Backend>(a: &MixArgs, model: &ModelFile, rows: &[u32], cols: &[u32], dev: &B::Device) -> Result<()> {
-    let (g, cfg) = load_generator::<B>(model, dev)?;
-    unconditional(&cfg)?;
+    let (g, cfg) = unconditional_generator::<B>(model, dev)?;
     let num_ws = g.num_ws();
     // The default mirrors the official 0-6, cut to what a small network has.
     let styles = match &a.styles {
@@ -178,18 +207,15 @@ pub fn chimera(a: &ChimeraArgs) -> Result<()> {
 }
 
 fn chimera_on<B: Backend>(a: &ChimeraArgs, model: &ModelFile, dev: &B::Device) -> Result<()> {
-    let (g, cfg) = load_generator::<B>(model, dev)?;
-    unconditional(&cfg)?;
+    let (g, cfg) = unconditional_generator::<B>(model, dev)?;
     let ws = ex::seed_ws(&g, &[a.coarse, a.middle, a.fine], a.trunc, dev)?;
     let groups = ex::LayerGroups::from_resolutions(&ex::ws_resolutions(&g.synthesis));
     let w = ex::chimera_ws(&groups, &ws[0], &ws[1], &ws[2], g.w_dim);
-    let img = ex::render_ws(&g, &[w], &opts(a.noise_mode), dev).remove(0);
-    let r = cfg.img_resolution;
     let params = serde_json::json!({
         "network": file_name(&a.network), "coarse": a.coarse, "middle": a.middle, "fine": a.fine, "trunc": a.trunc,
         "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(),
     });
-    save_png(&a.out, r, r, cfg.img_channels, &img, "stylegan2-chimera", params, a.coarse as u64)?;
+    render_to_png(&g, &cfg, w, a.noise_mode, dev, &a.out, "stylegan2-chimera", params, a.coarse as u64)?;
     if a.json {
         print_json(&serde_json::json!({"out": a.out, "coarse_layers": groups.coarse, "middle_layers": groups.middle, "fine_layers": groups.fine}));
     } else {
@@ -249,22 +275,32 @@ pub fn blend(a: &BlendArgs) -> Result<()> {
 Examples:
   bestiary directions --network model.pkl --method sefa --out dirs.safetensors
   bestiary directions --network model.pkl --method sefa --num 10 --layers 0-3 --out coarse.safetensors
-SeFa (closed-form factorization): the top eigenvectors of AᵀA, A the style weights of the chosen layers.
-Writes 'directions' [K, w_dim] (orthonormal rows) and 'sigma' [K] (the spread of W along each, the unit of
-`edit --amount`), plus a preview sheet (OUT with .png): one row per direction, -3σ to +3σ.")]
+  bestiary directions --network model.pkl --method ganspace --num 20 --samples 100000 --out pca.safetensors
+  bestiary directions --network model.pkl --method ganspace --layers 0-3 --no-preview --out pca.safetensors
+sefa: closed-form factorization, the top eigenvectors of AᵀA, A the style weights of --layers (default all);
+σ is the spread of 1000 seeds' W along each direction.
+ganspace: PCA of --samples W vectors from the mapping network (seeds 0..N, untruncated); the principal axes
+by explained variance, σ = sqrt(eigenvalue). W is shared by all layers, so --layers only picks the layers
+the preview moves (record it for `edit --layers`).
+Writes 'directions' [K, w_dim] (orthonormal rows), 'sigma' [K] (the unit of `edit --amount`) and
+'eigenvalues' [K] (ganspace also 'mean' [w_dim]), plus a preview sheet (OUT with .png): one row per
+direction, -3σ to +3σ. Both methods write the same layout, so `edit --direction FILE:K` reads either.")]
 pub struct DirectionsArgs {
     /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
     #[arg(long)]
     pub network: PathBuf,
-    /// Method (sefa).
+    /// Method: sefa or ganspace.
     #[arg(long, default_value = "sefa")]
     pub method: String,
     /// Number of directions.
     #[arg(long, default_value_t = 5)]
     pub num: usize,
-    /// Style layers whose weights are factorized, e.g. 0-3 (default: all).
+    /// Style layers, e.g. 0-3: factorized (sefa) and moved in the preview (both) [default: all].
     #[arg(long)]
     pub layers: Option<String>,
+    /// W samples for the PCA (ganspace only) [default: 10000].
+    #[arg(long)]
+    pub samples: Option<usize>,
     /// Seed of the preview sheet.
     #[arg(long, default_value_t = 0)]
     pub seed: u32,
@@ -284,34 +320,77 @@ pub struct DirectionsArgs {
     pub json: bool,
 }
 
+const MAX_SAMPLES: usize = 10_000_000;
+
 pub fn directions(a: &DirectionsArgs) -> Result<()> {
-    if a.method != "sefa" {
-        bail!("unknown method '{}' (available: sefa)", a.method);
+    match a.method.as_str() {
+        "sefa" => {
+            if a.samples.is_some() {
+                bail!("--samples applies to --method ganspace only");
+            }
+        }
+        "ganspace" => {
+            let n = a.samples.unwrap_or(10_000);
+            if !(2..=MAX_SAMPLES).contains(&n) {
+                bail!("--samples must be in 2..={MAX_SAMPLES}, got {n}");
+            }
+        }
+        m => bail!("unknown method '{m}' (available: sefa, ganspace)"),
     }
     check_trunc(a.trunc)?;
     let model = load_model(&a.network)?;
     with_backend!(a.device, |B, dev| directions_on::<B>(a, &model, &dev))
 }
 
+/// What a method found: unit directions, their σ and eigenvalues, and extra tensors and summary fields.
+struct Found {
+    dirs: Vec<Vec<f32>>,
+    sigma: Vec<f32>,
+    values: Vec<f64>,
+    extra: BTreeMap<String, TensorData>,
+    summary: serde_json::Value,
+}
+
 fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Device) -> Result<()> {
-    let (g, cfg) = load_generator::<B>(model, dev)?;
-    unconditional(&cfg)?;
+    let (g, cfg) = unconditional_generator::<B>(model, dev)?;
     let layers = a.layers.as_deref().map(|s| ex::parse_layers(s, g.num_ws())).transpose()?;
-    let (values, dirs) = ex::sefa_directions(model.generator()?, layers.as_deref(), a.num)?;
-    // σ from 1000 seeds' W (the first w; untruncated ws are identical across layers).
-    let seeds: Vec<u32> = (0..1000).collect();
-    let sample_ws = ex::seed_ws(&g, &seeds, 1.0, dev)?;
-    let firsts: Vec<&[f32]> = sample_ws.iter().map(|w| &w[..g.w_dim]).collect();
-    let sigma = ex::projection_sigma(&firsts, &dirs);
+    let found = if a.method == "ganspace" {
+        let n = a.samples.unwrap_or(10_000);
+        let pb = progress(n as u64, "sampling W", a.json);
+        let pca = ex::ganspace_directions(&g, n, a.num, 1000, dev, |done| pb.set_position(done as u64))?;
+        pb.finish_and_clear();
+        let explained: Vec<f64> = pca.variances.iter().map(|v| v / pca.total_variance.max(f64::MIN_POSITIVE)).collect();
+        let extra = BTreeMap::from([(
+            "mean".to_string(),
+            TensorData { shape: vec![g.w_dim], dtype: DType::F32, data: pca.mean.clone() },
+        )]);
+        Found {
+            dirs: pca.directions,
+            sigma: pca.sigma,
+            values: pca.variances,
+            extra,
+            summary: serde_json::json!({"samples": n, "explained_variance": explained}),
+        }
+    } else {
+        let (values, dirs) = ex::sefa_directions(model.generator()?, layers.as_deref(), a.num)?;
+        // σ from 1000 seeds' W (the first w; untruncated ws are identical across layers).
+        let seeds: Vec<u32> = (0..1000).collect();
+        let sample_ws = ex::seed_ws(&g, &seeds, 1.0, dev)?;
+        let firsts: Vec<&[f32]> = sample_ws.iter().map(|w| &w[..g.w_dim]).collect();
+        let sigma = ex::projection_sigma(&firsts, &dirs);
+        Found { dirs, sigma, values, extra: BTreeMap::new(), summary: serde_json::json!({}) }
+    };
+    let Found { dirs, sigma, values, extra, summary } = found;
     let k = dirs.len();
-    let mut tensors = BTreeMap::new();
+    let mut tensors = extra;
     tensors.insert("directions".to_string(), TensorData { shape: vec![k, g.w_dim], dtype: DType::F32, data: dirs.concat() });
     tensors.insert("sigma".to_string(), TensorData { shape: vec![k], dtype: DType::F32, data: sigma.clone() });
     tensors.insert("eigenvalues".to_string(), TensorData { shape: vec![k], dtype: DType::F32, data: values.iter().map(|&v| v as f32).collect() });
-    let meta = BTreeMap::from([(
-        "bestiary".to_string(),
-        serde_json::json!({"format": "bestiary.directions/1", "method": "sefa", "network": file_name(&a.network), "layers": layers}).to_string(),
-    )]);
+    let mut info = serde_json::json!({"format": "bestiary.directions/1", "method": a.method, "network": file_name(&a.network), "layers": layers});
+    if let Some(n) = summary.get("samples") {
+        info["samples"] = n.clone();
+    }
+    let meta = BTreeMap::from([("bestiary".to_string(), info.to_string())]);
     let bytes = safetensors_io::write(&tensors, &meta, DType::F32)?;
     ensure_parent(&a.out)?;
     bestiary_canvas::io::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
@@ -343,14 +422,18 @@ fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Dev
         let sheet = contact_sheet(&tiles, &SheetOptions { columns: 7, caption_scale: if cfg.img_resolution >= 64 { 1 } else { 0 }, ..Default::default() });
         let path = a.out.with_extension("png");
         let params = serde_json::json!({"network": file_name(&a.network), "directions": file_name(&a.out), "steps_sigma": steps});
-        png_meta::write_png(&path, &sheet, Some(&Metadata::new("stylegan2-sefa", params, a.seed as u64)))
+        png_meta::write_png(&path, &sheet, Some(&Metadata::new(&format!("stylegan2-{}", a.method), params, a.seed as u64)))
             .with_context(|| format!("cannot write {}", path.display()))?;
         preview = Some(path);
     }
     if a.json {
-        print_json(&serde_json::json!({"out": a.out, "preview": preview, "num": k, "eigenvalues": values, "sigma": sigma}));
+        let mut v = serde_json::json!({"out": a.out, "preview": preview, "method": a.method, "num": k, "eigenvalues": values, "sigma": sigma});
+        if let (Some(v), Some(extra)) = (v.as_object_mut(), summary.as_object()) {
+            v.extend(extra.clone());
+        }
+        print_json(&v);
     } else {
-        eprintln!("wrote {k} directions to {}", a.out.display());
+        eprintln!("wrote {k} {} directions to {}", a.method, a.out.display());
         if let Some(p) = preview {
             eprintln!("preview sheet: {}", p.display());
         }
@@ -365,8 +448,17 @@ fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Dev
 Examples:
   bestiary edit --network model.pkl --seed 42 --direction dirs.safetensors:0 --amount 2 --out smile.png
   bestiary edit --network model.pkl --seed 42 --direction dirs.safetensors:3 --amount -1.5 --layers 0-3 --out x.png
---amount is in σ (the spread of W along the direction) when the file has 'sigma' (as `directions` writes),
-else in raw W units.")]
+  bestiary edit --network model.pkl --seed 42 --mask mouth.png --direction dirs.safetensors:0 --amount 3 --out x.png
+  bestiary edit --network model.pkl --seed 42 --mask eyes.png --with-seed 7 --layer 4 --feather 8 --out x.png
+The edited W: --direction moves the seed's W along direction K of a `directions` file by --amount (in σ,
+the spread of W along it, when the file has 'sigma' as `directions` writes; else raw W units); --with-seed
+takes another seed's W. Either way only the style layers in --layers change (default: all).
+With --mask (any PNG: luma times alpha, resized to the output and thresholded at one half; white = change)
+the edit is local: the seed's image and the edited one run side by side and from synthesis layer --layer on
+(the numbering of --layers; default: the first layer at 1/8 of the output resolution, 4x4 at least) every
+layer's features and RGB image are blended inside the mask, feathered over --feather pixels either side of
+its edge (default: 1/16 of the output size, 1 at least). Pixels more than feather + 0.5 pixels from the mask
+stay as `generate` renders the seed (same --trunc, --noise-mode const).")]
 pub struct EditArgs {
     /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
     #[arg(long)]
@@ -374,15 +466,27 @@ pub struct EditArgs {
     /// Seed of the image to edit.
     #[arg(long)]
     pub seed: u32,
-    /// FILE:K — direction K of a directions file.
+    /// FILE:K — direction K of a directions file (with --amount).
     #[arg(long)]
-    pub direction: String,
-    /// How far to move (in σ; negative goes the other way).
+    pub direction: Option<String>,
+    /// How far to move along --direction (in σ; negative goes the other way).
     #[arg(long, allow_negative_numbers = true)]
-    pub amount: f32,
-    /// Style layers moved, e.g. 0-3 (default: all).
+    pub amount: Option<f32>,
+    /// Take the edited W from this seed instead of a direction.
+    #[arg(long)]
+    pub with_seed: Option<u32>,
+    /// Style layers changed, e.g. 0-3 (default: all).
     #[arg(long)]
     pub layers: Option<String>,
+    /// Mask PNG: only the white region changes.
+    #[arg(long)]
+    pub mask: Option<PathBuf>,
+    /// With --mask: first synthesis layer blended (numbered as --layers) [default: the 1/8-resolution layer].
+    #[arg(long = "layer")]
+    pub blend_layer: Option<usize>,
+    /// With --mask: feather width in output pixels (0 = hard edge) [default: 1/16 of the output size].
+    #[arg(long, allow_negative_numbers = true)]
+    pub feather: Option<f32>,
     /// Truncation psi.
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub trunc: f64,
@@ -414,37 +518,114 @@ fn read_direction(spec: &str) -> Result<(Vec<f32>, f32)> {
     Ok((d.data[k * w..(k + 1) * w].to_vec(), sigma))
 }
 
-pub fn edit(a: &EditArgs) -> Result<()> {
-    check_trunc(a.trunc)?;
-    if !a.amount.is_finite() {
-        bail!("--amount must be a finite number");
-    }
-    let (dir, sigma) = read_direction(&a.direction)?;
-    let model = load_model(&a.network)?;
-    with_backend!(a.device, |B, dev| edit_on::<B>(a, &model, &dir, sigma, &dev))
+/// Where the edited W comes from.
+enum EditSource {
+    Direction { dir: Vec<f32>, sigma: f32, amount: f32 },
+    Seed(u32),
 }
 
-fn edit_on<B: Backend>(a: &EditArgs, model: &ModelFile, dir: &[f32], sigma: f32, dev: &B::Device) -> Result<()> {
-    let (g, cfg) = load_generator::<B>(model, dev)?;
-    unconditional(&cfg)?;
-    if dir.len() != g.w_dim {
-        bail!("the direction has {} values but this network's W has {}", dir.len(), g.w_dim);
+/// A mask image as RGBA8 pixels with its size.
+struct MaskImage {
+    width: usize,
+    height: usize,
+    rgba: Vec<u8>,
+}
+
+fn read_mask(path: &Path) -> Result<MaskImage> {
+    let (img, _) = png_meta::read_png(path).map_err(|e| anyhow::anyhow!("--mask: {e}"))?;
+    Ok(MaskImage { width: img.width() as usize, height: img.height() as usize, rgba: img.into_raw() })
+}
+
+pub fn edit(a: &EditArgs) -> Result<()> {
+    check_trunc(a.trunc)?;
+    let source = match (&a.direction, a.amount, a.with_seed) {
+        (Some(_), _, Some(_)) => bail!("--with-seed and --direction cannot be used together: pick one edit"),
+        (Some(spec), Some(amount), None) => {
+            if !amount.is_finite() {
+                bail!("--amount must be a finite number");
+            }
+            let (dir, sigma) = read_direction(spec)?;
+            EditSource::Direction { dir, sigma, amount }
+        }
+        (Some(_), None, None) => bail!("--direction needs --amount (in σ)"),
+        (None, Some(_), _) => bail!("--amount goes with --direction"),
+        (None, None, Some(s)) => EditSource::Seed(s),
+        (None, None, None) => bail!("nothing to edit: give --direction FILE:K with --amount, or --with-seed S"),
+    };
+    if a.mask.is_none() && (a.blend_layer.is_some() || a.feather.is_some()) {
+        bail!("--layer and --feather apply to local edits: give a --mask");
     }
+    if let Some(f) = a.feather {
+        if !f.is_finite() || !(0.0..=4096.0).contains(&f) {
+            bail!("--feather must be a number of pixels in 0..=4096, got {f}");
+        }
+    }
+    let mask = a.mask.as_deref().map(read_mask).transpose()?;
+    let model = load_model(&a.network)?;
+    with_backend!(a.device, |B, dev| edit_on::<B>(a, &model, &source, mask.as_ref(), &dev))
+}
+
+fn edit_on<B: Backend>(a: &EditArgs, model: &ModelFile, source: &EditSource, mask: Option<&MaskImage>, dev: &B::Device) -> Result<()> {
+    let (g, cfg) = unconditional_generator::<B>(model, dev)?;
     let layers = match &a.layers {
         Some(s) => ex::parse_layers(s, g.num_ws())?,
         None => (0..g.num_ws()).collect(),
     };
     let base = ex::seed_ws(&g, &[a.seed], a.trunc, dev)?.remove(0);
-    let w = ex::apply_direction(&base, dir, a.amount * sigma, &layers);
-    let img = ex::render_ws(&g, &[w], &opts(a.noise_mode), dev).remove(0);
-    let r = cfg.img_resolution;
-    let params = serde_json::json!({
-        "network": file_name(&a.network), "direction": a.direction, "amount": a.amount, "layers": layers,
-        "trunc": a.trunc, "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(),
+    let edited = match source {
+        EditSource::Direction { dir, sigma, amount } => {
+            if dir.len() != g.w_dim {
+                bail!("the direction has {} values but this network's W has {}", dir.len(), g.w_dim);
+            }
+            ex::apply_direction(&base, dir, amount * sigma, &layers)
+        }
+        EditSource::Seed(s) => ex::mix_ws(&base, &ex::seed_ws(&g, &[*s], a.trunc, dev)?.remove(0), &layers, g.w_dim),
+    };
+    let mut params = serde_json::json!({
+        "network": file_name(&a.network), "layers": layers, "trunc": a.trunc,
+        "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(),
     });
-    save_png(&a.out, r, r, cfg.img_channels, &img, "stylegan2-edit", params, a.seed as u64)?;
+    match source {
+        EditSource::Direction { amount, .. } => {
+            params["direction"] = serde_json::json!(a.direction);
+            params["amount"] = serde_json::json!(amount);
+        }
+        EditSource::Seed(s) => params["with_seed"] = serde_json::json!(s),
+    }
+    let mut summary = serde_json::json!({"out": a.out, "seed": a.seed, "layers": layers});
+    match mask {
+        None => render_to_png(&g, &cfg, edited, a.noise_mode, dev, &a.out, "stylegan2-edit", params.clone(), a.seed as u64)?,
+        Some(m) => {
+            let size = cfg.img_resolution;
+            let bin = ex::BinaryMask::from_pixels(m.width, m.height, 4, &m.rgba, size)?;
+            let path = a.mask.as_deref().map(Path::display).map(|d| d.to_string()).unwrap_or_default();
+            if bin.count() == 0 {
+                bail!("the mask {path} selects no pixel at {size}x{size} (white = change)");
+            }
+            let num_ws = g.num_ws();
+            let layer = a.blend_layer.unwrap_or_else(|| ex::default_blend_layer(&g.synthesis));
+            if layer >= num_ws {
+                bail!("--layer {layer} is out of range: this network has layers 0-{}", num_ws - 1);
+            }
+            let feather = a.feather.unwrap_or_else(|| ex::default_feather(size));
+            let soft = bin.feathered(feather);
+            let img = ex::local_edit(&g, &base, &edited, &soft, layer, &opts(a.noise_mode), dev)?.edited;
+            let extra = serde_json::json!({
+                "mask": a.mask.as_deref().map(file_name), "layer": layer, "feather": feather,
+                "masked_pixels": bin.count(), "unchanged_beyond_px": feather + 0.5,
+            });
+            for (k, v) in extra.as_object().expect("object") {
+                params[k] = v.clone();
+                summary[k] = v.clone();
+            }
+            save_render(&a.out, &cfg, &img, "stylegan2-edit", params.clone(), a.seed as u64)?;
+        }
+    }
     if a.json {
-        print_json(&serde_json::json!({"out": a.out, "seed": a.seed, "amount": a.amount, "layers": layers}));
+        if let EditSource::Direction { amount, .. } = source {
+            summary["amount"] = serde_json::json!(amount);
+        }
+        print_json(&summary);
     } else {
         eprintln!("wrote {}", a.out.display());
     }

@@ -10,6 +10,7 @@ use bestiary_stylegan::networks::{generate_seeds, synthesize_ws, Sampling};
 use bestiary_stylegan::{load_generator, ModelFile, NoiseMode, SynthesisOptions};
 use burn::tensor::{Tensor, TensorData};
 use clap::Args;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -20,7 +21,11 @@ Examples:
   bestiary generate --network model.pkl --seeds 0-99 --trunc 1.5 --noise-mode none --outdir dream
   bestiary generate --network cond.pkl --class 3 --seeds 0-7 --outdir out
   bestiary generate --network model.pkl --projected-w projected_w.npz --outdir out
-Writes OUTDIR/seed0000.png per seed (proj00.png per W with --projected-w), like the official generate.py.
+  bestiary generate --network model.pkl --projected-w proj/projected_w.safetensors --out proj.png
+Writes OUTDIR/seed0000.png per seed (proj00.png per W with --projected-w), like the official generate.py;
+--out writes the one image of a --projected-w file holding a single W. A projected_w.safetensors written by
+`bestiary project` also holds the optimised noise maps: they replace the network's noise_const buffers, so
+with the default --noise-mode const the render equals the projection's proj.png exactly.
 Seed N uses z = numpy RandomState(N).randn(1, z_dim), so shared seed lists give the same images.")]
 pub struct GenerateArgs {
     /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
@@ -41,12 +46,16 @@ pub struct GenerateArgs {
     /// Class label for a conditional network.
     #[arg(long = "class")]
     pub class_idx: Option<usize>,
-    /// Render W vectors from a projection (.npz with 'w' as the official projector writes, or .safetensors).
+    /// Render W vectors from a projection (.npz with 'w' as the official projector writes, or .safetensors
+    /// as `bestiary project` writes, with its noise maps).
     #[arg(long, conflicts_with = "seeds")]
     pub projected_w: Option<PathBuf>,
     /// Output folder.
-    #[arg(long)]
-    pub outdir: PathBuf,
+    #[arg(long, required_unless_present = "out")]
+    pub outdir: Option<PathBuf>,
+    /// Output PNG for the single W of --projected-w (instead of --outdir).
+    #[arg(long, requires = "projected_w", conflicts_with = "outdir")]
+    pub out: Option<PathBuf>,
     /// Seeds per forward pass.
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
@@ -65,9 +74,20 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
         bail!("--batch must be in 1..=1024, got {}", a.batch);
     }
     let seeds = a.seeds.as_deref().map(parse_seeds).transpose()?;
-    let model = ModelFile::load(&a.network)?;
-    ensure_dir(&a.outdir)?;
-    with_backend!(a.device, |B, dev| run_on::<B>(a, &model, seeds.as_deref(), &dev))
+    let mut model = ModelFile::load(&a.network)?;
+    let projected = match &a.projected_w {
+        Some(p) => Some(read_projected(p)?),
+        None => None,
+    };
+    if let Some(pw) = &projected {
+        apply_noise_maps(&mut model, &pw.noise).with_context(|| format!("{}", pw.path.display()))?;
+    }
+    match (&a.out, &a.outdir) {
+        (Some(out), _) => crate::output::ensure_parent(out)?,
+        (None, Some(dir)) => ensure_dir(dir)?,
+        (None, None) => bail!("give --outdir (or --out with --projected-w)"),
+    }
+    with_backend!(a.device, |B, dev| run_on::<B>(a, &model, seeds.as_deref(), projected.as_ref(), &dev))
 }
 
 fn network_name(p: &Path) -> String {
@@ -78,6 +98,7 @@ fn run_on<B: burn::tensor::backend::Backend>(
     a: &GenerateArgs,
     model: &ModelFile,
     seeds: Option<&[u32]>,
+    projected: Option<&Projected>,
     dev: &B::Device,
 ) -> Result<()> {
     let (g, cfg) = load_generator::<B>(model, dev)?;
@@ -98,15 +119,22 @@ fn run_on<B: burn::tensor::backend::Backend>(
             "network": network_name(&a.network), "trunc": a.trunc, "trunc_cutoff": a.trunc_cutoff,
             "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(), "class": a.class_idx,
         });
-        let path = a.outdir.join(name);
+        let path = match (&a.out, &a.outdir) {
+            (Some(out), _) => out.clone(),
+            (None, Some(dir)) => dir.join(name),
+            (None, None) => unreachable!("checked in run"),
+        };
         png_meta::write_png(&path, &img, Some(&Metadata::new("stylegan2", params, seed)))?;
         files.push(path);
         Ok(())
     };
 
-    if let Some(wpath) = &a.projected_w {
-        let ws = read_projected_w(wpath, cfg.num_ws(), cfg.w_dim)?;
+    if let Some(pw) = projected {
+        let ws = check_projected_w(pw, cfg.num_ws(), cfg.w_dim)?;
         let n = ws.len() / (cfg.num_ws() * cfg.w_dim);
+        if a.out.is_some() && n != 1 {
+            bail!("{} holds {n} W vectors: --out writes one image, use --outdir", pw.path.display());
+        }
         let t = Tensor::<B, 3>::from_data(TensorData::new(ws, [n, cfg.num_ws(), cfg.w_dim]), dev);
         for (i, hwc) in synthesize_ws(&g, t, &opts).iter().enumerate() {
             save(format!("proj{i:02}.png"), hwc, i as u64, &mut files)?;
@@ -125,32 +153,69 @@ fn run_on<B: burn::tensor::backend::Backend>(
     }
     if a.json {
         print_json(&serde_json::json!({"outdir": a.outdir, "resolution": res, "files": files}));
-    } else {
-        eprintln!("wrote {} images to {}", files.len(), a.outdir.display());
+    } else if let Some(out) = &a.out {
+        eprintln!("wrote {}", out.display());
+    } else if let Some(dir) = &a.outdir {
+        eprintln!("wrote {} images to {}", files.len(), dir.display());
     }
     Ok(())
 }
 
-/// W vectors `[n, num_ws, w_dim]` from an .npz (array 'w', as the official projector saves) or a
-/// .safetensors file (tensor 'w'); a single `[num_ws, w_dim]` vector is accepted too.
-fn read_projected_w(path: &Path, num_ws: usize, w_dim: usize) -> Result<Vec<f32>> {
+/// A projection file: its `w` and, from `bestiary project`, the optimised noise maps (`synthesis.*.noise_const`).
+pub struct Projected {
+    pub path: PathBuf,
+    pub w: bestiary_weights::TensorData,
+    pub noise: BTreeMap<String, bestiary_weights::TensorData>,
+}
+
+/// Reads an .npz (array 'w', as the official projector saves) or a .safetensors file (tensor 'w', plus the
+/// noise maps `bestiary project` stores).
+pub fn read_projected(path: &Path) -> Result<Projected> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let t = if bytes.starts_with(b"PK") {
-        bestiary_weights::npy::read_npz(&bytes)?
+    let (w, noise) = if bytes.starts_with(b"PK") {
+        let w = bestiary_weights::npy::read_npz(&bytes)
+            .with_context(|| format!("{}", path.display()))?
             .remove("w")
-            .with_context(|| format!("{}: no array named 'w'", path.display()))?
+            .with_context(|| format!("{}: no array named 'w'", path.display()))?;
+        (w, BTreeMap::new())
     } else {
-        let (mut m, _) = bestiary_weights::safetensors_io::read(&bytes)?;
-        m.remove("w").with_context(|| format!("{}: no tensor named 'w'", path.display()))?
+        let (mut m, _) = bestiary_weights::safetensors_io::read(&bytes)
+            .with_context(|| format!("{}: not a projection file (.npz or .safetensors)", path.display()))?;
+        let w = m.remove("w").with_context(|| format!("{}: no tensor named 'w'", path.display()))?;
+        m.retain(|k, _| k.starts_with("synthesis.") && k.ends_with(".noise_const"));
+        (w, m)
     };
+    Ok(Projected { path: path.to_path_buf(), w, noise })
+}
+
+/// Puts stored noise maps into the sampling generator's `noise_const` buffers (same names, same shapes).
+pub fn apply_noise_maps(model: &mut ModelFile, maps: &BTreeMap<String, bestiary_weights::TensorData>) -> Result<()> {
+    if maps.is_empty() {
+        return Ok(());
+    }
+    let key = if model.networks.contains_key("G_ema") { "G_ema" } else { "G" };
+    let net = model.networks.get_mut(key).with_context(|| "the model file holds no generator")?;
+    for (name, t) in maps {
+        match net.tensors.get_mut(name) {
+            Some(old) if old.shape == t.shape => *old = t.clone(),
+            Some(old) => bail!("noise map {name} has shape {:?}, the network's is {:?}", t.shape, old.shape),
+            None => bail!("noise map {name} does not exist in this network (projected with another network?)"),
+        }
+    }
+    Ok(())
+}
+
+/// The `[n, num_ws, w_dim]` values of a projection's 'w' (a single `[num_ws, w_dim]` vector is accepted too).
+fn check_projected_w(p: &Projected, num_ws: usize, w_dim: usize) -> Result<Vec<f32>> {
+    let t = &p.w;
     let per = num_ws * w_dim;
     let ok = match t.shape.as_slice() {
         [n, a, b] => *n > 0 && *a == num_ws && *b == w_dim,
         [a, b] => *a == num_ws && *b == w_dim,
         _ => false,
     };
-    if !ok || t.data.len() % per != 0 {
-        bail!("{}: 'w' has shape {:?}, expected [N, {num_ws}, {w_dim}] for this network", path.display(), t.shape);
+    if !ok || !t.data.len().is_multiple_of(per) {
+        bail!("{}: 'w' has shape {:?}, expected [N, {num_ws}, {w_dim}] for this network", p.path.display(), t.shape);
     }
-    Ok(t.data)
+    Ok(t.data.clone())
 }

