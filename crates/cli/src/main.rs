@@ -20,7 +20,10 @@ Examples:
   bestiary dataset --source photos/ --dest photos64.zip --resolution 64
   bestiary train --data photos64.zip --outdir runs/photos --kimg 20 --mirror
   bestiary mix --network model.pkl --rows 85,100 --cols 55,821 --out mix.png
-  bestiary fid --a generated/ --b photos64.zip";
+  bestiary fid --network model.safetensors --data photos64.zip --num 10000
+  bestiary rank --network model.safetensors --seeds 0-999 --by memorability --out best.png
+  bestiary edit --network model.pkl --seed 7 --mask eyes.png --with-seed 12 --out x.png
+  bestiary project --network model.pkl --target photo.jpg --outdir proj/";
 
 #[derive(Parser)]
 #[command(name = "bestiary", version, about = ABOUT, after_help = AFTER_HELP)]
@@ -65,9 +68,11 @@ enum Command {
     Edit(cmd::explore::EditArgs),
     /// Find the W (or W+) and noise maps that reproduce a real image (StyleGAN2-ADA projector).
     Project(cmd::project::ProjectArgs),
-    /// A latent walk through seeds, as a GIF.
+    /// A latent walk (lerp, slerp, spline, circle or noise loop, truncation traversal) as GIF, WebP, MP4 or PNG frames.
     Video(cmd::video::VideoArgs),
-    /// Fréchet Inception Distance between two image sets (folders or dataset zips).
+    /// A local web studio: explore a network live (seed grid, breeding, mixing, directions, local edits, walks).
+    Studio(cmd::studio::StudioArgs),
+    /// Fréchet Inception Distance between two image sets, or a network and its training data.
     Fid(cmd::judge::FidArgs),
     /// Kernel Inception Distance between two image sets.
     Kid(cmd::judge::KidArgs),
@@ -104,6 +109,7 @@ fn main() {
         Some(Command::Edit(a)) => cmd::explore::edit(&a),
         Some(Command::Project(a)) => cmd::project::run(&a),
         Some(Command::Video(a)) => cmd::video::video(&a),
+        Some(Command::Studio(a)) => cmd::studio::run(&a),
         Some(Command::Fid(a)) => cmd::judge::run_fid(&a),
         Some(Command::Kid(a)) => cmd::judge::run_kid(&a),
         Some(Command::Swd(a)) => cmd::judge::run_swd(&a),
