@@ -204,17 +204,7 @@ fn masked_edits_refuse_bad_input_in_one_line() {
     assert!(!t.path().join("x.png").exists());
 
     // A conditional network is refused (cond32 fixture as a bestiary model file).
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stylegan/tests/fixtures/cond32");
-    let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
-    let (tensors, _) = safetensors_io::read(&std::fs::read(dir.join("G.safetensors")).unwrap()).unwrap();
-    let model = bestiary_stylegan::ModelFile {
-        networks: std::collections::BTreeMap::from([(
-            "G_ema".to_string(),
-            bestiary_weights::Network { class_name: "Generator".into(), init_kwargs: cfg["G"].clone(), tensors },
-        )]),
-        training_set_kwargs: None,
-    };
-    std::fs::write(t.path().join("cond.safetensors"), model.to_safetensors(DType::F32).unwrap()).unwrap();
+    common::write_conditional_model(&t.path().join("cond.safetensors"));
     let o = bestiary(&["edit", "--network", "cond.safetensors", "--seed", "1", "--mask", "m.png", "--with-seed", "2", "--out", "x.png"], t.path());
     assert_clean_error(&o, "conditional");
     let o = bestiary(&["directions", "--network", "cond.safetensors", "--method", "ganspace", "--samples", "100", "--out", "x.safetensors"], t.path());

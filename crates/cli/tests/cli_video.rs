@@ -4,7 +4,6 @@ mod common;
 use common::{assert_clean_error, bestiary, ok};
 
 use bestiary_canvas::png_meta::read_png;
-use bestiary_weights::{safetensors_io, DType};
 use std::path::{Path, PathBuf};
 
 fn pkl() -> PathBuf {
@@ -234,17 +233,7 @@ fn bad_inputs_are_refused_with_one_line() {
     assert!(std::fs::read_dir(t.path()).unwrap().next().is_none(), "nothing written");
 
     // A conditional network is refused (cond32 fixture as a bestiary model file).
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stylegan/tests/fixtures/cond32");
-    let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
-    let (tensors, _) = safetensors_io::read(&std::fs::read(dir.join("G.safetensors")).unwrap()).unwrap();
-    let model = bestiary_stylegan::ModelFile {
-        networks: std::collections::BTreeMap::from([(
-            "G_ema".to_string(),
-            bestiary_weights::Network { class_name: "Generator".into(), init_kwargs: cfg["G"].clone(), tensors },
-        )]),
-        training_set_kwargs: None,
-    };
-    std::fs::write(t.path().join("cond.safetensors"), model.to_safetensors(DType::F32).unwrap()).unwrap();
+    common::write_conditional_model(&t.path().join("cond.safetensors"));
     let o = bestiary(&["video", "--network", "cond.safetensors", "--seeds", "1,2", "--out", "x.webp"], t.path());
     assert_clean_error(&o, "conditional");
     assert!(!t.path().join("x.webp").exists());

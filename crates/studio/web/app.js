@@ -84,9 +84,17 @@ function refreshGrid() {
   for (const t of document.querySelectorAll('#grid .tile')) t.querySelector('img').src = tileSrc(+t.dataset.seed);
 }
 
-new IntersectionObserver((entries) => {
-  if (entries.some((e) => e.isIntersecting)) addTiles(24);
-}, { rootMargin: '600px' }).observe($('sentinel'));
+// Endless scrolling: while the sentinel below the grid is near the viewport, add tiles. Observing it
+// afresh after each batch makes the observer report again even if it is still in view.
+const MAX_TILES = 5000;
+const scrollObserver = new IntersectionObserver((entries, obs) => {
+  if (!entries.some((e) => e.isIntersecting)) return;
+  if (S.nextSeed >= MAX_TILES) { $('sentinel').textContent = 'that is enough seeds for one page'; return; }
+  addTiles(24);
+  obs.unobserve($('sentinel'));
+  requestAnimationFrame(() => obs.observe($('sentinel')));
+}, { rootMargin: '600px' });
+scrollObserver.observe($('sentinel'));
 
 // ------------------------------------------------------------------------------------------ focus
 

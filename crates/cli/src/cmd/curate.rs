@@ -41,14 +41,32 @@ fn write_sheet(out: &Path, tiles: &[(Image, String)], columns: usize, engine: &s
     Ok(())
 }
 
-fn check_sampling(trunc: f64, batch: usize) -> Result<()> {
-    if !trunc.is_finite() || trunc.abs() > 100.0 {
-        bail!("--trunc must be a finite number in -100..=100, got {trunc}");
+/// How the seeds are rendered, shared by `rank` and `nearest`.
+#[derive(Args)]
+pub struct SamplingArgs {
+    /// Truncation psi.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub trunc: f64,
+    /// Per-pixel noise: const (reproducible), random, none.
+    #[arg(long, default_value = "const")]
+    pub noise_mode: NoiseMode,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+}
+
+impl SamplingArgs {
+    fn sampler(&self) -> Result<Sampler> {
+        if !self.trunc.is_finite() || self.trunc.abs() > 100.0 {
+            bail!("--trunc must be a finite number in -100..=100, got {}", self.trunc);
+        }
+        if self.batch == 0 || self.batch > 1024 {
+            bail!("--batch must be in 1..=1024, got {}", self.batch);
+        }
+        Ok(Sampler { trunc: self.trunc, noise_mode: self.noise_mode, batch: self.batch })
     }
-    if batch == 0 || batch > 1024 {
-        bail!("--batch must be in 1..=1024, got {batch}");
-    }
-    Ok(())
 }
 
 // --------------------------------------------------------------------------------------------- rank
@@ -95,27 +113,18 @@ pub struct RankArgs {
     /// Training data for --by novelty: a folder or dataset zip (its features are cached).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Truncation psi.
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    pub trunc: f64,
-    /// Per-pixel noise: const (reproducible), random, none.
-    #[arg(long, default_value = "const")]
-    pub noise_mode: NoiseMode,
     /// Sheet columns.
     #[arg(long, default_value_t = 8)]
     pub columns: usize,
-    /// Images per forward pass.
-    #[arg(long, default_value_t = 8)]
-    pub batch: usize,
-    #[arg(long, value_enum, default_value_t)]
-    pub device: DeviceKind,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     /// Print a JSON summary with every seed's score on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn rank(a: &RankArgs) -> Result<()> {
-    check_sampling(a.trunc, a.batch)?;
+    let sampler = a.sampling.sampler()?;
     let seeds = parse_seeds(&a.seeds)?;
     if a.top == 0 || a.top > 10_000 {
         bail!("--top must be in 1..=10000, got {}", a.top);
@@ -127,11 +136,10 @@ pub fn rank(a: &RankArgs) -> Result<()> {
         bail!("--by novelty needs --data (the training set to measure novelty against)");
     }
     let model = load_model(&a.network)?;
-    with_backend!(a.device, |B, dev| rank_on::<B>(a, &model, &seeds, &dev))
+    with_backend!(a.sampling.device, |B, dev| rank_on::<B>(a, sampler, &model, &seeds, &dev))
 }
 
-fn rank_on<B: Backend>(a: &RankArgs, model: &ModelFile, seeds: &[u32], dev: &B::Device) -> Result<()> {
-    let sampler = Sampler { trunc: a.trunc, noise_mode: a.noise_mode, batch: a.batch };
+fn rank_on<B: Backend>(a: &RankArgs, sampler: Sampler, model: &ModelFile, seeds: &[u32], dev: &B::Device) -> Result<()> {
     let r = SeedRenderer::<B>::new(model, sampler, dev)?;
     let scores = score_seeds(a, model, &r, seeds, dev)?;
     let mut order: Vec<usize> = (0..seeds.len()).collect();
@@ -154,7 +162,7 @@ fn rank_on<B: Backend>(a: &RankArgs, model: &ModelFile, seeds: &[u32], dev: &B::
     let by = format!("{:?}", a.by).to_lowercase();
     let params = serde_json::json!({
         "network": a.network.file_name().map(|n| n.to_string_lossy().into_owned()), "by": by,
-        "seeds": top_seeds, "trunc": a.trunc, "lowest": a.lowest,
+        "seeds": top_seeds, "trunc": sampler.trunc, "lowest": a.lowest,
     });
     write_sheet(&a.out, &tiles, a.columns, "bestiary-rank", params)?;
     if a.json {
@@ -183,7 +191,7 @@ fn score_seeds<B: Backend>(a: &RankArgs, model: &ModelFile, r: &SeedRenderer<B>,
             let weights = bestiary_assets::ensure("resmem", &mut log)?;
             let net = ResMem::<B>::load(&weights, dev)?;
             r.render(seeds, |chunk, imgs| {
-                scores.extend(net.score(&imgs, a.batch)?.into_iter().map(f64::from));
+                scores.extend(net.score(&imgs, a.sampling.batch)?.into_iter().map(f64::from));
                 pb.inc(chunk.len() as u64);
                 Ok(())
             })?;
@@ -202,7 +210,7 @@ fn score_seeds<B: Backend>(a: &RankArgs, model: &ModelFile, r: &SeedRenderer<B>,
             })?;
         }
         RankBy::Novelty => {
-            let f = Featurizer::<B>::new(a.batch, a.json, dev)?;
+            let f = Featurizer::<B>::new(a.sampling.batch, a.json, dev)?;
             let data = f.set_features(a.data.as_deref().expect("checked"), true)?;
             r.render(seeds, |chunk, imgs| {
                 let nn = nearest(&f.features(&imgs), &data, 1);
@@ -246,24 +254,15 @@ pub struct NearestArgs {
     /// Contact sheet to write (PNG), one row per seed.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Truncation psi.
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    pub trunc: f64,
-    /// Per-pixel noise: const (reproducible), random, none.
-    #[arg(long, default_value = "const")]
-    pub noise_mode: NoiseMode,
-    /// Images per forward pass.
-    #[arg(long, default_value_t = 8)]
-    pub batch: usize,
-    #[arg(long, value_enum, default_value_t)]
-    pub device: DeviceKind,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn nearest_cmd(a: &NearestArgs) -> Result<()> {
-    check_sampling(a.trunc, a.batch)?;
+    let sampler = a.sampling.sampler()?;
     let seeds = parse_seeds(&a.seeds)?;
     if a.k == 0 || a.k > 100 {
         bail!("--k must be in 1..=100, got {}", a.k);
@@ -273,13 +272,12 @@ pub fn nearest_cmd(a: &NearestArgs) -> Result<()> {
     }
     let model = load_model(&a.network)?;
     let data = ImageSet::open(&a.data)?;
-    with_backend!(a.device, |B, dev| nearest_on::<B>(a, &model, &data, &seeds, &dev))
+    with_backend!(a.sampling.device, |B, dev| nearest_on::<B>(a, sampler, &model, &data, &seeds, &dev))
 }
 
-fn nearest_on<B: Backend>(a: &NearestArgs, model: &ModelFile, data: &ImageSet, seeds: &[u32], dev: &B::Device) -> Result<()> {
-    let f = Featurizer::<B>::new(a.batch, a.json, dev)?;
+fn nearest_on<B: Backend>(a: &NearestArgs, sampler: Sampler, model: &ModelFile, data: &ImageSet, seeds: &[u32], dev: &B::Device) -> Result<()> {
+    let f = Featurizer::<B>::new(sampler.batch, a.json, dev)?;
     let data_features = f.set_features(&a.data, true)?;
-    let sampler = Sampler { trunc: a.trunc, noise_mode: a.noise_mode, batch: a.batch };
     let r = SeedRenderer::<B>::new(model, sampler, dev)?;
     let pb = progress(seeds.len() as u64, "generate", a.json);
     let (mut features, mut images) = (Vec::with_capacity(seeds.len()), Vec::new());

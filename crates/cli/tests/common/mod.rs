@@ -26,3 +26,18 @@ pub fn assert_clean_error(o: &Output, needle: &str) {
     assert!(err.contains(needle), "'{needle}' not in: {err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Writes the conditional cond32 fixture generator as a bestiary model file (for refusal tests).
+pub fn write_conditional_model(path: &Path) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stylegan/tests/fixtures/cond32");
+    let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let (tensors, _) = bestiary_weights::safetensors_io::read(&std::fs::read(dir.join("G.safetensors")).unwrap()).unwrap();
+    let model = bestiary_stylegan::ModelFile {
+        networks: std::collections::BTreeMap::from([(
+            "G_ema".to_string(),
+            bestiary_weights::Network { class_name: "Generator".into(), init_kwargs: cfg["G"].clone(), tensors },
+        )]),
+        training_set_kwargs: None,
+    };
+    std::fs::write(path, model.to_safetensors(bestiary_weights::DType::F32).unwrap()).unwrap();
+}
