@@ -23,15 +23,27 @@ let page = null;
 let step = 'start';
 const errors = [];
 
+let reported = false;
 function fail(msg) {
   console.error(`studio e2e: FAILED at '${step}': ${msg}`);
+  reported = true;
   process.exitCode = 1;
   throw new Error(msg);
+}
+
+// Step names with their durations, printed as the test goes (for the logs of slow machines).
+const t0 = Date.now();
+let stepStart = t0;
+function at(name) {
+  if (step !== 'start') console.log(`  ${step}: ${((Date.now() - stepStart) / 1000).toFixed(1)} s`);
+  step = name;
+  stepStart = Date.now();
 }
 
 function check(cond, msg) { if (!cond) fail(msg); }
 
 const timer = setTimeout(() => { console.error(`studio e2e: timed out at '${step}'`); cleanup().then(() => process.exit(1)); }, 240_000);
+timer.unref();
 
 async function cleanup() {
   if (browser) await browser.close().catch(() => {});
@@ -45,7 +57,7 @@ function startStudio() {
     studio.stdout.on('data', (d) => { out += d; const m = out.match(/^(http:\/\/127\.0\.0\.1:\d+\/)\s*$/m); if (m) resolve(m[1]); });
     studio.stderr.on('data', (d) => { err += d; });
     studio.on('exit', (code) => reject(new Error(`studio exited (${code}) before serving: ${err.trim()}`)));
-    setTimeout(() => reject(new Error('studio printed no URL within 120 s: ' + err.trim())), 120_000);
+    setTimeout(() => reject(new Error('studio printed no URL within 120 s: ' + err.trim())), 120_000).unref();
   });
 }
 
@@ -94,42 +106,42 @@ async function decodePng(file) {
 }
 
 async function main() {
-  step = 'start the studio';
+  at('start the studio');
   const url = await startStudio();
 
-  step = 'launch the browser';
+  at('launch the browser');
   browser = await chromium.launch({ executablePath: browserPath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (e) => errors.push('page error: ' + e.message));
   page.on('console', (m) => { if (m.type() === 'error' && !/409|503|Conflict|Service Unavailable/.test(m.text())) errors.push('console: ' + m.text()); });
 
-  step = 'open the page and load the grid';
+  at('open the page and load the grid');
   await page.goto(url);
   await page.waitForSelector('body[data-ready="1"]', { timeout: 60_000 });
   await imagesLoaded('#grid .tile img', 12);
   check((await page.textContent('#network')).includes('16px'), 'network info shown');
 
-  step = 'endless scroll adds tiles';
+  at('endless scroll adds tiles');
   const before = await page.$$eval('#grid .tile', (t) => t.length);
   await page.evaluate(() => document.getElementById('sentinel').scrollIntoView());
   await page.waitForFunction((n) => document.querySelectorAll('#grid .tile').length > n, before, { timeout: 30_000 });
 
-  step = 'focus a tile';
+  at('focus a tile');
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.click('#grid .tile[data-seed="3"]');
   let src = await focusSrcChange('');
   check((await page.textContent('#focusLabel')).includes('seed 3'), 'focus label names the seed');
 
-  step = 'move psi';
+  at('move psi');
   await setRange('#psi', 1.5);
   await page.waitForFunction(() => [...document.querySelectorAll('#grid .tile img')].slice(0, 8).every((i) => i.src.includes('psi=1.50') && i.complete && i.naturalWidth > 0), null, { timeout: 60_000 });
   src = await focusSrcChange(src);
   check((await page.textContent('#focusLabel')).includes('1.50'), 'focus follows psi');
 
-  step = 'save the focused seed';
+  at('save the focused seed');
   await saveFavourite(1);
 
-  step = 'breed and pick a child';
+  at('breed and pick a child');
   await setRange('#strength', 0.6);
   await page.click('#breedBtn');
   await imagesLoaded('#children .child img', 6);
@@ -138,7 +150,7 @@ async function main() {
   check((await page.textContent('#focusLabel')).includes('child 2'), 'the child is focused');
   await imagesLoaded('#lineage .step img', 2);
 
-  step = 'breed again (lineage grows)';
+  at('breed again (lineage grows)');
   await page.click('#breedBtn');
   await imagesLoaded('#children .child img', 6);
   await page.click('#children .child:nth-child(1)');
@@ -146,11 +158,11 @@ async function main() {
   await imagesLoaded('#lineage .step img', 3);
   await saveFavourite(2);
 
-  step = 'move a direction slider';
+  at('move a direction slider');
   await setRange('#sliders input[data-index="0"]', 2.5);
   src = await focusSrcChange(src);
 
-  step = 'mix two favourites';
+  at('mix two favourites');
   await imagesLoaded('#favorites .fav img', 2);
   await page.check('#favorites .fav:nth-child(1) input');
   await page.check('#favorites .fav:nth-child(2) input');
@@ -163,7 +175,7 @@ async function main() {
   check((await page.textContent('#focusLabel')).includes('mix'), 'the chimera is focused');
   await saveFavourite(3);
 
-  step = 'local edit: paint a mask and re-roll it';
+  at('local edit: paint a mask and re-roll it');
   const box = await page.locator('#maskCanvas').boundingBox();
   await page.mouse.move(box.x + box.width * 0.35, box.y + box.height * 0.35);
   await page.mouse.down();
@@ -174,14 +186,19 @@ async function main() {
   await page.click('#pushBtn');
   await imagesLoaded('#editImg', 1);
 
-  step = 'walk between favourites';
+  at('walk between favourites');
   await page.fill('#walkFrames', '8');
   await page.click('#walkBtn');
   await imagesLoaded('#walkImg', 1);
   const href = await page.$eval('#walkDownload', (a) => a.href);
   check(href.startsWith('blob:'), 'the walk is downloadable');
+  const gifSrc = await page.$eval('#walkImg', (i) => i.src);
+  await page.selectOption('#walkFormat', 'webp');
+  await page.click('#walkBtn');
+  await page.waitForFunction((old) => { const i = document.getElementById('walkImg'); return i.src !== old && i.complete && i.naturalWidth > 0; }, gifSrc, { timeout: 60_000 });
+  check((await page.$eval('#walkDownload', (a) => a.download)) === 'walk.webp', 'the WebP walk is downloadable');
 
-  step = 'saved files';
+  at('saved files');
   for (const n of ['fav-0001', 'fav-0002', 'fav-0003']) {
     for (const ext of ['png', 'safetensors']) check(fs.existsSync(path.join(favs, `${n}.${ext}`)), `${n}.${ext} saved`);
   }
@@ -191,28 +208,28 @@ async function main() {
   const saved = await decodePng(fav);
   check(saved.w === 16 && saved.h === 16, `the favourite is 16x16, got ${saved.w}x${saved.h}`);
 
-  step = 'generate --projected-w reproduces the favourite';
+  at('generate --projected-w reproduces the favourite');
   const outdir = path.join(tmp, 'gen');
   execFileSync(bin, ['generate', '--network', network, '--projected-w', path.join(favs, 'fav-0003.safetensors'), '--outdir', outdir], { stdio: 'pipe' });
   const gen = await decodePng(path.join(outdir, 'proj00.png'));
   check(gen.px.length === saved.px.length && gen.px.every((v, i) => v === saved.px[i]), 'identical pixels');
 
-  step = 'no errors in the page';
+  at('no errors in the page');
   check(errors.length === 0, errors.join('; '));
 
-  step = 'Ctrl-C stops the studio';
+  at('Ctrl-C stops the studio');
   await browser.close();
   browser = null;
-  const code = await new Promise((resolve) => { studio.on('exit', (c) => resolve(c)); studio.kill('SIGINT'); setTimeout(() => resolve('still running'), 15_000); });
+  const code = await new Promise((resolve) => { studio.on('exit', (c) => resolve(c)); studio.kill('SIGINT'); setTimeout(() => resolve('still running'), 15_000).unref(); });
   check(code === 0, `exit status after SIGINT: ${code}`);
-  console.log('studio e2e: ok');
+  at('done');
+  console.log(`studio e2e: ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
 main()
   .catch(async (e) => {
     process.exitCode = 1;
-    if (!String(e.message).length || !e.message.startsWith) console.error(e);
-    if (!/FAILED/.test(String(e))) console.error(`studio e2e: FAILED at '${step}': ${e.stack || e}`);
+    if (!reported) console.error(`studio e2e: FAILED at '${step}': ${e.stack || e}`);
     if (page) await page.screenshot({ path: path.join(tmp, 'failure.png') }).then(() => console.error(`screenshot: ${path.join(tmp, 'failure.png')}`)).catch(() => {});
   })
   .finally(async () => {

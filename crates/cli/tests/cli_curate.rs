@@ -148,3 +148,31 @@ fn curating_errors_are_one_line() {
     assert_clean_error(&bestiary(&["fid", "--network", net, "--data", "nowhere", "--num", "1"], d), "--num");
     assert_clean_error(&bestiary(&["fid", "--network", net, "--data", "nowhere", "--num", "4"], d), "does not exist");
 }
+
+#[test]
+fn the_gallery_shows_a_networks_creatures() {
+    // The memorable sheet needs ResMem in the cache (the gallery itself never downloads 527 MB).
+    bestiary_assets::ensure("resmem", &mut |m: &str| eprintln!("{m}")).expect("resmem weights");
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let p = pkl();
+    let net = p.to_str().unwrap();
+    let v = json(&bestiary(&["gallery", "--outdir", "g", "--size", "64", "--per-engine", "1", "--network", net, "--json"], d));
+    let creatures: Vec<String> = v["creatures"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
+    for name in ["seeds.png", "chimeras.png", "walk.gif", "walk.mp4", "memorable.png"] {
+        assert!(creatures.iter().any(|f| f.ends_with(name)), "{name} missing from {creatures:?}");
+    }
+    assert!(v["skipped"].is_null());
+    let load = |n: &str| bestiary_canvas::Image::load(&d.join("g/creatures").join(n)).unwrap();
+    // 24 seeds in 8 columns of 128 px tiles; the mixing grid is (4 + 1) x (3 + 1) tiles of 16 px, x8.
+    let seeds = load("seeds.png");
+    assert!(seeds.width() >= 8 * 128 && seeds.height() >= 3 * 128);
+    assert_eq!((load("chimeras.png").width(), load("chimeras.png").height()), (5 * 16 * 8, 4 * 16 * 8));
+    // A looped walk of 100 frames; the MP4 decodes to the same count.
+    let frames = bestiary_media::decode_mp4(&std::fs::read(d.join("g/creatures/walk.mp4")).unwrap()).unwrap();
+    assert_eq!(frames.len(), 100);
+    assert!(load("memorable.png").width() >= 8 * 128);
+    // A bad network fails before anything is drawn.
+    assert_clean_error(&bestiary(&["gallery", "--outdir", "h", "--network", "missing.pkl"], d), "missing.pkl");
+    assert!(!d.join("h").exists());
+}

@@ -159,8 +159,9 @@ impl<B: Backend> Engine<B> {
         Ok(ex::local_edit(&self.g, base_w, edit_w, &soft, self.info.blend_layer, &opts, &self.dev).map_err(flat)?.edited)
     }
 
-    /// A walk through `keys` (W vectors, looped back to the first), `frames` frames in all, as a GIF.
-    pub fn walk_gif(&self, keys: &[Vec<f32>], frames: usize, delay_cs: u16, noise: NoiseMode) -> Result<Vec<u8>, StudioError> {
+    /// A walk through `keys` (W vectors, looped back to the first), `frames` frames in all, encoded as
+    /// `format` (gif, webp or mp4) at `fps`; returns the bytes and their content type.
+    pub fn walk_video(&self, keys: &[Vec<f32>], frames: usize, fps: u32, noise: NoiseMode, format: &str) -> Result<(Vec<u8>, &'static str), StudioError> {
         let ws: Vec<Vec<f32>> = ex::eased_positions(keys.len(), frames, true, ex::Easing::EaseInOut)
             .into_iter()
             .map(|(from, to, t)| ex::lerp(&keys[from], &keys[to], t))
@@ -172,6 +173,14 @@ impl<B: Backend> Engine<B> {
                 images.push(self.image(&hwc)?);
             }
         }
-        bestiary_canvas::gif_out::encode_gif(&images, delay_cs).map_err(flat)
+        match format {
+            "gif" => Ok((bestiary_canvas::gif_out::encode_gif(&images, bestiary_media::gif_delay_cs(fps)).map_err(flat)?, "image/gif")),
+            "webp" => Ok((bestiary_media::webp::encode_animation(&images, fps).map_err(flat)?, "image/webp")),
+            "mp4" => {
+                let track = bestiary_media::h264::encode(&images, fps).map_err(flat)?;
+                Ok((bestiary_media::mp4::mux(&track, fps).map_err(flat)?, "video/mp4"))
+            }
+            other => Err(StudioError::Invalid(format!("unknown walk format '{other}' (gif, webp or mp4)"))),
+        }
     }
 }

@@ -16,6 +16,10 @@ pub struct Request {
     pub method: String,
     pub path: String,
     pub query: Vec<(String, String)>,
+    /// The `Host` header, lower-cased, when sent.
+    pub host: Option<String>,
+    /// The `Content-Type` header, lower-cased, when sent.
+    pub content_type: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -59,6 +63,7 @@ pub fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         400 => "Bad Request",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
@@ -66,6 +71,7 @@ pub fn reason(status: u16) -> &'static str {
         411 => "Length Required",
         413 => "Payload Too Large",
         414 => "URI Too Long",
+        415 => "Unsupported Media Type",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
@@ -138,6 +144,7 @@ pub fn read_request(stream: &TcpStream, max_body: usize) -> Result<Request, Read
         return Err(ReadError::Status(414, "request target too long".into()));
     }
     let mut content_length: Option<usize> = None;
+    let (mut host, mut content_type) = (None, None);
     for h in &lines[1..] {
         let (k, v) = h.split_once(':').ok_or_else(|| bad("malformed header"))?;
         let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
@@ -149,6 +156,8 @@ pub fn read_request(stream: &TcpStream, max_body: usize) -> Result<Request, Read
                 }
                 content_length = Some(n);
             }
+            "host" => host = Some(v.to_ascii_lowercase()),
+            "content-type" => content_type = Some(v.to_ascii_lowercase()),
             "transfer-encoding" => return Err(ReadError::Status(411, "send the body with a Content-Length".into())),
             _ => {}
         }
@@ -163,7 +172,7 @@ pub fn read_request(stream: &TcpStream, max_body: usize) -> Result<Request, Read
         Some((p, q)) => (p, parse_query(q)?),
         None => (target, Vec::new()),
     };
-    Ok(Request { method: method.to_string(), path: path.to_string(), query, body })
+    Ok(Request { method: method.to_string(), path: path.to_string(), query, host, content_type, body })
 }
 
 /// `a=1&b=x%20y` (form encoding: `+` is a space), each key and value percent-decoded to UTF-8.

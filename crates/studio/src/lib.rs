@@ -46,7 +46,8 @@ pub mod limits {
     pub const AMOUNT: (f64, f64) = (-20.0, 20.0);
     pub const WALK_KEYS: (usize, usize) = (2, 8);
     pub const WALK_FRAMES: (usize, usize) = (2, 120);
-    pub const WALK_DELAY_CS: (u64, u64) = (2, 100);
+    pub const WALK_FPS: (u64, u64) = (1, 50);
+    pub const WALK_FORMATS: [&str; 3] = ["gif", "webp", "mp4"];
     /// Largest |value| accepted in a W vector.
     pub const MAX_W_ABS: f32 = 1.0e4;
     /// Longest lineage/label JSON stored with a favourite, in bytes.
@@ -57,7 +58,7 @@ pub fn limits_json() -> serde_json::Value {
     use limits::*;
     serde_json::json!({
         "psi": PSI, "max_children": MAX_CHILDREN, "strength": STRENGTH, "amount": AMOUNT,
-        "walk_keys": WALK_KEYS, "walk_frames": WALK_FRAMES,
+        "walk_keys": WALK_KEYS, "walk_frames": WALK_FRAMES, "walk_fps": WALK_FPS, "walk_formats": WALK_FORMATS,
     })
 }
 
@@ -98,6 +99,9 @@ pub(crate) struct Shared<B: Backend> {
     pub queue: Arc<Queue<Engine<B>>>,
     pub favorites: Arc<Favorites>,
     pub max_body: usize,
+    /// With a loopback address: the `Host` values accepted (a page elsewhere reaching us through DNS
+    /// rebinding names its own host). `None` when serving beyond loopback.
+    pub allowed_hosts: Option<Vec<String>>,
 }
 
 /// Control of a running queue without its backend type.
@@ -129,8 +133,19 @@ pub struct Studio {
 }
 
 impl Studio {
-    /// Loads the network on a new worker thread (computing its directions), binds and starts serving.
+    /// Binds `cfg.host:cfg.port` (port 0 picks a free one), loads the network and starts serving.
     pub fn start<B: Backend>(model: ModelFile, device: B::Device, cfg: StudioConfig) -> Result<Studio, StudioError> {
+        let listener = Studio::bind(&cfg)?;
+        Studio::start_on::<B>(listener, model, device, cfg)
+    }
+
+    /// The listening socket of `cfg` (so that a busy port fails before the network loads).
+    pub fn bind(cfg: &StudioConfig) -> Result<TcpListener, StudioError> {
+        TcpListener::bind((cfg.host.as_str(), cfg.port)).map_err(|e| StudioError::Io(format!("cannot listen on {}:{}: {e}", cfg.host, cfg.port)))
+    }
+
+    /// Loads the network on a new worker thread (computing its directions) and serves on `listener`.
+    pub fn start_on<B: Backend>(listener: TcpListener, model: ModelFile, device: B::Device, cfg: StudioConfig) -> Result<Studio, StudioError> {
         let favorites = Arc::new(Favorites::open(&cfg.favorites)?);
         let queue: Arc<Queue<Engine<B>>> = Arc::new(Queue::new(cfg.queue_capacity));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -160,17 +175,13 @@ impl Studio {
                 return Err(StudioError::Model("the network could not be loaded (the worker stopped)".into()));
             }
         };
-        let listener = match TcpListener::bind((cfg.host.as_str(), cfg.port)) {
-            Ok(l) => l,
-            Err(e) => {
-                queue.close();
-                let _ = worker.join();
-                return Err(StudioError::Io(format!("cannot listen on {}:{}: {e}", cfg.host, cfg.port)));
-            }
-        };
         let addr = listener.local_addr().map_err(|e| StudioError::Io(e.to_string()))?;
         let stop = Arc::new(AtomicBool::new(false));
-        let shared = Arc::new(Shared::<B> { info: info.clone(), queue: queue.clone(), favorites, max_body: cfg.max_body });
+        let allowed_hosts = addr.ip().is_loopback().then(|| {
+            let p = addr.port();
+            vec![format!("127.0.0.1:{p}"), format!("localhost:{p}"), format!("[::1]:{p}"), addr.to_string()]
+        });
+        let shared = Arc::new(Shared::<B> { info: info.clone(), queue: queue.clone(), favorites, max_body: cfg.max_body, allowed_hosts });
         let (stop2, max_conn) = (stop.clone(), cfg.max_connections.max(1));
         let acceptor = std::thread::Builder::new()
             .name("studio-accept".into())

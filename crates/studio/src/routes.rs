@@ -19,7 +19,7 @@ use std::time::Duration;
 const INDEX_HTML: &str = include_str!("../web/index.html");
 const APP_JS: &str = include_str!("../web/app.js");
 const STYLE_CSS: &str = include_str!("../web/style.css");
-const CSP: &str = "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+const CSP: &str = "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
 
 pub(crate) fn handle_connection<B: Backend>(mut stream: TcpStream, shared: &Shared<B>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
@@ -44,6 +44,11 @@ fn bad(msg: impl std::fmt::Display) -> Bad {
 fn route<B: Backend>(req: &Request, sh: &Shared<B>, stream: &TcpStream) -> Response {
     let get = req.method == "GET" || req.method == "HEAD";
     let post = req.method == "POST";
+    if let (Some(allowed), Some(host)) = (&sh.allowed_hosts, &req.host) {
+        if !allowed.contains(host) {
+            return Response::error(403, "unexpected Host: open the studio at the address it printed");
+        }
+    }
     let r = match req.path.as_str() {
         "/" | "/index.html" if get => Ok(Response::new(200, "text/html; charset=utf-8", INDEX_HTML.into()).with_header("Content-Security-Policy", CSP)),
         "/app.js" if get => Ok(Response::new(200, "text/javascript; charset=utf-8", APP_JS.into())),
@@ -76,6 +81,10 @@ fn route<B: Backend>(req: &Request, sh: &Shared<B>, stream: &TcpStream) -> Respo
 // ------------------------------------------------------------------------------------------- params
 
 fn body(req: &Request) -> Result<Value, Bad> {
+    // JSON only: a page on another site cannot send that cross-origin without a preflight, which we refuse.
+    if !req.content_type.as_deref().is_some_and(|c| c.starts_with("application/json")) {
+        return Err(Response::error(415, "POST bodies must be sent as application/json"));
+    }
     let v: Value = serde_json::from_slice(&req.body).map_err(|e| bad(format!("the body is not valid JSON: {e}")))?;
     if !v.is_object() {
         return Err(bad("the body must be a JSON object"));
@@ -344,10 +353,14 @@ fn walk<B: Backend>(v: &Value, sh: &Shared<B>, stream: &TcpStream) -> Result<Res
         .collect::<Result<Vec<_>, _>>()?;
     let (flo, fhi) = limits::WALK_FRAMES;
     let frames = integer(v, "frames", Some(24), (flo as u64, fhi as u64))? as usize;
-    let delay = integer(v, "delay_cs", Some(8), limits::WALK_DELAY_CS)? as u16;
+    let fps = integer(v, "fps", Some(12), limits::WALK_FPS)? as u32;
+    let format = v.text("format").unwrap_or_else(|| "gif".into());
+    if !limits::WALK_FORMATS.contains(&format.as_str()) {
+        return Err(bad(format!("'format' must be gif, webp or mp4, got '{format}'")));
+    }
     let (n, t) = (noise(v)?, ticket(v)?);
-    run(sh, stream, t, Box::new(move |e: &Engine<B>| match e.walk_gif(&keys, frames, delay, n) {
-        Ok(gif) => Response::new(200, "image/gif", gif),
+    run(sh, stream, t, Box::new(move |e: &Engine<B>| match e.walk_video(&keys, frames, fps, n, &format) {
+        Ok((bytes, kind)) => Response::new(200, kind, bytes),
         Err(err) => Response::error(500, err),
     }))
 }

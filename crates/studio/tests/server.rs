@@ -54,12 +54,12 @@ fn raw(addr: SocketAddr, bytes: &[u8]) -> Reply {
 }
 
 fn get(addr: SocketAddr, path: &str) -> Reply {
-    raw(addr, format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+    raw(addr, format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
 }
 
 fn post(addr: SocketAddr, path: &str, body: &Value) -> Reply {
     let b = body.to_string();
-    raw(addr, format!("POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}", b.len()).as_bytes())
+    raw(addr, format!("POST {path} HTTP/1.1\r\nHost: localhost:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}", addr.port(), b.len()).as_bytes())
 }
 
 fn pixels(png: &[u8]) -> Vec<u8> {
@@ -191,8 +191,15 @@ fn breed_mix_direction_edit_walk() {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert!(r.headers.contains("image/gif"));
     assert!(r.body.starts_with(b"GIF89a"));
-    let decoder = gif_frames(&r.body);
-    assert_eq!(decoder, 6);
+    assert_eq!(gif_frames(&r.body), 6);
+    let r = post(a, "/api/walk", &json!({"ws": [w0, w1], "frames": 4, "fps": 10, "format": "webp"}));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.headers.contains("image/webp"));
+    assert_eq!(bestiary_media::decode_webp(&r.body).unwrap().len(), 4);
+    let r = post(a, "/api/walk", &json!({"ws": [w0, w1], "frames": 4, "format": "mp4"}));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.headers.contains("video/mp4"));
+    assert_eq!(bestiary_media::decode_mp4(&r.body).unwrap().len(), 4);
     st.shutdown();
 }
 
@@ -294,6 +301,8 @@ fn invalid_parameters_are_400() {
         ("/api/walk", json!({"ws": [w, w, w, w, w, w, w, w, w]})),
         ("/api/walk", json!({"ws": [w, w], "frames": 1000})),
         ("/api/walk", json!({"ws": [w, short]})),
+        ("/api/walk", json!({"ws": [w, w], "format": "avi"})),
+        ("/api/walk", json!({"ws": [w, w], "fps": 0})),
         ("/api/favorites", json!({"w": short})),
         ("/api/favorites", json!({"w": w, "label": "x".repeat(70_000)})),
     ] {
@@ -302,8 +311,15 @@ fn invalid_parameters_are_400() {
         assert!(r.json()["error"].is_string());
     }
     // Malformed HTTP and bodies.
-    assert_eq!(raw(a, b"POST /api/render HTTP/1.1\r\nContent-Length: 5\r\n\r\n{nope").status, 400);
-    assert_eq!(raw(a, b"POST /api/render HTTP/1.1\r\nContent-Length: 2\r\n\r\n[]").status, 400);
+    let json = "Content-Type: application/json\r\n";
+    assert_eq!(raw(a, format!("POST /api/render HTTP/1.1\r\n{json}Content-Length: 5\r\n\r\n{{nope").as_bytes()).status, 400);
+    assert_eq!(raw(a, format!("POST /api/render HTTP/1.1\r\n{json}Content-Length: 2\r\n\r\n[]").as_bytes()).status, 400);
+    // Cross-site protections: a foreign Host (DNS rebinding) and non-JSON POSTs (CSRF without preflight).
+    assert_eq!(raw(a, b"GET /api/info HTTP/1.1\r\nHost: evil.example:80\r\n\r\n").status, 403);
+    let body = json!({"w": w}).to_string();
+    let form = format!("POST /api/favorites HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    assert_eq!(raw(a, form.as_bytes()).status, 415);
+    assert_eq!(get(a, "/api/favorites").json()["favorites"], json!([]));
     assert_eq!(raw(a, b"GARBAGE\r\n\r\n").status, 400);
     assert_eq!(raw(a, b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n").status, 400);
     assert_eq!(raw(a, b"GET / HTTP/2\r\n\r\n").status, 505);

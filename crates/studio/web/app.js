@@ -338,10 +338,15 @@ async function walk() {
     const ws = [];
     for (const n of S.selected) ws.push(await favW(n));
     const frames = Math.max(2, Math.min(120, parseInt($('walkFrames').value, 10) || 24));
+    const fps = Math.max(1, Math.min(50, parseInt($('walkFps').value, 10) || 12));
+    const format = $('walkFormat').value;
     status('rendering walk…');
-    const url = URL.createObjectURL(await api('/api/walk', { ws, frames, noise: noise() }));
-    $('walkImg').src = url; $('walkImg').hidden = false;
-    $('walkDownload').href = url; $('walkDownload').hidden = false;
+    const url = URL.createObjectURL(await api('/api/walk', { ws, frames, fps, format, noise: noise() }));
+    const video = format === 'mp4';
+    $('walkImg').hidden = video; $('walkVideo').hidden = !video;
+    if (video) $('walkVideo').src = url; else $('walkImg').src = url;
+    $('walkDownload').href = url; $('walkDownload').download = 'walk.' + format; $('walkDownload').hidden = false;
+    $('walkDownload').textContent = 'download ' + format.toUpperCase();
     status('');
   } catch (e) { report(e); }
 }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 /// Tiles smaller than this are enlarged on contact sheets so that captions and details are readable.
 const MIN_TILE: u32 = 128;
 
-fn tile(img: &RgbImage) -> Result<Image> {
+pub(crate) fn tile(img: &RgbImage) -> Result<Image> {
     let t = Image::from_channels(img.width as u32, img.height as u32, 3, &img.data)?;
     let side = t.width().max(t.height());
     Ok(if side < MIN_TILE {
@@ -33,7 +33,7 @@ fn tile(img: &RgbImage) -> Result<Image> {
     })
 }
 
-fn write_sheet(out: &Path, tiles: &[(Image, String)], columns: usize, engine: &str, params: serde_json::Value) -> Result<()> {
+pub(crate) fn write_sheet(out: &Path, tiles: &[(Image, String)], columns: usize, engine: &str, params: serde_json::Value) -> Result<()> {
     ensure_parent(out)?;
     let sheet = contact_sheet(tiles, &SheetOptions { columns, ..Default::default() });
     png_meta::write_png(out, &sheet, Some(&Metadata::new(engine, params, 0)))

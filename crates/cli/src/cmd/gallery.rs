@@ -1,7 +1,9 @@
 //! `bestiary gallery` (and `bestiary` with no arguments): every classic engine, a few seeds each,
 //! plus an animated neuron etching and a captioned contact sheet.
 
+use crate::backend::DeviceKind;
 use crate::output::{ensure_dir, print_json, progress};
+use crate::with_backend;
 use anyhow::Result;
 use bestiary_canvas::{image::check_size, png_meta, sheet, Metadata};
 use bestiary_classic::{Params, ENGINES};
@@ -23,6 +25,12 @@ pub struct GalleryArgs {
     /// First seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Also show a network's creatures in OUTDIR/creatures: a seed grid, a chimera sheet, a looped walk
+    /// (GIF and MP4) and, when the ResMem weights are cached, the most memorable of 32 seeds.
+    #[arg(long)]
+    pub network: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
@@ -30,7 +38,15 @@ pub struct GalleryArgs {
 
 impl Default for GalleryArgs {
     fn default() -> Self {
-        GalleryArgs { outdir: PathBuf::from("bestiary-out"), size: 512, per_engine: 3, seed: 1, json: false }
+        GalleryArgs {
+            outdir: PathBuf::from("bestiary-out"),
+            size: 512,
+            per_engine: 3,
+            seed: 1,
+            network: None,
+            device: DeviceKind::default(),
+            json: false,
+        }
     }
 }
 
@@ -39,6 +55,8 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
     if a.per_engine == 0 || a.per_engine > 100 {
         anyhow::bail!("--per-engine must be in 1..=100, got {}", a.per_engine);
     }
+    // A bad network fails before anything is drawn.
+    let model = a.network.as_deref().map(super::explore::load_model).transpose()?;
     let dir = a.outdir.join("classic");
     ensure_dir(&dir)?;
     let jobs: Vec<(&str, u64)> =
@@ -70,11 +88,44 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
 
     let mut files: Vec<PathBuf> = tiles.into_iter().map(|t| t.2).collect();
     files.push(gif.clone());
+    let creatures = match (&model, &a.network) {
+        (Some(model), Some(path)) => {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let pb = progress(4, "creatures", a.json);
+            let shown = with_backend!(a.device, |B, dev| super::showcase::render::<B>(
+                model,
+                &name,
+                &a.outdir.join("creatures"),
+                |what| {
+                    pb.set_message(what.to_string());
+                    pb.inc(1);
+                },
+                &dev
+            ))?;
+            pb.finish_and_clear();
+            Some(shown)
+        }
+        _ => None,
+    };
     if a.json {
-        print_json(&serde_json::json!({"outdir": a.outdir, "sheet": sheet_path, "files": files}));
+        let (neural, skipped) = match &creatures {
+            Some(c) => (c.files.clone(), c.skipped.clone()),
+            None => (Vec::new(), None),
+        };
+        print_json(&serde_json::json!({
+            "outdir": a.outdir, "sheet": sheet_path, "files": files, "creatures": neural, "skipped": skipped,
+        }));
     } else {
         println!("classic gallery: {} pictures and an animated etching in {}", files.len() - 1, dir.display());
         println!("contact sheet:   {}", sheet_path.display());
+        if let Some(c) = &creatures {
+            for f in &c.files {
+                println!("creatures:       {}", f.display());
+            }
+            if let Some(why) = &c.skipped {
+                println!("(no memorable sheet: {why})");
+            }
+        }
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod imagesets;
 pub mod inspect;
 pub mod judge;
 pub mod project;
+pub mod showcase;
 pub mod studio;
 pub mod memorability;
 pub mod texture;

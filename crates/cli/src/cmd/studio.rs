@@ -69,8 +69,9 @@ fn serve<B: Backend>(a: &StudioArgs, model: ModelFile, dev: B::Device) -> Result
     cfg.host = a.host.clone();
     cfg.port = a.port;
     cfg.queue_capacity = a.queue;
+    let listener = Studio::bind(&cfg).map_err(|e| anyhow!("{e}"))?;
     eprintln!("loading {} and finding its directions…", file_name(&a.network));
-    let studio = Studio::start::<B>(model, dev, cfg).map_err(|e| anyhow!("{e}"))?;
+    let studio = Studio::start_on::<B>(listener, model, dev, cfg).map_err(|e| anyhow!("{e}"))?;
     let (tx, rx) = std::sync::mpsc::channel();
     if let Err(e) = ctrlc::set_handler(move || {
         let _ = tx.send(());
