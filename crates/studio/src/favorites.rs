@@ -79,7 +79,12 @@ impl Favorites {
         if !valid_name(name) || !matches!(kind, "png" | "safetensors") {
             return None;
         }
-        std::fs::read(self.dir.join(format!("{name}.{kind}"))).ok()
+        let path = self.dir.join(format!("{name}.{kind}"));
+        // A regular file only: a symbolic link placed in the folder does not lead out of it.
+        if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
+            return None;
+        }
+        std::fs::read(path).ok()
     }
 
     /// The W vector of a favourite, checked against the network's shape.

@@ -398,6 +398,13 @@ fn nothing_outside_the_favourites_folder() {
     let inside: Vec<_> = std::fs::read_dir(dir.path().join("favs")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert!(inside.iter().all(|n| n.starts_with("fav-000") && (n.ends_with(".png") || n.ends_with(".safetensors"))), "{inside:?}");
     assert_eq!(inside.len(), 4);
+    // A symbolic link inside the folder is not followed out of it.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(dir.path().join("secret.png"), dir.path().join("favs/fav-0099.png")).unwrap();
+        std::fs::copy(dir.path().join("favs/fav-0001.safetensors"), dir.path().join("favs/fav-0099.safetensors")).unwrap();
+        assert_eq!(get(a, "/api/favorites/fav-0099.png").status, 404);
+    }
     st.shutdown();
 }
 
