@@ -498,3 +498,87 @@ fn binding_a_busy_port_fails_cleanly() {
     assert!(err.to_string().contains("cannot listen"), "{err}");
     st.shutdown();
 }
+
+/// The seeded mutation fuzzer: valid requests to every route, mutated (bytes flipped, inserted, deleted,
+/// lines duplicated, cut short, numbers made huge or negative), sent raw. Every one must get an HTTP answer
+/// other than 500, or (when its head never completes) a silent close; the server must still render after.
+#[test]
+fn mutated_requests_never_break_the_server() {
+    let t = tempfile::tempdir().unwrap();
+    let studio = start(t.path());
+    let addr = studio.addr();
+    let w = seed_w(addr, 3, 0.7);
+    let bodies = [
+        ("/api/render", json!({"w": w, "noise": "const"})),
+        ("/api/breed", json!({"w": w, "count": 3, "strength": 0.5, "seed": 9})),
+        ("/api/mix", json!({"coarse": w, "middle": w, "fine": w})),
+        ("/api/direction", json!({"w": w, "method": "sefa", "index": 0, "amount": 1.0, "layers": "all"})),
+        ("/api/walk", json!({"ws": [w, w], "frames": 3, "fps": 10, "format": "gif"})),
+        ("/api/favorites", json!({"w": w, "noise": "const"})),
+    ];
+    let mut templates: Vec<Vec<u8>> = bodies
+        .iter()
+        .map(|(path, body)| {
+            let b = body.to_string();
+            format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}", b.len())
+                .into_bytes()
+        })
+        .collect();
+    for path in ["/api/seed.png?seed=12&psi=0.5&noise=const", "/api/seed.w?seed=4&psi=1", "/api/info", "/", "/api/favorites"] {
+        templates.push(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes());
+    }
+    let mut state = 0x5eed_u64;
+    let mut next = move |n: usize| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) as usize) % n.max(1)
+    };
+    let specials: [&[u8]; 10] = [b"%", b"%zz", b"..", b"%2e%2e/", b"-1", b"99999999999999999999", b"\r\n", b"\0", b"\xff\xfe", b"NaN"];
+    let (mut answered, mut statuses) = (0, std::collections::BTreeMap::new());
+    for i in 0..240 {
+        let mut req = templates[i % templates.len()].clone();
+        for _ in 0..1 + next(4) {
+            let at = next(req.len());
+            match next(6) {
+                0 => req[at] ^= 1 << next(8),
+                1 => req.insert(at, next(256) as u8),
+                2 => {
+                    req.remove(at);
+                }
+                3 => req.splice(at..at, specials[next(specials.len())].iter().copied()).for_each(drop),
+                4 => req.truncate(at.max(1)),
+                _ => {
+                    // Repeat a header line (e.g. a second, different Content-Length).
+                    let line = b"Content-Length: 7\r\n";
+                    let head_end = req.windows(2).position(|w| w == b"\r\n").map_or(req.len(), |p| p + 2);
+                    req.splice(head_end..head_end, line.iter().copied()).for_each(drop);
+                }
+            }
+        }
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let _ = s.write_all(&req);
+        // A cut-short request is otherwise waited on until the server's read timeout.
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        if out.is_empty() {
+            continue; // no complete request line: closed without an answer
+        }
+        let head = String::from_utf8_lossy(&out[..out.len().min(64)]).into_owned();
+        assert!(head.starts_with("HTTP/1.1 "), "request {i}: not an HTTP answer: {head:?}");
+        let status: u16 = head[9..12].parse().unwrap_or_else(|_| panic!("request {i}: bad status in {head:?}"));
+        assert!((200..500).contains(&status) || status == 503 || status == 505, "request {i}: status {status} for {:?}", String::from_utf8_lossy(&req));
+        answered += 1;
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    eprintln!("mutated requests answered by status: {statuses:?}");
+    assert!(statuses.keys().any(|s| *s == 200) && statuses.keys().any(|s| (400..500).contains(s)), "{statuses:?}");
+    assert!(answered > 150, "only {answered} of 240 mutated requests were answered");
+    // Still serving, and the worker still renders.
+    let r = get(addr, "/api/seed.png?seed=5&psi=0.7&noise=const");
+    assert_eq!(r.status, 200);
+    assert_eq!(pixels(&r.body), generated(5, 0.7));
+    // Nothing was written outside the favourites folder.
+    let outside: Vec<_> = std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n != "favs").collect();
+    assert!(outside.is_empty(), "{outside:?}");
+}
