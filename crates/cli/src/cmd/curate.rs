@@ -3,9 +3,8 @@
 //! their nearest training images in Inception space and flags likely copies. Wiring only: the scores come
 //! from bestiary-judge and bestiary-stylegan.
 
-use super::explore::load_model;
+use super::explore::{check_trunc, load_model, RenderArgs};
 use super::imagesets::{Featurizer, ImageSet, Sampler, SeedRenderer};
-use crate::backend::DeviceKind;
 use crate::output::{ensure_parent, print_json, progress};
 use crate::seeds::parse_seeds;
 use crate::with_backend;
@@ -14,7 +13,7 @@ use bestiary_canvas::sheet::{contact_sheet, SheetOptions};
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_judge::{nearest, CopyCheck, ResMem, RgbImage};
 use bestiary_stylegan::networks::critic_logit;
-use bestiary_stylegan::{load_discriminator, ModelFile, NoiseMode};
+use bestiary_stylegan::{load_discriminator, ModelFile};
 use burn::tensor::backend::Backend;
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -44,28 +43,20 @@ pub(crate) fn write_sheet(out: &Path, tiles: &[(Image, String)], columns: usize,
 /// How the seeds are rendered, shared by `rank` and `nearest`.
 #[derive(Args)]
 pub struct SamplingArgs {
-    /// Truncation psi.
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    pub trunc: f64,
-    /// Per-pixel noise: const (reproducible), random, none.
-    #[arg(long, default_value = "const")]
-    pub noise_mode: NoiseMode,
+    #[command(flatten)]
+    pub render: RenderArgs,
     /// Images per forward pass.
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
-    #[arg(long, value_enum, default_value_t)]
-    pub device: DeviceKind,
 }
 
 impl SamplingArgs {
     fn sampler(&self) -> Result<Sampler> {
-        if !self.trunc.is_finite() || self.trunc.abs() > 100.0 {
-            bail!("--trunc must be a finite number in -100..=100, got {}", self.trunc);
-        }
+        check_trunc(self.render.trunc)?;
         if self.batch == 0 || self.batch > 1024 {
             bail!("--batch must be in 1..=1024, got {}", self.batch);
         }
-        Ok(Sampler { trunc: self.trunc, noise_mode: self.noise_mode, batch: self.batch })
+        Ok(Sampler { trunc: self.render.trunc, noise_mode: self.render.noise_mode, batch: self.batch })
     }
 }
 
@@ -136,7 +127,7 @@ pub fn rank(a: &RankArgs) -> Result<()> {
         bail!("--by novelty needs --data (the training set to measure novelty against)");
     }
     let model = load_model(&a.network)?;
-    with_backend!(a.sampling.device, |B, dev| rank_on::<B>(a, sampler, &model, &seeds, &dev))
+    with_backend!(a.sampling.render.device, |B, dev| rank_on::<B>(a, sampler, &model, &seeds, &dev))
 }
 
 fn rank_on<B: Backend>(a: &RankArgs, sampler: Sampler, model: &ModelFile, seeds: &[u32], dev: &B::Device) -> Result<()> {
@@ -272,7 +263,7 @@ pub fn nearest_cmd(a: &NearestArgs) -> Result<()> {
     }
     let model = load_model(&a.network)?;
     let data = ImageSet::open(&a.data)?;
-    with_backend!(a.sampling.device, |B, dev| nearest_on::<B>(a, sampler, &model, &data, &seeds, &dev))
+    with_backend!(a.sampling.render.device, |B, dev| nearest_on::<B>(a, sampler, &model, &data, &seeds, &dev))
 }
 
 fn nearest_on<B: Backend>(a: &NearestArgs, sampler: Sampler, model: &ModelFile, data: &ImageSet, seeds: &[u32], dev: &B::Device) -> Result<()> {

@@ -32,6 +32,19 @@ pub(crate) fn check_trunc(psi: f64) -> Result<()> {
     Ok(())
 }
 
+/// How seeds are rendered: shared by mix, chimera, edit, rank and nearest.
+#[derive(Args)]
+pub struct RenderArgs {
+    /// Truncation psi.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub trunc: f64,
+    /// Per-pixel noise: const (reproducible), random, none.
+    #[arg(long, default_value = "const")]
+    pub noise_mode: NoiseMode,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+}
+
 pub(crate) fn opts(noise: NoiseMode) -> SynthesisOptions {
     SynthesisOptions { noise_mode: noise, ..Default::default() }
 }
@@ -105,27 +118,21 @@ pub struct MixArgs {
     /// Style layers taken from the column seeds, e.g. 0-6 or 0,2,4 [default: 0-6, cut to the network].
     #[arg(long)]
     pub styles: Option<String>,
-    /// Truncation psi.
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    pub trunc: f64,
-    /// Per-pixel noise: const (reproducible), random, none.
-    #[arg(long, default_value = "const")]
-    pub noise_mode: NoiseMode,
     /// Output PNG.
     #[arg(long)]
     pub out: PathBuf,
     /// Images per forward pass.
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
-    #[arg(long, value_enum, default_value_t)]
-    pub device: DeviceKind,
+    #[command(flatten)]
+    pub render: RenderArgs,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn mix(a: &MixArgs) -> Result<()> {
-    check_trunc(a.trunc)?;
+    check_trunc(a.render.trunc)?;
     if a.batch == 0 || a.batch > 1024 {
         bail!("--batch must be in 1..=1024, got {}", a.batch);
     }
@@ -134,7 +141,7 @@ pub fn mix(a: &MixArgs) -> Result<()> {
         bail!("a {}x{} grid is too large (at most 10000 cells)", rows.len(), cols.len());
     }
     let model = load_model(&a.network)?;
-    with_backend!(a.device, |B, dev| mix_on::<B>(a, &model, &rows, &cols, &dev))
+    with_backend!(a.render.device, |B, dev| mix_on::<B>(a, &model, &rows, &cols, &dev))
 }
 
 fn mix_on<B: Backend>(a: &MixArgs, model: &ModelFile, rows: &[u32], cols: &[u32], dev: &B::Device) -> Result<()> {
@@ -146,12 +153,12 @@ fn mix_on<B: Backend>(a: &MixArgs, model: &ModelFile, rows: &[u32], cols: &[u32]
         None => (0..num_ws.min(7)).collect(),
     };
     let pb = progress((rows.len() + cols.len() + rows.len() * cols.len()) as u64, "mix", a.json);
-    let grid = ex::style_mixing_grid(&g, rows, cols, &styles, a.trunc, &opts(a.noise_mode), a.batch, dev, || pb.inc(1))?;
+    let grid = ex::style_mixing_grid(&g, rows, cols, &styles, a.render.trunc, &opts(a.render.noise_mode), a.batch, dev, || pb.inc(1))?;
     pb.finish_and_clear();
     let (w, h, px) = grid.compose(cfg.img_resolution, cfg.img_channels);
     let params = serde_json::json!({
-        "network": file_name(&a.network), "rows": rows, "cols": cols, "styles": styles, "trunc": a.trunc,
-        "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(),
+        "network": file_name(&a.network), "rows": rows, "cols": cols, "styles": styles, "trunc": a.render.trunc,
+        "noise_mode": format!("{:?}", a.render.noise_mode).to_lowercase(),
     });
     save_png(&a.out, w, h, cfg.img_channels, &px, "stylegan2-mix", params, 0)?;
     if a.json {
@@ -184,38 +191,32 @@ pub struct ChimeraArgs {
     /// Seed for the fine layers (64x64 and up).
     #[arg(long)]
     pub fine: u32,
-    /// Truncation psi.
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    pub trunc: f64,
-    /// Per-pixel noise: const (reproducible), random, none.
-    #[arg(long, default_value = "const")]
-    pub noise_mode: NoiseMode,
     /// Output PNG.
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, value_enum, default_value_t)]
-    pub device: DeviceKind,
+    #[command(flatten)]
+    pub render: RenderArgs,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn chimera(a: &ChimeraArgs) -> Result<()> {
-    check_trunc(a.trunc)?;
+    check_trunc(a.render.trunc)?;
     let model = load_model(&a.network)?;
-    with_backend!(a.device, |B, dev| chimera_on::<B>(a, &model, &dev))
+    with_backend!(a.render.device, |B, dev| chimera_on::<B>(a, &model, &dev))
 }
 
 fn chimera_on<B: Backend>(a: &ChimeraArgs, model: &ModelFile, dev: &B::Device) -> Result<()> {
     let (g, cfg) = unconditional_generator::<B>(model, dev)?;
-    let ws = ex::seed_ws(&g, &[a.coarse, a.middle, a.fine], a.trunc, dev)?;
+    let ws = ex::seed_ws(&g, &[a.coarse, a.middle, a.fine], a.render.trunc, dev)?;
     let groups = ex::LayerGroups::from_resolutions(&ex::ws_resolutions(&g.synthesis));
     let w = ex::chimera_ws(&groups, &ws[0], &ws[1], &ws[2], g.w_dim);
     let params = serde_json::json!({
-        "network": file_name(&a.network), "coarse": a.coarse, "middle": a.middle, "fine": a.fine, "trunc": a.trunc,
-        "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(),
+        "network": file_name(&a.network), "coarse": a.coarse, "middle": a.middle, "fine": a.fine, "trunc": a.render.trunc,
+        "noise_mode": format!("{:?}", a.render.noise_mode).to_lowercase(),
     });
-    render_to_png(&g, &cfg, w, a.noise_mode, dev, &a.out, "stylegan2-chimera", params, a.coarse as u64)?;
+    render_to_png(&g, &cfg, w, a.render.noise_mode, dev, &a.out, "stylegan2-chimera", params, a.coarse as u64)?;
     if a.json {
         print_json(&serde_json::json!({"out": a.out, "coarse_layers": groups.coarse, "middle_layers": groups.middle, "fine_layers": groups.fine}));
     } else {
@@ -487,17 +488,11 @@ pub struct EditArgs {
     /// With --mask: feather width in output pixels (0 = hard edge) [default: 1/16 of the output size].
     #[arg(long, allow_negative_numbers = true)]
     pub feather: Option<f32>,
-    /// Truncation psi.
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    pub trunc: f64,
-    /// Per-pixel noise: const (reproducible), random, none.
-    #[arg(long, default_value = "const")]
-    pub noise_mode: NoiseMode,
     /// Output PNG.
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, value_enum, default_value_t)]
-    pub device: DeviceKind,
+    #[command(flatten)]
+    pub render: RenderArgs,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
@@ -537,7 +532,7 @@ fn read_mask(path: &Path) -> Result<MaskImage> {
 }
 
 pub fn edit(a: &EditArgs) -> Result<()> {
-    check_trunc(a.trunc)?;
+    check_trunc(a.render.trunc)?;
     let source = match (&a.direction, a.amount, a.with_seed) {
         (Some(_), _, Some(_)) => bail!("--with-seed and --direction cannot be used together: pick one edit"),
         (Some(spec), Some(amount), None) => {
@@ -562,7 +557,7 @@ pub fn edit(a: &EditArgs) -> Result<()> {
     }
     let mask = a.mask.as_deref().map(read_mask).transpose()?;
     let model = load_model(&a.network)?;
-    with_backend!(a.device, |B, dev| edit_on::<B>(a, &model, &source, mask.as_ref(), &dev))
+    with_backend!(a.render.device, |B, dev| edit_on::<B>(a, &model, &source, mask.as_ref(), &dev))
 }
 
 fn edit_on<B: Backend>(a: &EditArgs, model: &ModelFile, source: &EditSource, mask: Option<&MaskImage>, dev: &B::Device) -> Result<()> {
@@ -571,7 +566,7 @@ fn edit_on<B: Backend>(a: &EditArgs, model: &ModelFile, source: &EditSource, mas
         Some(s) => ex::parse_layers(s, g.num_ws())?,
         None => (0..g.num_ws()).collect(),
     };
-    let base = ex::seed_ws(&g, &[a.seed], a.trunc, dev)?.remove(0);
+    let base = ex::seed_ws(&g, &[a.seed], a.render.trunc, dev)?.remove(0);
     let edited = match source {
         EditSource::Direction { dir, sigma, amount } => {
             if dir.len() != g.w_dim {
@@ -579,11 +574,11 @@ fn edit_on<B: Backend>(a: &EditArgs, model: &ModelFile, source: &EditSource, mas
             }
             ex::apply_direction(&base, dir, amount * sigma, &layers)
         }
-        EditSource::Seed(s) => ex::mix_ws(&base, &ex::seed_ws(&g, &[*s], a.trunc, dev)?.remove(0), &layers, g.w_dim),
+        EditSource::Seed(s) => ex::mix_ws(&base, &ex::seed_ws(&g, &[*s], a.render.trunc, dev)?.remove(0), &layers, g.w_dim),
     };
     let mut params = serde_json::json!({
-        "network": file_name(&a.network), "layers": layers, "trunc": a.trunc,
-        "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(),
+        "network": file_name(&a.network), "layers": layers, "trunc": a.render.trunc,
+        "noise_mode": format!("{:?}", a.render.noise_mode).to_lowercase(),
     });
     match source {
         EditSource::Direction { amount, .. } => {
@@ -594,7 +589,7 @@ fn edit_on<B: Backend>(a: &EditArgs, model: &ModelFile, source: &EditSource, mas
     }
     let mut summary = serde_json::json!({"out": a.out, "seed": a.seed, "layers": layers});
     match mask {
-        None => render_to_png(&g, &cfg, edited, a.noise_mode, dev, &a.out, "stylegan2-edit", params.clone(), a.seed as u64)?,
+        None => render_to_png(&g, &cfg, edited, a.render.noise_mode, dev, &a.out, "stylegan2-edit", params.clone(), a.seed as u64)?,
         Some(m) => {
             let size = cfg.img_resolution;
             let bin = ex::BinaryMask::from_pixels(m.width, m.height, 4, &m.rgba, size)?;
@@ -609,7 +604,7 @@ fn edit_on<B: Backend>(a: &EditArgs, model: &ModelFile, source: &EditSource, mas
             }
             let feather = a.feather.unwrap_or_else(|| ex::default_feather(size));
             let soft = bin.feathered(feather);
-            let img = ex::local_edit(&g, &base, &edited, &soft, layer, &opts(a.noise_mode), dev)?.edited;
+            let img = ex::local_edit(&g, &base, &edited, &soft, layer, &opts(a.render.noise_mode), dev)?.edited;
             let extra = serde_json::json!({
                 "mask": a.mask.as_deref().map(file_name), "layer": layer, "feather": feather,
                 "masked_pixels": bin.count(), "unchanged_beyond_px": feather + 0.5,
