@@ -6,6 +6,8 @@
 //! differentiable under nested autodiff.
 
 use burn::tensor::{activation, backend::Backend, Tensor};
+
+use crate::broadcast::add_channel_bias;
 use serde::{Deserialize, Serialize};
 
 /// Activation functions supported by the official networks (subset that the nets use).
@@ -81,10 +83,7 @@ pub fn bias_act<B: Backend, const D: usize>(
 ) -> Tensor<B, D> {
     let mut x = x;
     if let Some(b) = bias {
-        let c = b.dims()[0];
-        let mut shape = [1usize; D];
-        shape[1] = c;
-        x = x + b.reshape(shape);
+        x = add_channel_bias(x, b);
     }
     x = act.apply(x);
     let gain = gain.unwrap_or_else(|| act.def_gain());

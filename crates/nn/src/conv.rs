@@ -36,6 +36,14 @@ fn conv_wrapper<B: Backend>(
             ConvTransposeOptions::new([stride, stride], padding, [0, 0], [1, 1], groups),
         )
     } else {
+        let (x, w) = if stride == 1 && padding == [1, 1] && groups == 1 {
+            match crate::winograd::try_conv3x3(x, w) {
+                Ok(y) => return y,
+                Err(pair) => pair,
+            }
+        } else {
+            (x, w)
+        };
         conv2d(
             x,
             w,

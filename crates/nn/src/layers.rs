@@ -4,6 +4,7 @@ use burn::module::{Module, Param};
 use burn::tensor::{backend::Backend, Distribution, Tensor};
 
 use crate::bias_act::{bias_act, Activation};
+use crate::broadcast::add_pixel_noise;
 use crate::conv::conv2d_resample;
 use crate::fir::Fir;
 use crate::state::{buffer, export_tensor, join, param, StateError, StateReader, WeightMap};
@@ -317,7 +318,7 @@ pub fn modulated_conv2d<B: Backend>(
                 x = x * d.reshape([n, out_channels, 1, 1]);
             }
             match noise {
-                Some(nz) => x + nz,
+                Some(nz) => add_noise(x, nz),
                 None => x,
             }
         }
@@ -347,10 +348,19 @@ pub fn modulated_conv2d<B: Backend>(
             let [_, _, oh, ow] = x.dims();
             let x: Tensor<B, 4> = x.reshape([n, out_channels, oh, ow]);
             match noise {
-                Some(nz) => x + nz,
+                Some(nz) => add_noise(x, nz),
                 None => x,
             }
         }
+    }
+}
+
+/// Adds noise broadcastable to `x`, through the fast path when it is shared by the channels.
+fn add_noise<B: Backend>(x: Tensor<B, 4>, noise: Tensor<B, 4>) -> Tensor<B, 4> {
+    if noise.dims()[1] == 1 {
+        add_pixel_noise(x, noise)
+    } else {
+        x + noise
     }
 }
 

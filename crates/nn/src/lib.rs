@@ -4,20 +4,25 @@
 //! * [`fir`]: FIR resampling (`upfirdn2d`, `upsample2d`, `downsample2d`, `filter2d`),
 //! * [`conv`]: `conv2d_resample` (convolution fused with FIR up/downsampling),
 //! * [`bias_act`]: bias + activation + gain + clamp,
+//! * [`broadcast`]: bias and noise additions laid out for the CPU backend's vectorised paths,
 //! * [`layers`]: equalized-LR fully-connected and conv layers, modulated convolution,
 //!   minibatch standard deviation, 2nd-moment normalization,
+//! * [`winograd`]: 3x3 convolutions through bestiary's Winograd kernels on the CPU backend,
 //! * [`state`]: loading/exporting tensors under their official names.
 //!
 //! Everything is generic over [`burn::tensor::backend::Backend`] and uses only ops that Burn can
 //! differentiate twice (matmul, conv2d, conv_transpose2d, pad, slice, reshape, elementwise).
 
 pub mod bias_act;
+pub mod broadcast;
 pub mod conv;
 pub mod fir;
 pub mod layers;
 pub mod state;
+pub mod winograd;
 
 pub use bias_act::{bias_act, Activation};
+pub use broadcast::{add_channel_bias, add_pixel_noise};
 pub use conv::conv2d_resample;
 pub use fir::{downsample2d, filter2d, upfirdn2d, upsample2d, Fir};
 pub use layers::{

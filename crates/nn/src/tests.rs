@@ -613,6 +613,41 @@ mod second_order {
         );
     }
 
+    /// The Winograd path against Burn's own convolution: forward values, the gradient penalty
+    /// and its weight gradient (second order, through nested autodiff).
+    #[test]
+    fn winograd_conv_agrees_with_burn_to_second_order() {
+        use burn::tensor::{module::conv2d, ops::ConvOptions};
+        let burn_conv = |x: Tensor<O, 4>, w: Tensor<O, 4>| {
+            conv2d(x, w, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1)).square()
+        };
+        let ours = |x: Tensor<O, 4>, w: Tensor<O, 4>| {
+            crate::winograd::try_conv3x3(x, w)
+                .map_err(|_| "fast path not taken")
+                .unwrap()
+                .square()
+        };
+        for (k, (xs, ws)) in [([2, 3, 7, 6], [4, 3, 3, 3]), ([3, 8, 5, 5], [6, 8, 3, 3])].into_iter().enumerate() {
+            let x = rand4(xs, 10 + k as u64);
+            let w = rand4(ws, 20 + k as u64);
+            let r = rand4([xs[0], ws[0], xs[2], xs[3]], 30 + k as u64);
+            let y_ref = conv2d(x.clone(), w.clone(), None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
+            let y = crate::winograd::try_conv3x3(x.clone(), w.clone()).map_err(|_| ()).unwrap();
+            let diff = (y - y_ref).abs().max().into_scalar();
+            assert!(diff < 1e-5, "forward differs by {diff}");
+            let (p_ref, g_ref) = penalty(&burn_conv, &x, &w, &r);
+            let (p, g) = penalty(&ours, &x, &w, &r);
+            assert!((p - p_ref).abs() <= 1e-4 * p_ref.abs(), "penalty {p} vs {p_ref}");
+            let scale = g_ref.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let err = g.iter().zip(&g_ref).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(err <= 1e-4 * scale, "second-order weight gradient off by {err} (scale {scale})");
+        }
+        // Other kernels and non-f32 tensors are handed back untouched.
+        let x = rand4([1, 2, 4, 4], 1);
+        assert!(crate::winograd::try_conv3x3(x.clone(), rand4([2, 2, 1, 1], 2)).is_err());
+        assert!(crate::winograd::try_conv3x3(x.clone().cast(burn::tensor::DType::F64), rand4([2, 2, 3, 3], 3).cast(burn::tensor::DType::F64)).is_err());
+    }
+
     #[test]
     fn primitives_are_twice_differentiable() {
         let f = Fir::default_stylegan();
