@@ -3,11 +3,17 @@
 //!
 //! * [`winograd`]: 3x3 same-padding convolution by Winograd F(2x2, 3x3), with input and weight
 //!   gradients,
+//! * [`fir`]: FIR up/down-sampling of planes (`upfirdn2d`) and its adjoint,
+//! * [`im2col`]: general strided convolution as GEMMs, with its adjoint (the transposed
+//!   convolution) and weight gradient,
 //! * [`matmul`]: a bounds-checked front for the `gemm` crate.
 
+pub mod fir;
+pub mod im2col;
 pub mod matmul;
 pub mod winograd;
 
+pub use im2col::{conv, conv_adjoint, conv_weight_grad, ConvGeom};
 pub use winograd::{conv3x3, conv3x3_input_grad, conv3x3_weight_grad, Conv3x3};
 
 #[cfg(test)]

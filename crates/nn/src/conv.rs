@@ -9,6 +9,7 @@ use burn::tensor::{
     Tensor,
 };
 
+use crate::cpu;
 use crate::fir::{pad_or_crop, upfirdn2d, Fir};
 
 /// Plain (grouped) correlation or convolution. `flip_weight = true` is correlation (PyTorch's
@@ -28,7 +29,16 @@ fn conv_wrapper<B: Backend>(
     } else {
         w
     };
+    let spec = cpu::ConvSpec { stride: [stride, stride], padding };
     if transpose {
+        let (x, w) = if groups == 1 {
+            match cpu::try_conv_transpose(x, w, spec) {
+                Ok(y) => return y,
+                Err(pair) => pair,
+            }
+        } else {
+            (x, w)
+        };
         conv_transpose2d(
             x,
             w,
@@ -36,13 +46,18 @@ fn conv_wrapper<B: Backend>(
             ConvTransposeOptions::new([stride, stride], padding, [0, 0], [1, 1], groups),
         )
     } else {
-        let (x, w) = if stride == 1 && padding == [1, 1] && groups == 1 {
-            match crate::winograd::try_conv3x3(x, w) {
+        let (x, w) = if groups != 1 {
+            (x, w)
+        } else if stride == 1 && padding == [1, 1] {
+            match cpu::try_conv3x3(x, w).or_else(|(x, w)| cpu::try_conv(x, w, spec)) {
                 Ok(y) => return y,
                 Err(pair) => pair,
             }
         } else {
-            (x, w)
+            match cpu::try_conv(x, w, spec) {
+                Ok(y) => return y,
+                Err(pair) => pair,
+            }
         };
         conv2d(
             x,

@@ -97,6 +97,26 @@ impl Fir {
     /// The 2D kernel used by a correlation (`conv2d`) that implements the convolution with
     /// this filter: flipped unless `flip_filter`, times `gain`. Shape `[1, 1, fh, fw]`.
     fn kernel<B: Backend>(&self, flip_filter: bool, gain: f64, device: &B::Device) -> Tensor<B, 4> {
+        let k = self.correlation_taps(flip_filter, gain);
+        Tensor::from_data(TensorData::new(k, [1, 1, self.fh, self.fw]), device)
+    }
+
+    /// [`Fir::correlation_taps`] as (column taps, row taps) when the filter is separable.
+    pub fn correlation_separable(&self, flip_filter: bool, gain: f64) -> Option<(Vec<f32>, Vec<f32>)> {
+        let f = self.separable.as_ref()?;
+        let oriented = |scale: f64| -> Vec<f32> {
+            let mut v: Vec<f32> = f.iter().map(|t| (*t as f64 * scale) as f32).collect();
+            if !flip_filter {
+                v.reverse();
+            }
+            v
+        };
+        Some((oriented(gain), oriented(1.0)))
+    }
+
+    /// The taps `[fh][fw]` of the correlation that applies this filter: flipped unless
+    /// `flip_filter`, times `gain`.
+    pub fn correlation_taps(&self, flip_filter: bool, gain: f64) -> Vec<f32> {
         let mut k = vec![0f32; self.fh * self.fw];
         for y in 0..self.fh {
             for x in 0..self.fw {
@@ -108,7 +128,7 @@ impl Fir {
                 k[y * self.fw + x] = (self.taps[sy * self.fw + sx] as f64 * gain) as f32;
             }
         }
-        Tensor::from_data(TensorData::new(k, [1, 1, self.fh, self.fw]), device)
+        k
     }
 }
 
@@ -167,6 +187,24 @@ pub fn upfirdn2d<B: Backend>(
     gain: f64,
 ) -> Tensor<B, 4> {
     assert!(up >= 1 && down >= 1);
+    let taps = f.correlation_taps(flip_filter, gain);
+    let separable = f.correlation_separable(flip_filter, gain);
+    match crate::cpu::try_fir(x, taps, separable, [f.fh, f.fw], up, down, padding) {
+        Ok(y) => y,
+        Err(x) => upfirdn2d_composed(x, f, up, down, padding, flip_filter, gain),
+    }
+}
+
+/// [`upfirdn2d`] from Burn convolutions, padding and slicing (any backend).
+pub(crate) fn upfirdn2d_composed<B: Backend>(
+    x: Tensor<B, 4>,
+    f: &Fir,
+    up: usize,
+    down: usize,
+    padding: [isize; 4],
+    flip_filter: bool,
+    gain: f64,
+) -> Tensor<B, 4> {
     let [n, c, h, w] = x.dims();
     let device = x.device();
     let (fh, fw) = (f.fh, f.fw);

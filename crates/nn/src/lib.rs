@@ -7,7 +7,7 @@
 //! * [`broadcast`]: bias and noise additions laid out for the CPU backend's vectorised paths,
 //! * [`layers`]: equalized-LR fully-connected and conv layers, modulated convolution,
 //!   minibatch standard deviation, 2nd-moment normalization,
-//! * [`winograd`]: 3x3 convolutions through bestiary's Winograd kernels on the CPU backend,
+//! * [`cpu`]: convolutions through bestiary's own CPU kernels (Winograd 3x3, im2col GEMM),
 //! * [`state`]: loading/exporting tensors under their official names.
 //!
 //! Everything is generic over [`burn::tensor::backend::Backend`] and uses only ops that Burn can
@@ -19,7 +19,7 @@ pub mod conv;
 pub mod fir;
 pub mod layers;
 pub mod state;
-pub mod winograd;
+pub mod cpu;
 
 pub use bias_act::{bias_act, Activation};
 pub use broadcast::{add_channel_bias, add_pixel_noise};

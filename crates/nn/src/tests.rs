@@ -622,7 +622,7 @@ mod second_order {
             conv2d(x, w, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1)).square()
         };
         let ours = |x: Tensor<O, 4>, w: Tensor<O, 4>| {
-            crate::winograd::try_conv3x3(x, w)
+            crate::cpu::try_conv3x3(x, w)
                 .map_err(|_| "fast path not taken")
                 .unwrap()
                 .square()
@@ -632,7 +632,7 @@ mod second_order {
             let w = rand4(ws, 20 + k as u64);
             let r = rand4([xs[0], ws[0], xs[2], xs[3]], 30 + k as u64);
             let y_ref = conv2d(x.clone(), w.clone(), None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
-            let y = crate::winograd::try_conv3x3(x.clone(), w.clone()).map_err(|_| ()).unwrap();
+            let y = crate::cpu::try_conv3x3(x.clone(), w.clone()).map_err(|_| ()).unwrap();
             let diff = (y - y_ref).abs().max().into_scalar();
             assert!(diff < 1e-5, "forward differs by {diff}");
             let (p_ref, g_ref) = penalty(&burn_conv, &x, &w, &r);
@@ -644,8 +644,89 @@ mod second_order {
         }
         // Other kernels and non-f32 tensors are handed back untouched.
         let x = rand4([1, 2, 4, 4], 1);
-        assert!(crate::winograd::try_conv3x3(x.clone(), rand4([2, 2, 1, 1], 2)).is_err());
-        assert!(crate::winograd::try_conv3x3(x.clone().cast(burn::tensor::DType::F64), rand4([2, 2, 3, 3], 3).cast(burn::tensor::DType::F64)).is_err());
+        assert!(crate::cpu::try_conv3x3(x.clone(), rand4([2, 2, 1, 1], 2)).is_err());
+        assert!(crate::cpu::try_conv3x3(x.clone().cast(burn::tensor::DType::F64), rand4([2, 2, 3, 3], 3).cast(burn::tensor::DType::F64)).is_err());
+    }
+
+    /// The im2col path against Burn's conv2d and conv_transpose2d, to second order.
+    #[test]
+    fn gemm_conv_agrees_with_burn_to_second_order() {
+        use crate::cpu::{try_conv, try_conv_transpose, ConvSpec};
+        use burn::tensor::module::{conv2d, conv_transpose2d};
+        use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+        // (x shape, w shape, stride, padding, transposed)
+        let cases: [([usize; 4], [usize; 4], usize, usize, bool); 4] = [
+            ([2, 8, 8, 8], [4, 8, 3, 3], 2, 0, false),
+            ([3, 9, 7, 6], [5, 9, 3, 3], 2, 1, false),
+            ([2, 8, 5, 5], [9, 8, 1, 1], 1, 0, false),
+            ([2, 6, 4, 5], [6, 8, 3, 3], 2, 0, true),
+        ];
+        for (k, (xs, ws, s, p, transposed)) in cases.into_iter().enumerate() {
+            let spec = ConvSpec { stride: [s, s], padding: [p, p] };
+            let reference = move |x: Tensor<O, 4>, w: Tensor<O, 4>| {
+                if transposed {
+                    conv_transpose2d(x, w, None, ConvTransposeOptions::new([s, s], [p, p], [0, 0], [1, 1], 1))
+                } else {
+                    conv2d(x, w, None, ConvOptions::new([s, s], [p, p], [1, 1], 1))
+                }
+            };
+            let ours = move |x: Tensor<O, 4>, w: Tensor<O, 4>| {
+                let y = if transposed { try_conv_transpose(x, w, spec) } else { try_conv(x, w, spec) };
+                y.map_err(|_| "fast path not taken").unwrap()
+            };
+            let x = rand4(xs, 40 + k as u64);
+            let w = rand4(ws, 50 + k as u64);
+            let lift = |t: &Tensor<B, 4>| Tensor::<O, 4>::from_inner(Tensor::<I, 4>::from_inner(t.clone()));
+            let y_ref = reference(lift(&x), lift(&w)).inner().inner();
+            let y = ours(lift(&x), lift(&w)).inner().inner();
+            assert_eq!(y.dims(), y_ref.dims(), "case {k}");
+            let diff = (y.clone() - y_ref).abs().max().into_scalar();
+            assert!(diff < 1e-5, "case {k}: forward differs by {diff}");
+            let r = rand4(y.dims(), 60 + k as u64);
+            let (p_ref, g_ref) = penalty(&|x, w| reference(x, w).square(), &x, &w, &r);
+            let (p_ours, g) = penalty(&|x, w| ours(x, w).square(), &x, &w, &r);
+            assert!((p_ours - p_ref).abs() <= 1e-4 * p_ref.abs(), "case {k}: penalty {p_ours} vs {p_ref}");
+            let scale = g_ref.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let err = g.iter().zip(&g_ref).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(err <= 1e-4 * scale, "case {k}: second-order weight gradient off by {err} (scale {scale})");
+        }
+    }
+
+    /// The direct FIR kernel against the composition of Burn convolutions, to second order
+    /// (the penalty runs the FIR then a 3x3 convolution whose weights receive the gradient).
+    #[test]
+    fn fir_kernel_agrees_with_composed_burn_ops_to_second_order() {
+        use crate::fir::upfirdn2d_composed;
+        use burn::tensor::{module::conv2d, ops::ConvOptions};
+        let f = Fir::default_stylegan();
+        // (up, down, padding, gain)
+        let cases: [(usize, usize, [isize; 4], f64); 4] =
+            [(1, 1, [2, 1, 2, 1], 4.0), (1, 2, [1, 1, 1, 1], 1.0), (2, 1, [2, 1, 2, 1], 4.0), (1, 1, [-1, 1, 0, -1], 1.0)];
+        for (k, (up, down, pad, gain)) in cases.into_iter().enumerate() {
+            let x = rand4([2, 3, 6, 5], 70 + k as u64);
+            let ours = |x: Tensor<O, 4>| {
+                crate::cpu::try_fir(x, f.correlation_taps(false, gain), f.correlation_separable(false, gain), [f.fh, f.fw], up, down, pad)
+                    .map_err(|_| "fast path not taken")
+                    .unwrap()
+            };
+            let composed = |x: Tensor<O, 4>| upfirdn2d_composed(x, &f, up, down, pad, false, gain);
+            let lift = |t: &Tensor<B, 4>| Tensor::<O, 4>::from_inner(Tensor::<I, 4>::from_inner(t.clone()));
+            let y = ours(lift(&x)).inner().inner();
+            let y_ref = composed(lift(&x)).inner().inner();
+            assert_eq!(y.dims(), y_ref.dims(), "case {k}");
+            let diff = (y.clone() - y_ref).abs().max().into_scalar();
+            assert!(diff < 1e-5, "case {k}: forward differs by {diff}");
+            let [_, _, oh, ow] = y.dims();
+            let w = rand4([4, 3, 3, 3], 80 + k as u64);
+            let r = rand4([2, 4, oh, ow], 90 + k as u64);
+            let conv = |t: Tensor<O, 4>, w: Tensor<O, 4>| conv2d(t, w, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1)).square();
+            let (p_ref, g_ref) = penalty(&|x, w| conv(composed(x), w), &x, &w, &r);
+            let (p_ours, g) = penalty(&|x, w| conv(ours(x), w), &x, &w, &r);
+            assert!((p_ours - p_ref).abs() <= 1e-4 * p_ref.abs(), "case {k}: penalty {p_ours} vs {p_ref}");
+            let scale = g_ref.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let err = g.iter().zip(&g_ref).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(err <= 1e-4 * scale, "case {k}: second-order weight gradient off by {err} (scale {scale})");
+        }
     }
 
     #[test]

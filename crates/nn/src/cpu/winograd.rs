@@ -5,11 +5,7 @@
 //! [`Conv3x3Backend`] is a backend extension: Flex runs the kernels, and `Autodiff<B>` wraps any
 //! implementation in a custom op whose backward is again made of `conv3x3` and
 //! `conv3x3_weight_grad`, so the pair is closed under differentiation and nested autodiff (R1,
-//! path length) keeps working. The networks stay generic over `Backend`: [`try_conv3x3`] checks
-//! at run time whether the concrete backend is one of the extended ones and otherwise hands the
-//! tensors back for Burn's own convolution.
-
-use std::any::Any;
+//! path length) keeps working.
 
 use burn::backend::autodiff::{
     checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
@@ -18,9 +14,7 @@ use burn::backend::autodiff::{
     NodeId,
 };
 use burn::backend::{Autodiff, Flex};
-use burn::tensor::{
-    backend::Backend, ops::FloatTensor, DType, Tensor, TensorData, TensorMetadata, TensorPrimitive,
-};
+use burn::tensor::{backend::Backend, ops::FloatTensor, DType, TensorData, TensorMetadata};
 use burn_flex::FlexTensor;
 use bestiary_kernels::winograd::{self, Conv3x3};
 
@@ -37,7 +31,7 @@ fn shape_of(x: &FlexTensor, c_out: usize) -> Conv3x3 {
     Conv3x3 { batch, c_in, c_out, height, width }
 }
 
-fn flex_f32(t: FloatTensor<Flex>) -> FlexTensor {
+pub(super) fn flex_f32(t: FloatTensor<Flex>) -> FlexTensor {
     assert_eq!(t.dtype(), DType::F32, "conv3x3: f32 tensors only");
     t.to_contiguous()
 }
@@ -61,7 +55,7 @@ impl Conv3x3Backend for Flex {
 }
 
 /// `w'[i][o] = flip(w[o][i])`: the weights whose convolution is the input gradient.
-fn flip_transpose<B: Backend>(w: FloatTensor<B>) -> FloatTensor<B> {
+pub(super) fn flip_transpose<B: Backend>(w: FloatTensor<B>) -> FloatTensor<B> {
     B::float_swap_dims(B::float_flip(w, &[2, 3]), 0, 1)
 }
 
@@ -131,39 +125,3 @@ impl<B: Conv3x3Backend, C: CheckpointStrategy> Conv3x3Backend for Autodiff<B, C>
     }
 }
 
-/// Moves `t` into type `U` when it already is one (a run-time check of a generic parameter).
-fn cast<T: 'static, U: 'static>(t: T) -> Result<U, T> {
-    let mut slot = Some(t);
-    match (&mut slot as &mut dyn Any).downcast_mut::<Option<U>>() {
-        Some(u) => Ok(u.take().expect("slot is filled")),
-        None => Err(slot.expect("slot is filled")),
-    }
-}
-
-type Pair<B> = (Tensor<B, 4>, Tensor<B, 4>);
-
-fn run_as<B: Backend, F: Conv3x3Backend>(pair: Pair<B>) -> Result<Tensor<B, 4>, Pair<B>> {
-    let (x, w) = cast::<Pair<B>, Pair<F>>(pair)?;
-    let y = F::conv3x3(x.into_primitive().tensor(), w.into_primitive().tensor());
-    cast::<Tensor<F, 4>, Tensor<B, 4>>(Tensor::from_primitive(TensorPrimitive::Float(y)))
-        .map_err(|_| unreachable!("F is B"))
-}
-
-/// Whether `BESTIARY_WINOGRAD=0` turned the kernels off (for benchmarks and comparisons).
-fn disabled() -> bool {
-    static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *OFF.get_or_init(|| std::env::var("BESTIARY_WINOGRAD").is_ok_and(|v| v == "0"))
-}
-
-/// `conv2d(x, w, padding=1)` through the Winograd kernels when `B` is Flex or (nested) Autodiff
-/// of Flex and the tensors are f32 with a 3x3 kernel; otherwise the tensors come back unchanged.
-pub fn try_conv3x3<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 4>) -> Result<Tensor<B, 4>, Pair<B>> {
-    let [_, _, kh, kw] = w.dims();
-    let eligible = kh == 3 && kw == 3 && x.dtype() == DType::F32 && w.dtype() == DType::F32 && !disabled();
-    if !eligible {
-        return Err((x, w));
-    }
-    run_as::<B, Flex>((x, w))
-        .or_else(run_as::<B, Autodiff<Flex>>)
-        .or_else(run_as::<B, Autodiff<Autodiff<Flex>>>)
-}

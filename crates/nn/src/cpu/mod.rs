@@ -1,0 +1,150 @@
+//! Convolutions through bestiary's own CPU kernels (`bestiary-kernels`) where they beat Burn
+//! Flex's: [`winograd`] for 3x3 stride-1 convolutions, [`gemm_conv`] for strided and transposed
+//! ones, [`fir_op`] for FIR resampling. Each is a backend extension trait implemented for Flex (the kernels) and for any
+//! `Autodiff<B>` (custom ops whose backward passes are again these ops).
+//!
+//! The networks stay generic over `Backend`: the `try_*` functions check at run time whether the
+//! concrete backend is Flex or (nested) Autodiff of Flex and otherwise hand the tensors back for
+//! Burn's own convolution. `BESTIARY_WINOGRAD=0` turns the whole path off, for comparisons.
+
+pub mod fir_op;
+pub mod gemm_conv;
+pub mod winograd;
+
+use std::any::Any;
+
+use burn::backend::{Autodiff, Flex};
+use burn::tensor::{backend::Backend, DType, Tensor, TensorPrimitive};
+
+pub use fir_op::FirBackend;
+pub use gemm_conv::{ConvSpec, GemmConvBackend};
+pub use winograd::Conv3x3Backend;
+
+/// Moves `t` into type `U` when it already is one (a run-time check of a generic parameter).
+fn cast<T: 'static, U: 'static>(t: T) -> Result<U, T> {
+    let mut slot = Some(t);
+    match (&mut slot as &mut dyn Any).downcast_mut::<Option<U>>() {
+        Some(u) => Ok(u.take().expect("slot is filled")),
+        None => Err(slot.expect("slot is filled")),
+    }
+}
+
+type Pair<B> = (Tensor<B, 4>, Tensor<B, 4>);
+
+/// Runs `op` on the pair when `B` is `F`, else hands the pair back.
+fn run_as<B: Backend, F: Backend>(
+    pair: Pair<B>,
+    op: impl FnOnce(Tensor<F, 4>, Tensor<F, 4>) -> Tensor<F, 4>,
+) -> Result<Tensor<B, 4>, Pair<B>> {
+    let (x, w) = cast::<Pair<B>, Pair<F>>(pair)?;
+    cast::<Tensor<F, 4>, Tensor<B, 4>>(op(x, w)).map_err(|_| unreachable!("F is B"))
+}
+
+fn float<B: Backend>(t: Tensor<B, 4>) -> burn::tensor::ops::FloatTensor<B> {
+    t.into_primitive().tensor()
+}
+
+fn tensor<B: Backend>(t: burn::tensor::ops::FloatTensor<B>) -> Tensor<B, 4> {
+    Tensor::from_primitive(TensorPrimitive::Float(t))
+}
+
+/// Whether `BESTIARY_WINOGRAD=0` turned our kernels off.
+fn disabled() -> bool {
+    static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OFF.get_or_init(|| std::env::var("BESTIARY_WINOGRAD").is_ok_and(|v| v == "0"))
+}
+
+fn eligible<B: Backend>(x: &Tensor<B, 4>, w: &Tensor<B, 4>) -> bool {
+    x.dtype() == DType::F32 && w.dtype() == DType::F32 && !disabled()
+}
+
+/// Dispatches `$op` (a generic function of the concrete backend) over Flex, Autodiff<Flex> and
+/// Autodiff<Autodiff<Flex>>.
+macro_rules! dispatch {
+    ($pair:expr, $op:ident $(, $arg:expr)*) => {
+        run_as::<B, Flex>($pair, |x, w| $op::<Flex>(x, w $(, $arg)*))
+            .or_else(|p| run_as::<B, Autodiff<Flex>>(p, |x, w| $op::<Autodiff<Flex>>(x, w $(, $arg)*)))
+            .or_else(|p| run_as::<B, Autodiff<Autodiff<Flex>>>(p, |x, w| $op::<Autodiff<Autodiff<Flex>>>(x, w $(, $arg)*)))
+    };
+}
+
+fn conv3x3_on<F: Conv3x3Backend>(x: Tensor<F, 4>, w: Tensor<F, 4>) -> Tensor<F, 4> {
+    tensor(F::conv3x3(float(x), float(w)))
+}
+
+fn conv_on<F: GemmConvBackend>(x: Tensor<F, 4>, w: Tensor<F, 4>, spec: ConvSpec) -> Tensor<F, 4> {
+    tensor(F::conv(float(x), float(w), spec))
+}
+
+fn transposed_on<F: GemmConvBackend>(x: Tensor<F, 4>, w: Tensor<F, 4>, spec: ConvSpec, out_hw: [usize; 2]) -> Tensor<F, 4> {
+    tensor(F::conv_adjoint(float(x), float(w), spec, out_hw))
+}
+
+/// `conv2d(x, w, padding=1)` through the Winograd kernels when `B` is Flex or (nested) Autodiff
+/// of Flex and the tensors are f32 with a 3x3 kernel; otherwise the tensors come back unchanged.
+pub fn try_conv3x3<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 4>) -> Result<Tensor<B, 4>, Pair<B>> {
+    let [_, _, kh, kw] = w.dims();
+    if kh != 3 || kw != 3 || !eligible(&x, &w) {
+        return Err((x, w));
+    }
+    dispatch!((x, w), conv3x3_on)
+}
+
+/// Channels below which Flex's own direct paths win (RGB layers, FIR filters folded per channel).
+const MIN_CHANNELS: usize = 8;
+
+/// `conv2d(x, w, stride, padding)` (one group) through the im2col kernels, or the tensors back.
+pub fn try_conv<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 4>, spec: ConvSpec) -> Result<Tensor<B, 4>, Pair<B>> {
+    let [_, c_in, h, wd] = x.dims();
+    let [_, wc, kh, kw] = w.dims();
+    let fits = h + 2 * spec.padding[0] >= kh && wd + 2 * spec.padding[1] >= kw && spec.stride.iter().all(|s| *s > 0);
+    if c_in < MIN_CHANNELS || wc != c_in || !fits || !eligible(&x, &w) {
+        return Err((x, w));
+    }
+    dispatch!((x, w), conv_on, spec)
+}
+
+/// `conv_transpose2d(x, w, stride, padding)` (one group, no output padding; `w: [I, O, kh, kw]`)
+/// through the im2col kernels, or the tensors back.
+pub fn try_conv_transpose<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 4>, spec: ConvSpec) -> Result<Tensor<B, 4>, Pair<B>> {
+    let [_, c_in, h, wd] = x.dims();
+    let [wi, c_out, kh, kw] = w.dims();
+    let size = |n: usize, s: usize, p: usize, k: usize| ((n.max(1) - 1) * s + k).checked_sub(2 * p).filter(|v| *v > 0);
+    let out = size(h, spec.stride[0], spec.padding[0], kh).zip(size(wd, spec.stride[1], spec.padding[1], kw));
+    let Some((oh, ow)) = out else { return Err((x, w)) };
+    if c_out < MIN_CHANNELS || wi != c_in || h == 0 || wd == 0 || !eligible(&x, &w) {
+        return Err((x, w));
+    }
+    dispatch!((x, w), transposed_on, spec, [oh, ow])
+}
+
+fn fir_on<F: FirBackend>(x: Tensor<F, 4>, g: &std::sync::Arc<bestiary_kernels::fir::FirGeom>) -> Tensor<F, 4> {
+    tensor(F::fir(float(x), g))
+}
+
+fn run_one<B: Backend, F: Backend>(x: Tensor<B, 4>, op: impl FnOnce(Tensor<F, 4>) -> Tensor<F, 4>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    let x = cast::<Tensor<B, 4>, Tensor<F, 4>>(x)?;
+    cast::<Tensor<F, 4>, Tensor<B, 4>>(op(x)).map_err(|_| unreachable!("F is B"))
+}
+
+/// `upfirdn2d(x, kernel, up, down, pad)` with a correlation kernel `[kh][kw]` (already flipped
+/// and scaled; optionally as two 1D factors) through the direct kernel, or `x` back.
+pub fn try_fir<B: Backend>(
+    x: Tensor<B, 4>,
+    kernel: Vec<f32>,
+    separable: Option<(Vec<f32>, Vec<f32>)>,
+    [kh, kw]: [usize; 2],
+    up: usize,
+    down: usize,
+    pad: [isize; 4],
+) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    let [n, c, height, width] = x.dims();
+    let g = bestiary_kernels::fir::FirGeom { planes: n * c, height, width, up, down, pad, kernel, kh, kw, separable };
+    if x.dtype() != DType::F32 || disabled() || g.output().is_none() || g.kernel.len() != kh * kw {
+        return Err(x);
+    }
+    let g = std::sync::Arc::new(g);
+    run_one::<B, Flex>(x, |x| fir_on::<Flex>(x, &g))
+        .or_else(|x| run_one::<B, Autodiff<Flex>>(x, |x| fir_on::<Autodiff<Flex>>(x, &g)))
+        .or_else(|x| run_one::<B, Autodiff<Autodiff<Flex>>>(x, |x| fir_on::<Autodiff<Autodiff<Flex>>>(x, &g)))
+}
