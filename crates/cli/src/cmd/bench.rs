@@ -22,7 +22,7 @@ Example (the peer's 32px anchor: python peer_cpu.py --res 32):
   bestiary bench generate --res 32 --cbase 4096 --cmax 256 --z-dim 256 --batch 16
 
 Both programs one after the other, as ratios: tools/bench/vs_peer.sh
-BESTIARY_WINOGRAD=0 swaps bestiary's Winograd 3x3 convolution for Burn's own, for comparison.")]
+BESTIARY_CPU_KERNELS=0 swaps bestiary's own CPU convolution and FIR kernels for Burn's, for comparison.")]
     Generate(GenerateBenchArgs),
     /// Training throughput (s/kimg) in the peer script's schedule: G path length every 4 steps, D R1 every 16.
     #[command(after_help = "\
@@ -30,7 +30,7 @@ Example (the peer's 32px anchor: python peer_cpu.py --res 32 --iters 16):
   bestiary bench train --res 32 --cbase 4096 --cmax 256 --z-dim 256 --batch 16 --iters 16
 
 Both programs one after the other, as ratios (with peak memory): tools/bench/vs_peer.sh
-BESTIARY_WINOGRAD=0 swaps bestiary's Winograd 3x3 convolution for Burn's own, for comparison.")]
+BESTIARY_CPU_KERNELS=0 swaps bestiary's own CPU convolution and FIR kernels for Burn's, for comparison.")]
     Train(GenerateBenchArgs),
 }
 

@@ -1,11 +1,11 @@
 //! Convolutions through bestiary's own CPU kernels (`bestiary-kernels`) where they beat Burn
 //! Flex's: [`winograd`] for 3x3 stride-1 convolutions, [`gemm_conv`] for strided and transposed
-//! ones, [`fir_op`] for FIR resampling. Each is a backend extension trait implemented for Flex (the kernels) and for any
-//! `Autodiff<B>` (custom ops whose backward passes are again these ops).
+//! ones, [`fir_op`] for FIR resampling. Each is a backend extension trait implemented for Flex
+//! (the kernels) and for any `Autodiff<B>` (custom ops whose backward passes are again these ops).
 //!
 //! The networks stay generic over `Backend`: the `try_*` functions check at run time whether the
 //! concrete backend is Flex or (nested) Autodiff of Flex and otherwise hand the tensors back for
-//! Burn's own convolution. `BESTIARY_WINOGRAD=0` turns the whole path off, for comparisons.
+//! Burn's own convolution. `BESTIARY_CPU_KERNELS=0` turns the whole path off, for comparisons.
 
 pub mod fir_op;
 pub mod gemm_conv;
@@ -48,10 +48,10 @@ fn tensor<B: Backend>(t: burn::tensor::ops::FloatTensor<B>) -> Tensor<B, 4> {
     Tensor::from_primitive(TensorPrimitive::Float(t))
 }
 
-/// Whether `BESTIARY_WINOGRAD=0` turned our kernels off.
+/// Whether `BESTIARY_CPU_KERNELS=0` turned our kernels off.
 fn disabled() -> bool {
     static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *OFF.get_or_init(|| std::env::var("BESTIARY_WINOGRAD").is_ok_and(|v| v == "0"))
+    *OFF.get_or_init(|| std::env::var("BESTIARY_CPU_KERNELS").is_ok_and(|v| v == "0"))
 }
 
 fn eligible<B: Backend>(x: &Tensor<B, 4>, w: &Tensor<B, 4>) -> bool {
