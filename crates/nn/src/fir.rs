@@ -1,7 +1,8 @@
-//! FIR resampling with the semantics of the official `upfirdn2d` op, built from ordinary Burn
+//! FIR resampling with the semantics of the official `upfirdn2d` op. On the CPU backend it runs
+//! bestiary's direct kernel ([`crate::cpu::try_fir`]); elsewhere it is built from ordinary Burn
 //! convolutions (each channel is folded into the batch dimension and filtered with a
-//! single-channel `conv2d` / `conv_transpose2d`), zero padding and slicing, so that it stays
-//! twice differentiable under nested autodiff.
+//! single-channel `conv2d` / `conv_transpose2d`), zero padding and slicing. Both stay twice
+//! differentiable under nested autodiff.
 
 use burn::tensor::{
     backend::Backend,
