@@ -11,7 +11,8 @@
 
 use rayon::prelude::*;
 
-use crate::matmul::{matmul, Parallelism, View};
+use crate::matmul::{matmul, View};
+use crate::runs::{split, sum_over_runs};
 
 /// Geometry of a convolution `x: [batch, c_in, height, width]` -> `y: [batch, c_out, out_h, out_w]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +40,8 @@ impl ConvGeom {
             o(self.width, self.padding[1], self.kw, self.stride[1])?,
         ])
     }
-    fn out_hw(&self) -> [usize; 2] {
+    /// [`ConvGeom::output`] of a geometry known to fit; panics otherwise.
+    pub fn out_hw(&self) -> [usize; 2] {
         self.output().expect("conv: the kernel does not fit the padded input")
     }
     fn in_len(&self) -> usize {
@@ -51,18 +53,6 @@ impl ConvGeom {
     }
     fn patch(&self) -> usize {
         self.c_in * self.kh * self.kw
-    }
-}
-
-/// Images per task and the GEMM's own threading, as in the Winograd kernels.
-fn split(batch: usize) -> (usize, Parallelism) {
-    let threads = rayon::current_num_threads();
-    if batch >= 2 && threads > 1 {
-        (batch.div_ceil(threads).max(1), Parallelism::None)
-    } else if threads > 1 {
-        (batch.max(1), Parallelism::Rayon(0))
-    } else {
-        (batch.max(1), Parallelism::None)
     }
 }
 
@@ -150,7 +140,7 @@ pub fn conv(x: &[f32], w: &[f32], g: ConvGeom) -> Vec<f32> {
     if y.is_empty() {
         return y;
     }
-    let (run, par) = split(g.batch);
+    let (run, par) = split(g.batch, g.batch);
     y.par_chunks_mut(run * g.out_len()).enumerate().for_each(|(r, yr)| {
         let mut cols = vec![0f32; g.patch() * oh * ow];
         for (i, yi) in yr.chunks_mut(g.out_len()).enumerate() {
@@ -173,7 +163,7 @@ pub fn conv_adjoint(gy: &[f32], w: &[f32], g: ConvGeom) -> Vec<f32> {
     if x.is_empty() {
         return x;
     }
-    let (run, par) = split(g.batch);
+    let (run, par) = split(g.batch, g.batch);
     x.par_chunks_mut(run * g.in_len()).enumerate().for_each(|(r, xr)| {
         let mut cols = vec![0f32; g.patch() * oh * ow];
         for (i, xi) in xr.chunks_mut(g.in_len()).enumerate() {
@@ -197,29 +187,15 @@ pub fn conv_weight_grad(x: &[f32], gy: &[f32], g: ConvGeom) -> Vec<f32> {
     if g.batch == 0 || oh * ow == 0 {
         return vec![0.0; len];
     }
-    let (run, par) = split(g.batch);
-    (0..g.batch)
-        .into_par_iter()
-        .step_by(run)
-        .fold(
-            || vec![0f32; len],
-            |mut gw, first| {
-                let mut cols = vec![0f32; g.patch() * oh * ow];
-                for img in first..(first + run).min(g.batch) {
-                    im2col(&x[img * g.in_len()..(img + 1) * g.in_len()], &g, &mut cols);
-                    let gi = &gy[img * g.out_len()..(img + 1) * g.out_len()];
-                    let lhs = View { data: gi, rows: g.c_out, cols: oh * ow, row_stride: oh * ow, col_stride: 1 };
-                    let rhs = View { data: &cols, rows: oh * ow, cols: g.patch(), row_stride: 1, col_stride: oh * ow };
-                    matmul(&mut gw, g.patch(), lhs, rhs, true, par);
-                }
-                gw
-            },
-        )
-        .reduce(
-            || vec![0f32; len],
-            |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(p, q)| *p += q);
-                a
-            },
-        )
+    let (run, par) = split(g.batch, g.batch);
+    sum_over_runs(g.batch, run, len, |first, gw| {
+        let mut cols = vec![0f32; g.patch() * oh * ow];
+        for img in first..(first + run).min(g.batch) {
+            im2col(&x[img * g.in_len()..(img + 1) * g.in_len()], &g, &mut cols);
+            let gi = &gy[img * g.out_len()..(img + 1) * g.out_len()];
+            let lhs = View { data: gi, rows: g.c_out, cols: oh * ow, row_stride: oh * ow, col_stride: 1 };
+            let rhs = View { data: &cols, rows: oh * ow, cols: g.patch(), row_stride: 1, col_stride: oh * ow };
+            matmul(gw, g.patch(), lhs, rhs, true, par);
+        }
+    })
 }

@@ -6,11 +6,13 @@
 //! * [`fir`]: FIR up/down-sampling of planes (`upfirdn2d`) and its adjoint,
 //! * [`im2col`]: general strided convolution as GEMMs, with its adjoint (the transposed
 //!   convolution) and weight gradient,
+//! * [`runs`]: how a batch is spread over threads, shared by the kernels,
 //! * [`matmul`]: a bounds-checked front for the `gemm` crate.
 
 pub mod fir;
 pub mod im2col;
 pub mod matmul;
+pub mod runs;
 pub mod winograd;
 
 pub use im2col::{conv, conv_adjoint, conv_weight_grad, ConvGeom};

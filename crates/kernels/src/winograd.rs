@@ -12,6 +12,7 @@
 use rayon::prelude::*;
 
 use crate::matmul::{matmul, Parallelism, View};
+use crate::runs::{split, sum_over_runs};
 
 /// Shape of a 3x3 same-padding convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,20 +46,11 @@ const TILE_BLOCK: usize = 128;
 /// blocks mean fewer read-modify-writes of the accumulated `dU`.
 const GRAD_TILE_BLOCK: usize = 512;
 
-/// How a batch is split into tasks: runs of consecutive images with at least a block of tiles
-/// each (small feature maps are batched into one product), spread over threads when there are
-/// several runs, else threads inside each product.
-fn split(s: &Conv3x3) -> (usize, Parallelism) {
+/// Runs of consecutive images with at least a block of tiles each, so that small feature maps
+/// are batched into one product.
+fn split_tiles(s: &Conv3x3) -> (usize, Parallelism) {
     let (th, tw) = s.tiles();
-    let per_task = TILE_BLOCK.div_ceil(th * tw).max(1);
-    let images = per_task.min(s.batch.div_ceil(rayon::current_num_threads()).max(1));
-    if s.batch > images && rayon::current_num_threads() > 1 {
-        (images, Parallelism::None)
-    } else if rayon::current_num_threads() > 1 {
-        (s.batch, Parallelism::Rayon(0))
-    } else {
-        (s.batch, Parallelism::None)
-    }
+    split(s.batch, TILE_BLOCK.div_ceil(th * tw))
 }
 
 /// `U = G w Gᵀ` for every (out, in) pair, laid out `[16][c_out][c_in]`.
@@ -312,7 +304,7 @@ pub fn conv3x3(x: &[f32], w: &[f32], s: Conv3x3) -> Vec<f32> {
     }
     let u = transform_weights(w, s.c_out, s.c_in);
     let (in_img, out_img) = (s.c_in * s.height * s.width, s.c_out * s.height * s.width);
-    let (run, par) = split(&s);
+    let (run, par) = split_tiles(&s);
     y.par_chunks_mut(run * out_img).enumerate().for_each(|(r, yr)| {
         let images = yr.len() / out_img;
         let x = &x[r * run * in_img..(r * run + images) * in_img];
@@ -349,7 +341,7 @@ pub fn conv3x3_weight_grad(x: &[f32], g: &[f32], s: Conv3x3) -> Vec<f32> {
         return vec![0.0; s.weight_len()];
     }
     let (in_img, out_img) = (s.c_in * s.height * s.width, s.c_out * s.height * s.width);
-    let (run, par) = split(&s);
+    let (run, par) = split_tiles(&s);
     // Accumulates dU over one run of images starting at image `first`.
     let run_grad = |first: usize, du: &mut Vec<f32>| {
         let images = run.min(s.batch - first);
@@ -370,22 +362,6 @@ pub fn conv3x3_weight_grad(x: &[f32], g: &[f32], s: Conv3x3) -> Vec<f32> {
             }
         }
     };
-    let du = (0..s.batch)
-        .into_par_iter()
-        .step_by(run)
-        .fold(
-            || vec![0f32; du_len],
-            |mut du, first| {
-                run_grad(first, &mut du);
-                du
-            },
-        )
-        .reduce(
-            || vec![0f32; du_len],
-            |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(p, q)| *p += q);
-                a
-            },
-        );
+    let du = sum_over_runs(s.batch, run, du_len, run_grad);
     weight_grad_from_winograd(&du, s.c_out, s.c_in)
 }

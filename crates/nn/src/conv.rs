@@ -31,13 +31,9 @@ fn conv_wrapper<B: Backend>(
     };
     let spec = cpu::ConvSpec { stride: [stride, stride], padding };
     if transpose {
-        let (x, w) = if groups == 1 {
-            match cpu::try_conv_transpose(x, w, spec) {
-                Ok(y) => return y,
-                Err(pair) => pair,
-            }
-        } else {
-            (x, w)
+        let (x, w) = match cpu::try_conv_transpose(x, w, spec, groups) {
+            Ok(y) => return y,
+            Err(pair) => pair,
         };
         conv_transpose2d(
             x,
@@ -46,18 +42,9 @@ fn conv_wrapper<B: Backend>(
             ConvTransposeOptions::new([stride, stride], padding, [0, 0], [1, 1], groups),
         )
     } else {
-        let (x, w) = if groups != 1 {
-            (x, w)
-        } else if stride == 1 && padding == [1, 1] {
-            match cpu::try_conv3x3(x, w).or_else(|(x, w)| cpu::try_conv(x, w, spec)) {
-                Ok(y) => return y,
-                Err(pair) => pair,
-            }
-        } else {
-            match cpu::try_conv(x, w, spec) {
-                Ok(y) => return y,
-                Err(pair) => pair,
-            }
+        let (x, w) = match cpu::try_conv2d(x, w, spec, groups) {
+            Ok(y) => return y,
+            Err(pair) => pair,
         };
         conv2d(
             x,

@@ -671,7 +671,7 @@ mod second_order {
                 }
             };
             let ours = move |x: Tensor<O, 4>, w: Tensor<O, 4>| {
-                let y = if transposed { try_conv_transpose(x, w, spec) } else { try_conv(x, w, spec) };
+                let y = if transposed { try_conv_transpose(x, w, spec, 1) } else { try_conv(x, w, spec) };
                 y.map_err(|_| "fast path not taken").unwrap()
             };
             let x = rand4(xs, 40 + k as u64);

@@ -14,7 +14,7 @@ use burn::tensor::{backend::Backend, ops::FloatTensor, TensorData, TensorMetadat
 use burn_flex::FlexTensor;
 use bestiary_kernels::fir::{self, FirGeom};
 
-use super::winograd::flex_f32;
+use super::flex_f32;
 
 /// Backends with a native `upfirdn2d` over `[N, C, H, W]` (planes = N * C) and its adjoint.
 pub trait FirBackend: Backend {

@@ -16,7 +16,7 @@ use burn::tensor::{backend::Backend, ops::FloatTensor, TensorData, TensorMetadat
 use burn_flex::FlexTensor;
 use bestiary_kernels::im2col::{self, ConvGeom};
 
-use super::winograd::flex_f32;
+use super::flex_f32;
 
 /// Stride and zero padding of a convolution (dilation 1, one group).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,16 +45,12 @@ fn geom(x: [usize; 4], c_out: usize, kernel: [usize; 2], spec: ConvSpec) -> Conv
     ConvGeom { batch, c_in, c_out, height, width, kh: kernel[0], kw: kernel[1], stride: spec.stride, padding: spec.padding }
 }
 
-fn out_hw(g: &ConvGeom) -> [usize; 2] {
-    g.output().expect("conv: the kernel does not fit the padded input")
-}
-
 impl GemmConvBackend for Flex {
     fn conv(x: FloatTensor<Self>, w: FloatTensor<Self>, spec: ConvSpec) -> FloatTensor<Self> {
         let (x, w) = (flex_f32(x), flex_f32(w));
         let [c_out, _, kh, kw] = dims4(&w);
         let g = geom(dims4(&x), c_out, [kh, kw], spec);
-        let [oh, ow] = out_hw(&g);
+        let [oh, ow] = g.out_hw();
         let y = im2col::conv(x.storage::<f32>(), w.storage::<f32>(), g);
         FlexTensor::from_data(TensorData::new(y, [g.batch, c_out, oh, ow]))
     }

@@ -20,6 +20,12 @@ pub use fir_op::FirBackend;
 pub use gemm_conv::{ConvSpec, GemmConvBackend};
 pub use winograd::Conv3x3Backend;
 
+/// The kernels' view of a Flex tensor: f32 (the dispatch admits nothing else), contiguous.
+fn flex_f32(t: burn::tensor::ops::FloatTensor<Flex>) -> burn_flex::FlexTensor {
+    assert_eq!(t.dtype(), DType::F32, "bestiary CPU kernels: f32 tensors only");
+    t.to_contiguous()
+}
+
 /// Moves `t` into type `U` when it already is one (a run-time check of a generic parameter).
 fn cast<T: 'static, U: 'static>(t: T) -> Result<U, T> {
     let mut slot = Some(t);
@@ -90,6 +96,19 @@ pub fn try_conv3x3<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 4>) -> Result<Tenso
     dispatch!((x, w), conv3x3_on)
 }
 
+/// `conv2d(x, w, stride, padding, groups)` through the fastest kernel that applies (Winograd for
+/// 3x3 stride 1 padding 1, else im2col), or the tensors back for Burn's own convolution.
+pub fn try_conv2d<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 4>, spec: ConvSpec, groups: usize) -> Result<Tensor<B, 4>, Pair<B>> {
+    if groups != 1 {
+        return Err((x, w));
+    }
+    if spec.stride == [1, 1] && spec.padding == [1, 1] {
+        try_conv3x3(x, w).or_else(|(x, w)| try_conv(x, w, spec))
+    } else {
+        try_conv(x, w, spec)
+    }
+}
+
 /// Channels below which Flex's own direct paths win (RGB layers, FIR filters folded per channel).
 const MIN_CHANNELS: usize = 8;
 
@@ -104,9 +123,17 @@ pub fn try_conv<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 4>, spec: ConvSpec) ->
     dispatch!((x, w), conv_on, spec)
 }
 
-/// `conv_transpose2d(x, w, stride, padding)` (one group, no output padding; `w: [I, O, kh, kw]`)
-/// through the im2col kernels, or the tensors back.
-pub fn try_conv_transpose<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 4>, spec: ConvSpec) -> Result<Tensor<B, 4>, Pair<B>> {
+/// `conv_transpose2d(x, w, stride, padding, groups)` (no output padding; `w: [I, O, kh, kw]`)
+/// through the im2col kernels when `groups` is 1, or the tensors back.
+pub fn try_conv_transpose<B: Backend>(
+    x: Tensor<B, 4>,
+    w: Tensor<B, 4>,
+    spec: ConvSpec,
+    groups: usize,
+) -> Result<Tensor<B, 4>, Pair<B>> {
+    if groups != 1 {
+        return Err((x, w));
+    }
     let [_, c_in, h, wd] = x.dims();
     let [wi, c_out, kh, kw] = w.dims();
     let size = |n: usize, s: usize, p: usize, k: usize| ((n.max(1) - 1) * s + k).checked_sub(2 * p).filter(|v| *v > 0);

@@ -14,9 +14,11 @@ use burn::backend::autodiff::{
     NodeId,
 };
 use burn::backend::{Autodiff, Flex};
-use burn::tensor::{backend::Backend, ops::FloatTensor, DType, TensorData, TensorMetadata};
+use burn::tensor::{backend::Backend, ops::FloatTensor, TensorData, TensorMetadata};
 use burn_flex::FlexTensor;
 use bestiary_kernels::winograd::{self, Conv3x3};
+
+use super::flex_f32;
 
 /// Backends with a native 3x3, stride 1, padding 1 convolution and its weight gradient.
 pub trait Conv3x3Backend: Backend {
@@ -29,11 +31,6 @@ pub trait Conv3x3Backend: Backend {
 fn shape_of(x: &FlexTensor, c_out: usize) -> Conv3x3 {
     let [batch, c_in, height, width] = x.shape().dims();
     Conv3x3 { batch, c_in, c_out, height, width }
-}
-
-pub(super) fn flex_f32(t: FloatTensor<Flex>) -> FlexTensor {
-    assert_eq!(t.dtype(), DType::F32, "conv3x3: f32 tensors only");
-    t.to_contiguous()
 }
 
 impl Conv3x3Backend for Flex {
