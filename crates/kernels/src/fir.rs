@@ -40,6 +40,76 @@ fn taps(out: usize, size: usize, up: usize, down: usize, pad0: isize, k: usize) 
         .collect()
 }
 
+/// One tap's (output, input) pairs along an axis as an arithmetic run: outputs `o0 + k * os`
+/// read inputs `i0 + k * is` for `k < len`. With `up = down = 1` (most filters) both steps are 1
+/// and a run is a shifted, vectorisable multiply-add over a whole row.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    tap: usize,
+    o0: usize,
+    i0: usize,
+    len: usize,
+    os: usize,
+    is: usize,
+}
+
+/// The taps of [`taps`] regrouped by tap into maximal arithmetic runs.
+fn runs(lists: &[Vec<(usize, usize)>], k: usize) -> Vec<Run> {
+    let mut out = Vec::new();
+    for tap in 0..k {
+        let pairs: Vec<(usize, usize)> =
+            lists.iter().enumerate().flat_map(|(o, l)| l.iter().filter(|(t, _)| *t == tap).map(move |(_, i)| (o, *i))).collect();
+        let mut rest = &pairs[..];
+        while let Some(&(o0, i0)) = rest.first() {
+            let (os, is) = match rest.get(1) {
+                Some(&(o1, i1)) if i1 > i0 => (o1 - o0, i1 - i0),
+                _ => (1, 1),
+            };
+            let len = 1 + rest
+                .windows(2)
+                .take_while(|w| w[1].0 == w[0].0 + os && w[1].1 == w[0].1 + is)
+                .count();
+            out.push(Run { tap, o0, i0, len, os, is });
+            rest = &rest[len..];
+        }
+    }
+    out
+}
+
+/// `out[o0 + k os] += c * src[i0 + k is]` for every run, weighted by its tap.
+#[inline]
+fn gather_runs(out: &mut [f32], src: &[f32], runs: &[Run], weights: &[f32]) {
+    for r in runs {
+        let c = weights[r.tap];
+        if r.os == 1 && r.is == 1 {
+            for (o, v) in out[r.o0..r.o0 + r.len].iter_mut().zip(&src[r.i0..r.i0 + r.len]) {
+                *o += c * v;
+            }
+        } else {
+            for k in 0..r.len {
+                out[r.o0 + k * r.os] += c * src[r.i0 + k * r.is];
+            }
+        }
+    }
+}
+
+/// The adjoint of [`gather_runs`]: `src[i0 + k is] += c * out[o0 + k os]`.
+#[inline]
+fn scatter_runs(src: &mut [f32], out: &[f32], runs: &[Run], weights: &[f32]) {
+    for r in runs {
+        let c = weights[r.tap];
+        if r.os == 1 && r.is == 1 {
+            for (s, v) in src[r.i0..r.i0 + r.len].iter_mut().zip(&out[r.o0..r.o0 + r.len]) {
+                *s += c * v;
+            }
+        } else {
+            for k in 0..r.len {
+                src[r.i0 + k * r.is] += c * out[r.o0 + k * r.os];
+            }
+        }
+    }
+}
+
 impl FirGeom {
     /// Output height and width, or `None` when the padded image is smaller than the kernel.
     pub fn output(&self) -> Option<[usize; 2]> {
@@ -75,6 +145,7 @@ pub fn fir(x: &[f32], g: &FirGeom) -> Vec<f32> {
     let plane = g.height * g.width;
     assert_eq!(x.len(), g.planes * plane, "fir: input size");
     let (rows, cols) = g.tap_lists();
+    let col_runs = runs(&cols, g.kw);
     let mut y = vec![0f32; g.planes * oh * ow];
     if y.is_empty() {
         return y;
@@ -86,10 +157,7 @@ pub fn fir(x: &[f32], g: &FirGeom) -> Vec<f32> {
             t.clear();
             t.resize(g.height * ow, 0.0);
             for iy in 0..g.height {
-                let xr = &xp[iy * g.width..(iy + 1) * g.width];
-                for (ox, col_taps) in cols.iter().enumerate() {
-                    t[iy * ow + ox] = col_taps.iter().map(|&(tx, ix)| kx[tx] * xr[ix]).sum();
-                }
+                gather_runs(&mut t[iy * ow..(iy + 1) * ow], &xp[iy * g.width..(iy + 1) * g.width], &col_runs, kx);
             }
             for (oy, row_taps) in rows.iter().enumerate() {
                 let out = &mut yp[oy * ow..(oy + 1) * ow];
@@ -127,6 +195,7 @@ pub fn fir_adjoint(gy: &[f32], g: &FirGeom) -> Vec<f32> {
     let [oh, ow] = g.checked();
     assert_eq!(gy.len(), g.planes * oh * ow, "fir_adjoint: gradient size");
     let (rows, cols) = g.tap_lists();
+    let col_runs = runs(&cols, g.kw);
     let plane = g.height * g.width;
     let mut x = vec![0f32; g.planes * plane];
     if x.is_empty() {
@@ -148,13 +217,7 @@ pub fn fir_adjoint(gy: &[f32], g: &FirGeom) -> Vec<f32> {
                 }
             }
             for iy in 0..g.height {
-                let xr = &mut xp[iy * g.width..(iy + 1) * g.width];
-                for (ox, col_taps) in cols.iter().enumerate() {
-                    let v = t[iy * ow + ox];
-                    for &(tx, ix) in col_taps {
-                        xr[ix] += kx[tx] * v;
-                    }
-                }
+                scatter_runs(&mut xp[iy * g.width..(iy + 1) * g.width], &t[iy * ow..(iy + 1) * ow], &col_runs, kx);
             }
         });
         return x;

@@ -6,11 +6,17 @@
 //! * [`fir`]: FIR up/down-sampling of planes (`upfirdn2d`) and its adjoint,
 //! * [`im2col`]: general strided convolution as GEMMs, with its adjoint (the transposed
 //!   convolution) and weight gradient,
+//! * [`bias_act`]: bias + activation + gain + clamp and its gradient, one parallel pass each,
+//! * [`adam`]: one Adam step of a parameter in one parallel pass,
+//! * [`layout`]: parallel layout changes (swapping leading axes),
 //! * [`runs`]: how a batch is spread over threads, shared by the kernels,
 //! * [`matmul`]: a bounds-checked front for the `gemm` crate.
 
+pub mod adam;
+pub mod bias_act;
 pub mod fir;
 pub mod im2col;
+pub mod layout;
 pub mod matmul;
 pub mod runs;
 pub mod winograd;

@@ -1,6 +1,19 @@
 //! The Winograd kernels against direct f64 sums of the definitions.
 
-use crate::winograd::{conv3x3, conv3x3_input_grad, conv3x3_weight_grad, flip_transpose, Conv3x3};
+use crate::winograd::{conv3x3, conv3x3_input_grad, conv3x3_weight_grad, Conv3x3};
+
+/// The weights of the convolution that computes the input gradient: `w'[i][o] = flip(w[o][i])`.
+fn flip_transpose(w: &[f32], c_out: usize, c_in: usize) -> Vec<f32> {
+    let mut t = vec![0f32; w.len()];
+    for o in 0..c_out {
+        for i in 0..c_in {
+            for k in 0..9 {
+                t[(i * c_out + o) * 9 + (8 - k)] = w[(o * c_in + i) * 9 + k];
+            }
+        }
+    }
+    t
+}
 
 /// Deterministic values in [-1, 1).
 fn values(n: usize, seed: u64) -> Vec<f32> {
@@ -322,4 +335,137 @@ mod resampling {
             assert!((lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0), "{g:?}: {lhs} vs {rhs}");
         }
     }
+}
+
+mod bias_act {
+    use super::values;
+    use crate::bias_act::{bias_act, bias_act_grad, channel_sums, BiasAct};
+
+    /// The definition, one value at a time, in f64.
+    fn reference(x: f32, b: f32, p: &BiasAct) -> f64 {
+        let v = x as f64 + b as f64;
+        let v = if v >= 0.0 { v } else { v * p.slope as f64 } * p.gain as f64;
+        p.clamp.map_or(v, |c| v.clamp(-(c as f64), c as f64))
+    }
+
+    const CASES: [BiasAct; 4] = [
+        BiasAct { channels: 5, plane: 37, slope: 0.2, gain: std::f32::consts::SQRT_2, clamp: Some(0.9) },
+        BiasAct { channels: 3, plane: 1, slope: 1.0, gain: 1.0, clamp: None },
+        BiasAct { channels: 7, plane: 4096, slope: 0.2, gain: 2.0, clamp: None },
+        BiasAct { channels: 2, plane: 9, slope: 1.0, gain: 0.5, clamp: Some(0.3) },
+    ];
+
+    #[test]
+    fn forward_matches_the_definition() {
+        for (k, p) in CASES.iter().enumerate() {
+            let batch = 3;
+            let x = values(batch * p.channels * p.plane, 11 + k as u64);
+            let b = values(p.channels, 12 + k as u64);
+            let y = bias_act(&x, Some(&b), p);
+            for (i, (&yv, &xv)) in y.iter().zip(&x).enumerate() {
+                let want = reference(xv, b[(i / p.plane) % p.channels], p);
+                assert!((yv as f64 - want).abs() <= 1e-6 * want.abs().max(1.0), "{p:?} at {i}: {yv} vs {want}");
+            }
+            let y0 = bias_act(&x, None, p);
+            assert!(y0.iter().zip(&x).all(|(&yv, &xv)| (yv as f64 - reference(xv, 0.0, p)).abs() <= 1e-6));
+        }
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        // Central differences of <bias_act(x, b), r> with respect to every x and b, away from the
+        // kinks (|x + b| and the clamp edges are kept at least 1e-2 from them by the step 1e-3).
+        for (k, p) in CASES.iter().enumerate() {
+            let p = BiasAct { plane: p.plane.min(6), ..*p };
+            let batch = 2;
+            let x = values(batch * p.channels * p.plane, 21 + k as u64);
+            let b = values(p.channels, 22 + k as u64);
+            let r = values(x.len(), 23 + k as u64);
+            let loss = |x: &[f32], b: &[f32]| -> f64 {
+                bias_act(x, Some(b), &p).iter().zip(&r).map(|(y, r)| *y as f64 * *r as f64).sum()
+            };
+            let y = bias_act(&x, Some(&b), &p);
+            let dx = bias_act_grad(&r, &y, &p);
+            let db = channel_sums(&dx, p.channels, p.plane);
+            let h = 1e-3f32;
+            let near_kink = |pre: f32| {
+                let out = if pre >= 0.0 { pre } else { pre * p.slope } * p.gain;
+                pre.abs() < 1e-2 || p.clamp.is_some_and(|c| (out.abs() - c).abs() < 1e-2)
+            };
+            for i in 0..x.len() {
+                let pre = x[i] + b[(i / p.plane) % p.channels];
+                if near_kink(pre) {
+                    continue;
+                }
+                let (mut xp, mut xm) = (x.clone(), x.clone());
+                xp[i] += h;
+                xm[i] -= h;
+                let fd = (loss(&xp, &b) - loss(&xm, &b)) / (2.0 * h as f64);
+                assert!((fd - dx[i] as f64).abs() < 1e-2, "{p:?} dx[{i}]: {} vs {fd}", dx[i]);
+            }
+            // The bias gradient is the channel sum of dx.
+            for c in 0..p.channels {
+                let want: f64 = (0..x.len()).filter(|i| (i / p.plane) % p.channels == c).map(|i| dx[i] as f64).sum();
+                assert!((db[c] as f64 - want).abs() < 1e-5, "{p:?} db[{c}]: {} vs {want}", db[c]);
+            }
+        }
+    }
+
+    #[test]
+    fn channel_sums_cover_large_batches() {
+        // More samples than one parallel task holds.
+        let (channels, plane, batch) = (3, 5000, 9);
+        let d = values(batch * channels * plane, 5);
+        let s = channel_sums(&d, channels, plane);
+        for (c, got) in s.iter().enumerate() {
+            let want: f64 = (0..batch).flat_map(|n| d[(n * channels + c) * plane..][..plane].iter()).map(|v| *v as f64).sum();
+            assert!((*got as f64 - want).abs() < 1e-2, "channel {c}: {got} vs {want}");
+        }
+    }
+}
+
+mod adam {
+    use super::values;
+    use crate::adam::{adam_step, AdamStep};
+
+    #[test]
+    fn steps_match_the_formula_in_f64() {
+        let n = 40_000; // more than one parallel chunk
+        let mut p = values(n, 1);
+        let (mut m, mut v) = (vec![0f32; n], vec![0f32; n]);
+        let (mut pr, mut mr, mut vr): (Vec<f64>, Vec<f64>, Vec<f64>) =
+            (p.iter().map(|x| *x as f64).collect(), vec![0.0; n], vec![0.0; n]);
+        let (lr, b1, b2, eps) = (2e-3f32, 0.0f32, 0.99f32, 1e-8f32);
+        for step in 1..=3u32 {
+            let g = values(n, 10 + step as u64);
+            p = adam_step(&p, &g, &mut m, &mut v, AdamStep { lr, beta1: b1, beta2: b2, eps, step });
+            let (b1, b2) = (b1 as f64, b2 as f64);
+            for i in 0..n {
+                let gi = g[i] as f64;
+                mr[i] = b1 * mr[i] + (1.0 - b1) * gi;
+                vr[i] = b2 * vr[i] + (1.0 - b2) * gi * gi;
+                let denom = vr[i].sqrt() / (1.0 - b2.powi(step as i32)).sqrt() + eps as f64;
+                pr[i] -= lr as f64 / (1.0 - b1.powi(step as i32)) * mr[i] / denom;
+            }
+        }
+        let worst = p.iter().zip(&pr).map(|(a, b)| (*a as f64 - b).abs()).fold(0.0, f64::max);
+        assert!(worst < 1e-6, "largest parameter error {worst}");
+        assert!(m.iter().zip(&mr).all(|(a, b)| (*a as f64 - b).abs() < 1e-6));
+        assert!(v.iter().zip(&vr).all(|(a, b)| (*a as f64 - b).abs() < 1e-6));
+    }
+}
+
+#[test]
+fn swap_leading_moves_every_block() {
+    let (a, b, inner) = (5, 3, 9);
+    let x: Vec<f32> = (0..a * b * inner).map(|v| v as f32).collect();
+    let y = crate::layout::swap_leading(&x, a, b, inner);
+    for i in 0..a {
+        for j in 0..b {
+            for k in 0..inner {
+                assert_eq!(y[(j * a + i) * inner + k], x[(i * b + j) * inner + k]);
+            }
+        }
+    }
+    assert_eq!(crate::layout::swap_leading(&y, b, a, inner), x, "swapping twice is the identity");
 }

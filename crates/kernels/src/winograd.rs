@@ -53,32 +53,37 @@ fn split_tiles(s: &Conv3x3) -> (usize, Parallelism) {
     split(s.batch, TILE_BLOCK.div_ceil(th * tw))
 }
 
-/// `U = G w Gᵀ` for every (out, in) pair, laid out `[16][c_out][c_in]`.
+/// Rows of Winograd's `G` (4x3): `U = G g Gᵀ` is the transform of one 3x3 kernel `g`.
+const G: [[f32; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
+
+/// `U = G w Gᵀ` for every (out, in) pair, laid out `[16][c_out][c_in]`; with `flip_transpose`,
+/// the transform of the flipped, transposed kernels (the input gradient's), `[16][c_in][c_out]`.
+///
+/// Flipping a kernel reverses the columns of `G`, which equals swapping its rows 0 and 3, so the
+/// flipped transform is the plain one with indices 0 and 3 exchanged. Planes run in parallel.
 #[inline(never)]
-fn transform_weights(w: &[f32], c_out: usize, c_in: usize) -> Vec<f32> {
-    let mut u = vec![0f32; 16 * c_out * c_in];
-    for o in 0..c_out {
-        for i in 0..c_in {
-            let g = &w[(o * c_in + i) * 9..(o * c_in + i) * 9 + 9];
-            // Rows: G g (4x3).
-            let mut r = [[0f32; 3]; 4];
-            for c in 0..3 {
-                let (g0, g1, g2) = (g[c], g[3 + c], g[6 + c]);
-                r[0][c] = g0;
-                r[1][c] = 0.5 * (g0 + g1 + g2);
-                r[2][c] = 0.5 * (g0 - g1 + g2);
-                r[3][c] = g2;
-            }
-            // Columns: (G g) Gᵀ (4x4).
-            for (a, row) in r.iter().enumerate() {
-                let (g0, g1, g2) = (row[0], row[1], row[2]);
-                let vals = [g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2];
-                for (b, v) in vals.into_iter().enumerate() {
-                    u[((a * 4 + b) * c_out + o) * c_in + i] = v;
-                }
+fn transform_weights(w: &[f32], c_out: usize, c_in: usize, flip_transpose: bool) -> Vec<f32> {
+    let plane_len = c_out * c_in;
+    let mut u = vec![0f32; 16 * plane_len];
+    if plane_len == 0 {
+        return u;
+    }
+    u.par_chunks_mut(plane_len).enumerate().for_each(|(ab, plane)| {
+        let row = |k: usize| if flip_transpose && (k == 0 || k == 3) { G[3 - k] } else { G[k] };
+        let (ga, gb) = (row(ab / 4), row(ab % 4));
+        let mut coef = [0f32; 9];
+        for (k, c) in coef.iter_mut().enumerate() {
+            *c = ga[k / 3] * gb[k % 3];
+        }
+        for o in 0..c_out {
+            for i in 0..c_in {
+                let g = &w[(o * c_in + i) * 9..(o * c_in + i) * 9 + 9];
+                let v: f32 = coef.iter().zip(g).map(|(c, g)| c * g).sum();
+                let at = if flip_transpose { i * c_out + o } else { o * c_in + i };
+                plane[at] = v;
             }
         }
-    }
+    });
     u
 }
 
@@ -256,7 +261,10 @@ fn transform_output_grad(g: &[f32], s: &Conv3x3, rows: Rows, dm: &mut [f32], scr
 #[inline(never)]
 fn weight_grad_from_winograd(du: &[f32], c_out: usize, c_in: usize) -> Vec<f32> {
     let mut dw = vec![0f32; c_out * c_in * 9];
-    for o in 0..c_out {
+    if dw.is_empty() {
+        return dw;
+    }
+    dw.par_chunks_mut(c_in * 9).enumerate().for_each(|(o, dw_o)| {
         for i in 0..c_in {
             let at = |a: usize, b: usize| du[((a * 4 + b) * c_out + o) * c_in + i];
             // Gᵀ dU: 3x4.
@@ -266,14 +274,14 @@ fn weight_grad_from_winograd(du: &[f32], c_out: usize, c_in: usize) -> Vec<f32> 
                 r[1][b] = 0.5 * (at(1, b) - at(2, b));
                 r[2][b] = 0.5 * (at(1, b) + at(2, b)) + at(3, b);
             }
-            let out = &mut dw[(o * c_in + i) * 9..(o * c_in + i) * 9 + 9];
+            let out = &mut dw_o[i * 9..i * 9 + 9];
             for (a, row) in r.iter().enumerate() {
                 out[a * 3] = row[0] + 0.5 * (row[1] + row[2]);
                 out[a * 3 + 1] = 0.5 * (row[1] - row[2]);
                 out[a * 3 + 2] = 0.5 * (row[1] + row[2]) + row[3];
             }
         }
-    }
+    });
     dw
 }
 
@@ -298,38 +306,31 @@ fn forward_run(x: &[f32], u: &[f32], s: &Conv3x3, y: &mut [f32], par: Parallelis
 pub fn conv3x3(x: &[f32], w: &[f32], s: Conv3x3) -> Vec<f32> {
     assert_eq!(x.len(), s.input_len(), "conv3x3: input size");
     assert_eq!(w.len(), s.weight_len(), "conv3x3: weight size");
+    forward(x, &transform_weights(w, s.c_out, s.c_in, false), s)
+}
+
+/// The forward pass with the weights already transformed (`[16][c_out][c_in]`).
+fn forward(x: &[f32], u: &[f32], s: Conv3x3) -> Vec<f32> {
     let mut y = vec![0f32; s.output_len()];
     if y.is_empty() || x.is_empty() {
         return y;
     }
-    let u = transform_weights(w, s.c_out, s.c_in);
     let (in_img, out_img) = (s.c_in * s.height * s.width, s.c_out * s.height * s.width);
     let (run, par) = split_tiles(&s);
     y.par_chunks_mut(run * out_img).enumerate().for_each(|(r, yr)| {
         let images = yr.len() / out_img;
         let x = &x[r * run * in_img..(r * run + images) * in_img];
-        forward_run(x, &u, &Conv3x3 { batch: images, ..s }, yr, par);
+        forward_run(x, u, &Conv3x3 { batch: images, ..s }, yr, par);
     });
     y
 }
 
-/// The weights of the convolution that computes the input gradient: `w'[i][o] = flip(w[o][i])`.
-pub fn flip_transpose(w: &[f32], c_out: usize, c_in: usize) -> Vec<f32> {
-    let mut t = vec![0f32; w.len()];
-    for o in 0..c_out {
-        for i in 0..c_in {
-            for k in 0..9 {
-                t[(i * c_out + o) * 9 + (8 - k)] = w[(o * c_in + i) * 9 + k];
-            }
-        }
-    }
-    t
-}
-
-/// `dL/dx` of [`conv3x3`] given `g = dL/dy: [batch, c_out, H, W]`.
+/// `dL/dx` of [`conv3x3`] given `g = dL/dy: [batch, c_out, H, W]`: the forward pass with the
+/// flipped, transposed weights, transformed directly.
 pub fn conv3x3_input_grad(g: &[f32], w: &[f32], s: Conv3x3) -> Vec<f32> {
-    let wt = flip_transpose(w, s.c_out, s.c_in);
-    conv3x3(g, &wt, Conv3x3 { c_in: s.c_out, c_out: s.c_in, ..s })
+    assert_eq!(g.len(), s.output_len(), "conv3x3_input_grad: gradient size");
+    assert_eq!(w.len(), s.weight_len(), "conv3x3_input_grad: weight size");
+    forward(g, &transform_weights(w, s.c_out, s.c_in, true), Conv3x3 { c_in: s.c_out, c_out: s.c_in, ..s })
 }
 
 /// `dL/dw` of [`conv3x3`] given the input `x` and `g = dL/dy`; `[c_out, c_in, 3, 3]`.

@@ -2,12 +2,14 @@
 //!
 //! Order of operations (as in the reference implementation): add bias along dim 1, apply the
 //! activation, multiply by the gain (default: the activation's `def_gain`), clamp to `±clamp`.
-//! Every op used here is an ordinary differentiable Burn op, so the result stays twice
-//! differentiable under nested autodiff.
+//! Linear and leaky ReLU (every layer of the StyleGAN2 networks) run as one fused op on the CPU
+//! backend (`cpu::try_bias_act`); the rest, and other backends, compose ordinary differentiable
+//! Burn ops. Both stay twice differentiable under nested autodiff.
 
 use burn::tensor::{activation, backend::Backend, Tensor};
 
 use crate::broadcast::add_channel_bias;
+use crate::cpu;
 use serde::{Deserialize, Serialize};
 
 /// Activation functions supported by the official networks (subset that the nets use).
@@ -81,19 +83,29 @@ pub fn bias_act<B: Backend, const D: usize>(
     gain: Option<f64>,
     clamp: Option<f64>,
 ) -> Tensor<B, D> {
+    let gain = gain.unwrap_or_else(|| act.def_gain());
+    let clamp = clamp.filter(|c| *c >= 0.0);
+    let identity = act == Activation::Linear && bias.is_none() && gain == 1.0 && clamp.is_none();
+    let (x, bias) = match act {
+        Activation::Linear | Activation::Lrelu if !identity => {
+            let slope = if act == Activation::Linear { 1.0 } else { act.def_alpha() as f32 };
+            match cpu::try_bias_act(x, bias, slope, gain as f32, clamp.map(|c| c as f32)) {
+                Ok(y) => return y,
+                Err(args) => args,
+            }
+        }
+        _ => (x, bias),
+    };
     let mut x = x;
     if let Some(b) = bias {
         x = add_channel_bias(x, b);
     }
     x = act.apply(x);
-    let gain = gain.unwrap_or_else(|| act.def_gain());
     if gain != 1.0 {
         x = x * gain;
     }
     if let Some(c) = clamp {
-        if c >= 0.0 {
-            x = x.clamp(-c, c);
-        }
+        x = x.clamp(-c, c);
     }
     x
 }

@@ -112,7 +112,7 @@ pub fn conv2d_resample<B: Backend>(
     // Upsampling (optionally followed by downsampling): transposed strided convolution, then FIR.
     if up > 1 {
         let w = if groups == 1 {
-            w.swap_dims(0, 1)
+            cpu::swap_leading(w)
         } else {
             let w: Tensor<B, 5> = w.reshape([groups, out_channels / groups, in_per_group, kh, kw]);
             w.swap_dims(1, 2)

@@ -90,7 +90,9 @@ impl<B: Backend> FullyConnectedLayer<B> {
                 b
             }
         });
-        let x = x.matmul(w.transpose());
+        // x wᵀ as (w xᵀ)ᵀ: the transposed views then fall on the small [N, *] side, and the
+        // weight gradient comes out contiguous (strided gradients take Flex's slow paths).
+        let x = w.matmul(x.transpose()).transpose();
         match (self.activation, b) {
             (Activation::Linear, Some(b)) => x + b.unsqueeze_dim(0),
             (act, b) => bias_act(x, b, act, None, None),
@@ -307,12 +309,17 @@ pub fn modulated_conv2d<B: Backend>(
                 args.flip_weight,
             );
             if args.demodulate {
-                // sum_{i,k} (weight[o,i,k] * s[n,i])^2 = (s^2) @ (sum_k weight^2)^T
+                // sum_{i,k} (weight[o,i,k] * s[n,i])^2 = (s^2) @ (sum_k weight^2)^T. The sum over
+                // the kernel taps is a product with ones: Burn's backward of sum_dim is a
+                // single-threaded strided broadcast, the matmul's a GEMM.
+                let taps = kh * kw;
+                let ones = Tensor::<B, 2>::ones([taps, 1], &weight.device());
                 let w2: Tensor<B, 2> = weight
                     .square()
-                    .sum_dims(&[2, 3])
+                    .reshape([out_channels * in_channels, taps])
+                    .matmul(ones)
                     .reshape([out_channels, in_channels]);
-                let d = (styles.square().matmul(w2.transpose()) + 1e-8)
+                let d = (w2.matmul(styles.square().transpose()).transpose() + 1e-8)
                     .sqrt()
                     .recip();
                 x = x * d.reshape([n, out_channels, 1, 1]);

@@ -729,6 +729,87 @@ mod second_order {
         }
     }
 
+    /// The composed Burn ops that the fused `bias_act` replaces.
+    fn composed_bias_act<T: burn::tensor::backend::Backend, const D: usize>(
+        x: Tensor<T, D>,
+        b: Tensor<T, 1>,
+        slope: f64,
+        gain: f64,
+        clamp: Option<f64>,
+    ) -> Tensor<T, D> {
+        let x = crate::broadcast::add_channel_bias(x, b);
+        let x = burn::tensor::activation::leaky_relu(x, slope) * gain;
+        match clamp {
+            Some(c) => x.clamp(-c, c),
+            None => x,
+        }
+    }
+
+    /// The fused kernel against the composed ops: values, first-order gradients for the input
+    /// and the bias, and the second-order weight gradient of a penalty through a convolution.
+    #[test]
+    fn fused_bias_act_agrees_with_composed_ops_to_second_order() {
+        let cases = [
+            (Activation::Lrelu, std::f64::consts::SQRT_2, Some(0.6)),
+            (Activation::Lrelu, 2.0, None),
+            (Activation::Linear, 1.0, Some(0.4)),
+            (Activation::Linear, 0.5, None),
+        ];
+        for (k, (act, gain, clamp)) in cases.into_iter().enumerate() {
+            let slope = if act == Activation::Linear { 1.0 } else { 0.2 };
+            let x = rand4([3, 4, 5, 6], 100 + k as u64);
+            let b: Tensor<B, 1> = rand4([1, 4, 1, 1], 110 + k as u64).reshape([4]);
+            let o = |t: Tensor<B, 4>| Tensor::<O, 4>::from_inner(Tensor::<I, 4>::from_inner(t));
+            let fast = |f: f32, c: Option<f32>| crate::cpu::try_bias_act(o(x.clone()), None, 0.2, f, c).is_ok();
+            assert!(fast(gain as f32, clamp.map(|c| c as f32)), "case {k}: the fused path is not taken");
+            assert!(!fast(-1.0, None) && !fast(1.0, Some(-1.0)), "negative gains and clamps are refused");
+            // First order, on a 4D map and on a dense [N, C] input.
+            let x2: Tensor<B, 2> = rand4([3, 4, 1, 1], 120 + k as u64).reshape([3, 4]);
+            let r = rand4([3, 4, 5, 6], 130 + k as u64);
+            let grads = |fused: bool| {
+                let xi = Tensor::<I, 4>::from_inner(x.clone()).require_grad();
+                let x2i = Tensor::<I, 2>::from_inner(x2.clone()).require_grad();
+                let bi = Tensor::<I, 1>::from_inner(b.clone()).require_grad();
+                let (y, y2) = if fused {
+                    (bias_act(xi.clone(), Some(bi.clone()), act, Some(gain), clamp), bias_act(x2i.clone(), Some(bi.clone()), act, Some(gain), clamp))
+                } else {
+                    (composed_bias_act(xi.clone(), bi.clone(), slope, gain, clamp), composed_bias_act(x2i.clone(), bi.clone(), slope, gain, clamp))
+                };
+                let r2: Tensor<I, 2> = Tensor::from_inner(r.clone().slice([0..3, 0..4, 0..1, 0..1]).reshape([3, 4]));
+                let loss = (y.clone() * Tensor::from_inner(r.clone())).sum() + (y2.clone() * r2).sum();
+                let g = loss.backward();
+                let v = |t: Tensor<B, 1>| t.into_data().to_vec::<f32>().unwrap();
+                [
+                    v(y.inner().reshape([360])),
+                    v(y2.inner().reshape([12])),
+                    v(xi.grad(&g).unwrap().reshape([360])),
+                    v(x2i.grad(&g).unwrap().reshape([12])),
+                    v(bi.grad(&g).unwrap()),
+                ]
+            };
+            let (ours, reference) = (grads(true), grads(false));
+            for (what, (a, e)) in ["y", "y (dense)", "dx", "dx (dense)", "db"].iter().zip(ours.iter().zip(&reference)) {
+                let err = a.iter().zip(e).fold(0f32, |m, (a, e)| m.max((a - e).abs()));
+                assert!(err <= 1e-5, "case {k} {what}: off by {err}");
+            }
+            // Second order: the penalty's weight gradient flows through the gradient op.
+            let w = rand4([4, 3, 3, 3], 140 + k as u64);
+            let xc = rand4([2, 3, 5, 5], 150 + k as u64);
+            let rc = rand4([2, 4, 5, 5], 160 + k as u64);
+            let bias = b.clone();
+            let lift = move || Tensor::<O, 1>::from_inner(Tensor::<I, 1>::from_inner(bias.clone()));
+            let conv = |x: Tensor<O, 4>, w: Tensor<O, 4>| conv2d_resample(x, w, &Fir::default_stylegan(), 1, 1, [1; 4], 1, true);
+            let fused = |x: Tensor<O, 4>, w: Tensor<O, 4>| bias_act(conv(x, w), Some(lift()), act, Some(gain), clamp).square();
+            let composed = |x: Tensor<O, 4>, w: Tensor<O, 4>| composed_bias_act(conv(x, w), lift(), slope, gain, clamp).square();
+            let (p_ref, g_ref) = penalty(&composed, &xc, &w, &rc);
+            let (p, g) = penalty(&fused, &xc, &w, &rc);
+            assert!((p - p_ref).abs() <= 1e-4 * p_ref.abs(), "case {k}: penalty {p} vs {p_ref}");
+            let scale = g_ref.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let err = g.iter().zip(&g_ref).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(scale > 0.0 && err <= 1e-4 * scale, "case {k}: second-order weight gradient off by {err} (scale {scale})");
+        }
+    }
+
     #[test]
     fn primitives_are_twice_differentiable() {
         let f = Fir::default_stylegan();

@@ -5,6 +5,7 @@
 use burn::module::{AutodiffModule, ModuleMapper, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
+use bestiary_nn::cpu;
 
 /// Moments of one parameter (flattened) and its own step count.
 #[derive(Clone, Debug)]
@@ -119,6 +120,20 @@ impl<A: AutodiffBackend> ModuleMapper<A> for AdamMapper<'_, A> {
                 None => (0, g.zeros_like(), g.zeros_like()),
             };
             let step = step + 1;
+            let constants = cpu::AdamStep {
+                lr: hp.lr as f32,
+                beta1: hp.beta1 as f32,
+                beta2: hp.beta2 as f32,
+                eps: hp.eps as f32,
+                step: u32::try_from(step).unwrap_or(u32::MAX),
+            };
+            let (p, g, m, v) = match cpu::try_adam_step([p, g, m, v], constants) {
+                Ok([p, m, v]) => {
+                    adam.moments[index] = Some(Moments { step, m, v });
+                    return Tensor::from_inner(p.reshape(dims)).require_grad();
+                }
+                Err([p, g, m, v]) => (p, g, m, v),
+            };
             // torch: m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
             // p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
             let m = m * hp.beta1 + g.clone() * (1.0 - hp.beta1);

@@ -1,23 +1,32 @@
 //! Convolutions through bestiary's own CPU kernels (`bestiary-kernels`) where they beat Burn
 //! Flex's: [`winograd`] for 3x3 stride-1 convolutions, [`gemm_conv`] for strided and transposed
-//! ones, [`fir_op`] for FIR resampling. Each is a backend extension trait implemented for Flex
+//! ones, [`fir_op`] for FIR resampling, [`swap_op`] for the weight transposition before the
+//! transposed ones, [`bias_act_op`] for the fused bias + activation; and
+//! [`try_adam_step`], one parallel pass per parameter for the optimizer. Each is a backend extension trait implemented for Flex
 //! (the kernels) and for any `Autodiff<B>` (custom ops whose backward passes are again these ops).
 //!
 //! The networks stay generic over `Backend`: the `try_*` functions check at run time whether the
 //! concrete backend is Flex or (nested) Autodiff of Flex and otherwise hand the tensors back for
 //! Burn's own convolution. `BESTIARY_CPU_KERNELS=0` turns the whole path off, for comparisons.
 
+pub mod bias_act_op;
 pub mod fir_op;
 pub mod gemm_conv;
+pub mod swap_op;
 pub mod winograd;
 
 use std::any::Any;
 
 use burn::backend::{Autodiff, Flex};
-use burn::tensor::{backend::Backend, DType, Tensor, TensorPrimitive};
+use bestiary_kernels::adam::adam_step;
+pub use bestiary_kernels::adam::AdamStep;
+use bestiary_kernels::bias_act::BiasAct;
+use burn::tensor::{backend::Backend, DType, Tensor, TensorMetadata, TensorPrimitive};
 
+pub use bias_act_op::BiasActBackend;
 pub use fir_op::FirBackend;
 pub use gemm_conv::{ConvSpec, GemmConvBackend};
+pub use swap_op::SwapBackend;
 pub use winograd::Conv3x3Backend;
 
 /// The kernels' view of a Flex tensor: f32 (the dispatch admits nothing else), contiguous.
@@ -174,4 +183,70 @@ pub fn try_fir<B: Backend>(
     run_one::<B, Flex>(x, |x| fir_on::<Flex>(x, &g))
         .or_else(|x| run_one::<B, Autodiff<Flex>>(x, |x| fir_on::<Autodiff<Flex>>(x, &g)))
         .or_else(|x| run_one::<B, Autodiff<Autodiff<Flex>>>(x, |x| fir_on::<Autodiff<Autodiff<Flex>>>(x, &g)))
+}
+
+type BiasActArgs<B, const D: usize> = (Tensor<B, D>, Option<Tensor<B, 1>>);
+
+fn bias_act_on<B: Backend, F: BiasActBackend>(args: BiasActArgs<B, 3>, p: &BiasAct) -> Result<Tensor<B, 3>, BiasActArgs<B, 3>> {
+    let (x, b) = cast::<BiasActArgs<B, 3>, BiasActArgs<F, 3>>(args)?;
+    let y = F::bias_act(x.into_primitive().tensor(), b.map(|b| b.into_primitive().tensor()), p);
+    cast::<Tensor<F, 3>, Tensor<B, 3>>(Tensor::from_primitive(TensorPrimitive::Float(y))).map_err(|_| unreachable!("F is B"))
+}
+
+/// `clamp(act(x + b) * gain)` (`act` linear for `slope` 1, leaky ReLU otherwise; `b` along
+/// dimension 1) through the fused kernel, or the arguments back for the composed ops.
+pub fn try_bias_act<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    bias: Option<Tensor<B, 1>>,
+    slope: f32,
+    gain: f32,
+    clamp: Option<f32>,
+) -> Result<Tensor<B, D>, BiasActArgs<B, D>> {
+    let dims = x.dims();
+    let f32s = x.dtype() == DType::F32 && bias.as_ref().is_none_or(|b| b.dtype() == DType::F32);
+    let fits = D >= 2 && bias.as_ref().is_none_or(|b| b.dims()[0] == dims[1]) && dims.iter().all(|d| *d > 0);
+    if !f32s || !fits || disabled() || !(gain > 0.0) || clamp.is_some_and(|c| !(c >= 0.0)) {
+        return Err((x, bias));
+    }
+    let (n, channels) = (dims[0], dims[1]);
+    let plane = dims[2..].iter().product();
+    let p = BiasAct { channels, plane, slope, gain, clamp };
+    let args = (x.reshape([n, channels, plane]), bias);
+    bias_act_on::<B, Flex>(args, &p)
+        .or_else(|a| bias_act_on::<B, Autodiff<Flex>>(a, &p))
+        .or_else(|a| bias_act_on::<B, Autodiff<Autodiff<Flex>>>(a, &p))
+        .map(|y| y.reshape(dims))
+        .map_err(|(x, b)| (x.reshape(dims), b))
+}
+
+type AdamArgs<B> = [Tensor<B, 1>; 4];
+
+/// One Adam step of a flat parameter `p` with gradient `g` and moments `m`, `v` through the
+/// parallel kernel: the new `[p, m, v]`, or the arguments back when `B` is not Flex.
+pub fn try_adam_step<B: Backend>(args: AdamArgs<B>, s: AdamStep) -> Result<[Tensor<B, 1>; 3], AdamArgs<B>> {
+    if args.iter().any(|t| t.dtype() != DType::F32) || disabled() {
+        return Err(args);
+    }
+    let [p, g, m, v] = cast::<AdamArgs<B>, AdamArgs<Flex>>(args)?.map(|t| flex_f32(t.into_primitive().tensor()));
+    let (mut m, mut v) = (m, v);
+    let p_new = adam_step(p.storage::<f32>(), g.storage::<f32>(), m.storage_mut::<f32>(), v.storage_mut::<f32>(), s);
+    let p_new = burn_flex::FlexTensor::from_data(burn::tensor::TensorData::new(p_new, p.shape()));
+    let out = [p_new, m, v].map(|t| Tensor::<Flex, 1>::from_primitive(TensorPrimitive::Float(t)));
+    Ok(cast::<[Tensor<Flex, 1>; 3], [Tensor<B, 1>; 3]>(out).unwrap_or_else(|_| unreachable!("Flex is B")))
+}
+
+fn swap_on<B: Backend, F: SwapBackend>(x: Tensor<B, 4>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    run_one::<B, F>(x, |x| tensor(F::swap_leading(float(x))))
+}
+
+/// `x.swap_dims(0, 1)` materialised by a parallel copy on the CPU backend (a strided view there
+/// makes every later op and gradient walk it element by element); a view elsewhere.
+pub fn swap_leading<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    if x.dtype() != DType::F32 || disabled() {
+        return x.swap_dims(0, 1);
+    }
+    swap_on::<B, Flex>(x)
+        .or_else(swap_on::<B, Autodiff<Flex>>)
+        .or_else(swap_on::<B, Autodiff<Autodiff<Flex>>>)
+        .unwrap_or_else(|x| x.swap_dims(0, 1))
 }
