@@ -1,5 +1,6 @@
 //! The `bestiary` binary: argument parsing and wiring only; the algorithms live in the library crates.
 
+mod allocator;
 mod backend;
 mod cmd;
 mod output;
@@ -87,6 +88,7 @@ enum Command {
 }
 
 fn main() {
+    allocator::tune();
     backend::install_panic_hook();
     let cli = Cli::parse();
     let result = match cli.command {

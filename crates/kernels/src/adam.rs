@@ -3,6 +3,8 @@
 
 use rayon::prelude::*;
 
+use crate::filled::par_zeros;
+
 /// Adam's constants for one step; `step` counts from 1.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamStep {
@@ -27,7 +29,7 @@ pub fn adam_step(p: &[f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep
     let bc2 = 1.0 - (s.beta2 as f64).powi(step);
     let (lr_t, inv_sqrt_bc2) = ((s.lr as f64 / bc1) as f32, (1.0 / bc2.sqrt()) as f32);
     let (b1, b2, eps) = (s.beta1, s.beta2, s.eps);
-    let mut out = vec![0f32; n];
+    let mut out = par_zeros(n);
     out.par_chunks_mut(CHUNK)
         .zip(p.par_chunks(CHUNK))
         .zip(g.par_chunks(CHUNK))

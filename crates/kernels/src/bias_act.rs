@@ -9,6 +9,8 @@
 
 use rayon::prelude::*;
 
+use crate::filled::{min_rows_for, par_rows};
+
 /// Layout and constants of one `bias_act`: `x` is `[batch, channels, plane]` flattened.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BiasAct {
@@ -26,11 +28,6 @@ pub struct BiasAct {
 impl BiasAct {
     fn row_len(&self) -> usize {
         self.channels * self.plane
-    }
-
-    /// Rows (one per sample and channel) per parallel task: ~16k elements.
-    fn rows_per_task(&self) -> usize {
-        (1usize << 14).div_ceil(self.plane.max(1))
     }
 
     fn check(&self, len: usize, what: &str) {
@@ -51,20 +48,14 @@ pub fn bias_act(x: &[f32], bias: Option<&[f32]>, p: &BiasAct) -> Vec<f32> {
         assert_eq!(b.len(), p.channels, "bias_act: one bias per channel");
     }
     let (slope, gain, clamp) = (p.slope, p.gain, p.clamp.unwrap_or(f32::INFINITY));
-    let mut y = vec![0f32; x.len()];
-    let task = p.rows_per_task() * p.plane;
-    y.par_chunks_mut(task).zip(x.par_chunks(task)).enumerate().for_each(|(t, (yc, xc))| {
-        let first_row = t * p.rows_per_task();
-        for (r, (yr, xr)) in yc.chunks_mut(p.plane).zip(xc.chunks(p.plane)).enumerate() {
-            let b = bias.map_or(0.0, |b| b[(first_row + r) % p.channels]);
-            for (o, &v) in yr.iter_mut().zip(xr) {
-                let v = v + b;
-                let v = if v >= 0.0 { v } else { v * slope };
-                *o = (v * gain).clamp(-clamp, clamp);
-            }
-        }
-    });
-    y
+    par_rows(x.len() / p.plane, p.plane, min_rows_for(p.plane), |r| {
+        let b = bias.map_or(0.0, |b| b[r % p.channels]);
+        x[r * p.plane..(r + 1) * p.plane].iter().map(move |&v| {
+            let v = v + b;
+            let v = if v >= 0.0 { v } else { v * slope };
+            (v * gain).clamp(-clamp, clamp)
+        })
+    })
 }
 
 /// `dL/dx` of [`bias_act`] given `dy = dL/dy` and its output `y` (also `dL/db` summed by
@@ -73,15 +64,17 @@ pub fn bias_act_grad(dy: &[f32], y: &[f32], p: &BiasAct) -> Vec<f32> {
     p.check(dy.len(), "the gradient");
     assert_eq!(dy.len(), y.len(), "bias_act_grad: gradient and output sizes differ");
     let (neg, pos, clamp) = (p.slope * p.gain, p.gain, p.clamp.unwrap_or(f32::INFINITY));
-    let mut dx = vec![0f32; dy.len()];
-    let task = p.rows_per_task() * p.plane;
-    dx.par_chunks_mut(task).zip(dy.par_chunks(task).zip(y.par_chunks(task))).for_each(|(dc, (gc, yc))| {
-        for ((d, &g), &v) in dc.iter_mut().zip(gc).zip(yc) {
+    par_rows(dy.len() / p.plane, p.plane, min_rows_for(p.plane), |r| {
+        let rows = r * p.plane..(r + 1) * p.plane;
+        dy[rows.clone()].iter().zip(&y[rows]).map(move |(&g, &v)| {
             let f = if v >= 0.0 { pos } else { neg };
-            *d = if v.abs() < clamp { g * f } else { 0.0 };
-        }
-    });
-    dx
+            if v.abs() < clamp {
+                g * f
+            } else {
+                0.0
+            }
+        })
+    })
 }
 
 /// Per-channel sums of `d: [batch, channels, plane]`: the bias gradient.

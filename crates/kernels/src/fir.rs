@@ -6,6 +6,8 @@
 
 use rayon::prelude::*;
 
+use crate::filled::par_zeros;
+
 /// A resampling of `planes` images of `height x width`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FirGeom {
@@ -146,7 +148,7 @@ pub fn fir(x: &[f32], g: &FirGeom) -> Vec<f32> {
     assert_eq!(x.len(), g.planes * plane, "fir: input size");
     let (rows, cols) = g.tap_lists();
     let col_runs = runs(&cols, g.kw);
-    let mut y = vec![0f32; g.planes * oh * ow];
+    let mut y = par_zeros(g.planes * oh * ow);
     if y.is_empty() {
         return y;
     }
@@ -197,7 +199,7 @@ pub fn fir_adjoint(gy: &[f32], g: &FirGeom) -> Vec<f32> {
     let (rows, cols) = g.tap_lists();
     let col_runs = runs(&cols, g.kw);
     let plane = g.height * g.width;
-    let mut x = vec![0f32; g.planes * plane];
+    let mut x = par_zeros(g.planes * plane);
     if x.is_empty() {
         return x;
     }

@@ -11,6 +11,7 @@
 
 use rayon::prelude::*;
 
+use crate::filled::par_zeros;
 use crate::matmul::{matmul, View};
 use crate::runs::{split, sum_over_runs};
 
@@ -136,7 +137,7 @@ pub fn conv(x: &[f32], w: &[f32], g: ConvGeom) -> Vec<f32> {
     assert_eq!(x.len(), g.batch * g.in_len(), "conv: input size");
     assert_eq!(w.len(), g.c_out * g.patch(), "conv: weight size");
     let [oh, ow] = g.out_hw();
-    let mut y = vec![0f32; g.batch * g.out_len()];
+    let mut y = par_zeros(g.batch * g.out_len());
     if y.is_empty() {
         return y;
     }
@@ -159,7 +160,7 @@ pub fn conv_adjoint(gy: &[f32], w: &[f32], g: ConvGeom) -> Vec<f32> {
     assert_eq!(gy.len(), g.batch * g.out_len(), "conv_adjoint: gradient size");
     assert_eq!(w.len(), g.c_out * g.patch(), "conv_adjoint: weight size");
     let [oh, ow] = g.out_hw();
-    let mut x = vec![0f32; g.batch * g.in_len()];
+    let mut x = par_zeros(g.batch * g.in_len());
     if x.is_empty() {
         return x;
     }

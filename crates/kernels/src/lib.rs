@@ -9,11 +9,13 @@
 //! * [`bias_act`]: bias + activation + gain + clamp and its gradient, one parallel pass each,
 //! * [`adam`]: one Adam step of a parameter in one parallel pass,
 //! * [`layout`]: parallel layout changes (swapping leading axes),
+//! * [`filled`]: output buffers written in parallel without zeroing them first,
 //! * [`runs`]: how a batch is spread over threads, shared by the kernels,
 //! * [`matmul`]: a bounds-checked front for the `gemm` crate.
 
 pub mod adam;
 pub mod bias_act;
+pub mod filled;
 pub mod fir;
 pub mod im2col;
 pub mod layout;

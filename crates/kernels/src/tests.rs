@@ -469,3 +469,24 @@ fn swap_leading_moves_every_block() {
     }
     assert_eq!(crate::layout::swap_leading(&y, b, a, inner), x, "swapping twice is the identity");
 }
+
+mod filled {
+    use crate::filled::{par_rows, par_zeros};
+
+    #[test]
+    fn rows_land_in_order_and_zeros_cover_odd_lengths() {
+        let v = par_rows(50, 7, 3, |r| (0..7).map(move |k| (r * 7 + k) as f32));
+        assert!(v.iter().enumerate().all(|(i, x)| *x == i as f32));
+        for len in [0, 1, 16383, 16384, 40000] {
+            let z = par_zeros(len);
+            assert_eq!(z.len(), len);
+            assert!(z.iter().all(|x| *x == 0.0));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "yielded 2 of 3 values")]
+    fn a_short_row_is_refused() {
+        par_rows(4, 3, 1, |_| [1.0, 2.0].into_iter());
+    }
+}

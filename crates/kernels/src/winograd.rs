@@ -11,6 +11,7 @@
 
 use rayon::prelude::*;
 
+use crate::filled::par_zeros;
 use crate::matmul::{matmul, Parallelism, View};
 use crate::runs::{split, sum_over_runs};
 
@@ -64,7 +65,7 @@ const G: [[f32; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0
 #[inline(never)]
 fn transform_weights(w: &[f32], c_out: usize, c_in: usize, flip_transpose: bool) -> Vec<f32> {
     let plane_len = c_out * c_in;
-    let mut u = vec![0f32; 16 * plane_len];
+    let mut u = par_zeros(16 * plane_len);
     if plane_len == 0 {
         return u;
     }
@@ -260,7 +261,7 @@ fn transform_output_grad(g: &[f32], s: &Conv3x3, rows: Rows, dm: &mut [f32], scr
 /// `dw = Gᵀ dU G` from `du[16][c_out][c_in]`, laid out `[c_out][c_in][3][3]`.
 #[inline(never)]
 fn weight_grad_from_winograd(du: &[f32], c_out: usize, c_in: usize) -> Vec<f32> {
-    let mut dw = vec![0f32; c_out * c_in * 9];
+    let mut dw = par_zeros(c_out * c_in * 9);
     if dw.is_empty() {
         return dw;
     }
@@ -311,7 +312,7 @@ pub fn conv3x3(x: &[f32], w: &[f32], s: Conv3x3) -> Vec<f32> {
 
 /// The forward pass with the weights already transformed (`[16][c_out][c_in]`).
 fn forward(x: &[f32], u: &[f32], s: Conv3x3) -> Vec<f32> {
-    let mut y = vec![0f32; s.output_len()];
+    let mut y = par_zeros(s.output_len());
     if y.is_empty() || x.is_empty() {
         return y;
     }
