@@ -10,6 +10,7 @@
 use rayon::prelude::*;
 
 use crate::filled::{min_rows_for, par_rows};
+use crate::rows::lane_sum;
 
 /// Layout and constants of one `bias_act`: `x` is `[batch, channels, plane]` flattened.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -101,18 +102,4 @@ pub fn channel_sums(d: &[f32], channels: usize, plane: usize) -> Vec<f32> {
                 a
             },
         )
-}
-
-/// A sum in eight independent lanes, which the compiler can vectorise (a single running f32 sum
-/// cannot be reordered).
-fn lane_sum(v: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let chunks = v.chunks_exact(8);
-    let rest: f32 = chunks.remainder().iter().sum();
-    for c in chunks {
-        for (a, x) in acc.iter_mut().zip(c) {
-            *a += x;
-        }
-    }
-    acc.iter().sum::<f32>() + rest
 }

@@ -10,6 +10,7 @@
 //! * [`adam`]: one Adam step of a parameter in one parallel pass,
 //! * [`layout`]: parallel layout changes (swapping leading axes),
 //! * [`filled`]: output buffers written in parallel without zeroing them first,
+//! * [`rows`]: per-(sample, channel) scaling and dot products (style modulation),
 //! * [`runs`]: how a batch is spread over threads, shared by the kernels,
 //! * [`matmul`]: a bounds-checked front for the `gemm` crate.
 
@@ -20,6 +21,7 @@ pub mod fir;
 pub mod im2col;
 pub mod layout;
 pub mod matmul;
+pub mod rows;
 pub mod runs;
 pub mod winograd;
 

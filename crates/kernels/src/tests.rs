@@ -490,3 +490,24 @@ mod filled {
         par_rows(4, 3, 1, |_| [1.0, 2.0].into_iter());
     }
 }
+
+mod rows {
+    use super::values;
+    use crate::rows::{row_dots, scale_rows};
+
+    #[test]
+    fn scaling_and_dots_match_their_definitions() {
+        for (rows, plane) in [(7, 1), (12, 37), (3, 4096)] {
+            let x = values(rows * plane, 1);
+            let s = values(rows, 2);
+            let y = scale_rows(&x, &s, plane);
+            assert!(y.iter().enumerate().all(|(i, v)| *v == x[i] * s[i / plane]));
+            let b = values(rows * plane, 3);
+            let d = row_dots(&x, &b, plane);
+            for r in 0..rows {
+                let want: f64 = (0..plane).map(|k| x[r * plane + k] as f64 * b[r * plane + k] as f64).sum();
+                assert!((d[r] as f64 - want).abs() < 1e-4 * want.abs().max(1.0), "row {r}: {} vs {want}", d[r]);
+            }
+        }
+    }
+}

@@ -297,7 +297,7 @@ pub fn modulated_conv2d<B: Backend>(
     let pad = [p, p, p, p];
     match args.mode {
         ModConv::PerSample => {
-            let x = x * styles.clone().reshape([n, in_channels, 1, 1]);
+            let x = crate::cpu::scale_channels(x, styles.clone());
             let mut x = conv2d_resample(
                 x,
                 weight.clone(),
@@ -322,7 +322,7 @@ pub fn modulated_conv2d<B: Backend>(
                 let d = (w2.matmul(styles.square().transpose()).transpose() + 1e-8)
                     .sqrt()
                     .recip();
-                x = x * d.reshape([n, out_channels, 1, 1]);
+                x = crate::cpu::scale_channels(x, d);
             }
             match noise {
                 Some(nz) => add_noise(x, nz),

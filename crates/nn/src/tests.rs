@@ -655,10 +655,11 @@ mod second_order {
         use burn::tensor::module::{conv2d, conv_transpose2d};
         use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
         // (x shape, w shape, stride, padding, transposed)
-        let cases: [([usize; 4], [usize; 4], usize, usize, bool); 4] = [
+        let cases: [([usize; 4], [usize; 4], usize, usize, bool); 5] = [
             ([2, 8, 8, 8], [4, 8, 3, 3], 2, 0, false),
             ([3, 9, 7, 6], [5, 9, 3, 3], 2, 1, false),
             ([2, 8, 5, 5], [9, 8, 1, 1], 1, 0, false),
+            ([2, 3, 5, 5], [9, 3, 1, 1], 1, 0, false), // an RGB input, 1x1
             ([2, 6, 4, 5], [6, 8, 3, 3], 2, 0, true),
         ];
         for (k, (xs, ws, s, p, transposed)) in cases.into_iter().enumerate() {
@@ -808,6 +809,30 @@ mod second_order {
             let err = g.iter().zip(&g_ref).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
             assert!(scale > 0.0 && err <= 1e-4 * scale, "case {k}: second-order weight gradient off by {err} (scale {scale})");
         }
+    }
+
+    /// Per-(sample, channel) scaling against the broadcast multiply, to second order, through
+    /// both the scaled map and the factors.
+    #[test]
+    fn channel_scaling_agrees_with_broadcast_multiply_to_second_order() {
+        let (n, c) = (3, 5);
+        let x = rand4([n, c, 4, 6], 170);
+        let w = rand4([n, c, 1, 1], 171);
+        let r = rand4([n, c, 4, 6], 172);
+        let ours = |x: Tensor<O, 4>, w: Tensor<O, 4>| crate::cpu::scale_channels(x.clone(), w.reshape([n, c])).square() * x;
+        let reference = |x: Tensor<O, 4>, w: Tensor<O, 4>| (x.clone() * w).square() * x;
+        let lift = |t: &Tensor<B, 4>| Tensor::<O, 4>::from_inner(Tensor::<I, 4>::from_inner(t.clone()));
+        let y = crate::cpu::scale_channels(x.clone(), w.clone().reshape([n, c]));
+        let diff = (y - x.clone() * w.clone()).abs().max().into_scalar();
+        assert!(diff < 1e-6, "forward differs by {diff}");
+        let y_ad = ours(lift(&x), lift(&w)).inner().inner();
+        assert!((y_ad - reference(lift(&x), lift(&w)).inner().inner()).abs().max().into_scalar() < 1e-5);
+        let (p_ref, g_ref) = penalty(&reference, &x, &w, &r);
+        let (p, g) = penalty(&ours, &x, &w, &r);
+        assert!((p - p_ref).abs() <= 1e-4 * p_ref.abs(), "penalty {p} vs {p_ref}");
+        let scale = g_ref.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let err = g.iter().zip(&g_ref).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(scale > 0.0 && err <= 1e-4 * scale, "second-order factor gradient off by {err} (scale {scale})");
     }
 
     #[test]

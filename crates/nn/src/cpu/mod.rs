@@ -1,7 +1,7 @@
 //! Convolutions through bestiary's own CPU kernels (`bestiary-kernels`) where they beat Burn
 //! Flex's: [`winograd`] for 3x3 stride-1 convolutions, [`gemm_conv`] for strided and transposed
 //! ones, [`fir_op`] for FIR resampling, [`swap_op`] for the weight transposition before the
-//! transposed ones, [`bias_act_op`] for the fused bias + activation; and
+//! transposed ones, [`rows_op`] for the style (de)modulation, [`bias_act_op`] for the fused bias + activation; and
 //! [`try_adam_step`], one parallel pass per parameter for the optimizer. Each is a backend extension trait implemented for Flex
 //! (the kernels) and for any `Autodiff<B>` (custom ops whose backward passes are again these ops).
 //!
@@ -12,6 +12,7 @@
 pub mod bias_act_op;
 pub mod fir_op;
 pub mod gemm_conv;
+pub mod rows_op;
 pub mod swap_op;
 pub mod winograd;
 
@@ -26,6 +27,7 @@ use burn::tensor::{backend::Backend, DType, Tensor, TensorMetadata, TensorPrimit
 pub use bias_act_op::BiasActBackend;
 pub use fir_op::FirBackend;
 pub use gemm_conv::{ConvSpec, GemmConvBackend};
+pub use rows_op::RowsBackend;
 pub use swap_op::SwapBackend;
 pub use winograd::Conv3x3Backend;
 
@@ -118,7 +120,8 @@ pub fn try_conv2d<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 4>, spec: ConvSpec, 
     }
 }
 
-/// Channels below which Flex's own direct paths win (RGB layers, FIR filters folded per channel).
+/// Channels below which Flex's own direct paths win for spatial kernels (FIR filters folded per
+/// channel); 1x1 convolutions (RGB layers) are single GEMMs here whatever their width.
 const MIN_CHANNELS: usize = 8;
 
 /// `conv2d(x, w, stride, padding)` (one group) through the im2col kernels, or the tensors back.
@@ -126,7 +129,7 @@ pub fn try_conv<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 4>, spec: ConvSpec) ->
     let [_, c_in, h, wd] = x.dims();
     let [_, wc, kh, kw] = w.dims();
     let fits = h + 2 * spec.padding[0] >= kh && wd + 2 * spec.padding[1] >= kw && spec.stride.iter().all(|s| *s > 0);
-    if c_in < MIN_CHANNELS || wc != c_in || !fits || !eligible(&x, &w) {
+    if (c_in < MIN_CHANNELS && kh * kw > 1) || wc != c_in || !fits || !eligible(&x, &w) {
         return Err((x, w));
     }
     dispatch!((x, w), conv_on, spec)
@@ -249,4 +252,26 @@ pub fn swap_leading<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
         .or_else(swap_on::<B, Autodiff<Flex>>)
         .or_else(swap_on::<B, Autodiff<Autodiff<Flex>>>)
         .unwrap_or_else(|x| x.swap_dims(0, 1))
+}
+
+fn scale_on<B: Backend, F: RowsBackend>(x: Tensor<B, 4>, s: Tensor<B, 2>) -> Result<Tensor<B, 4>, (Tensor<B, 4>, Tensor<B, 2>)> {
+    let (x, s) = cast::<(Tensor<B, 4>, Tensor<B, 2>), (Tensor<F, 4>, Tensor<F, 2>)>((x, s))?;
+    let y = tensor(F::scale_channels(float(x), s.into_primitive().tensor()));
+    cast::<Tensor<F, 4>, Tensor<B, 4>>(y).map_err(|_| unreachable!("F is B"))
+}
+
+/// `x * s` with `x: [N, C, H, W]` and one factor per (sample, channel) `s: [N, C]`: one parallel
+/// pass (and one per gradient) on the CPU backend, a broadcast multiply elsewhere.
+pub fn scale_channels<B: Backend>(x: Tensor<B, 4>, s: Tensor<B, 2>) -> Tensor<B, 4> {
+    let [n, c, h, w] = x.dims();
+    assert_eq!(s.dims(), [n, c], "scale_channels: one factor per sample and channel");
+    let fast = x.dtype() == DType::F32 && s.dtype() == DType::F32 && h * w > 0 && !disabled();
+    let fallback = |(x, s): (Tensor<B, 4>, Tensor<B, 2>)| x * s.reshape([n, c, 1, 1]);
+    if !fast {
+        return fallback((x, s));
+    }
+    scale_on::<B, Flex>(x, s)
+        .or_else(|(x, s)| scale_on::<B, Autodiff<Flex>>(x, s))
+        .or_else(|(x, s)| scale_on::<B, Autodiff<Autodiff<Flex>>>(x, s))
+        .unwrap_or_else(fallback)
 }
