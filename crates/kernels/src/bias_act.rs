@@ -34,7 +34,7 @@ impl BiasAct {
     fn check(&self, len: usize, what: &str) {
         assert!(self.gain > 0.0, "bias_act: the gain must be positive");
         assert!(
-            self.row_len() > 0 && len % self.row_len() == 0,
+            self.row_len() > 0 && len.is_multiple_of(self.row_len()),
             "bias_act: {what} has {len} values, not a multiple of {} channels x {} plane",
             self.channels,
             self.plane
@@ -81,7 +81,7 @@ pub fn bias_act_grad(dy: &[f32], y: &[f32], p: &BiasAct) -> Vec<f32> {
 /// Per-channel sums of `d: [batch, channels, plane]`: the bias gradient.
 pub fn channel_sums(d: &[f32], channels: usize, plane: usize) -> Vec<f32> {
     let row = channels * plane;
-    assert!(row > 0 && d.len() % row == 0, "channel_sums: {} values, not a multiple of {row}", d.len());
+    assert!(row > 0 && d.len().is_multiple_of(row), "channel_sums: {} values, not a multiple of {row}", d.len());
     let samples_per_task = (1usize << 15).div_ceil(row);
     d.par_chunks(samples_per_task * row)
         .fold(

@@ -18,7 +18,7 @@ pub fn scale_rows(x: &[f32], s: &[f32], plane: usize) -> Vec<f32> {
 
 /// `d[r] = Σ_k a[r][k] b[r][k]`.
 pub fn row_dots(a: &[f32], b: &[f32], plane: usize) -> Vec<f32> {
-    assert!(plane > 0 && a.len() == b.len() && a.len() % plane == 0, "row_dots: sizes {} and {} for rows of {plane}", a.len(), b.len());
+    assert!(plane > 0 && a.len() == b.len() && a.len().is_multiple_of(plane), "row_dots: sizes {} and {} for rows of {plane}", a.len(), b.len());
     a.par_chunks(plane).zip(b.par_chunks(plane)).with_min_len(min_rows_for(plane)).map(|(a, b)| dot(a, b)).collect()
 }
 

@@ -7,14 +7,15 @@
 //! * [`broadcast`]: bias and noise additions laid out for the CPU backend's vectorised paths,
 //! * [`layers`]: equalized-LR fully-connected and conv layers, modulated convolution,
 //!   minibatch standard deviation, 2nd-moment normalization,
-//! * [`cpu`]: convolutions and FIR resampling through bestiary's own CPU kernels (Winograd 3x3,
-//!   im2col GEMM, direct FIR) as backend extensions,
+//! * [`cpu`]: convolutions, FIR resampling and the hot elementwise passes through bestiary's own
+//!   CPU kernels (Winograd 3x3, im2col GEMM, direct FIR, fused bias_act, style modulation rows,
+//!   Adam) as backend extensions,
 //! * [`state`]: loading/exporting tensors under their official names.
 //!
 //! Everything is generic over [`burn::tensor::backend::Backend`] and uses only ops that Burn can
 //! differentiate twice (matmul, conv2d, conv_transpose2d, pad, slice, reshape, elementwise); on
-//! Flex (and autodiff over it) the convolutions and FIR filters take the [`cpu`] kernels, whose
-//! custom backward passes are differentiable again.
+//! Flex (and autodiff over it) the convolutions, FIR filters, `bias_act` and the modulation take
+//! the [`cpu`] kernels, whose custom backward passes are differentiable again.
 
 pub mod bias_act;
 pub mod broadcast;

@@ -1,13 +1,15 @@
-//! Convolutions through bestiary's own CPU kernels (`bestiary-kernels`) where they beat Burn
-//! Flex's: [`winograd`] for 3x3 stride-1 convolutions, [`gemm_conv`] for strided and transposed
-//! ones, [`fir_op`] for FIR resampling, [`swap_op`] for the weight transposition before the
-//! transposed ones, [`rows_op`] for the style (de)modulation, [`bias_act_op`] for the fused bias + activation; and
-//! [`try_adam_step`], one parallel pass per parameter for the optimizer. Each is a backend extension trait implemented for Flex
-//! (the kernels) and for any `Autodiff<B>` (custom ops whose backward passes are again these ops).
+//! Convolutions and elementwise passes through bestiary's own CPU kernels (`bestiary-kernels`)
+//! where they beat Burn Flex's: [`winograd`] for 3x3 stride-1 convolutions, [`gemm_conv`] for
+//! strided, transposed and 1x1 ones, [`fir_op`] for FIR resampling, [`swap_op`] for the weight
+//! transposition before a transposed convolution, [`rows_op`] for the style (de)modulation,
+//! [`bias_act_op`] for the fused bias + activation; and [`try_adam_step`], one parallel pass per
+//! parameter for the optimizer. Each op is a backend extension trait implemented for Flex (the
+//! kernels) and for any `Autodiff<B>` (custom ops whose backward passes are again these ops).
 //!
 //! The networks stay generic over `Backend`: the `try_*` functions check at run time whether the
 //! concrete backend is Flex or (nested) Autodiff of Flex and otherwise hand the tensors back for
-//! Burn's own convolution. `BESTIARY_CPU_KERNELS=0` turns the whole path off, for comparisons.
+//! Burn's own ops (the infallible helpers fall back by themselves). `BESTIARY_CPU_KERNELS=0`
+//! turns the whole path off, for comparisons.
 
 pub mod bias_act_op;
 pub mod fir_op;
@@ -208,7 +210,9 @@ pub fn try_bias_act<B: Backend, const D: usize>(
     let dims = x.dims();
     let f32s = x.dtype() == DType::F32 && bias.as_ref().is_none_or(|b| b.dtype() == DType::F32);
     let fits = D >= 2 && bias.as_ref().is_none_or(|b| b.dims()[0] == dims[1]) && dims.iter().all(|d| *d > 0);
-    if !f32s || !fits || disabled() || !(gain > 0.0) || clamp.is_some_and(|c| !(c >= 0.0)) {
+    // NaN gains and clamps fail these comparisons and take the composed path too.
+    let constants_ok = gain > 0.0 && clamp.is_none_or(|c| c >= 0.0);
+    if !f32s || !fits || disabled() || !constants_ok {
         return Err((x, bias));
     }
     let (n, channels) = (dims[0], dims[1]);
