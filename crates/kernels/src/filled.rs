@@ -44,8 +44,8 @@ pub fn min_rows_for(row_len: usize) -> usize {
 /// `len` zeros, written in parallel: for outputs that kernels accumulate into or fill by index.
 pub fn par_zeros(len: usize) -> Vec<f32> {
     const ROW: usize = 1 << 14;
-    let rows = len / ROW;
-    let mut out = par_rows(rows, ROW, 1, |_| std::iter::repeat_n(0.0, ROW));
-    out.resize(len, 0.0);
+    // Whole rows, then cut to length: growing past the capacity would copy everything.
+    let mut out = par_rows(len.div_ceil(ROW), ROW, 1, |_| std::iter::repeat_n(0.0, ROW));
+    out.truncate(len);
     out
 }

@@ -793,6 +793,20 @@ mod second_order {
                 let err = a.iter().zip(e).fold(0f32, |m, (a, e)| m.max((a - e).abs()));
                 assert!(err <= 1e-5, "case {k} {what}: off by {err}");
             }
+            // The bias gradient when the op's backward runs on an autodiff backend (nested).
+            let nested_db = |fused: bool| -> Vec<f32> {
+                let bo = Tensor::<O, 1>::from_inner(Tensor::<I, 1>::from_inner(b.clone())).require_grad();
+                let y = if fused {
+                    bias_act(o(x.clone()), Some(bo.clone()), act, Some(gain), clamp)
+                } else {
+                    composed_bias_act(o(x.clone()), bo.clone(), slope, gain, clamp)
+                };
+                let g = (y * o(r.clone())).sum().backward();
+                bo.grad(&g).unwrap().inner().into_data().to_vec().unwrap()
+            };
+            let (db, db_ref) = (nested_db(true), nested_db(false));
+            let err = db.iter().zip(&db_ref).fold(0f32, |m, (a, e)| m.max((a - e).abs()));
+            assert!(err <= 1e-5, "case {k} nested db: off by {err}");
             // Second order: the penalty's weight gradient flows through the gradient op.
             let w = rand4([4, 3, 3, 3], 140 + k as u64);
             let xc = rand4([2, 3, 5, 5], 150 + k as u64);

@@ -23,6 +23,8 @@ pub trait BiasActBackend: Backend {
     fn bias_act(x: FloatTensor<Self>, b: Option<FloatTensor<Self>>, p: &BiasAct) -> FloatTensor<Self>;
     /// `dL/dx` given `dy = dL/dy` and the output `y` of [`BiasActBackend::bias_act`].
     fn bias_act_grad(dy: FloatTensor<Self>, y: FloatTensor<Self>, p: &BiasAct) -> FloatTensor<Self>;
+    /// `dL/db`: the sums of `dx: [N, C, P]` over samples and pixels, `[C]`.
+    fn bias_grad(dx: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 impl BiasActBackend for Flex {
@@ -38,13 +40,12 @@ impl BiasActBackend for Flex {
         let dx = bias_act::bias_act_grad(dy.storage::<f32>(), y.storage::<f32>(), p);
         FlexTensor::from_data(TensorData::new(dx, dy.shape()))
     }
-}
 
-/// `dL/db`: the sums of `dx: [N, C, P]` over samples and pixels, with differentiable ops of `B`.
-fn bias_grad<B: Backend>(dx: FloatTensor<B>) -> FloatTensor<B> {
-    let [_, c, _] = dx.shape().dims();
-    let per_channel = B::float_sum_dim(B::float_sum_dim(dx, 2), 0);
-    B::float_reshape(per_channel, Shape::new([c]))
+    fn bias_grad(dx: FloatTensor<Self>) -> FloatTensor<Self> {
+        let dx = flex_f32(dx);
+        let [_, c, plane] = dx.shape().dims();
+        FlexTensor::from_data(TensorData::new(bias_act::channel_sums(dx.storage::<f32>(), c, plane), [c]))
+    }
 }
 
 #[derive(Debug)]
@@ -59,7 +60,7 @@ impl<B: BiasActBackend> Backward<B, 2> for BiasActOp {
         let (y, p) = ops.state;
         let dx = B::bias_act_grad(dy, y, &p);
         if let Some(node) = node_b {
-            grads.register::<B>(node.id, bias_grad::<B>(dx.clone()));
+            grads.register::<B>(node.id, B::bias_grad(dx.clone()));
         }
         if let Some(node) = node_x {
             grads.register::<B>(node.id, dx);
@@ -103,5 +104,13 @@ impl<B: BiasActBackend, C: CheckpointStrategy> BiasActBackend for Autodiff<B, C>
             OpsKind::Tracked(prep) => prep.finish((y.primitive.clone(), *p), B::bias_act_grad(dy.primitive, y.primitive, p)),
             OpsKind::UnTracked(prep) => prep.finish(B::bias_act_grad(dy.primitive, y.primitive, p)),
         }
+    }
+
+    // The bias gradient taken at the inner level of nested autodiff: ordinary differentiable sums
+    // (it is rarely on the path of a second derivative, so it needs no op of its own).
+    fn bias_grad(dx: FloatTensor<Self>) -> FloatTensor<Self> {
+        let [_, c, _] = dx.shape().dims();
+        let per_channel = Self::float_sum_dim(Self::float_sum_dim(dx, 2), 0);
+        Self::float_reshape(per_channel, Shape::new([c]))
     }
 }
