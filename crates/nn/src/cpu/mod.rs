@@ -50,13 +50,11 @@ fn cast<T: 'static, U: 'static>(t: T) -> Result<U, T> {
 
 type Pair<B> = (Tensor<B, 4>, Tensor<B, 4>);
 
-/// Runs `op` on the pair when `B` is `F`, else hands the pair back.
-fn run_as<B: Backend, F: Backend>(
-    pair: Pair<B>,
-    op: impl FnOnce(Tensor<F, 4>, Tensor<F, 4>) -> Tensor<F, 4>,
-) -> Result<Tensor<B, 4>, Pair<B>> {
-    let (x, w) = cast::<Pair<B>, Pair<F>>(pair)?;
-    cast::<Tensor<F, 4>, Tensor<B, 4>>(op(x, w)).map_err(|_| unreachable!("F is B"))
+/// Runs `op` on `args` when they already are of type `A` (the same tensors on a concrete
+/// backend `F`) and returns its result as `Out` (the same type on `B`); else hands `args` back.
+fn run_on<In: 'static, A: 'static, R: 'static, Out: 'static>(args: In, op: impl FnOnce(A) -> R) -> Result<Out, In> {
+    let a = cast::<In, A>(args)?;
+    Ok(cast::<R, Out>(op(a)).unwrap_or_else(|_| unreachable!("the result lives on the arguments' backend")))
 }
 
 fn float<B: Backend>(t: Tensor<B, 4>) -> burn::tensor::ops::FloatTensor<B> {
@@ -77,26 +75,26 @@ fn eligible<B: Backend>(x: &Tensor<B, 4>, w: &Tensor<B, 4>) -> bool {
     x.dtype() == DType::F32 && w.dtype() == DType::F32 && !disabled()
 }
 
-/// Dispatches `$op` (a generic function of the concrete backend) over Flex, Autodiff<Flex> and
-/// Autodiff<Autodiff<Flex>>.
-macro_rules! dispatch {
-    ($pair:expr, $op:ident $(, $arg:expr)*) => {
-        run_as::<B, Flex>($pair, |x, w| $op::<Flex>(x, w $(, $arg)*))
-            .or_else(|p| run_as::<B, Autodiff<Flex>>(p, |x, w| $op::<Autodiff<Flex>>(x, w $(, $arg)*)))
-            .or_else(|p| run_as::<B, Autodiff<Autodiff<Flex>>>(p, |x, w| $op::<Autodiff<Autodiff<Flex>>>(x, w $(, $arg)*)))
+/// Tries `$on::<B, F>(args, extra...)` for `F` = Flex, Autodiff<Flex>, Autodiff<Autodiff<Flex>>
+/// in turn (each `*_on` is a [`run_on`] that hands the arguments back unless `B` is `F`).
+macro_rules! on_cpu_backends {
+    ($args:expr, $on:ident $(, $extra:expr)*) => {
+        $on::<B, Flex>($args $(, $extra)*)
+            .or_else(|a| $on::<B, Autodiff<Flex>>(a $(, $extra)*))
+            .or_else(|a| $on::<B, Autodiff<Autodiff<Flex>>>(a $(, $extra)*))
     };
 }
 
-fn conv3x3_on<F: Conv3x3Backend>(x: Tensor<F, 4>, w: Tensor<F, 4>) -> Tensor<F, 4> {
-    tensor(F::conv3x3(float(x), float(w)))
+fn conv3x3_on<B: Backend, F: Conv3x3Backend>(p: Pair<B>) -> Result<Tensor<B, 4>, Pair<B>> {
+    run_on(p, |(x, w): Pair<F>| tensor::<F>(F::conv3x3(float(x), float(w))))
 }
 
-fn conv_on<F: GemmConvBackend>(x: Tensor<F, 4>, w: Tensor<F, 4>, spec: ConvSpec) -> Tensor<F, 4> {
-    tensor(F::conv(float(x), float(w), spec))
+fn conv_on<B: Backend, F: GemmConvBackend>(p: Pair<B>, spec: ConvSpec) -> Result<Tensor<B, 4>, Pair<B>> {
+    run_on(p, |(x, w): Pair<F>| tensor::<F>(F::conv(float(x), float(w), spec)))
 }
 
-fn transposed_on<F: GemmConvBackend>(x: Tensor<F, 4>, w: Tensor<F, 4>, spec: ConvSpec, out_hw: [usize; 2]) -> Tensor<F, 4> {
-    tensor(F::conv_adjoint(float(x), float(w), spec, out_hw))
+fn transposed_on<B: Backend, F: GemmConvBackend>(p: Pair<B>, spec: ConvSpec, out_hw: [usize; 2]) -> Result<Tensor<B, 4>, Pair<B>> {
+    run_on(p, |(x, w): Pair<F>| tensor::<F>(F::conv_adjoint(float(x), float(w), spec, out_hw)))
 }
 
 /// `conv2d(x, w, padding=1)` through the Winograd kernels when `B` is Flex or (nested) Autodiff
@@ -106,7 +104,7 @@ pub fn try_conv3x3<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 4>) -> Result<Tenso
     if kh != 3 || kw != 3 || !eligible(&x, &w) {
         return Err((x, w));
     }
-    dispatch!((x, w), conv3x3_on)
+    on_cpu_backends!((x, w), conv3x3_on)
 }
 
 /// `conv2d(x, w, stride, padding, groups)` through the fastest kernel that applies (Winograd for
@@ -134,7 +132,7 @@ pub fn try_conv<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 4>, spec: ConvSpec) ->
     if (c_in < MIN_CHANNELS && kh * kw > 1) || wc != c_in || !fits || !eligible(&x, &w) {
         return Err((x, w));
     }
-    dispatch!((x, w), conv_on, spec)
+    on_cpu_backends!((x, w), conv_on, spec)
 }
 
 /// `conv_transpose2d(x, w, stride, padding, groups)` (no output padding; `w: [I, O, kh, kw]`)
@@ -156,16 +154,11 @@ pub fn try_conv_transpose<B: Backend>(
     if c_out < MIN_CHANNELS || wi != c_in || h == 0 || wd == 0 || !eligible(&x, &w) {
         return Err((x, w));
     }
-    dispatch!((x, w), transposed_on, spec, [oh, ow])
+    on_cpu_backends!((x, w), transposed_on, spec, [oh, ow])
 }
 
-fn fir_on<F: FirBackend>(x: Tensor<F, 4>, g: &std::sync::Arc<bestiary_kernels::fir::FirGeom>) -> Tensor<F, 4> {
-    tensor(F::fir(float(x), g))
-}
-
-fn run_one<B: Backend, F: Backend>(x: Tensor<B, 4>, op: impl FnOnce(Tensor<F, 4>) -> Tensor<F, 4>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
-    let x = cast::<Tensor<B, 4>, Tensor<F, 4>>(x)?;
-    cast::<Tensor<F, 4>, Tensor<B, 4>>(op(x)).map_err(|_| unreachable!("F is B"))
+fn fir_on<B: Backend, F: FirBackend>(x: Tensor<B, 4>, g: &std::sync::Arc<bestiary_kernels::fir::FirGeom>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    run_on(x, |x: Tensor<F, 4>| tensor::<F>(F::fir(float(x), g)))
 }
 
 /// `upfirdn2d(x, kernel, up, down, pad)` with a correlation kernel `[kh][kw]` (already flipped
@@ -185,17 +178,16 @@ pub fn try_fir<B: Backend>(
         return Err(x);
     }
     let g = std::sync::Arc::new(g);
-    run_one::<B, Flex>(x, |x| fir_on::<Flex>(x, &g))
-        .or_else(|x| run_one::<B, Autodiff<Flex>>(x, |x| fir_on::<Autodiff<Flex>>(x, &g)))
-        .or_else(|x| run_one::<B, Autodiff<Autodiff<Flex>>>(x, |x| fir_on::<Autodiff<Autodiff<Flex>>>(x, &g)))
+    on_cpu_backends!(x, fir_on, &g)
 }
 
 type BiasActArgs<B, const D: usize> = (Tensor<B, D>, Option<Tensor<B, 1>>);
 
 fn bias_act_on<B: Backend, F: BiasActBackend>(args: BiasActArgs<B, 3>, p: &BiasAct) -> Result<Tensor<B, 3>, BiasActArgs<B, 3>> {
-    let (x, b) = cast::<BiasActArgs<B, 3>, BiasActArgs<F, 3>>(args)?;
-    let y = F::bias_act(x.into_primitive().tensor(), b.map(|b| b.into_primitive().tensor()), p);
-    cast::<Tensor<F, 3>, Tensor<B, 3>>(Tensor::from_primitive(TensorPrimitive::Float(y))).map_err(|_| unreachable!("F is B"))
+    run_on(args, |(x, b): BiasActArgs<F, 3>| {
+        let y = F::bias_act(x.into_primitive().tensor(), b.map(|b| b.into_primitive().tensor()), p);
+        Tensor::<F, 3>::from_primitive(TensorPrimitive::Float(y))
+    })
 }
 
 /// `clamp(act(x + b) * gain)` (`act` linear for `slope` 1, leaky ReLU otherwise; `b` along
@@ -219,9 +211,7 @@ pub fn try_bias_act<B: Backend, const D: usize>(
     let plane = dims[2..].iter().product();
     let p = BiasAct { channels, plane, slope, gain, clamp };
     let args = (x.reshape([n, channels, plane]), bias);
-    bias_act_on::<B, Flex>(args, &p)
-        .or_else(|a| bias_act_on::<B, Autodiff<Flex>>(a, &p))
-        .or_else(|a| bias_act_on::<B, Autodiff<Autodiff<Flex>>>(a, &p))
+    on_cpu_backends!(args, bias_act_on, &p)
         .map(|y| y.reshape(dims))
         .map_err(|(x, b)| (x.reshape(dims), b))
 }
@@ -234,16 +224,16 @@ pub fn try_adam_step<B: Backend>(args: AdamArgs<B>, s: AdamStep) -> Result<[Tens
     if args.iter().any(|t| t.dtype() != DType::F32) || disabled() {
         return Err(args);
     }
-    let [p, g, m, v] = cast::<AdamArgs<B>, AdamArgs<Flex>>(args)?.map(|t| flex_f32(t.into_primitive().tensor()));
-    let (mut m, mut v) = (m, v);
-    let p_new = adam_step(p.storage::<f32>(), g.storage::<f32>(), m.storage_mut::<f32>(), v.storage_mut::<f32>(), s);
-    let p_new = burn_flex::FlexTensor::from_data(burn::tensor::TensorData::new(p_new, p.shape()));
-    let out = [p_new, m, v].map(|t| Tensor::<Flex, 1>::from_primitive(TensorPrimitive::Float(t)));
-    Ok(cast::<[Tensor<Flex, 1>; 3], [Tensor<B, 1>; 3]>(out).unwrap_or_else(|_| unreachable!("Flex is B")))
+    run_on(args, |args: AdamArgs<Flex>| {
+        let [p, g, mut m, mut v] = args.map(|t| flex_f32(t.into_primitive().tensor()));
+        let p_new = adam_step(p.storage::<f32>(), g.storage::<f32>(), m.storage_mut::<f32>(), v.storage_mut::<f32>(), s);
+        let p_new = burn_flex::FlexTensor::from_data(burn::tensor::TensorData::new(p_new, p.shape()));
+        [p_new, m, v].map(|t| Tensor::<Flex, 1>::from_primitive(TensorPrimitive::Float(t)))
+    })
 }
 
 fn swap_on<B: Backend, F: SwapBackend>(x: Tensor<B, 4>) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
-    run_one::<B, F>(x, |x| tensor(F::swap_leading(float(x))))
+    run_on(x, |x: Tensor<F, 4>| tensor::<F>(F::swap_leading(float(x))))
 }
 
 /// `x.swap_dims(0, 1)` materialised by a parallel copy on the CPU backend (a strided view there
@@ -252,16 +242,13 @@ pub fn swap_leading<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     if x.dtype() != DType::F32 || disabled() {
         return x.swap_dims(0, 1);
     }
-    swap_on::<B, Flex>(x)
-        .or_else(swap_on::<B, Autodiff<Flex>>)
-        .or_else(swap_on::<B, Autodiff<Autodiff<Flex>>>)
-        .unwrap_or_else(|x| x.swap_dims(0, 1))
+    on_cpu_backends!(x, swap_on).unwrap_or_else(|x| x.swap_dims(0, 1))
 }
 
-fn scale_on<B: Backend, F: RowsBackend>(x: Tensor<B, 4>, s: Tensor<B, 2>) -> Result<Tensor<B, 4>, (Tensor<B, 4>, Tensor<B, 2>)> {
-    let (x, s) = cast::<(Tensor<B, 4>, Tensor<B, 2>), (Tensor<F, 4>, Tensor<F, 2>)>((x, s))?;
-    let y = tensor(F::scale_channels(float(x), s.into_primitive().tensor()));
-    cast::<Tensor<F, 4>, Tensor<B, 4>>(y).map_err(|_| unreachable!("F is B"))
+type ScaleArgs<B> = (Tensor<B, 4>, Tensor<B, 2>);
+
+fn scale_on<B: Backend, F: RowsBackend>(args: ScaleArgs<B>) -> Result<Tensor<B, 4>, ScaleArgs<B>> {
+    run_on(args, |(x, s): ScaleArgs<F>| tensor::<F>(F::scale_channels(float(x), s.into_primitive().tensor())))
 }
 
 /// `x * s` with `x: [N, C, H, W]` and one factor per (sample, channel) `s: [N, C]`: one parallel
@@ -270,12 +257,9 @@ pub fn scale_channels<B: Backend>(x: Tensor<B, 4>, s: Tensor<B, 2>) -> Tensor<B,
     let [n, c, h, w] = x.dims();
     assert_eq!(s.dims(), [n, c], "scale_channels: one factor per sample and channel");
     let fast = x.dtype() == DType::F32 && s.dtype() == DType::F32 && h * w > 0 && !disabled();
-    let fallback = |(x, s): (Tensor<B, 4>, Tensor<B, 2>)| x * s.reshape([n, c, 1, 1]);
+    let fallback = |(x, s): ScaleArgs<B>| x * s.reshape([n, c, 1, 1]);
     if !fast {
         return fallback((x, s));
     }
-    scale_on::<B, Flex>(x, s)
-        .or_else(|(x, s)| scale_on::<B, Autodiff<Flex>>(x, s))
-        .or_else(|(x, s)| scale_on::<B, Autodiff<Autodiff<Flex>>>(x, s))
-        .unwrap_or_else(fallback)
+    on_cpu_backends!((x, s), scale_on).unwrap_or_else(fallback)
 }
