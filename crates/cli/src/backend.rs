@@ -40,31 +40,96 @@ macro_rules! with_backend {
     }};
 }
 
-/// Fails with one clear line when no NVIDIA driver library can be loaded (the CUDA backend would
-/// otherwise panic on a worker thread).
+/// The CUDA backend's readiness, decided once per process by [`check_cuda`].
+#[cfg(feature = "cuda")]
+static CUDA_READY: std::sync::OnceLock<Result<bestiary_device::GpuCaches, String>> = std::sync::OnceLock::new();
+
+/// Readies the CUDA backend once per process: fails with one line naming what is missing (driver,
+/// GPU, NVRTC, headers) instead of a panic on a worker thread, and points the backend's kernel and
+/// autotune caches at bestiary's cache (a fresh machine has no `~/.cache`; a second run reuses them).
 #[cfg(feature = "cuda")]
 pub fn check_cuda() -> anyhow::Result<()> {
-    for name in ["libcuda.so.1", "libcuda.so", "nvcuda.dll"] {
-        // SAFETY: loading the NVIDIA driver library runs only its own initialisers, as the backend would.
-        if unsafe { libloading::Library::new(name) }.is_ok() {
-            return Ok(());
+    let ready = CUDA_READY.get_or_init(|| {
+        let probe = bestiary_device::probe();
+        let mut missing = Vec::new();
+        for part in [&probe.driver, &probe.nvrtc] {
+            if let Err(e) = part {
+                missing.push(e.clone());
+            }
         }
-    }
-    anyhow::bail!("--device cuda: no NVIDIA driver found (libcuda could not be loaded); use --device cpu")
+        if let Err(e) = &probe.headers {
+            missing.push(e.clone());
+        }
+        if probe.driver.is_ok() && probe.gpus.is_empty() {
+            missing.push("the driver sees no GPU".into());
+        }
+        if !missing.is_empty() {
+            return Err(format!("--device cuda cannot run here: {} (details: bestiary doctor --device cuda)", missing.join("; ")));
+        }
+        bestiary_device::configure_cuda(&bestiary_assets::cache_dir()).map_err(|e| e.to_string())
+    });
+    ready.as_ref().map(|_| ()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// Last line of defence for "never a stack trace": any panic, on any thread, prints one line and exits.
+/// The GPU caches and whether they were empty when this process started (`None` until
+/// [`check_cuda`] has run, and in a CPU-only build).
+pub fn gpu_caches() -> Option<bestiary_device::GpuCaches> {
+    #[cfg(feature = "cuda")]
+    {
+        CUDA_READY.get()?.as_ref().ok().cloned()
+    }
+    #[cfg(not(feature = "cuda"))]
+    None
+}
+
+/// Readies `kind` before a command reports on it (for CUDA: the probe and the caches, once).
+pub fn prepare(kind: DeviceKind) -> anyhow::Result<()> {
+    match kind {
+        DeviceKind::Cpu => Ok(()),
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => check_cuda(),
+        #[cfg(not(feature = "cuda"))]
+        DeviceKind::Cuda => Err(anyhow::anyhow!(
+            "this bestiary was built without CUDA support: rebuild with `cargo build --release --features cuda`"
+        )),
+    }
+}
+
+/// A panic as one line: its first few lines that say something, and where it happened (a panic
+/// deep in a GPU stack is otherwise impossible to place).
+fn panic_line(info: &std::panic::PanicHookInfo) -> String {
+    let msg = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown failure".into());
+    // Burn's tensor errors start with a banner line: keep the first few lines that say something.
+    let lines: Vec<&str> = msg.lines().map(str::trim).filter(|l| !l.is_empty()).take(3).collect();
+    let short: String = lines.join(" | ").chars().take(300).collect();
+    let place = info.location().map(|l| format!(" (at {}:{})", l.file(), l.line())).unwrap_or_default();
+    format!("{short}{place}")
+}
+
+/// Last line of defence for "never a stack trace": any panic, on any thread, prints one line that
+/// names where it happened and exits.
 pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let msg = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown failure".into());
-        let first = msg.lines().next().unwrap_or_default();
-        let short: String = first.chars().take(300).collect();
-        eprintln!("error: internal error: {short}");
+        eprintln!("error: internal error: {}", panic_line(info));
         std::process::exit(101);
     }));
+}
+
+/// Runs `f`, turning a panic into its one line (`Err`) instead of exiting: for checks that must
+/// report a failure and carry on (`bestiary doctor`).
+pub fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    static LAST: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    std::panic::set_hook(Box::new(|info| {
+        *LAST.lock().unwrap_or_else(|p| p.into_inner()) = Some(panic_line(info));
+    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    install_panic_hook();
+    result.map_err(|_| {
+        LAST.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_else(|| "unknown failure".into())
+    })
 }

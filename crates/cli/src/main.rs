@@ -24,7 +24,8 @@ Examples:
   bestiary fid --network model.safetensors --data photos64.zip --num 10000
   bestiary rank --network model.safetensors --seeds 0-999 --by memorability --out best.png
   bestiary edit --network model.pkl --seed 7 --mask eyes.png --with-seed 12 --out x.png
-  bestiary project --network model.pkl --target photo.jpg --outdir proj/";
+  bestiary project --network model.pkl --target photo.jpg --outdir proj/
+  bestiary doctor --device cuda              check a GPU before training on it";
 
 #[derive(Parser)]
 #[command(name = "bestiary", version, about = ABOUT, after_help = AFTER_HELP)]
@@ -85,6 +86,8 @@ enum Command {
     Nearest(cmd::curate::NearestArgs),
     /// Image memorability (ResMem) for image files, folders or dataset zips.
     Memorability(cmd::memorability::MemorabilityArgs),
+    /// Check a device: what it needs (driver, GPU, caches) and whether it computes what the CPU does.
+    Doctor(cmd::doctor::DoctorArgs),
 }
 
 fn main() {
@@ -118,6 +121,7 @@ fn main() {
         Some(Command::Rank(a)) => cmd::curate::rank(&a),
         Some(Command::Nearest(a)) => cmd::curate::nearest_cmd(&a),
         Some(Command::Memorability(a)) => cmd::memorability::run(&a),
+        Some(Command::Doctor(a)) => cmd::doctor::run(&a),
     };
     if let Err(e) = result {
         // One line, the whole cause chain, no backtrace.

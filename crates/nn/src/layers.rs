@@ -1,12 +1,13 @@
 //! Equalized-learning-rate layers and the StyleGAN2 primitives built on them.
 
 use burn::module::{Module, Param};
-use burn::tensor::{backend::Backend, Distribution, Tensor};
+use burn::tensor::{backend::Backend, Tensor};
 
 use crate::bias_act::{bias_act, Activation};
 use crate::broadcast::add_pixel_noise;
 use crate::conv::conv2d_resample;
 use crate::fir::Fir;
+use crate::host_rng;
 use crate::state::{buffer, export_tensor, join, param, StateError, StateReader, WeightMap};
 
 fn trainable_or_buffer<B: Backend, const D: usize>(
@@ -54,11 +55,7 @@ impl<B: Backend> FullyConnectedLayer<B> {
         bias_init: f64,
         device: &B::Device,
     ) -> Self {
-        let w = Tensor::<B, 2>::random(
-            [out_features, in_features],
-            Distribution::Normal(0.0, 1.0),
-            device,
-        ) / lr_multiplier;
+        let w = host_rng::normal::<B, 2>([out_features, in_features], device) / lr_multiplier;
         let b = bias.then(|| param(Tensor::<B, 1>::full([out_features], bias_init, device)));
         FullyConnectedLayer {
             weight: param(w),
@@ -165,11 +162,7 @@ impl<B: Backend> Conv2dLayer<B> {
         trainable: bool,
         device: &B::Device,
     ) -> Self {
-        let w = Tensor::<B, 4>::random(
-            [out_channels, in_channels, kernel_size, kernel_size],
-            Distribution::Normal(0.0, 1.0),
-            device,
-        );
+        let w = host_rng::normal::<B, 4>([out_channels, in_channels, kernel_size, kernel_size], device);
         let b = bias
             .then(|| trainable_or_buffer(Tensor::<B, 1>::zeros([out_channels], device), trainable));
         Conv2dLayer {
@@ -395,7 +388,10 @@ pub fn minibatch_std<B: Backend>(
     let y = y.square().mean_dim(0); // [1, n, F, c, H, W]
     let y = (y + 1e-8).sqrt();
     let y = y.mean_dims(&[3, 4, 5]); // [1, n, F, 1, 1, 1]
-    let y: Tensor<B, 4> = y.reshape([n / g, f, 1, 1]);
-    let y = y.repeat(&[g, 1, h, w]);
+    // Row i takes the statistic of group i % (n / g). Broadcast rather than `repeat`: Burn 0.21's
+    // autodiff sums repeat_dim's gradient as if the copies were interleaved, which is wrong along
+    // dim 0 when n / g > 1.
+    let y: Tensor<B, 5> = y.reshape([1, n / g, f, 1, 1]).expand([g, n / g, f, h, w]);
+    let y: Tensor<B, 4> = y.reshape([n, f, h, w]);
     Tensor::cat(vec![x, y], 1)
 }

@@ -10,7 +10,8 @@
 //! * [`cpu`]: convolutions, FIR resampling and the hot elementwise passes through bestiary's own
 //!   CPU kernels (Winograd 3x3, im2col GEMM, direct FIR, fused bias_act, style modulation rows,
 //!   Adam) as backend extensions,
-//! * [`state`]: loading/exporting tensors under their official names.
+//! * [`state`]: loading/exporting tensors under their official names,
+//! * [`host_rng`]: seeded random weights and noise drawn on the host, the same on every device.
 //!
 //! Everything is generic over [`burn::tensor::backend::Backend`] and uses only ops that Burn can
 //! differentiate twice (matmul, conv2d, conv_transpose2d, pad, slice, reshape, elementwise); on
@@ -21,6 +22,7 @@ pub mod bias_act;
 pub mod broadcast;
 pub mod conv;
 pub mod fir;
+pub mod host_rng;
 pub mod layers;
 pub mod state;
 pub mod cpu;

@@ -2,7 +2,7 @@
 //! a randomly initialised network of a given size, timed after one warm-up pass.
 
 use crate::{Generator, GeneratorConfig, NoiseMode, SynthesisOptions};
-use burn::tensor::{backend::Backend, Distribution, Tensor};
+use burn::tensor::backend::Backend;
 use std::time::Instant;
 
 /// The network shape both benchmarks take (mapping has 2 layers and z = w, as in the peer script).
@@ -47,7 +47,7 @@ pub fn bench_generate<B: Backend>(
     let cfg = shape.generator_config()?;
     let g = Generator::<B>::new(&cfg, device);
     let g_elements = g.state_dict().values().map(|(s, _)| s.iter().product::<usize>()).sum();
-    let z = Tensor::<B, 2>::random([shape.batch, shape.z_dim], Distribution::Normal(0.0, 1.0), device);
+    let z = bestiary_nn::host_rng::normal::<B, 2>([shape.batch, shape.z_dim], device);
     let opts = SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() };
     // Reading the result back forces asynchronous backends to finish before the clock stops.
     let run = || g.forward(z.clone(), None, 1.0, None, &opts).into_data();

@@ -13,7 +13,7 @@ pub mod seed;
 pub mod state;
 pub mod synthesis;
 
-pub use bestiary_nn::ModConv;
+pub use bestiary_nn::{host_rng, ModConv};
 pub use config::{
     preset, Architecture, ConfigError, DiscriminatorBlockConfig, DiscriminatorConfig,
     EpilogueConfig, GeneratorConfig, MappingConfig, Preset, SynthesisConfig, PRESETS,

@@ -2,18 +2,19 @@
 
 use bestiary_nn::layers::export_filter;
 use bestiary_nn::{
-    bias_act, buffer, export_tensor, modulated_conv2d, param, upsample2d, Activation, Conv2dLayer,
+    bias_act, buffer, export_tensor, host_rng, modulated_conv2d, param, upsample2d, Activation, Conv2dLayer,
     Fir, FullyConnectedLayer, ModConv, ModConvArgs, StateError, StateReader, WeightMap, join,
 };
 use burn::module::{Module, Param};
-use burn::tensor::{backend::Backend, Distribution, Tensor};
+use burn::tensor::{backend::Backend, Tensor};
 
 use crate::config::{make_filter, Architecture, GeneratorConfig};
 
 /// Where the per-pixel noise of the synthesis layers comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NoiseMode {
-    /// Fresh N(0, 1) noise per sample from the backend's RNG (the official default).
+    /// Fresh N(0, 1) noise per sample from the host generator (the official default;
+    /// [`bestiary_nn::host_rng`] keeps it the same on every device).
     #[default]
     Random,
     /// The stored `noise_const` buffers (deterministic; what generate.py uses by default).
@@ -89,7 +90,6 @@ impl<B: Backend> SynthesisLayer<B> {
         conv_clamp: Option<f64>,
         device: &B::Device,
     ) -> Self {
-        let n01 = Distribution::Normal(0.0, 1.0);
         SynthesisLayer {
             affine: FullyConnectedLayer::new(
                 w_dim,
@@ -100,14 +100,10 @@ impl<B: Backend> SynthesisLayer<B> {
                 1.0,
                 device,
             ),
-            weight: param(Tensor::random(
-                [out_channels, in_channels, kernel_size, kernel_size],
-                n01,
-                device,
-            )),
+            weight: param(host_rng::normal([out_channels, in_channels, kernel_size, kernel_size], device)),
             bias: param(Tensor::zeros([out_channels], device)),
             noise_const: use_noise
-                .then(|| buffer(Tensor::random([resolution, resolution], n01, device))),
+                .then(|| buffer(host_rng::normal([resolution, resolution], device))),
             noise_strength: use_noise.then(|| param(Tensor::zeros([1], device))),
             resolution,
             up,
@@ -133,13 +129,7 @@ impl<B: Backend> SynthesisLayer<B> {
         let noise = match (&self.noise_const, &self.noise_strength, opts.noise_mode) {
             (Some(_), Some(s), NoiseMode::Random) => {
                 let s: Tensor<B, 4> = s.val().reshape([1, 1, 1, 1]);
-                Some(
-                    Tensor::<B, 4>::random(
-                        [n, 1, res, res],
-                        Distribution::Normal(0.0, 1.0),
-                        &device,
-                    ) * s,
-                )
+                Some(host_rng::normal::<B, 4>([n, 1, res, res], &device) * s)
             }
             (Some(c), Some(s), NoiseMode::Const) => {
                 let c: Tensor<B, 4> = c.val().reshape([1, 1, res, res]);
@@ -247,11 +237,7 @@ impl<B: Backend> ToRgbLayer<B> {
                 1.0,
                 device,
             ),
-            weight: param(Tensor::random(
-                [out_channels, in_channels, 1, 1],
-                Distribution::Normal(0.0, 1.0),
-                device,
-            )),
+            weight: param(host_rng::normal([out_channels, in_channels, 1, 1], device)),
             bias: param(Tensor::zeros([out_channels], device)),
             conv_clamp,
             weight_gain: 1.0 / (in_channels as f64).sqrt(),
@@ -385,11 +371,7 @@ impl<B: Backend> SynthesisBlock<B> {
             )
         };
         let const_input = (in_channels == 0).then(|| {
-            param(Tensor::random(
-                [out_channels, resolution, resolution],
-                Distribution::Normal(0.0, 1.0),
-                device,
-            ))
+            param(host_rng::normal([out_channels, resolution, resolution], device))
         });
         let conv0 = (in_channels != 0).then(|| layer(in_channels, 2, f.clone()));
         let conv1 = layer(out_channels, 1, Fir::default_stylegan());

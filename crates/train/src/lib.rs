@@ -5,6 +5,7 @@ pub mod adam;
 pub mod bench;
 pub mod checkpoint;
 pub mod data;
+pub mod device_parity;
 pub mod ema;
 pub mod options;
 pub mod from_dataset;

@@ -8,6 +8,7 @@ use crate::ema::{ema_beta, update_ema};
 use crate::options::{AugMode, TrainOptions};
 use crate::rng::Rng;
 use bestiary_augment::AugmentPipe;
+use bestiary_nn::host_rng;
 use bestiary_stylegan::{
     Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode, SynthesisNetwork,
     SynthesisOptions,
@@ -87,7 +88,7 @@ fn softplus<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
 impl<B: Backend> Trainer<B> {
     /// A fresh run: networks initialised from `seed` as the official constructors do.
     pub fn new(g_cfg: GeneratorConfig, d_cfg: DiscriminatorConfig, opts: TrainOptions, device: &B::Device) -> Self {
-        B::seed(device, Rng::derive(opts.seed, u64::MAX, 0).next_u64());
+        host_rng::seed(Rng::derive(opts.seed, u64::MAX, 0).next_u64());
         let g = Generator::<Ad<B>>::new(&g_cfg, device);
         let d = Discriminator::<Ad<B>>::new(&d_cfg, device);
         let g_ema = g.valid();
@@ -173,8 +174,8 @@ impl<B: Backend> Trainer<B> {
         let i = self.progress.batch_idx;
         let n = opts.batch;
         let dev = self.device.clone();
-        // Per-pixel noise comes from the backend's generator: reseed it per step for exact replay.
-        B::seed(&dev, Rng::derive(opts.seed, i, 1).next_u64());
+        // Per-pixel noise comes from the host generator: reseed it per step for exact replay.
+        host_rng::seed(Rng::derive(opts.seed, i, 1).next_u64());
         let mut rng = Rng::derive(opts.seed, i, 0);
         let train_noise = SynthesisOptions { noise_mode: NoiseMode::Random, ..Default::default() };
         let mut stats = StepStats { r1: f64::NAN, pl: f64::NAN, ..Default::default() };

@@ -130,8 +130,8 @@ pub struct SeedRenderer<B: Backend> {
 impl<B: Backend> SeedRenderer<B> {
     pub fn new(model: &ModelFile, sampler: Sampler, device: &B::Device) -> Result<Self> {
         let (g, cfg) = load_generator::<B>(model, device)?;
-        // Random noise draws from the backend's generator: seed it so that a score can be reproduced.
-        B::seed(device, 0);
+        // Random noise draws from the host generator: seed it so that a score can be reproduced.
+        bestiary_stylegan::host_rng::seed(0);
         Ok(SeedRenderer { g, cfg, sampler, device: device.clone() })
     }
 

@@ -4,6 +4,7 @@ pub mod convert;
 pub mod critic;
 pub mod curate;
 pub mod dataset;
+pub mod doctor;
 pub mod draw;
 pub mod explore;
 pub mod gallery;

@@ -277,6 +277,12 @@ fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir:
         ProgressStyle::with_template("kimg {msg} [{bar:24}] {percent}% eta {eta}").expect("static template").progress_chars("=> "),
     );
     pb.set_position(trainer.progress.nimg.min(total));
+    if let Some(c) = crate::backend::gpu_caches().filter(|c| c.fresh) {
+        // The first steps on a new GPU compile and autotune every kernel: say so, and keep the bar moving.
+        pb.suspend(|| eprintln!("first run on this GPU: the first steps compile and tune its kernels; they are kept in {} for later runs", c.kernels.display()));
+        pb.set_message("compiling GPU kernels");
+        pb.enable_steady_tick(std::time::Duration::from_millis(250));
+    }
     let summary = trainer.run(&data, outdir, Some(kwargs), &stop, &mut |e| match e {
         Event::Step { kimg, total_kimg, sec_per_kimg, augment_p, stats } => {
             pb.set_position((kimg * 1000.0).round() as u64);

@@ -65,10 +65,27 @@ fn tensor<B: Backend>(t: burn::tensor::ops::FloatTensor<B>) -> Tensor<B, 4> {
     Tensor::from_primitive(TensorPrimitive::Float(t))
 }
 
-/// Whether `BESTIARY_CPU_KERNELS=0` turned our kernels off.
+/// Set while [`without_kernels`] runs.
+static FORCED_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `BESTIARY_CPU_KERNELS=0` (or [`without_kernels`]) turned our kernels off.
 fn disabled() -> bool {
     static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *OFF.get_or_init(|| std::env::var("BESTIARY_CPU_KERNELS").is_ok_and(|v| v == "0"))
+    FORCED_OFF.load(std::sync::atomic::Ordering::Relaxed)
+        || *OFF.get_or_init(|| std::env::var("BESTIARY_CPU_KERNELS").is_ok_and(|v| v == "0"))
+}
+
+/// Runs `f` with bestiary's CPU kernels off in the whole process: Burn's own ops, the path every
+/// other backend takes (what the CPU's device-parity check compares the kernels against).
+pub fn without_kernels<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            FORCED_OFF.store(self.0, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let _restore = Restore(FORCED_OFF.swap(true, std::sync::atomic::Ordering::Relaxed));
+    f()
 }
 
 fn eligible<B: Backend>(x: &Tensor<B, 4>, w: &Tensor<B, 4>) -> bool {
