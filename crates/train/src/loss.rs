@@ -179,10 +179,10 @@ pub fn gmain_loss<B: Backend>(
 }
 
 /// Greg, path-length regularization: lengths `|J_w^T y|` with `y = pl_noise / sqrt(H*W)` per
-/// sample ([`pl_lengths`]), `pl_mean` moved towards their mean by `decay`, and the loss
-/// `mean((lengths - pl_mean)^2) * weight * gain`. `lat` is already the shrunk batch
-/// (official: the first `batch / pl_batch_shrink` rows); `pl_noise` is N(0, 1), shaped like the
-/// images. Moves `g`'s w_avg.
+/// sample ([`pl_lengths`]), `pl_mean` moved towards their mean by `decay` (differentiably, as
+/// officially), and the loss `mean((lengths - pl_mean)^2) * weight * gain`. `lat` is already
+/// the shrunk batch (official: the first `batch / pl_batch_shrink` rows); `pl_noise` is N(0, 1),
+/// shaped like the images. Moves `g`'s w_avg.
 pub fn greg_loss<B: Backend>(
     g: &mut Generator<Ad<B>>,
     lat: &Latents<B>,
@@ -196,10 +196,13 @@ pub fn greg_loss<B: Backend>(
     assert_eq!(pl_noise.dims(), [n, g.img_channels, res, res], "pl_noise must be shaped like the images");
     let ws = map_train(g, lat);
     let lengths = pl_lengths(&g.synthesis, ws, pl_noise, syn);
-    let mean_len = scalar(lengths.clone().mean().inner());
-    let pl_mean = (pl_mean as f64 + (mean_len - pl_mean as f64) * reg.decay) as f32;
-    let penalty = (lengths.clone() - pl_mean as f64).square();
+    // `pl_mean.lerp(mean(lengths), decay)`, kept in the graph as officially (only the stored
+    // value is detached): the penalty's gradient includes this batch's pull on the mean.
+    let old = pl_mean as f64;
+    let mean = (lengths.clone().mean() - old) * reg.decay + old;
+    let penalty = (lengths.clone() - mean.clone().expand([n])).square();
     let loss = penalty.clone().mean() * (reg.weight * reg.gain);
+    let pl_mean = scalar(mean.inner()) as f32;
     GregLoss { loss, lengths: lengths.inner(), penalty: penalty.inner(), pl_mean }
 }
 
