@@ -103,8 +103,6 @@ pub struct DmainLoss<B: Backend> {
     pub loss: Tensor<Ad<B>, 1>,
     pub fake_logits: Tensor<B, 2>,
     pub real_logits: Tensor<B, 2>,
-    /// The augmented reals (R1 reuses them).
-    pub real_aug: Tensor<B, 4>,
 }
 
 /// Dreg: the loss, R1 per sample (`Loss/r1_penalty`) and D's logits on the reals.
@@ -219,11 +217,11 @@ pub fn dmain_loss<B: Backend>(
     assert_reals(d, reals);
     let ws = map_train(g, lat).inner();
     let fake = aug.apply(g.synthesis.valid().forward(ws, syn));
-    let real_aug = aug.apply(reals.images.clone());
+    let real = aug.apply(reals.images.clone());
     let fake_logits = d.forward(Tensor::from_inner(fake), lat.c.as_ref().map(lift));
-    let real_logits = d.forward(Tensor::from_inner(real_aug.clone()), reals.c.as_ref().map(lift));
+    let real_logits = d.forward(Tensor::from_inner(real), reals.c.as_ref().map(lift));
     let loss = softplus(fake_logits.clone()).mean() + softplus(real_logits.clone().neg()).mean();
-    DmainLoss { loss, fake_logits: fake_logits.inner(), real_logits: real_logits.inner(), real_aug }
+    DmainLoss { loss, fake_logits: fake_logits.inner(), real_logits: real_logits.inner() }
 }
 
 /// Dreg, R1: `|d D(augment(x)) / dx|^2` per sample on the reals `x` (the gradient with respect

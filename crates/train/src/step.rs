@@ -7,8 +7,8 @@ use crate::adam::{Adam, AdamStep};
 use crate::data::{random_labels, real_batch, ImageSet};
 use crate::ema::{ema_beta, update_ema};
 use crate::loss::{
-    dmain_loss, dreg_loss, gmain_loss, greg_loss, scalar, Augment, Latents, Mixing, NoAugment,
-    PathLengthReg, PipeAugment, R1Reg, Reals,
+    dmain_loss, dreg_loss, gmain_loss, greg_loss, scalar, Augment, Latents, Mixing, PathLengthReg,
+    PipeAugment, R1Reg, Reals,
 };
 use crate::options::{AugMode, TrainOptions};
 use crate::rng::Rng;
@@ -161,7 +161,8 @@ impl<B: Backend> Trainer<B> {
 
     /// Draws everything random in the coming iteration from the run seed and the step index:
     /// reals, each phase's latents, the path-length noise, and the augmentation seeds in the
-    /// order [`step_with`](Self::step_with) augments (Gmain fakes, Dmain fakes, Dmain reals).
+    /// order [`step_with`](Self::step_with) augments (Gmain fakes, Dmain fakes, Dmain reals,
+    /// Dreg reals when R1 is due).
     pub fn draw_inputs(&self, data: &dyn ImageSet) -> (StepInputs<B>, Vec<u64>) {
         let opts = &self.opts;
         let n = opts.batch;
@@ -180,6 +181,10 @@ impl<B: Backend> Trainer<B> {
         let real_aug = rng.next_u64();
         let dmain = self.latents(data, n, &mut rng);
         let fake_aug = rng.next_u64();
+        let mut seeds = vec![gmain_aug, fake_aug, real_aug];
+        if self.dreg_due() {
+            seeds.push(rng.next_u64());
+        }
         let inputs = StepInputs {
             reals: Reals { images, c },
             gmain,
@@ -187,7 +192,7 @@ impl<B: Backend> Trainer<B> {
             dmain,
             noise_mode: NoiseMode::Random,
         };
-        (inputs, vec![gmain_aug, fake_aug, real_aug])
+        (inputs, seeds)
     }
 
     /// Runs one iteration on `data`.
@@ -206,7 +211,8 @@ impl<B: Backend> Trainer<B> {
     /// One iteration from explicit inputs, as the official loop runs it: Gmain, Greg (when
     /// `inputs.greg` is given and due), Dmain, Dreg (when due), each followed by its Adam step
     /// (lazy regularization: lr and betas rescaled by `interval / (interval + 1)`); then G_ema,
-    /// the counters and the ADA heuristic.
+    /// the counters and the ADA heuristic. `aug` is called in the official order: Gmain fakes,
+    /// Dmain fakes, Dmain reals, Dreg reals.
     pub fn step_with(&mut self, inputs: StepInputs<B>, aug: &mut impl Augment) -> Result<StepStats, StepError> {
         let opts = self.opts.clone();
         let syn = SynthesisOptions { noise_mode: inputs.noise_mode, ..Default::default() };
@@ -237,9 +243,9 @@ impl<B: Backend> Trainer<B> {
         self.d = self.opt_d.step(self.d.clone(), &grads, d_hp);
 
         if self.dreg_due() {
+            // R1 on the reals before augmentation, through a fresh one (the official run_D).
             let reg = R1Reg { gamma: opts.r1_gamma, gain: opts.d_reg_interval as f64 };
-            let reals = Reals { images: out.real_aug, c: inputs.reals.c.clone() };
-            let out = dreg_loss(&self.d, &reals, &reg, &mut NoAugment);
+            let out = dreg_loss(&self.d, &inputs.reals, &reg, aug);
             self.progress.ada_observe(&out.real_logits);
             stats.r1 = self.check("R1 penalty", scalar(out.loss.clone().inner()) / reg.gain)?;
             let grads = out.loss.backward();
