@@ -34,7 +34,8 @@ pub struct Progress {
     pub batch_idx: u64,
     /// Ticks so far.
     pub tick: u64,
-    /// Augmentation probability.
+    /// Augmentation probability (a float32 value; ADA may take it above 1, as officially: every
+    /// transform then fires).
     pub augment_p: f64,
     /// Path-length moving average (f32 as the official buffer).
     pub pl_mean: f32,
@@ -280,15 +281,19 @@ impl Progress {
 
     /// The ADA heuristic after an iteration (`batch_idx` already counted): every `ada_interval`
     /// iterations, p moves by `ada_interval * batch / (ada_kimg * 1000)` towards making the mean
-    /// sign of D on reals equal `ada_target`, and the statistics restart.
+    /// sign of D on reals equal `ada_target` (not at all on a tie), and the statistics restart.
+    /// As officially, p is a float32 moved in float32 and clamped at 0 only: above 1 every
+    /// transform fires, and p has to come back down through the excess.
     pub fn ada_adjust(&mut self, opts: &TrainOptions) {
         if opts.aug != AugMode::Ada || !self.batch_idx.is_multiple_of(opts.ada_interval) || self.ada_sign_count == 0 {
             return;
         }
         let rt = self.ada_sign_sum / self.ada_sign_count as f64;
         let speed = (opts.batch as u64 * opts.ada_interval) as f64 / (opts.ada_kimg * 1000.0);
-        let adjust = (rt - opts.ada_target).signum() * speed;
-        self.augment_p = (self.augment_p + adjust).clamp(0.0, 1.0);
+        // np.sign: 0 on a tie (f64::signum would give 1).
+        let sign = if rt > opts.ada_target { 1.0 } else if rt < opts.ada_target { -1.0 } else { 0.0 };
+        let p = self.augment_p as f32 + (sign * speed) as f32;
+        self.augment_p = p.max(0.0) as f64;
         self.ada_sign_sum = 0.0;
         self.ada_sign_count = 0;
     }
