@@ -18,8 +18,8 @@ pub struct Moments<B: Backend> {
 /// Optimizer state for one network.
 #[derive(Clone, Debug, Default)]
 pub struct Adam<B: Backend> {
-    /// Indexed by the parameter's position in the module's visiting order; `None` until it first
-    /// receives a gradient (buffers and frozen layers never do).
+    /// Indexed by the parameter's position in the module's visiting order; `None` until it is
+    /// first stepped (buffers and frozen layers never are).
     pub moments: Vec<Option<Moments<B>>>,
 }
 
@@ -37,7 +37,8 @@ impl<B: Backend> Adam<B> {
         Adam { moments: Vec::new() }
     }
 
-    /// Updates every parameter of `module` that has a gradient in `grads`.
+    /// Updates every trainable parameter of `module`, with its gradient in `grads` (zero where
+    /// it has none).
     pub fn step<A, M>(&mut self, module: M, grads: &A::Gradients, hp: AdamStep) -> M
     where
         A: AutodiffBackend<InnerBackend = B>,
@@ -106,7 +107,14 @@ impl<A: AutodiffBackend> ModuleMapper<A> for AdamMapper<'_, A> {
         let hp = self.hp;
         let adam = &mut *self.adam;
         param.map(|tensor| {
-            let Some(grad) = tensor.grad(grads) else { return tensor };
+            // A trainable parameter the loss did not reach steps with a zero gradient (its
+            // moments decay, its step count grows), as in the official loop, whose backward adds
+            // `gen_img * 0` / `real_logits * 0` so that every parameter has a gradient.
+            let grad = match tensor.grad(grads) {
+                Some(g) => g,
+                None if tensor.is_require_grad() => tensor.clone().inner().zeros_like(),
+                None => return tensor,
+            };
             let dims = tensor.dims();
             let numel: usize = dims.iter().product();
             let g: Tensor<A::InnerBackend, 1> = grad.reshape([numel]);

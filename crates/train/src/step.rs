@@ -1,20 +1,24 @@
 //! One training iteration, phase by phase as the official loop runs them: Gmain, Greg (path
 //! length, every `g_reg_interval`), Dmain, Dreg (R1, every `d_reg_interval`); then G_ema and the
-//! ADA heuristic. Regularization gradients come from nested autodiff (`Autodiff<Autodiff<B>>`).
+//! ADA heuristic. The losses themselves are in [`crate::loss`]; this module draws their random inputs
+//! and steps the optimizers.
 
 use crate::adam::{Adam, AdamStep};
 use crate::data::{random_labels, real_batch, ImageSet};
 use crate::ema::{ema_beta, update_ema};
+use crate::loss::{
+    dmain_loss, dreg_loss, gmain_loss, greg_loss, scalar, Augment, Latents, Mixing, PathLengthReg,
+    PipeAugment, R1Reg, Reals,
+};
 use crate::options::{AugMode, TrainOptions};
 use crate::rng::Rng;
 use bestiary_augment::AugmentPipe;
 use bestiary_nn::host_rng;
 use bestiary_stylegan::{
-    Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode, SynthesisNetwork,
-    SynthesisOptions,
+    Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode, SynthesisOptions,
 };
 use burn::backend::Autodiff;
-use burn::module::{AutodiffModule, Module};
+use burn::module::AutodiffModule;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
 /// The autodiff backend the networks train on.
@@ -31,7 +35,8 @@ pub struct Progress {
     pub batch_idx: u64,
     /// Ticks so far.
     pub tick: u64,
-    /// Augmentation probability.
+    /// Augmentation probability (a float32 value; ADA may take it above 1, as officially: every
+    /// transform then fires).
     pub augment_p: f64,
     /// Path-length moving average (f32 as the official buffer).
     pub pl_mean: f32,
@@ -61,6 +66,22 @@ pub enum StepError {
     NonFinite { what: &'static str, value: f64, kimg: f64 },
 }
 
+/// Everything random in one iteration, drawn by [`Trainer::draw_inputs`] or given by a
+/// reference check. The augmentation's own randomness lives in the [`Augment`] passed along.
+pub struct StepInputs<B: Backend> {
+    /// Reals for Dmain and Dreg.
+    pub reals: Reals<B>,
+    /// Gmain's latents.
+    pub gmain: Latents<B>,
+    /// Greg's latents (the shrunk batch) and N(0, 1) path-length noise shaped like its images;
+    /// used when the phase is due.
+    pub greg: Option<(Latents<B>, Tensor<B, 4>)>,
+    /// Dmain's latents.
+    pub dmain: Latents<B>,
+    /// Per-pixel noise: `Random` in training (drawn by the backend), `Const` for reference checks.
+    pub noise_mode: NoiseMode,
+}
+
 /// Networks, optimizers and counters of a run.
 pub struct Trainer<B: Backend> {
     pub g: Generator<Ad<B>>,
@@ -74,15 +95,6 @@ pub struct Trainer<B: Backend> {
     pub progress: Progress,
     pub pipe: AugmentPipe,
     pub device: B::Device,
-}
-
-fn scalar<B: Backend>(t: Tensor<B, 1>) -> f64 {
-    t.into_data().convert::<f64>().to_vec::<f64>().expect("scalar")[0]
-}
-
-/// `softplus(x) = max(x, 0) + log1p(exp(-|x|))`, stable for large |x|.
-fn softplus<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    x.clone().clamp_min(0.0) + x.abs().neg().exp().log1p()
 }
 
 impl<B: Backend> Trainer<B> {
@@ -120,194 +132,171 @@ impl<B: Backend> Trainer<B> {
         }
     }
 
-    fn adam_hp(&self, lr: f64, interval: u64) -> AdamStep {
-        // Lazy regularization: the main loss steps less often in effect, so lr and betas are
-        // rescaled by c = interval / (interval + 1), as the official loop does.
-        let c = interval as f64 / (interval as f64 + 1.0);
-        AdamStep { lr: lr * c, beta1: 0.0f64.powf(c), beta2: 0.99f64.powf(c), eps: 1e-8 }
-    }
-
-    fn z(&self, n: usize, rng: &mut Rng) -> Tensor<Ad<B>, 2> {
+    fn z(&self, n: usize, rng: &mut Rng) -> Tensor<B, 2> {
         let zd = self.g_cfg.z_dim;
         Tensor::from_data(TensorData::new(rng.normals(n * zd), [n, zd]), &self.device)
     }
 
-    /// Mapping with style mixing; updates w_avg from the first mapping's output.
-    fn mapping_train(
-        &mut self,
-        z: Tensor<Ad<B>, 2>,
-        c: Option<Tensor<Ad<B>, 2>>,
-        rng: &mut Rng,
-    ) -> Tensor<Ad<B>, 3> {
-        let zin = (self.g.z_dim > 0).then(|| z.clone());
-        let w = self.g.mapping.forward_w(zin, c.clone());
-        self.g.mapping = self.g.mapping.clone().update_w_avg(w.clone());
-        let ws = self.g.mapping.broadcast(w);
-        let num_ws = ws.dims()[1];
+    /// Latents for one generator pass: z, labels of random dataset images, and style mixing with
+    /// probability `style_mixing_prob` (cutoff, coin and second z always drawn, as officially).
+    fn latents(&self, data: &dyn ImageSet, n: usize, rng: &mut Rng) -> Latents<B> {
+        let z = self.z(n, rng);
+        let c = random_labels::<B>(data, n, rng, &self.device);
+        let num_ws = self.g.num_ws();
+        let mut mixing = None;
         if self.opts.style_mixing_prob > 0.0 && num_ws > 1 {
             let cutoff = 1 + rng.below(num_ws - 1);
             let mix = rng.uniform() < self.opts.style_mixing_prob;
-            let z2 = self.z(z.dims()[0], rng);
-            if mix {
-                let zin2 = (self.g.z_dim > 0).then_some(z2);
-                let ws2 = self.g.mapping.broadcast(self.g.mapping.forward_w(zin2, c));
-                let [n, k, d] = ws.dims();
-                return Tensor::cat(vec![ws.slice([0..n, 0..cutoff, 0..d]), ws2.slice([0..n, cutoff..k, 0..d])], 1);
-            }
+            let z2 = self.z(n, rng);
+            mixing = mix.then_some(Mixing { cutoff, z: z2 });
         }
-        ws
+        Latents { z, c, mixing }
     }
 
-    /// D's input augmentation at the current p (any backend: fakes are augmented with autodiff).
-    fn augment<T: Backend>(&self, x: Tensor<T, 4>, rng: &mut Rng) -> Tensor<T, 4> {
-        let seed = rng.next_u64();
-        if self.progress.augment_p > 0.0 {
-            self.pipe.forward(x, self.progress.augment_p as f32, seed)
-        } else {
-            x
+    fn greg_due(&self) -> bool {
+        self.opts.pl_weight > 0.0 && self.progress.batch_idx.is_multiple_of(self.opts.g_reg_interval)
+    }
+
+    fn dreg_due(&self) -> bool {
+        self.opts.r1_gamma > 0.0 && self.progress.batch_idx.is_multiple_of(self.opts.d_reg_interval)
+    }
+
+    /// Draws everything random in the coming iteration from the run seed and the step index:
+    /// reals, each phase's latents, the path-length noise, and the augmentation seeds in the
+    /// order [`step_with`](Self::step_with) augments (Gmain fakes, Dmain fakes, Dmain reals,
+    /// Dreg reals when R1 is due).
+    pub fn draw_inputs(&self, data: &dyn ImageSet) -> (StepInputs<B>, Vec<u64>) {
+        let opts = &self.opts;
+        let n = opts.batch;
+        let dev = &self.device;
+        let mut rng = Rng::derive(opts.seed, self.progress.batch_idx, 0);
+        let (images, c) = real_batch::<B>(data, n, opts.mirror, &mut rng, dev);
+        let gmain = self.latents(data, n, &mut rng);
+        let gmain_aug = rng.next_u64();
+        let greg = self.greg_due().then(|| {
+            let nb = (n / opts.pl_batch_shrink).max(1);
+            let lat = self.latents(data, nb, &mut rng);
+            let (ch, r) = (self.g_cfg.img_channels, self.g_cfg.img_resolution);
+            let noise = Tensor::from_data(TensorData::new(rng.normals(nb * ch * r * r), [nb, ch, r, r]), dev);
+            (lat, noise)
+        });
+        let real_aug = rng.next_u64();
+        let dmain = self.latents(data, n, &mut rng);
+        let fake_aug = rng.next_u64();
+        let mut seeds = vec![gmain_aug, fake_aug, real_aug];
+        if self.dreg_due() {
+            seeds.push(rng.next_u64());
         }
+        let inputs = StepInputs {
+            reals: Reals { images, c },
+            gmain,
+            greg,
+            dmain,
+            noise_mode: NoiseMode::Random,
+        };
+        (inputs, seeds)
     }
 
     /// Runs one iteration on `data`.
     pub fn step(&mut self, data: &dyn ImageSet) -> Result<StepStats, StepError> {
         let opts = self.opts.clone();
         let i = self.progress.batch_idx;
-        let n = opts.batch;
-        let dev = self.device.clone();
         // Per-pixel noise comes from the host generator: reseed it per step for exact replay.
         host_rng::seed(Rng::derive(opts.seed, i, 1).next_u64());
-        let mut rng = Rng::derive(opts.seed, i, 0);
-        let train_noise = SynthesisOptions { noise_mode: NoiseMode::Random, ..Default::default() };
+        let (inputs, seeds) = self.draw_inputs(data);
+        let pipe = self.pipe.clone();
+        let mut aug = PipeAugment { pipe: &pipe, p: self.progress.augment_p, seeds: seeds.into_iter() };
+        self.step_with(inputs, &mut aug)
+    }
+
+    /// One iteration from explicit inputs, as the official loop runs it: Gmain, Greg (when
+    /// `inputs.greg` is given and due), Dmain, Dreg (when due), each followed by its Adam step
+    /// (lazy regularization: lr and betas rescaled by `interval / (interval + 1)`); then G_ema,
+    /// the counters and the ADA heuristic. `aug` is called in the official order: Gmain fakes,
+    /// Dmain fakes, Dmain reals, Dreg reals.
+    pub fn step_with(&mut self, inputs: StepInputs<B>, aug: &mut impl Augment) -> Result<StepStats, StepError> {
+        let opts = self.opts.clone();
+        let syn = SynthesisOptions { noise_mode: inputs.noise_mode, ..Default::default() };
         let mut stats = StepStats { r1: f64::NAN, pl: f64::NAN, ..Default::default() };
+        let g_hp = lazy_adam(opts.lrate_g, opts.g_reg_interval);
+        let d_hp = lazy_adam(opts.lrate_d, opts.d_reg_interval);
 
-        let (real, real_c) = real_batch::<B>(data, n, opts.mirror, &mut rng, &dev);
+        let out = gmain_loss(&mut self.g, &self.d, &inputs.gmain, &syn, aug);
+        stats.score_fake = scalar(out.fake_logits.mean().reshape([1]));
+        stats.loss_g = self.check("G loss", scalar(out.loss.clone().inner()))?;
+        let grads = out.loss.backward();
+        self.g = self.opt_g.step(self.g.clone(), &grads, g_hp);
 
-        // Gmain: make D(augment(G(z))) look real.
-        {
-            let z = self.z(n, &mut rng);
-            let c = random_labels::<Ad<B>>(data, n, &mut rng, &dev);
-            let ws = self.mapping_train(z, c.clone(), &mut rng);
-            let img = self.g.synthesis(ws, &train_noise);
-            let img = self.augment(img, &mut rng);
-            let d_fixed = self.d.clone().no_grad();
-            let logits = d_fixed.forward(img, c);
-            stats.score_fake = scalar(logits.clone().mean().inner());
-            let loss = softplus(logits.neg()).mean();
-            stats.loss_g = self.check("G loss", scalar(loss.clone().inner()))?;
-            let grads = loss.backward();
-            let hp = self.adam_hp(opts.lrate_g, opts.g_reg_interval);
-            self.g = self.opt_g.step(self.g.clone(), &grads, hp);
+        if let Some((lat, noise)) = inputs.greg.as_ref().filter(|_| self.greg_due()) {
+            let reg = PathLengthReg { weight: opts.pl_weight, decay: opts.pl_decay, gain: opts.g_reg_interval as f64 };
+            let out = greg_loss(&mut self.g, lat, noise.clone(), self.progress.pl_mean, &reg, &syn);
+            self.progress.pl_mean = out.pl_mean;
+            stats.pl = self.check("path-length penalty", scalar(out.loss.clone().inner()) / reg.gain)?;
+            let grads = out.loss.backward();
+            self.g = self.opt_g.step(self.g.clone(), &grads, g_hp);
         }
 
-        // Greg: path-length regularization.
-        if opts.pl_weight > 0.0 && i.is_multiple_of(opts.g_reg_interval) {
-            let nb = (n / opts.pl_batch_shrink).max(1);
-            let z = self.z(nb, &mut rng);
-            let c = random_labels::<Ad<B>>(data, nb, &mut rng, &dev);
-            let ws = self.mapping_train(z, c, &mut rng);
-            let [_, ch, h, w] = [nb, self.g_cfg.img_channels, self.g_cfg.img_resolution, self.g_cfg.img_resolution];
-            let noise = Tensor::<B, 4>::from_data(TensorData::new(rng.normals(nb * ch * h * w), [nb, ch, h, w]), &dev);
-            let lengths = pl_lengths(&self.g.synthesis, ws, noise, &train_noise);
-            let mean_len = scalar(lengths.clone().mean().inner());
-            let pl_mean = self.progress.pl_mean as f64 + (mean_len - self.progress.pl_mean as f64) * opts.pl_decay;
-            self.progress.pl_mean = pl_mean as f32;
-            let penalty = (lengths - self.progress.pl_mean as f64).square();
-            let loss = penalty.mean() * (opts.pl_weight * opts.g_reg_interval as f64);
-            stats.pl = self.check("path-length penalty", scalar(loss.clone().inner()) / opts.g_reg_interval as f64)?;
-            let grads = loss.backward();
-            let hp = self.adam_hp(opts.lrate_g, opts.g_reg_interval);
-            self.g = self.opt_g.step(self.g.clone(), &grads, hp);
-        }
+        let out = dmain_loss(&mut self.g, &self.d, &inputs.dmain, &inputs.reals, &syn, aug);
+        self.progress.ada_observe(&out.real_logits);
+        stats.score_real = scalar(out.real_logits.mean().reshape([1]));
+        stats.loss_d = self.check("D loss", scalar(out.loss.clone().inner()))?;
+        let grads = out.loss.backward();
+        self.d = self.opt_d.step(self.d.clone(), &grads, d_hp);
 
-        // Dmain: fakes low, reals high.
-        let real_aug = self.augment(real.clone(), &mut rng);
-        {
-            let z = self.z(n, &mut rng);
-            let c = random_labels::<Ad<B>>(data, n, &mut rng, &dev);
-            let ws = self.mapping_train(z, c.clone(), &mut rng).inner();
-            let fake = self.g.synthesis.valid().forward(ws, &train_noise);
-            let fake = self.augment(fake, &mut rng);
-            let fake_logits = self.d.forward(Tensor::from_inner(fake), c);
-            let rc = real_c.clone().map(Tensor::<Ad<B>, 2>::from_inner);
-            let real_logits = self.d.forward(Tensor::from_inner(real_aug.clone()), rc);
-            self.ada_accumulate(real_logits.clone().inner());
-            stats.score_real = scalar(real_logits.clone().mean().inner());
-            let loss = softplus(fake_logits).mean() + softplus(real_logits.neg()).mean();
-            stats.loss_d = self.check("D loss", scalar(loss.clone().inner()))?;
-            let grads = loss.backward();
-            let hp = self.adam_hp(opts.lrate_d, opts.d_reg_interval);
-            self.d = self.opt_d.step(self.d.clone(), &grads, hp);
-        }
-
-        // Dreg: R1 = |dD(x)/dx|^2 on (augmented) reals.
-        if opts.r1_gamma > 0.0 && i.is_multiple_of(opts.d_reg_interval) {
-            let (r1, logits) = r1_penalty(&self.d, real_aug, real_c);
-            self.ada_accumulate(logits);
-            let loss = r1.mean() * (opts.r1_gamma / 2.0 * opts.d_reg_interval as f64);
-            stats.r1 = self.check("R1 penalty", scalar(loss.clone().inner()) / opts.d_reg_interval as f64)?;
-            let grads = loss.backward();
-            let hp = self.adam_hp(opts.lrate_d, opts.d_reg_interval);
-            self.d = self.opt_d.step(self.d.clone(), &grads, hp);
+        if self.dreg_due() {
+            // R1 on the reals before augmentation, through a fresh one (the official run_D).
+            let reg = R1Reg { gamma: opts.r1_gamma, gain: opts.d_reg_interval as f64 };
+            let out = dreg_loss(&self.d, &inputs.reals, &reg, aug);
+            self.progress.ada_observe(&out.real_logits);
+            stats.r1 = self.check("R1 penalty", scalar(out.loss.clone().inner()) / reg.gain)?;
+            let grads = out.loss.backward();
+            self.d = self.opt_d.step(self.d.clone(), &grads, d_hp);
         }
 
         // G_ema, counters, ADA.
-        let beta = ema_beta(n, opts.ema_kimg, opts.ema_rampup, self.progress.nimg);
+        let beta = ema_beta(opts.batch, opts.ema_kimg, opts.ema_rampup, self.progress.nimg);
         self.g_ema = update_ema::<Ad<B>, _>(&self.g, self.g_ema.clone(), beta);
-        self.progress.nimg += n as u64;
+        self.progress.nimg += opts.batch as u64;
         self.progress.batch_idx += 1;
-        if opts.aug == AugMode::Ada && self.progress.batch_idx.is_multiple_of(opts.ada_interval) && self.progress.ada_sign_count > 0 {
-            let rt = self.progress.ada_sign_sum / self.progress.ada_sign_count as f64;
-            let speed = (n as u64 * opts.ada_interval) as f64 / (opts.ada_kimg * 1000.0);
-            let adjust = (rt - opts.ada_target).signum() * speed;
-            self.progress.augment_p = (self.progress.augment_p + adjust).clamp(0.0, 1.0);
-            self.progress.ada_sign_sum = 0.0;
-            self.progress.ada_sign_count = 0;
-        }
+        self.progress.ada_adjust(&opts);
         Ok(stats)
     }
+}
 
-    fn ada_accumulate(&mut self, logits: Tensor<B, 2>) {
-        let n = logits.dims()[0];
-        let s = scalar(logits.sign().sum().reshape([1]));
-        self.progress.ada_sign_sum += s;
-        self.progress.ada_sign_count += n as u64;
+/// Adam's settings for a network trained with lazy regularization every `interval` steps: the
+/// main loss steps less often in effect, so lr and betas are rescaled by
+/// `c = interval / (interval + 1)`, as the official loop does (betas 0 and 0.99, eps 1e-8).
+pub fn lazy_adam(lr: f64, interval: u64) -> AdamStep {
+    let c = interval as f64 / (interval as f64 + 1.0);
+    AdamStep { lr: lr * c, beta1: 0.0f64.powf(c), beta2: 0.99f64.powf(c), eps: 1e-8 }
+}
+
+impl Progress {
+    /// Adds D's signs on a batch of reals to the ADA statistics (the official `Loss/signs/real`).
+    pub fn ada_observe<B: Backend>(&mut self, real_logits: &Tensor<B, 2>) {
+        let n = real_logits.dims()[0];
+        self.ada_sign_sum += scalar(real_logits.clone().sign().sum().reshape([1]));
+        self.ada_sign_count += n as u64;
+    }
+
+    /// The ADA heuristic after an iteration (`batch_idx` already counted): every `ada_interval`
+    /// iterations, p moves by `ada_interval * batch / (ada_kimg * 1000)` towards making the mean
+    /// sign of D on reals equal `ada_target` (not at all on a tie), and the statistics restart.
+    /// As officially, p is a float32 moved in float32 and clamped at 0 only: above 1 every
+    /// transform fires, and p has to come back down through the excess.
+    pub fn ada_adjust(&mut self, opts: &TrainOptions) {
+        if opts.aug != AugMode::Ada || !self.batch_idx.is_multiple_of(opts.ada_interval) || self.ada_sign_count == 0 {
+            return;
+        }
+        let rt = self.ada_sign_sum / self.ada_sign_count as f64;
+        let speed = (opts.batch as u64 * opts.ada_interval) as f64 / (opts.ada_kimg * 1000.0);
+        // np.sign: 0 on a tie (f64::signum would give 1).
+        let sign = if rt > opts.ada_target { 1.0 } else if rt < opts.ada_target { -1.0 } else { 0.0 };
+        let p = self.augment_p as f32 + (sign * speed) as f32;
+        self.augment_p = p.max(0.0) as f64;
+        self.ada_sign_sum = 0.0;
+        self.ada_sign_count = 0;
     }
 }
 
-/// Path lengths `|J_w^T y|` per sample (official `pl_lengths`): `y` is `noise / sqrt(H*W)`, the
-/// Jacobian-vector product comes from an outer backward pass, and the result stays differentiable
-/// w.r.t. the synthesis parameters and `ws` at the inner level.
-pub fn pl_lengths<B: Backend>(
-    synthesis: &SynthesisNetwork<Ad<B>>,
-    ws: Tensor<Ad<B>, 3>,
-    noise: Tensor<B, 4>,
-    opts: &SynthesisOptions,
-) -> Tensor<Ad<B>, 1> {
-    let nb = ws.dims()[0];
-    let ws_o = Tensor::<Ad2<B>, 3>::from_inner(ws).require_grad();
-    let syn_o = SynthesisNetwork::<Ad2<B>>::from_inner(synthesis.clone());
-    let img = syn_o.forward(ws_o.clone(), opts);
-    let [_, _, h, w] = img.dims();
-    let y = Tensor::<Ad2<B>, 4>::from_inner(Tensor::from_inner(noise)) / ((h * w) as f64).sqrt();
-    let grads_o = (img * y).sum().backward();
-    let g_ws: Tensor<Ad<B>, 3> = ws_o.grad(&grads_o).expect("ws takes part in the image");
-    g_ws.square().sum_dim(2).mean_dim(1).sqrt().reshape([nb])
-}
-
-/// R1 per sample, `|dD(x)/dx|^2`, differentiable w.r.t. D's parameters (nested autodiff), and
-/// D's logits on `x` (inner values, for ADA statistics).
-pub fn r1_penalty<B: Backend>(
-    d: &Discriminator<Ad<B>>,
-    x: Tensor<B, 4>,
-    c: Option<Tensor<B, 2>>,
-) -> (Tensor<Ad<B>, 1>, Tensor<B, 2>) {
-    let n = x.dims()[0];
-    let x_o = Tensor::<Ad2<B>, 4>::from_inner(Tensor::from_inner(x)).require_grad();
-    let c_o = c.map(|c| Tensor::<Ad2<B>, 2>::from_inner(Tensor::from_inner(c)));
-    let d_o = Discriminator::<Ad2<B>>::from_inner(d.clone());
-    let logits = d_o.forward(x_o.clone(), c_o);
-    let values = logits.clone().inner().inner();
-    let grads_o = logits.sum().backward();
-    let gx: Tensor<Ad<B>, 4> = x_o.grad(&grads_o).expect("x takes part in D's output");
-    (gx.square().sum_dim(3).sum_dim(2).sum_dim(1).reshape([n]), values)
-}
+pub use crate::loss::{pl_lengths, r1_penalty};
