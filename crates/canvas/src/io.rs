@@ -1,8 +1,9 @@
-//! Atomic file output: write to a temp file beside the target, then rename.
+//! File output: atomic writes (a temp file beside the target, then a rename) and images written in the
+//! format their file name's extension names.
 //!
 //! Readers (and a crash mid-write) then see either the old file or the complete new one, never a partial one.
 
-use crate::Error;
+use crate::{Error, Image, Metadata, Rgba};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +51,67 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> crate::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The raster formats an image output can be written in; the file's extension picks one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageFormat {
+    /// Lossless, with the `bestiary` metadata chunk.
+    Png,
+    /// Quality [`JPEG_QUALITY`], transparency flattened onto white (JPEG has no alpha), no metadata.
+    Jpeg,
+    /// Lossless WebP with alpha, no metadata.
+    Webp,
+}
+
+/// The extensions [`ImageFormat::from_path`] accepts, as error messages and help texts list them.
+pub const IMAGE_EXTENSIONS: &str = ".png, .jpg, .jpeg, .webp";
+
+/// JPEG quality: high enough that a network's fine texture survives.
+pub const JPEG_QUALITY: u8 = 95;
+
+impl ImageFormat {
+    /// The format named by `path`'s extension (case-insensitive); any other extension is an error naming
+    /// the supported ones, so that no file is ever written in a format its name does not say.
+    pub fn from_path(path: &Path) -> crate::Result<ImageFormat> {
+        let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("png") => Ok(ImageFormat::Png),
+            Some("jpg" | "jpeg") => Ok(ImageFormat::Jpeg),
+            Some("webp") => Ok(ImageFormat::Webp),
+            other => Err(Error::Invalid(format!(
+                "{}: cannot write an image as {} (supported: {IMAGE_EXTENSIONS})",
+                path.display(),
+                other.map(|e| format!(".{e}")).unwrap_or_else(|| "a file without extension".into())
+            ))),
+        }
+    }
+}
+
+/// Encodes `image` as `format`; `meta` goes into PNG files only.
+pub fn encode_image(image: &Image, format: ImageFormat, meta: Option<&Metadata>) -> crate::Result<Vec<u8>> {
+    use ::image::{ExtendedColorType, ImageEncoder};
+    crate::image::check_size(image.width(), image.height())?;
+    let (w, h) = (image.width(), image.height());
+    let mut out = Vec::new();
+    let res = match format {
+        ImageFormat::Png => return crate::png_meta::encode_png(image, meta),
+        ImageFormat::Jpeg => {
+            let rgb = image.flatten(Rgba::WHITE).to_channels(3)?;
+            ::image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).write_image(&rgb, w, h, ExtendedColorType::Rgb8)
+        }
+        ImageFormat::Webp => {
+            ::image::codecs::webp::WebPEncoder::new_lossless(&mut out).write_image(image.as_raw(), w, h, ExtendedColorType::Rgba8)
+        }
+    };
+    res.map_err(|e| Error::Invalid(format!("cannot encode {format:?}: {e}")))?;
+    Ok(out)
+}
+
+/// Writes `image` atomically in the format `path`'s extension names (see [`ImageFormat::from_path`]).
+pub fn write_image(path: &Path, image: &Image, meta: Option<&Metadata>) -> crate::Result<()> {
+    let bytes = encode_image(image, ImageFormat::from_path(path)?, meta)?;
+    write_atomic(path, &bytes)
 }
 
 #[cfg(test)]
@@ -107,5 +169,50 @@ mod tests {
     #[test]
     fn path_without_file_name_is_invalid() {
         assert!(matches!(write_atomic(Path::new("/"), b"x"), Err(Error::Invalid(_))));
+    }
+
+    fn sample() -> Image {
+        let mut img = Image::new(17, 9);
+        for y in 0..9 {
+            for x in 0..17 {
+                img.put(x, y, [(x * 15) as u8, (y * 28) as u8, 200, 255]);
+            }
+        }
+        img
+    }
+
+    #[test]
+    fn formats_by_extension() {
+        for (name, f) in [("a.png", ImageFormat::Png), ("a.JPG", ImageFormat::Jpeg), ("b.jpeg", ImageFormat::Jpeg), ("c.WebP", ImageFormat::Webp)] {
+            assert_eq!(ImageFormat::from_path(Path::new(name)).unwrap(), f, "{name}");
+        }
+        for bad in ["a.tif", "a.gif", "a", "a.png.bak"] {
+            let e = ImageFormat::from_path(Path::new(bad)).unwrap_err().to_string();
+            assert!(e.contains(IMAGE_EXTENSIONS) && e.starts_with(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn written_images_are_in_the_named_format_and_decode_back() {
+        let dir = temp_dir("formats");
+        let img = sample();
+        let meta = Metadata::new("test", serde_json::json!({}), 3);
+        for (name, magic, lossless) in [("x.png", &b"\x89PNG"[..], true), ("x.jpg", &b"\xff\xd8\xff"[..], false), ("x.webp", &b"RIFF"[..], true)] {
+            let p = dir.join(name);
+            write_image(&p, &img, Some(&meta)).unwrap();
+            let bytes = std::fs::read(&p).unwrap();
+            assert!(bytes.starts_with(magic), "{name}");
+            let back = Image::load(&p).unwrap();
+            assert_eq!((back.width(), back.height()), (17, 9));
+            let worst = back.as_raw().iter().zip(img.as_raw()).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+            // JPEG at quality 95 on a smooth gradient stays within a few levels.
+            assert!(if lossless { worst == 0 } else { worst <= 8 }, "{name}: max difference {worst}");
+        }
+        assert!(std::fs::read(dir.join("x.webp")).unwrap()[8..12] == *b"WEBP");
+        assert!(crate::png_meta::read_png(&dir.join("x.png")).unwrap().1 == Some(meta));
+        // An unsupported name writes nothing.
+        assert!(write_image(&dir.join("x.tif"), &img, None).is_err());
+        assert!(!dir.join("x.tif").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

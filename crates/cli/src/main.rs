@@ -25,7 +25,11 @@ Examples:
   bestiary rank --network model.safetensors --seeds 0-999 --by memorability --out best.png
   bestiary edit --network model.pkl --seed 7 --mask eyes.png --with-seed 12 --out x.png
   bestiary project --network model.pkl --target photo.jpg --outdir proj/
-  bestiary doctor --device cuda              check a GPU before training on it";
+  bestiary doctor --device cuda              check a GPU before training on it
+
+Files: an existing file is never replaced unless --force; the folder of --out/--dest must exist, and an
+--outdir is created when its parent exists. Images are written in the format their extension names
+(.png, .jpg, .jpeg, .webp).";
 
 #[derive(Parser)]
 #[command(name = "bestiary", version, about = ABOUT, after_help = AFTER_HELP)]

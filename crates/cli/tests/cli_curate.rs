@@ -119,7 +119,8 @@ fn rank_agrees_with_the_critic_and_memorability_commands() {
     let critic = json(&bestiary(&[vec!["critic", "--network", net, "--json"], file_refs.clone()].concat(), d));
     let mem = json(&bestiary(&[vec!["memorability", "--json"], file_refs.clone()].concat(), d));
     for (by, reference, key) in [("critic", &critic, "logit"), ("memorability", &mem, "score")] {
-        let v = json(&bestiary(&["rank", "--network", net, "--seeds", "0-4", "--by", by, "--top", "3", "--out", "r.png", "--json"], d));
+        let (top, low) = (format!("r-{by}.png"), format!("l-{by}.png"));
+        let v = json(&bestiary(&["rank", "--network", net, "--seeds", "0-4", "--by", by, "--top", "3", "--out", &top, "--json"], d));
         let ranked = v["ranked"].as_array().unwrap();
         let mut want: Vec<(u32, f64)> = (0..5)
             .map(|s| (s, reference.as_array().unwrap()[s as usize][key].as_f64().unwrap()))
@@ -129,7 +130,7 @@ fn rank_agrees_with_the_critic_and_memorability_commands() {
             assert_eq!(r["seed"], *seed, "{by}: {v}");
             assert!((r["score"].as_f64().unwrap() - score).abs() < 1e-4, "{by}: {r} vs {score}");
         }
-        let lowest = json(&bestiary(&["rank", "--network", net, "--seeds", "0-4", "--by", by, "--top", "1", "--lowest", "--out", "l.png", "--json"], d));
+        let lowest = json(&bestiary(&["rank", "--network", net, "--seeds", "0-4", "--by", by, "--top", "1", "--lowest", "--out", &low, "--json"], d));
         assert_eq!(lowest["ranked"][0]["seed"], want[4].0);
     }
 }

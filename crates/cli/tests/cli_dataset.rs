@@ -34,6 +34,7 @@ fn packs_a_folder_with_warnings_and_json() {
     write_png(&t.path().join("src/cats/wide.png"), &wide);
     write_png(&t.path().join("src/dogs/sq.png"), &Image::filled(10, 10, Rgba::from_u8([0, 0, 255, 255])));
     std::fs::write(t.path().join("src/dogs/broken.png"), b"not a png").unwrap();
+    std::fs::create_dir(t.path().join("out")).unwrap();
     let o = bestiary(
         &[
             "dataset", "--source", "src", "--dest", "out/ds.zip", "--resolution", "8", "--transform", "pad",

@@ -47,9 +47,10 @@ fn draw_png_carries_metadata_and_is_deterministic() {
 fn draw_svg_parses_and_gif_animates() {
     let t = tempfile::tempdir().unwrap();
     for engine in ["squares", "flow", "neurons", "plants"] {
-        let o = bestiary(&["draw", engine, "--size", "64", "--out", "x.svg"], t.path());
+        let out = format!("{engine}.svg");
+        let o = bestiary(&["draw", engine, "--size", "64", "--out", &out], t.path());
         assert!(o.status.success(), "{engine}: {}", stderr(&o));
-        let svg = std::fs::read_to_string(t.path().join("x.svg")).unwrap();
+        let svg = std::fs::read_to_string(t.path().join(&out)).unwrap();
         let doc = roxmltree::Document::parse(&svg).expect("valid SVG");
         assert_eq!(doc.root_element().tag_name().name(), "svg");
         assert!(doc.descendants().filter(|n| n.is_element()).count() > 5, "{engine}: too few elements");
@@ -89,7 +90,7 @@ fn draw_errors_are_one_clean_line_and_leave_no_file() {
     assert_clean_error(&bestiary(&["draw", "flow", "--size", "0", "--out", "z.png"], t.path()), "0 is out of range");
     assert_clean_error(&bestiary(&["draw", "flow", "--size", "16385", "--out", "z.png"], t.path()), "16385");
     assert_clean_error(&bestiary(&["draw", "fractal", "--size", "32", "--out", "f.svg"], t.path()), ".png");
-    assert_clean_error(&bestiary(&["draw", "flow", "--size", "32", "--out", "f.jpg"], t.path()), "unsupported");
+    assert_clean_error(&bestiary(&["draw", "flow", "--size", "32", "--out", "f.tif"], t.path()), "unsupported");
     assert_clean_error(&bestiary(&["draw", "flow", "--palette", "nope", "--out", "p.png"], t.path()), "unknown palette");
     assert_clean_error(&bestiary(&["draw", "squares", "--animate", "--out", "s.gif"], t.path()), "animation");
     // A file where a folder should be: the output cannot be written.

@@ -28,6 +28,7 @@ fn mix_grid_geometry_and_headers_match_generate() {
     let t = tempfile::tempdir().unwrap();
     let net = pkl();
     let net = net.to_str().unwrap();
+    std::fs::create_dir(t.path().join("g")).unwrap();
     ok(&bestiary(&["mix", "--network", net, "--rows", "1,2", "--cols", "3-5", "--styles", "0-2", "--trunc", "0.7", "--out", "g/grid.png", "--json"], t.path()));
     ok(&bestiary(&["generate", "--network", net, "--seeds", "1,3", "--trunc", "0.7", "--outdir", "gen"], t.path()));
     let (w, h, px) = rgb(&t.path().join("g/grid.png"));
@@ -73,6 +74,7 @@ fn blend_takes_blocks_below_the_split_from_a() {
         v.data.iter_mut().for_each(|x| *x += 0.25);
     }
     std::fs::write(t.path().join("b.safetensors"), safetensors_io::write(&b, &meta, DType::F32).unwrap()).unwrap();
+    std::fs::create_dir(t.path().join("out")).unwrap();
     ok(&bestiary(&["blend", "--a", "a.safetensors", "--b", "b.safetensors", "--split-res", "16", "--out", "out/ab.safetensors"], t.path()));
     let (out, _) = safetensors_io::read(&std::fs::read(t.path().join("out/ab.safetensors")).unwrap()).unwrap();
     assert_eq!(out.len(), a.len());
@@ -216,6 +218,7 @@ fn ganspace_directions_are_orthonormal_with_sigma_from_the_eigenvalues() {
     let t = tempfile::tempdir().unwrap();
     let net = pkl();
     let net = net.to_str().unwrap();
+    std::fs::create_dir(t.path().join("p")).unwrap();
     let o = bestiary(&["directions", "--network", net, "--method", "ganspace", "--num", "5", "--samples", "3000", "--layers", "0-2", "--out", "p/g.safetensors", "--json"], t.path());
     ok(&o);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

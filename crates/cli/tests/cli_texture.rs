@@ -49,6 +49,7 @@ fn bad_arguments_are_one_clean_line() {
 fn tiny_run_writes_png_with_metadata_and_snapshots() {
     let dir = tempfile::tempdir().unwrap();
     write_source(&dir.path().join("s.png"));
+    std::fs::create_dir(dir.path().join("out")).unwrap();
     let vgg = vgg16();
     let o = bestiary(
         &[

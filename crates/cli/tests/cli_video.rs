@@ -115,7 +115,8 @@ fn every_format_is_written_and_reads_back() {
         assert!(ql >= 35.0 && q >= 20.0, "MP4 frame PSNR luma {ql:.1} dB, RGB {q:.1} dB");
     }
 
-    // GIF: every frame, delay round(100/12) = 8 cs.
+    // GIF: every frame, delay round(100/12) = 8 cs (into an existing folder: the policy never makes one).
+    std::fs::create_dir(t.path().join("sub")).unwrap();
     let j = run("sub/v.gif", &[]);
     assert_eq!(j["frame_ms"].as_f64(), Some(80.0));
     assert_eq!(gif_frames(&t.path().join("sub/v.gif")).len(), 9);

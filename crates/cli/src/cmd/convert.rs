@@ -1,7 +1,7 @@
 //! `bestiary convert`: official .pkl (or our model file) to a bestiary .safetensors model file.
 
-use crate::output::{ensure_parent, print_json};
-use anyhow::{bail, Result};
+use crate::output::{print_json, Outputs};
+use anyhow::Result;
 use bestiary_stylegan::{load_discriminator, ModelFile, networks::load_generator_named};
 use bestiary_weights::DType;
 use clap::{Args, ValueEnum};
@@ -19,8 +19,9 @@ pub enum Precision {
 Examples:
   bestiary convert --network network-snapshot-000800.pkl --out model.safetensors
   bestiary convert --network model.safetensors --only G_ema --dtype f16 --out small.safetensors
+  bestiary convert --network new.pkl --out model.safetensors --force      (replace model.safetensors)
 Nothing in the pickle is executed: it is interpreted, and every network is rebuilt and checked before
-the file is written (atomically).")]
+the file is written (atomically). An existing --out is never replaced unless --force.")]
 pub struct ConvertArgs {
     /// Input: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
     #[arg(long)]
@@ -28,6 +29,8 @@ pub struct ConvertArgs {
     /// Output .safetensors file.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub outputs: Outputs,
     /// Keep only these networks (G, G_ema, D), e.g. --only G_ema for a sampling-only file.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
@@ -40,9 +43,7 @@ pub struct ConvertArgs {
 }
 
 pub fn run(a: &ConvertArgs) -> Result<()> {
-    if a.out.extension().and_then(|e| e.to_str()) != Some("safetensors") {
-        bail!("{}: the output must be a .safetensors file", a.out.display());
-    }
+    a.outputs.file_with_extension(&a.out, "safetensors")?;
     let mut model = ModelFile::load(&a.network)?;
     if !a.only.is_empty() {
         for k in &a.only {
@@ -63,7 +64,6 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
         Precision::F16 => DType::F16,
     };
     let bytes = model.to_safetensors(dtype)?;
-    ensure_parent(&a.out)?;
     bestiary_canvas::io::write_atomic(&a.out, &bytes)?;
     let nets: Vec<&String> = model.networks.keys().collect();
     if a.json {

@@ -5,12 +5,12 @@
 
 use super::explore::{check_trunc, load_model, RenderArgs};
 use super::imagesets::{Featurizer, ImageSet, Sampler, SeedRenderer};
-use crate::output::{ensure_parent, print_json, progress};
+use crate::output::{print_json, progress, Outputs};
 use crate::seeds::parse_seeds;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
 use bestiary_canvas::sheet::{contact_sheet, SheetOptions};
-use bestiary_canvas::{png_meta, Image, Metadata};
+use bestiary_canvas::{Image, Metadata};
 use bestiary_judge::{nearest, CopyCheck, ResMem, RgbImage};
 use bestiary_stylegan::networks::critic_logit;
 use bestiary_stylegan::{load_discriminator, ModelFile};
@@ -32,10 +32,10 @@ pub(crate) fn tile(img: &RgbImage) -> Result<Image> {
     })
 }
 
+/// A contact sheet in the format `out`'s extension names (checked before the work).
 pub(crate) fn write_sheet(out: &Path, tiles: &[(Image, String)], columns: usize, engine: &str, params: serde_json::Value) -> Result<()> {
-    ensure_parent(out)?;
     let sheet = contact_sheet(tiles, &SheetOptions { columns, ..Default::default() });
-    png_meta::write_png(out, &sheet, Some(&Metadata::new(engine, params, 0)))
+    bestiary_canvas::io::write_image(out, &sheet, Some(&Metadata::new(engine, params, 0)))
         .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(())
 }
@@ -98,9 +98,11 @@ pub struct RankArgs {
     /// Show the lowest scores instead of the highest.
     #[arg(long)]
     pub lowest: bool,
-    /// Contact sheet to write (PNG).
+    /// Contact sheet to write: .png, .jpg or .webp.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub outputs: Outputs,
     /// Training data for --by novelty: a folder or dataset zip (its features are cached).
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -126,6 +128,7 @@ pub fn rank(a: &RankArgs) -> Result<()> {
     if a.by == RankBy::Novelty && a.data.is_none() {
         bail!("--by novelty needs --data (the training set to measure novelty against)");
     }
+    a.outputs.image(&a.out)?;
     let model = load_model(&a.network)?;
     with_backend!(a.sampling.render.device, |B, dev| rank_on::<B>(a, sampler, &model, &seeds, &dev))
 }
@@ -242,9 +245,11 @@ pub struct NearestArgs {
     /// Flag a match closer than this times the median training-set neighbour distance.
     #[arg(long, default_value_t = 0.5)]
     pub copy_ratio: f64,
-    /// Contact sheet to write (PNG), one row per seed.
+    /// Contact sheet to write (.png, .jpg or .webp), one row per seed.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub outputs: Outputs,
     #[command(flatten)]
     pub sampling: SamplingArgs,
     /// Print a JSON summary on stdout.
@@ -260,6 +265,9 @@ pub fn nearest_cmd(a: &NearestArgs) -> Result<()> {
     }
     if !(a.copy_ratio.is_finite() && a.copy_ratio >= 0.0) {
         bail!("--copy-ratio must be a non-negative number, got {}", a.copy_ratio);
+    }
+    if let Some(out) = &a.out {
+        a.outputs.image(out)?;
     }
     let model = load_model(&a.network)?;
     let data = ImageSet::open(&a.data)?;

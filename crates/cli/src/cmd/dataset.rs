@@ -1,6 +1,6 @@
 //! `bestiary dataset`: pack images into a training zip in the official StyleGAN2-ADA dataset_tool layout.
 
-use crate::output::{ensure_parent, print_json, progress};
+use crate::output::{print_json, progress, Outputs};
 use anyhow::Result;
 use bestiary_dataset::{pack, parse_background, PackEvent, PackOptions, Source, Transform};
 use clap::Args;
@@ -11,6 +11,8 @@ use std::path::PathBuf;
 #[command(after_help = "\
 Writes 00000/img00000000.png ... (RGB PNG, 1000 per folder) and dataset.json, the layout the official
 StyleGAN2-ADA train.py reads. Corrupt, empty and oversized files are skipped with a warning each.
+The folder of --dest must exist, and an existing --dest (perhaps a set a run was trained on) is never
+replaced unless --force.
 
 Examples:
   bestiary dataset --source photos/ --dest photos-256.zip --resolution 256
@@ -19,7 +21,8 @@ Examples:
         (animals/cat/*.jpg, animals/dog/*.jpg: class = index of the sub-folder name, sorted)
   bestiary dataset --source scans/ --dest patches.zip --resolution 64 --patches 20 --seed 1
   bestiary dataset --source classic:squares --count 1000 --dest squares.zip --resolution 64
-  bestiary dataset --source assets:emoji --dest emoji-32.zip --resolution 32")]
+  bestiary dataset --source assets:emoji --dest emoji-32.zip --resolution 32
+  bestiary dataset --source photos/ --dest photos-256.zip --resolution 256 --force   (rebuild it)")]
 pub struct DatasetArgs {
     /// Images to pack: a folder (recursive), a .zip, classic:ENGINE (with --count) or assets:emoji.
     #[arg(long, value_name = "DIR|ZIP|classic:ENGINE|assets:NAME")]
@@ -27,6 +30,8 @@ pub struct DatasetArgs {
     /// Output dataset zip (written atomically; never left half-written).
     #[arg(long, value_name = "OUT.zip")]
     pub dest: PathBuf,
+    #[command(flatten)]
+    pub outputs: Outputs,
     /// Output side in pixels: a power of two in 4..=1024.
     #[arg(long, value_name = "N")]
     pub resolution: u32,
@@ -63,6 +68,7 @@ pub struct DatasetArgs {
 /// Runs the command.
 pub fn run(a: &DatasetArgs) -> Result<()> {
     bestiary_dataset::check_resolution(a.resolution)?;
+    a.outputs.file_with_extension(&a.dest, "zip")?;
     let transform: Transform = a.transform.parse()?;
     let background = parse_background(&a.background)?;
     let source = Source::parse(&a.source, a.count)?;
@@ -76,7 +82,6 @@ pub fn run(a: &DatasetArgs) -> Result<()> {
         labels_from_dirs: a.labels_from_dirs,
         seed: a.seed,
     };
-    ensure_parent(&a.dest)?;
     let started = std::time::Instant::now();
     let mut pb = None;
     let json = a.json;

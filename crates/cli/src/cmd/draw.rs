@@ -1,8 +1,8 @@
 //! `bestiary draw`: one classic engine, one file or a numbered batch.
 
-use crate::output::{ensure_dir, ensure_parent, print_json, progress};
+use crate::output::{create_dir, print_json, progress, Outputs};
 use anyhow::{anyhow, bail, Context, Result};
-use bestiary_canvas::{gif_out, image::check_size, png_meta, Image, Metadata, Palette};
+use bestiary_canvas::{gif_out, image::check_size, Image, Metadata, Palette};
 use bestiary_classic::{Artwork, Params};
 use clap::Args;
 use rayon::prelude::*;
@@ -15,7 +15,10 @@ Examples:
   bestiary draw plants --palette moss --out plants.svg
   bestiary draw neurons --animate --frames 48 --out shimmer.gif
   bestiary draw flow --palette-from photo.jpg --out flow.png
-  bestiary draw squares --count 100 --seed 0 --outdir dataset/   (seed0000.png .. seed0099.png)")]
+  bestiary draw squares --count 100 --seed 0 --outdir dataset/   (seed0000.png .. seed0099.png)
+  bestiary draw flow --seed 3 --out flow.jpg --force              (replace flow.jpg)
+Without --out the file goes to ./bestiary-out (created if missing). The folder of --out must exist; --outdir
+is created when its parent exists; existing files are never replaced unless --force.")]
 pub struct DrawArgs {
     /// Engine: squares, fractal, flow, neurons, plants.
     pub engine: String,
@@ -34,9 +37,11 @@ pub struct DrawArgs {
     /// Number of colours learned by --palette-from.
     #[arg(long, default_value_t = 6)]
     pub palette_colors: usize,
-    /// Output file: .png, .svg (vector engines) or .gif (with --animate).
+    /// Output file: .png, .jpg, .webp, .svg (vector engines) or .gif (with --animate).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub outputs: Outputs,
     /// Animated GIF (neurons: the light sweeps a full turn).
     #[arg(long)]
     pub animate: bool,
@@ -99,10 +104,10 @@ pub fn draw_one(engine: &str, params: &Params, out: &Path, animate: bool, frames
         }
         ("gif", false) => bail!("{}: .gif output needs --animate", out.display()),
         (_, true) => bail!("--animate writes a .gif, not {}", out.display()),
-        ("png", false) => {
+        ("png" | "jpg" | "jpeg" | "webp", false) => {
             let r = bestiary_classic::render(engine, params)?;
             let meta = Metadata::new(engine, r.params.clone(), params.seed);
-            png_meta::write_png(out, &r.art.to_image(params.size), Some(&meta))?;
+            bestiary_canvas::io::write_image(out, &r.art.to_image(params.size), Some(&meta))?;
         }
         ("svg", false) => {
             let r = bestiary_classic::render(engine, params)?;
@@ -114,9 +119,14 @@ pub fn draw_one(engine: &str, params: &Params, out: &Path, animate: bool, frames
                 Artwork::Raster(_) => bail!("engine '{engine}' draws pixels, not vectors: use .png"),
             }
         }
-        _ => bail!("{}: unsupported output format (use .png, .svg or .gif)", out.display()),
+        _ => bail!("{}: unsupported output format (use .png, .jpg, .jpeg, .webp, .svg or .gif)", out.display()),
     }
     Ok(())
+}
+
+/// The file of `seed` in a --count batch.
+fn seed_name(seed: u64) -> String {
+    format!("seed{seed:04}.png")
 }
 
 pub fn run(a: &DrawArgs) -> Result<()> {
@@ -133,12 +143,13 @@ pub fn run(a: &DrawArgs) -> Result<()> {
             bail!("--count must be in 1..=1000000, got {count}");
         }
         let last = a.seed.checked_add(count - 1).ok_or_else(|| anyhow!("--seed + --count overflows"))?;
-        ensure_dir(dir)?;
+        a.outputs.dir(dir, (a.seed..=last).map(seed_name))?;
+        create_dir(dir)?;
         let pb = progress(count, &a.engine, a.json);
         let files: Vec<PathBuf> = (a.seed..=last)
             .into_par_iter()
             .map(|seed| {
-                let out = dir.join(format!("seed{seed:04}.png"));
+                let out = dir.join(seed_name(seed));
                 draw_one(&a.engine, &params(seed), &out, false, 0, 0)?;
                 pb.inc(1);
                 Ok(out)
@@ -157,11 +168,19 @@ pub fn run(a: &DrawArgs) -> Result<()> {
     }
 
     let default_ext = if a.animate { "gif" } else { "png" };
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("bestiary-out").join(format!("{}-seed{:04}.{default_ext}", a.engine, a.seed)));
-    ensure_parent(&out)?;
+    let out = match &a.out {
+        Some(out) => {
+            a.outputs.file(out)?;
+            out.clone()
+        }
+        // The default folder is the command's own: made when missing.
+        None => {
+            let (dir, name) = (Path::new("bestiary-out"), format!("{}-seed{:04}.{default_ext}", a.engine, a.seed));
+            a.outputs.dir(dir, [&name])?;
+            create_dir(dir)?;
+            dir.join(name)
+        }
+    };
     draw_one(&a.engine, &params(a.seed), &out, a.animate, a.frames, a.delay)
         .with_context(|| format!("drawing {} (seed {})", a.engine, a.seed))?;
     if a.json {

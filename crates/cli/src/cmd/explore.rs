@@ -2,7 +2,7 @@
 //! algorithms live in bestiary-explore.
 
 use crate::backend::DeviceKind;
-use crate::output::{ensure_parent, print_json, progress};
+use crate::output::{print_json, progress, Outputs};
 use crate::seeds::parse_seeds;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
@@ -63,13 +63,13 @@ fn unconditional_generator<B: Backend>(model: &ModelFile, dev: &B::Device) -> Re
     Ok((g, cfg))
 }
 
-/// Writes one network-sized image (8-bit HWC, as the renderers return it) as a PNG with metadata.
+/// Writes one network-sized image (8-bit HWC, as the renderers return it) with metadata.
 fn save_render(out: &Path, cfg: &GeneratorConfig, hwc: &[u8], engine: &str, params: serde_json::Value, seed: u64) -> Result<()> {
     let r = cfg.img_resolution;
     save_png(out, r, r, cfg.img_channels, hwc, engine, params, seed)
 }
 
-/// Renders one W vector (`[num_ws * w_dim]`) and writes it as a PNG with metadata.
+/// Renders one W vector (`[num_ws * w_dim]`) and writes it with metadata.
 #[allow(clippy::too_many_arguments)]
 fn render_to_png<B: Backend>(
     g: &Generator<B>,
@@ -86,11 +86,11 @@ fn render_to_png<B: Backend>(
     save_render(out, cfg, &img, engine, params, seed)
 }
 
+/// Writes an image in the format its extension names (checked with `Outputs::image` before the work).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn save_png(path: &Path, w: usize, h: usize, channels: usize, hwc: &[u8], engine: &str, params: serde_json::Value, seed: u64) -> Result<()> {
-    ensure_parent(path)?;
     let img = Image::from_channels(w as u32, h as u32, channels, hwc)?;
-    png_meta::write_png(path, &img, Some(&Metadata::new(engine, params, seed)))
+    bestiary_canvas::io::write_image(path, &img, Some(&Metadata::new(engine, params, seed)))
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
@@ -102,6 +102,7 @@ pub(crate) fn save_png(path: &Path, w: usize, h: usize, channels: usize, hwc: &[
 Examples:
   bestiary mix --network model.pkl --rows 85,100,75 --cols 55,821,1789 --out grid.png
   bestiary mix --network model.pkl --rows 0-3 --cols 10-13 --styles 0-3 --trunc 0.7 --out coarse.png
+  bestiary mix --network model.pkl --rows 1,2 --cols 3,4 --out grid.jpg --force   (JPEG, replacing grid.jpg)
 The official style-mixing grid: the column seeds across the top, the row seeds down the left, and in each
 cell the row seed's W with the column seed's W copied in at --styles (default: the coarse and middle layers,
 0-6 as in the official script, cut to the network's layers).")]
@@ -118,9 +119,11 @@ pub struct MixArgs {
     /// Style layers taken from the column seeds, e.g. 0-6 or 0,2,4 [default: 0-6, cut to the network].
     #[arg(long)]
     pub styles: Option<String>,
-    /// Output PNG.
+    /// Output image: .png, .jpg or .webp.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub outputs: Outputs,
     /// Images per forward pass.
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
@@ -140,6 +143,7 @@ pub fn mix(a: &MixArgs) -> Result<()> {
     if rows.len() * cols.len() > 10_000 {
         bail!("a {}x{} grid is too large (at most 10000 cells)", rows.len(), cols.len());
     }
+    a.outputs.image(&a.out)?;
     let model = load_model(&a.network)?;
     with_backend!(a.render.device, |B, dev| mix_on::<B>(a, &model, &rows, &cols, &dev))
 }
@@ -176,6 +180,7 @@ fn mix_on<B: Backend>(a: &MixArgs, model: &ModelFile, rows: &[u32], cols: &[u32]
 Examples:
   bestiary chimera --network model.pkl --coarse 12 --middle 85 --fine 300 --out chimera.png
   bestiary chimera --network model.pkl --coarse 7 --middle 7 --fine 99 --trunc 0.7 --out recolour.png
+  bestiary chimera --network model.pkl --coarse 1 --middle 2 --fine 3 --out x.webp     (lossless WebP)
 Coarse layers (4x4-8x8) set pose and shape, middle layers (16x16-32x32) features, fine layers (64x64 and
 up) colour and texture; each group takes its W from its own seed.")]
 pub struct ChimeraArgs {
@@ -191,9 +196,11 @@ pub struct ChimeraArgs {
     /// Seed for the fine layers (64x64 and up).
     #[arg(long)]
     pub fine: u32,
-    /// Output PNG.
+    /// Output image: .png, .jpg or .webp.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub outputs: Outputs,
     #[command(flatten)]
     pub render: RenderArgs,
     /// Print a JSON summary on stdout.
@@ -203,6 +210,7 @@ pub struct ChimeraArgs {
 
 pub fn chimera(a: &ChimeraArgs) -> Result<()> {
     check_trunc(a.render.trunc)?;
+    a.outputs.image(&a.out)?;
     let model = load_model(&a.network)?;
     with_backend!(a.render.device, |B, dev| chimera_on::<B>(a, &model, &dev))
 }
@@ -247,6 +255,8 @@ pub struct BlendArgs {
     /// Output model (.safetensors).
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub outputs: Outputs,
     /// Store tensors as f16 (half the size).
     #[arg(long)]
     pub f16: bool,
@@ -256,10 +266,10 @@ pub struct BlendArgs {
 }
 
 pub fn blend(a: &BlendArgs) -> Result<()> {
+    a.outputs.file_with_extension(&a.out, "safetensors")?;
     let (ma, mb) = (load_model(&a.a)?, load_model(&a.b)?);
     let out = ex::blend_models(&ma, &mb, a.split_res)?;
     let bytes = out.to_safetensors(if a.f16 { DType::F16 } else { DType::F32 })?;
-    ensure_parent(&a.out)?;
     bestiary_canvas::io::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
     if a.json {
         print_json(&serde_json::json!({"out": a.out, "split_res": a.split_res, "bytes": bytes.len()}));
@@ -285,7 +295,8 @@ by explained variance, σ = sqrt(eigenvalue). W is shared by all layers, so --la
 the preview moves (record it for `edit --layers`).
 Writes 'directions' [K, w_dim] (orthonormal rows), 'sigma' [K] (the unit of `edit --amount`) and
 'eigenvalues' [K] (ganspace also 'mean' [w_dim]), plus a preview sheet (OUT with .png): one row per
-direction, -3σ to +3σ. Both methods write the same layout, so `edit --direction FILE:K` reads either.")]
+direction, -3σ to +3σ. Both methods write the same layout, so `edit --direction FILE:K` reads either.
+Neither file may exist already unless --force.")]
 pub struct DirectionsArgs {
     /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
     #[arg(long)]
@@ -311,9 +322,11 @@ pub struct DirectionsArgs {
     /// Skip the preview sheet.
     #[arg(long)]
     pub no_preview: bool,
-    /// Output file (.safetensors).
+    /// Output file (.safetensors; the preview sheet goes beside it, with .png).
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub outputs: Outputs,
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceKind,
     /// Print a JSON summary on stdout.
@@ -339,6 +352,11 @@ pub fn directions(a: &DirectionsArgs) -> Result<()> {
         m => bail!("unknown method '{m}' (available: sefa, ganspace)"),
     }
     check_trunc(a.trunc)?;
+    // The preview is OUT with .png: the directions file must have its own extension so the two never collide.
+    a.outputs.file_with_extension(&a.out, "safetensors")?;
+    if !a.no_preview {
+        a.outputs.file(&a.out.with_extension("png"))?;
+    }
     let model = load_model(&a.network)?;
     with_backend!(a.device, |B, dev| directions_on::<B>(a, &model, &dev))
 }
@@ -393,7 +411,6 @@ fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Dev
     }
     let meta = BTreeMap::from([("bestiary".to_string(), info.to_string())]);
     let bytes = safetensors_io::write(&tensors, &meta, DType::F32)?;
-    ensure_parent(&a.out)?;
     bestiary_canvas::io::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
 
     let mut preview = None;
@@ -488,9 +505,11 @@ pub struct EditArgs {
     /// With --mask: feather width in output pixels (0 = hard edge) [default: 1/16 of the output size].
     #[arg(long, allow_negative_numbers = true)]
     pub feather: Option<f32>,
-    /// Output PNG.
+    /// Output image: .png, .jpg or .webp.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub outputs: Outputs,
     #[command(flatten)]
     pub render: RenderArgs,
     /// Print a JSON summary on stdout.
@@ -556,6 +575,7 @@ pub fn edit(a: &EditArgs) -> Result<()> {
         }
     }
     let mask = a.mask.as_deref().map(read_mask).transpose()?;
+    a.outputs.image(&a.out)?;
     let model = load_model(&a.network)?;
     with_backend!(a.render.device, |B, dev| edit_on::<B>(a, &model, &source, mask.as_ref(), &dev))
 }

@@ -1,8 +1,12 @@
 //! `bestiary gallery` (and `bestiary` with no arguments): every classic engine, a few seeds each,
 //! plus an animated neuron etching and a captioned contact sheet.
+//!
+//! The gallery folder is a render cache: a folder the gallery made (or was forced into) holds a marker
+//! file, and rendering into it again replaces the files the gallery writes there, nothing else. Into any
+//! other folder the common rule holds: an existing file of those names is replaced only with --force.
 
 use crate::backend::DeviceKind;
-use crate::output::{ensure_dir, print_json, progress};
+use crate::output::{check_dir, create_dir, print_json, progress, Outputs};
 use crate::with_backend;
 use anyhow::Result;
 use bestiary_canvas::{image::check_size, png_meta, sheet, Metadata};
@@ -11,11 +15,25 @@ use clap::Args;
 use rayon::prelude::*;
 use std::path::PathBuf;
 
+/// Marks a folder as the gallery's own render cache.
+const MARKER: &str = ".bestiary-gallery";
+
 #[derive(Args, Clone)]
+#[command(after_help = "\
+Examples:
+  bestiary                                            (the same as `bestiary gallery`)
+  bestiary gallery --outdir art --size 1024 --per-engine 5
+  bestiary gallery --network model.safetensors --outdir art
+The gallery folder is a render cache: OUTDIR is created when its parent exists and marked as the gallery's
+(a .bestiary-gallery file), and rendering into it again replaces the files the gallery writes there
+(classic/*, classic-gallery.png, creatures/*) and nothing else. In a folder without the mark an existing
+file of those names is never replaced unless --force.")]
 pub struct GalleryArgs {
-    /// Output folder.
+    /// Output folder (the gallery's render cache).
     #[arg(long, default_value = "bestiary-out")]
     pub outdir: PathBuf,
+    #[command(flatten)]
+    pub outputs: Outputs,
     /// Side of each picture in pixels.
     #[arg(long, default_value_t = 512)]
     pub size: u32,
@@ -40,6 +58,7 @@ impl Default for GalleryArgs {
     fn default() -> Self {
         GalleryArgs {
             outdir: PathBuf::from("bestiary-out"),
+            outputs: Outputs::default(),
             size: 512,
             per_engine: 3,
             seed: 1,
@@ -50,6 +69,35 @@ impl Default for GalleryArgs {
     }
 }
 
+/// Every file the gallery writes, relative to its folder.
+fn planned_files(a: &GalleryArgs) -> Vec<String> {
+    let mut names: Vec<String> = ENGINES
+        .iter()
+        .flat_map(|e| (a.seed..a.seed + a.per_engine).map(move |s| format!("classic/{e}-seed{s:04}.png")))
+        .collect();
+    names.push(format!("classic/neurons-seed{:04}.gif", a.seed));
+    names.push("classic-gallery.png".to_string());
+    if a.network.is_some() {
+        names.extend(super::showcase::FILES.iter().map(|f| format!("creatures/{f}")));
+    }
+    names
+}
+
+/// Checks the gallery's files against the policy (its own marked folder may be re-rendered), then creates
+/// and marks the folder.
+fn claim_folder(a: &GalleryArgs) -> Result<()> {
+    let marker = a.outdir.join(MARKER);
+    let ours = marker.is_file();
+    check_dir(&a.outdir, planned_files(a), a.outputs.force || ours)?;
+    create_dir(&a.outdir)?;
+    if !ours {
+        let note = "bestiary's gallery render cache: `bestiary gallery` replaces the files it writes in this \
+folder (classic/, classic-gallery.png, creatures/) and nothing else.\n";
+        bestiary_canvas::io::write_atomic(&marker, note.as_bytes())?;
+    }
+    Ok(())
+}
+
 pub fn run(a: &GalleryArgs) -> Result<()> {
     check_size(a.size, a.size)?;
     if a.per_engine == 0 || a.per_engine > 100 {
@@ -57,8 +105,9 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
     }
     // A bad network fails before anything is drawn.
     let model = a.network.as_deref().map(super::explore::load_model).transpose()?;
+    claim_folder(a)?;
     let dir = a.outdir.join("classic");
-    ensure_dir(&dir)?;
+    create_dir(&dir)?;
     let jobs: Vec<(&str, u64)> =
         ENGINES.iter().flat_map(|e| (a.seed..a.seed + a.per_engine).map(move |s| (*e, s))).collect();
     let pb = progress(jobs.len() as u64 + 1, "gallery", a.json);

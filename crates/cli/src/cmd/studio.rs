@@ -22,7 +22,8 @@ Open the printed URL in a browser: a grid of seeds (scroll for more) with a psi 
 one to focus it, breed children (small random moves in W) and pick among them (the lineage is kept), push
 SeFa/GANSpace directions, paint a mask to re-roll or edit only that part, mix two or three favourites
 (coarse/middle/fine layers) and preview a walk through them as a GIF.
-Favourites are saved in --favorites as fav-NNNN.png (with metadata) and fav-NNNN.safetensors (tensor 'w');
+Favourites are saved in --favorites as fav-NNNN.png (with metadata) and fav-NNNN.safetensors (tensor 'w'),
+each under the next free number, so none is ever replaced (the folder is created when its parent exists);
 `bestiary generate --network model.pkl --projected-w fav-0001.safetensors --outdir out` reproduces one.
 The studio listens on 127.0.0.1 only unless --host says otherwise; it has no authentication, so do not
 expose it beyond machines you trust. Ctrl-C stops it.")]
@@ -36,7 +37,7 @@ pub struct StudioArgs {
     /// Address to listen on (an IP address, or localhost).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// Folder for favourites (created if missing).
+    /// Folder for favourites (created when its parent exists; saved favourites are never replaced).
     #[arg(long, default_value = "bestiary-favorites")]
     pub favorites: PathBuf,
     /// Render jobs that may wait for the network; more are answered 503 (busy).
@@ -57,10 +58,13 @@ pub fn run(a: &StudioArgs) -> Result<()> {
     if a.favorites.exists() && !a.favorites.is_dir() {
         bail!("--favorites {} exists and is not a folder", a.favorites.display());
     }
+    // Checked (parent exists) now; made only once the network has loaded.
+    crate::output::check_dir(&a.favorites, std::iter::empty::<&str>(), false)?;
     if !loopback {
         eprintln!("warning: serving on {} — anyone who can reach this address can use the studio", a.host);
     }
     let model = load_model(&a.network)?;
+    crate::output::create_dir(&a.favorites)?;
     with_backend!(a.device, |B, dev| serve::<B>(a, model, dev))
 }
 

