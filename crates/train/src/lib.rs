@@ -6,6 +6,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod data;
 pub mod ema;
+pub mod folder;
 pub mod options;
 pub mod from_dataset;
 pub mod rng;
