@@ -208,6 +208,7 @@ fn mix_on<B: Backend>(a: &MixArgs, model: &ModelFile, rows: &[u32], cols: &[u32]
 Examples:
   bestiary chimera --network model.pkl --coarse 12 --middle 85 --fine 300 --out chimera.png
   bestiary chimera --network model.pkl --coarse 7 --middle 7 --fine 99 --trunc 0.7 --out recolour.png
+  bestiary chimera --network runs/pets/network-snapshot-000040.safetensors --class cats --coarse 1 --middle 2 --fine 3 --out cat.png
 Coarse layers (4x4-8x8) set pose and shape, middle layers (16x16-32x32) features, fine layers (64x64 and
 up) colour and texture; each group takes its W from its own seed.")]
 pub struct ChimeraArgs {
@@ -490,6 +491,7 @@ Examples:
   bestiary edit --network model.pkl --seed 42 --direction dirs.safetensors:3 --amount -1.5 --layers 0-3 --out x.png
   bestiary edit --network model.pkl --seed 42 --mask mouth.png --direction dirs.safetensors:0 --amount 3 --out x.png
   bestiary edit --network model.pkl --seed 42 --mask eyes.png --with-seed 7 --layer 4 --feather 8 --out x.png
+  bestiary edit --network runs/pets/network-snapshot-000040.safetensors --class dogs --seed 3 --with-seed 9 --layers 0-3 --out x.png
 The edited W: --direction moves the seed's W along direction K of a `directions` file by --amount (in σ,
 the spread of W along it, when the file has 'sigma' as `directions` writes; else raw W units); --with-seed
 takes another seed's W. Either way only the style layers in --layers change (default: all).
