@@ -42,14 +42,14 @@ fn tiny_run_then_resume_then_generate() {
     assert_eq!(summary["kimg"], 0.032);
     assert_eq!(summary["interrupted"], false);
     let run = d.join("run");
-    for f in ["reals.png", "fakes-init.png", "fakes-000000.png", "network-snapshot-000000.safetensors", "training-state.safetensors"] {
+    for f in ["reals.png", "fakes-init.png", "fakes-000000.032.png", "network-snapshot-000000.032.safetensors", "training-state.safetensors"] {
         assert!(run.join(f).exists(), "{f} missing");
     }
     assert_eq!(log_rows(&run).len(), 2);
 
     // Starting again into the same folder without --resume would lose the run: refused.
     let o = train(d, &args);
-    assert_clean_error(&o, "already holds a run");
+    assert_clean_error(&o, "already holds a training run");
 
     // Continue to 0.048 kimg: the step counter goes on from 0.032.
     let o = train(d, &["--resume", "run", "--kimg", "0.048", "--json"]);
@@ -61,7 +61,7 @@ fn tiny_run_then_resume_then_generate() {
     assert!(rows[2]["seconds"].as_f64().unwrap() > rows[1]["seconds"].as_f64().unwrap());
 
     // The snapshot samples like any model file.
-    ok(&bestiary(&["generate", "--network", "run/network-snapshot-000000.safetensors", "--seeds", "0-1", "--outdir", "gen"], d));
+    ok(&bestiary(&["generate", "--network", "run/network-snapshot-000000.048.safetensors", "--seeds", "0-1", "--outdir", "gen"], d));
     assert!(d.join("gen/seed0000.png").exists());
 }
 
@@ -89,7 +89,7 @@ fn bad_input_gives_one_line() {
     args.extend_from_slice(TINY);
     ok(&train(d, &args));
     assert_clean_error(
-        &train(d, &["--data", "sq.zip", "--outdir", "ft", "--resume", "r8/network-snapshot-000000.safetensors"]),
+        &train(d, &["--data", "sq.zip", "--outdir", "ft", "--resume", "r8/network-snapshot-000000.004.safetensors"]),
         "makes 8x8 images",
     );
 }
@@ -132,7 +132,7 @@ fn survives_kill_9() {
     ok(&o);
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(s["kimg"], 0.04);
-    ok(&bestiary(&["generate", "--network", "run/network-snapshot-000000.safetensors", "--seeds", "0", "--outdir", "gen"], d));
+    ok(&bestiary(&["generate", "--network", "run/network-snapshot-000000.040.safetensors", "--seeds", "0", "--outdir", "gen"], d));
 }
 
 #[test]
@@ -174,7 +174,7 @@ fn transfer_learning_from_an_official_pickle_with_frozen_d_layers() {
     let o = train(d, &["--data", "sq.zip", "--outdir", "ft", "--resume", pkl, "--freezed", "2", "--kimg", "0.008", "--batch", "4", "--json"]);
     ok(&o);
     // The fine-tuned generator keeps the pickle's architecture and D's first layers stay as they were.
-    let snap = d.join("ft/network-snapshot-000000.safetensors");
+    let snap = d.join("ft/network-snapshot-000000.008.safetensors");
     let o = bestiary(&["inspect", "--network", snap.to_str().unwrap(), "--json"], d);
     ok(&o);
     let orig = bestiary(&["inspect", "--network", pkl, "--json"], d);

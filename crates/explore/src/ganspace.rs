@@ -4,7 +4,7 @@
 //! an edit amount.
 
 use crate::{invalid, Result};
-use bestiary_stylegan::networks::z_for_seeds;
+use bestiary_stylegan::networks::{labels, z_for_seeds};
 use bestiary_stylegan::Generator;
 use burn::tensor::backend::Backend;
 
@@ -138,11 +138,25 @@ pub fn ganspace_directions<B: Backend>(
     k: usize,
     batch: usize,
     device: &B::Device,
-    mut on_batch: impl FnMut(usize),
+    on_batch: impl FnMut(usize),
 ) -> Result<Pca> {
     if g.c_dim > 0 {
         return invalid(format!("this network is conditional ({} classes): GANSpace needs an unconditional one", g.c_dim));
     }
+    ganspace_directions_of_class(g, None, num_samples, k, batch, device, on_batch)
+}
+
+/// GANSpace directions as [`ganspace_directions`], of the W vectors of one class of a conditional
+/// network (`class`; `None` for an unconditional one).
+pub fn ganspace_directions_of_class<B: Backend>(
+    g: &Generator<B>,
+    class: Option<usize>,
+    num_samples: usize,
+    k: usize,
+    batch: usize,
+    device: &B::Device,
+    mut on_batch: impl FnMut(usize),
+) -> Result<Pca> {
     if num_samples < 2 {
         return invalid(format!("--samples must be at least 2, got {num_samples}"));
     }
@@ -157,7 +171,8 @@ pub fn ganspace_directions<B: Backend>(
         let end = (start + batch).min(num_samples);
         let seeds: Vec<u32> = (start as u32..end as u32).collect();
         let z = z_for_seeds::<B>(&seeds, g.z_dim, device);
-        let ws = g.mapping(z, None, 1.0, None);
+        let c = labels::<B>(g.c_dim, class, seeds.len(), device)?;
+        let ws = g.mapping(z, c, 1.0, None);
         let v = ws.into_data().convert::<f32>().to_vec::<f32>().map_err(|e| crate::ExploreError::Invalid(format!("{e:?}")))?;
         // Untruncated ws are the same w broadcast over the layers: the first one stands for all.
         for w in v.chunks_exact(num_ws * d) {

@@ -1,11 +1,13 @@
 //! Exploring a trained StyleGAN2-ADA generator: which W vector drives which resolution, style mixing and
-//! chimeras, network blending, and SeFa directions with the edits they make.
+//! chimeras, network blending, and SeFa directions with the edits they make. Conditional networks are
+//! explored one class at a time (`classes`: names or indices, the one-hot label the mapping takes).
 //!
 //! Everything here works either on host `f32` W vectors (`[num_ws * w_dim]` per image, row-major) or on
 //! model files, so the algorithms are testable without a backend; rendering goes through
 //! [`bestiary_stylegan::Generator`].
 
 pub mod blend;
+pub mod classes;
 pub mod ganspace;
 pub mod layers;
 pub mod local_edit;
@@ -15,11 +17,12 @@ pub mod sefa;
 pub mod walk;
 
 pub use blend::blend_models;
-pub use ganspace::{ganspace_directions, Covariance, Pca};
+pub use classes::{class_names, describe_classes, resolve_class};
+pub use ganspace::{ganspace_directions, ganspace_directions_of_class, Covariance, Pca};
 pub use layers::{parse_layers, ws_resolutions, LayerGroups};
 pub use local_edit::{default_blend_layer, default_feather, local_edit, BinaryMask, LocalEditImages};
 pub use project::{project, Projection, ProjectOptions, Space};
-pub use mix::{chimera_ws, mix_ws, render_ws, seed_ws, style_mixing_grid, tile_grid, MixGrid};
+pub use mix::{chimera_ws, mix_ws, render_ws, seed_ws, seed_ws_of_class, style_mixing_grid, style_mixing_grid_of_class, tile_grid, MixGrid};
 pub use sefa::{apply_direction, projection_sigma, sefa_directions};
 pub use walk::{
     catmull_rom, circle_at, eased_positions, lerp, loop_angles, slerp, spline_at, trunc_schedule, walk, walk_positions, Easing, Interp,

@@ -1,20 +1,24 @@
 //! Style mixing (the official style-mixing grid) and chimeras (coarse/middle/fine from three seeds).
 
 use crate::{invalid, Result};
-use bestiary_stylegan::networks::{split_images, z_for_seeds};
+use bestiary_stylegan::networks::{labels, split_images, z_for_seeds};
 use bestiary_stylegan::{Generator, SynthesisOptions};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
 /// Host W vectors of each seed, `[num_ws * w_dim]` each, truncated by `psi` (unconditional networks).
 pub fn seed_ws<B: Backend>(g: &Generator<B>, seeds: &[u32], psi: f64, device: &B::Device) -> Result<Vec<Vec<f32>>> {
-    if g.c_dim > 0 {
-        return invalid(format!("this network is conditional ({} classes): mixing needs an unconditional one", g.c_dim));
-    }
+    seed_ws_of_class(g, seeds, None, psi, device)
+}
+
+/// Host W vectors of each seed as [`seed_ws`], for a conditional network of class `class` (the mapping
+/// takes its one-hot label, as the official generate.py gives it); `None` for an unconditional one.
+pub fn seed_ws_of_class<B: Backend>(g: &Generator<B>, seeds: &[u32], class: Option<usize>, psi: f64, device: &B::Device) -> Result<Vec<Vec<f32>>> {
     if seeds.is_empty() {
         return Ok(Vec::new());
     }
+    let c = labels::<B>(g.c_dim, class, seeds.len(), device)?;
     let z = z_for_seeds::<B>(seeds, g.z_dim, device);
-    let ws = g.mapping(z, None, psi, None);
+    let ws = g.mapping(z, c, psi, None);
     let v = ws.into_data().convert::<f32>().to_vec::<f32>().map_err(|e| crate::ExploreError::Invalid(format!("{e:?}")))?;
     let per = g.num_ws() * g.w_dim;
     Ok(v.chunks(per).map(<[f32]>::to_vec).collect())
@@ -67,13 +71,31 @@ pub fn style_mixing_grid<B: Backend>(
     opts: &SynthesisOptions,
     batch: usize,
     device: &B::Device,
+    on_image: impl FnMut(),
+) -> Result<MixGrid> {
+    style_mixing_grid_of_class(g, row_seeds, col_seeds, styles, None, psi, opts, batch, device, on_image)
+}
+
+/// The style-mixing grid as [`style_mixing_grid`], every seed's W of class `class` for a conditional
+/// network (the official script maps unconditional networks only).
+#[allow(clippy::too_many_arguments)]
+pub fn style_mixing_grid_of_class<B: Backend>(
+    g: &Generator<B>,
+    row_seeds: &[u32],
+    col_seeds: &[u32],
+    styles: &[usize],
+    class: Option<usize>,
+    psi: f64,
+    opts: &SynthesisOptions,
+    batch: usize,
+    device: &B::Device,
     mut on_image: impl FnMut(),
 ) -> Result<MixGrid> {
     if let Some(&s) = styles.iter().find(|&&s| s >= g.num_ws()) {
         return invalid(format!("style {s} is out of range: this network has styles 0-{}", g.num_ws() - 1));
     }
-    let rows = seed_ws(g, row_seeds, psi, device)?;
-    let cols = seed_ws(g, col_seeds, psi, device)?;
+    let rows = seed_ws_of_class(g, row_seeds, class, psi, device)?;
+    let cols = seed_ws_of_class(g, col_seeds, class, psi, device)?;
     let mut all: Vec<Vec<f32>> = cols.clone();
     all.extend(rows.iter().cloned());
     for r in &rows {

@@ -16,10 +16,25 @@ pub struct DirectionSet {
     pub sigma: Vec<f32>,
 }
 
+/// The class a studio session explores on a conditional network: its index and recorded name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Class {
+    pub index: usize,
+    pub name: Option<String>,
+}
+
+impl Class {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"index": self.index, "name": self.name})
+    }
+}
+
 /// The network's shape and the directions found when it loaded; shared read-only by all threads.
 #[derive(Clone, Debug)]
 pub struct Info {
     pub network: String,
+    /// The session's class (conditional networks); None for an unconditional network.
+    pub class: Option<Class>,
     pub resolution: usize,
     pub channels: usize,
     pub num_ws: usize,
@@ -45,7 +60,7 @@ impl Info {
             .map(|d| serde_json::json!({"method": d.method, "count": d.dirs.len(), "sigma": d.sigma}))
             .collect();
         serde_json::json!({
-            "network": self.network, "resolution": self.resolution, "channels": self.channels,
+            "network": self.network, "class": self.class.as_ref().map(Class::to_json), "resolution": self.resolution, "channels": self.channels,
             "num_ws": self.num_ws, "w_dim": self.w_dim,
             "groups": {"coarse": self.groups.coarse, "middle": self.groups.middle, "fine": self.groups.fine},
             "directions": dirs, "limits": crate::limits_json(),
@@ -70,26 +85,29 @@ fn flat<E: std::fmt::Display>(e: E) -> StudioError {
 }
 
 impl<B: Backend> Engine<B> {
-    /// Loads the sampling generator of `model` and computes its SeFa and GANSpace directions.
-    pub fn load(model: &ModelFile, network: &str, dev: B::Device) -> Result<Engine<B>, StudioError> {
+    /// Loads the sampling generator of `model` and computes its SeFa and GANSpace directions. `class`
+    /// (a recorded class name or an index, see [`ex::resolve_class`]) picks the class of a conditional
+    /// network for the whole session: every seed is mapped with its one-hot label.
+    pub fn load(model: &ModelFile, network: &str, class: Option<&str>, dev: B::Device) -> Result<Engine<B>, StudioError> {
         let (g, cfg) = load_generator::<B>(model, &dev).map_err(flat)?;
-        if cfg.c_dim > 0 {
-            return Err(StudioError::Model(format!(
-                "this network is conditional ({} classes); the studio supports unconditional networks only",
-                cfg.c_dim
-            )));
-        }
+        let names = ex::class_names(model, cfg.c_dim);
+        let class = ex::resolve_class(class, cfg.c_dim, names.as_deref())
+            .map_err(flat)?
+            .map(|index| Class { index, name: names.as_ref().and_then(|n| n.get(index).cloned()) });
         let k = NUM_DIRECTIONS.min(g.w_dim);
         let mut directions = Vec::new();
         let (_, sefa) = ex::sefa_directions(model.generator().map_err(flat)?, None, k).map_err(flat)?;
         let seeds: Vec<u32> = (0..1000).collect();
-        let sample_ws = ex::seed_ws(&g, &seeds, 1.0, &dev).map_err(flat)?;
+        let index = class.as_ref().map(|c| c.index);
+        let sample_ws = ex::seed_ws_of_class(&g, &seeds, index, 1.0, &dev).map_err(flat)?;
         let firsts: Vec<&[f32]> = sample_ws.iter().map(|w| &w[..g.w_dim]).collect();
         let sigma = ex::projection_sigma(&firsts, &sefa);
         directions.push(DirectionSet { method: "sefa", dirs: sefa, sigma });
-        let pca = ex::ganspace_directions(&g, GANSPACE_SAMPLES, k, 500, &dev, |_| {}).map_err(flat)?;
+        let pca = ex::ganspace_directions_of_class(&g, index, GANSPACE_SAMPLES, k, 500, &dev, |_| {}).map_err(flat)?;
         directions.push(DirectionSet { method: "ganspace", dirs: pca.directions, sigma: pca.sigma });
-        Ok(Engine::with_directions(g, cfg, dev, network, directions))
+        let mut engine = Engine::with_directions(g, cfg, dev, network, directions);
+        engine.info.class = class;
+        Ok(engine)
     }
 
     /// An engine around an already built generator (directions as given; e.g. none for benchmarks).
@@ -97,6 +115,7 @@ impl<B: Backend> Engine<B> {
         let groups = ex::LayerGroups::from_resolutions(&ex::ws_resolutions(&g.synthesis));
         let info = Info {
             network: network.to_string(),
+            class: None,
             resolution: cfg.img_resolution,
             channels: cfg.img_channels,
             num_ws: g.num_ws(),
@@ -119,15 +138,21 @@ impl<B: Backend> Engine<B> {
         png_meta::encode_png(&self.image(hwc)?, meta).map_err(flat)
     }
 
-    /// The pixels `generate --seeds S --trunc PSI --noise-mode N` writes for this seed.
+    /// The session's class index (conditional networks).
+    fn class_index(&self) -> Option<usize> {
+        self.info.class.as_ref().map(|c| c.index)
+    }
+
+    /// The pixels `generate --seeds S --trunc PSI --noise-mode N [--class K]` writes for this seed.
     pub fn seed_pixels(&self, seed: u32, psi: f64, noise: NoiseMode) -> Result<Vec<u8>, StudioError> {
-        let s = Sampling { psi, cutoff: None, class: None, synthesis: SynthesisOptions { noise_mode: noise, ..Default::default() } };
+        let synthesis = SynthesisOptions { noise_mode: noise, ..Default::default() };
+        let s = Sampling { psi, cutoff: None, class: self.class_index(), synthesis };
         Ok(generate_seeds(&self.g, &self.cfg, &[seed], &s, &self.dev).map_err(flat)?.remove(0))
     }
 
     /// Host W vectors (`[num_ws * w_dim]`) of seeds at truncation `psi`.
     pub fn seed_ws(&self, seeds: &[u32], psi: f64) -> Result<Vec<Vec<f32>>, StudioError> {
-        ex::seed_ws(&self.g, seeds, psi, &self.dev).map_err(flat)
+        ex::seed_ws_of_class(&self.g, seeds, self.class_index(), psi, &self.dev).map_err(flat)
     }
 
     /// The pixels of one W vector.

@@ -71,6 +71,8 @@ pub struct StudioConfig {
     pub favorites: PathBuf,
     /// Shown on the page and stored in favourites' metadata.
     pub network_name: String,
+    /// The class explored on a conditional network: a name the model file records, or an index.
+    pub class: Option<String>,
     /// Jobs waiting for the network beyond this are refused with 503.
     pub queue_capacity: usize,
     /// Larger request bodies are refused with 413.
@@ -86,6 +88,7 @@ impl StudioConfig {
             port: 7860,
             favorites: favorites.into(),
             network_name: network_name.to_string(),
+            class: None,
             queue_capacity: 64,
             max_body: 2 * 1024 * 1024,
             max_connections: 128,
@@ -149,11 +152,11 @@ impl Studio {
         let favorites = Arc::new(Favorites::open(&cfg.favorites)?);
         let queue: Arc<Queue<Engine<B>>> = Arc::new(Queue::new(cfg.queue_capacity));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let name = cfg.network_name.clone();
+        let (name, class) = (cfg.network_name.clone(), cfg.class.clone());
         let q = queue.clone();
         let worker = std::thread::Builder::new()
             .name("studio-worker".into())
-            .spawn(move || match Engine::<B>::load(&model, &name, device) {
+            .spawn(move || match Engine::<B>::load(&model, &name, class.as_deref(), device) {
                 Ok(engine) => {
                     drop(model);
                     let _ = ready_tx.send(Ok(engine.info.clone()));

@@ -376,10 +376,13 @@ fn save<B: Backend>(v: &Value, sh: &Shared<B>, stream: &TcpStream) -> Result<Res
     run(sh, stream, None, Box::new(move |e: &Engine<B>| {
         // Favourites are rendered with the stored noise: `generate --projected-w` reproduces them exactly.
         let px = e.render(&w, NoiseMode::Const);
-        let params = json!({
+        let mut params = json!({
             "network": e.info.network, "noise_mode": "const", "label": label, "lineage": lineage,
             "reproduce": "bestiary generate --network NETWORK --projected-w FAV.safetensors --outdir out",
         });
+        if let Some(c) = &e.info.class {
+            params["class"] = c.to_json();
+        }
         let meta = Metadata::new("stylegan2-studio", params.clone(), 0);
         let result = e.png(&px, Some(&meta)).and_then(|png| favs.save(&png, &w, e.info.num_ws, e.info.w_dim, &params.to_string()));
         match result {

@@ -355,7 +355,8 @@ async function walk() {
 
 async function init() {
   S.info = await api('/api/info');
-  $('network').textContent = `${S.info.network} · ${S.info.resolution}px`;
+  const cls = S.info.class ? ` · class ${S.info.class.name ?? S.info.class.index}` : '';
+  $('network').textContent = `${S.info.network} · ${S.info.resolution}px${cls}`;
   const [lo, hi] = S.info.limits.psi;
   $('psi').min = Math.max(lo, -2); $('psi').max = Math.min(hi, 3);
   let psiTimer = 0;

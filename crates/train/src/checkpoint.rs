@@ -38,9 +38,31 @@ fn network(class_name: &str, kwargs: &str, map: WeightMap) -> Network {
     }
 }
 
-/// The snapshot file name for `nimg` images shown: `network-snapshot-KKKKKK.safetensors`.
+/// How far a run got, for file names: `KKKKKK` (the official name) at a whole kimg, `KKKKKK.III`
+/// otherwise (III = the images past it), so that the snapshots of short ticks never share a name.
+pub fn kimg_label(nimg: u64) -> String {
+    match nimg % 1000 {
+        0 => format!("{:06}", nimg / 1000),
+        rest => format!("{:06}.{rest:03}", nimg / 1000),
+    }
+}
+
+/// The snapshot file name for `nimg` images shown: `network-snapshot-KKKKKK[.III].safetensors`.
 pub fn snapshot_name(nimg: u64) -> String {
-    format!("network-snapshot-{:06}.safetensors", nimg / 1000)
+    format!("network-snapshot-{}.safetensors", kimg_label(nimg))
+}
+
+/// The images shown when a snapshot was taken, from its file name (ours, or an official `.pkl`).
+pub fn parse_snapshot_name(name: &str) -> Option<u64> {
+    let stem = name.strip_prefix("network-snapshot-")?;
+    let stem = stem.strip_suffix(".safetensors").or_else(|| stem.strip_suffix(".pkl"))?;
+    let (kimg, rest) = stem.split_once('.').unwrap_or((stem, "000"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    // The official `{:06d}` pads to six digits at least; the part after the point is always three.
+    if kimg.len() < 6 || !digits(kimg) || rest.len() != 3 || !digits(rest) || (stem.contains('.') && rest == "000") {
+        return None;
+    }
+    kimg.parse::<u64>().ok()?.checked_mul(1000)?.checked_add(rest.parse::<u64>().ok()?)
 }
 
 impl<B: Backend> Trainer<B> {
@@ -83,17 +105,28 @@ impl<B: Backend> Trainer<B> {
         safetensors_io::write(&tensors, &meta, DType::F32).map_err(|e| e.to_string())
     }
 
-    /// Writes `network-snapshot-KKKKKK.safetensors` and then the training state, each atomically.
+    /// Writes `network-snapshot-KKKKKK[.III].safetensors` and then the training state, each atomically.
     /// Returns the snapshot path.
     pub fn save(&self, outdir: &Path, training_set_kwargs: Option<serde_json::Value>) -> Result<PathBuf, CheckpointError> {
-        let io = |p: &Path, e: String| CheckpointError::Io { path: p.display().to_string(), reason: e };
         let snap = outdir.join(snapshot_name(self.progress.nimg));
-        let bytes = self.model_file(training_set_kwargs.clone()).to_safetensors(DType::F32).map_err(|e| io(&snap, e.to_string()))?;
-        bestiary_canvas::io::write_atomic(&snap, &bytes).map_err(|e| io(&snap, e.to_string()))?;
-        let state = outdir.join(STATE_FILE);
-        let bytes = self.state_bytes(training_set_kwargs).map_err(|e| io(&state, e))?;
-        bestiary_canvas::io::write_atomic(&state, &bytes).map_err(|e| io(&state, e.to_string()))?;
+        let bytes = self
+            .model_file(training_set_kwargs.clone())
+            .to_safetensors(DType::F32)
+            .map_err(|e| CheckpointError::Io { path: snap.display().to_string(), reason: e.to_string() })?;
+        bestiary_canvas::io::write_atomic(&snap, &bytes)
+            .map_err(|e| CheckpointError::Io { path: snap.display().to_string(), reason: e.to_string() })?;
+        self.save_state(outdir, training_set_kwargs)?;
         Ok(snap)
+    }
+
+    /// Writes the training state alone, atomically (a run writes it before its first step, so that its
+    /// folder can be resumed from the start whenever it is stopped).
+    pub fn save_state(&self, outdir: &Path, training_set_kwargs: Option<serde_json::Value>) -> Result<PathBuf, CheckpointError> {
+        let state = outdir.join(STATE_FILE);
+        let io = |e: String| CheckpointError::Io { path: state.display().to_string(), reason: e };
+        let bytes = self.state_bytes(training_set_kwargs).map_err(io)?;
+        bestiary_canvas::io::write_atomic(&state, &bytes).map_err(|e| io(e.to_string()))?;
+        Ok(state)
     }
 
     /// Restores a run from its training state: the same networks, moments and counters.

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod device_parity;
 pub mod ema;
+pub mod folder;
 pub mod loss;
 pub mod options;
 pub mod from_dataset;

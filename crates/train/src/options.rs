@@ -137,3 +137,124 @@ impl TrainOptions {
         Ok(())
     }
 }
+
+/// Options given again with `--resume RUN`. The run continues bit for bit, so what fixes the networks'
+/// shape or the sequence of random draws stays as the run recorded it; the rest may change, as the
+/// official `--resume` (which loads only the weights and takes every option from the command) allows.
+#[derive(Clone, Debug, Default)]
+pub struct ResumeOptions {
+    // May change.
+    pub kimg: Option<f64>,
+    pub tick: Option<f64>,
+    pub snap: Option<u64>,
+    pub gamma: Option<f64>,
+    pub lrate: Option<f64>,
+    pub aug: Option<AugMode>,
+    pub p: Option<f64>,
+    pub target: Option<f64>,
+    pub ada_kimg: Option<f64>,
+    /// Turns mirroring on (a run without it can start adding x-flips).
+    pub mirror: bool,
+    // Fixed by the run: refused when they differ from its values.
+    pub cfg: Option<String>,
+    pub cbase: Option<usize>,
+    pub cmax: Option<usize>,
+    pub batch: Option<usize>,
+    pub seed: Option<u64>,
+    pub freezed: Option<usize>,
+}
+
+/// The run's value of each fixed option, as [`ResumeOptions::apply`] compares them.
+#[derive(Clone, Debug)]
+pub struct FixedByRun {
+    pub cfg: String,
+    pub cbase: usize,
+    pub cmax: usize,
+    pub batch: usize,
+    pub seed: u64,
+    pub freezed: usize,
+}
+
+/// A number as the user would type it (no trailing `.0`).
+fn num(v: f64) -> String {
+    format!("{v}")
+}
+
+impl ResumeOptions {
+    /// Applies the options that may change to `opts` (and the augmentation probability `augment_p`),
+    /// returning one `--flag NEW (was OLD)` per real change. Refuses, in one line naming them all, fixed
+    /// options whose value differs from the run's, and values that cannot train.
+    pub fn apply(&self, opts: &mut TrainOptions, augment_p: &mut f64, fixed: &FixedByRun) -> Result<Vec<String>, String> {
+        let mut refused = Vec::new();
+        let mut differs = |flag: &str, given: Option<String>, run: String| {
+            if let Some(g) = given.filter(|g| *g != run) {
+                refused.push(format!("{flag} {g} (the run's is {run})"));
+            }
+        };
+        differs("--cfg", self.cfg.clone(), fixed.cfg.clone());
+        differs("--cbase", self.cbase.map(|v| v.to_string()), fixed.cbase.to_string());
+        differs("--cmax", self.cmax.map(|v| v.to_string()), fixed.cmax.to_string());
+        differs("--batch", self.batch.map(|v| v.to_string()), fixed.batch.to_string());
+        differs("--seed", self.seed.map(|v| v.to_string()), fixed.seed.to_string());
+        differs("--freezed", self.freezed.map(|v| v.to_string()), fixed.freezed.to_string());
+        if !refused.is_empty() {
+            return Err(format!(
+                "{} cannot change when resuming a run: they fix its networks or its random draws (drop them, or start a new run)",
+                refused.join(", ")
+            ));
+        }
+        let mut changes = Vec::new();
+        let mut set_f = |flag: &str, given: Option<f64>, field: &mut f64| {
+            if let Some(v) = given {
+                if v != *field {
+                    changes.push(format!("{flag} {} (was {})", num(v), num(*field)));
+                    *field = v;
+                }
+            }
+        };
+        set_f("--kimg", self.kimg, &mut opts.total_kimg);
+        set_f("--tick", self.tick, &mut opts.tick_kimg);
+        set_f("--gamma", self.gamma, &mut opts.r1_gamma);
+        set_f("--target", self.target, &mut opts.ada_target);
+        set_f("--ada-kimg", self.ada_kimg, &mut opts.ada_kimg);
+        if let Some(lr) = self.lrate {
+            if lr != opts.lrate_g || lr != opts.lrate_d {
+                let was = if opts.lrate_g == opts.lrate_d { num(opts.lrate_g) } else { format!("G {} D {}", opts.lrate_g, opts.lrate_d) };
+                changes.push(format!("--lrate {} (was {was})", num(lr)));
+                opts.lrate_g = lr;
+                opts.lrate_d = lr;
+            }
+        }
+        if let Some(s) = self.snap.filter(|&s| s != opts.snap_ticks) {
+            changes.push(format!("--snap {s} (was {})", opts.snap_ticks));
+            opts.snap_ticks = s;
+        }
+        if self.mirror && !opts.mirror {
+            changes.push("--mirror (was off)".into());
+            opts.mirror = true;
+        }
+        let name = |m: AugMode| format!("{m:?}").to_lowercase();
+        if let Some(a) = self.aug.filter(|&a| a != opts.aug) {
+            changes.push(format!("--aug {} (was {})", name(a), name(opts.aug)));
+            opts.aug = a;
+        }
+        if let Some(p) = self.p {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("--p {p} is out of range [0, 1]"));
+            }
+            if opts.aug == AugMode::Noaug {
+                return Err("--p needs augmentation: --aug ada or fixed".into());
+            }
+            if p != *augment_p {
+                changes.push(format!("--p {} (was {})", num(p), num(*augment_p)));
+                *augment_p = p;
+            }
+            opts.augment_p = p;
+        }
+        if opts.aug == AugMode::Noaug {
+            *augment_p = 0.0;
+        }
+        opts.validate()?;
+        Ok(changes)
+    }
+}

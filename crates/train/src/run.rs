@@ -120,6 +120,8 @@ impl<B: Backend> Trainer<B> {
 
     /// Trains until `total_kimg` or until `stop` is set (then saves and returns), reporting to
     /// `on_event`. Writes into `outdir`: log.jsonl, fakes grids, snapshots and the training state.
+    /// A run at its start writes the training state before anything else, and a fresh log (never
+    /// appending to an old one): stopped at any moment, the folder resumes.
     pub fn run(
         &mut self,
         data: &dyn ImageSet,
@@ -129,17 +131,24 @@ impl<B: Backend> Trainer<B> {
         on_event: &mut dyn FnMut(Event),
     ) -> Result<RunSummary, RunError> {
         let io = |p: &Path, e: String| RunError::Io { path: p.display().to_string(), reason: e };
-        let log_path = outdir.join("log.jsonl");
+        let at_start = self.progress.nimg == 0;
+        crate::folder::remove_stale_temps(outdir).map_err(|e| io(outdir, e.to_string()))?;
+        if at_start {
+            self.save_state(outdir, training_set_kwargs.clone())?;
+        }
+        let log_path = outdir.join(crate::folder::LOG_FILE);
         let mut log = std::fs::OpenOptions::new()
             .create(true)
-            .append(true)
+            .write(true)
+            .append(!at_start)
+            .truncate(at_start)
             .open(&log_path)
             .map_err(|e| io(&log_path, e.to_string()))?;
         // A kill can leave a half-written last line: start on a fresh one.
         if std::fs::read(&log_path).map(|b| b.last().is_some_and(|&c| c != b'\n')).unwrap_or(false) {
             let _ = log.write_all(b"\n");
         }
-        if self.progress.nimg == 0 {
+        if at_start {
             let (gw, gh) = self.opts.grid;
             let mut rng = Rng::derive(self.opts.seed, u64::MAX, 98);
             let (reals, _) = crate::data::real_batch::<B>(data, gw * gh, false, &mut rng, &self.device);
@@ -230,7 +239,7 @@ impl<B: Backend> Trainer<B> {
         outdir: &Path,
         training_set_kwargs: Option<serde_json::Value>,
     ) -> Result<PathBuf, RunError> {
-        let fakes = outdir.join(format!("fakes-{:06}.png", self.progress.nimg / 1000));
+        let fakes = outdir.join(format!("fakes-{}.png", crate::checkpoint::kimg_label(self.progress.nimg)));
         bestiary_canvas::png_meta::write_png(&fakes, &self.fakes_grid(data), None)
             .map_err(|e| RunError::Io { path: fakes.display().to_string(), reason: e.to_string() })?;
         Ok(self.save(outdir, training_set_kwargs)?)

@@ -125,7 +125,7 @@ fn tiny_run_trains_snapshots_and_generates() {
     assert_ne!(first["loss_d"], last["loss_d"]);
     assert!(last["loss_d"].as_f64().unwrap() < 2.0 * std::f64::consts::LN_2 + 0.2, "{log}");
     assert!(last["augment_p"].as_f64().unwrap() > 0.0, "{log}");
-    for f in ["reals.png", "fakes-init.png", "fakes-000000.png", STATE_FILE] {
+    for f in ["reals.png", "fakes-init.png", "fakes-000000.096.png", "fakes-000000.192.png", STATE_FILE] {
         assert!(dir.path().join(f).exists(), "{f} missing");
     }
 

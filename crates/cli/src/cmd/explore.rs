@@ -56,6 +56,26 @@ pub(crate) fn unconditional(cfg: &GeneratorConfig) -> Result<()> {
     Ok(())
 }
 
+/// `--class` for a network: a class name the model file records, or an index; None when unconditional
+/// (a class given then is ignored with a warning, as generate.py does).
+pub(crate) fn class_of(model: &ModelFile, cfg: &GeneratorConfig, spec: Option<&str>) -> Result<Option<usize>> {
+    if cfg.c_dim == 0 && spec.is_some() {
+        eprintln!("warning: --class is ignored: this network is unconditional");
+    }
+    let names = ex::class_names(model, cfg.c_dim);
+    Ok(ex::resolve_class(spec, cfg.c_dim, names.as_deref())?)
+}
+
+/// The class as recorded in an image's metadata: its index and, when the model file names it, its name.
+pub(crate) fn class_json(model: &ModelFile, cfg: &GeneratorConfig, class: Option<usize>) -> serde_json::Value {
+    let name = class.and_then(|k| ex::class_names(model, cfg.c_dim).and_then(|n| n.get(k).cloned()));
+    match (class, name) {
+        (Some(k), Some(n)) => serde_json::json!({"index": k, "name": n}),
+        (Some(k), None) => serde_json::json!({"index": k}),
+        _ => serde_json::Value::Null,
+    }
+}
+
 /// The sampling generator of a model on backend `B`, refusing conditional networks.
 fn unconditional_generator<B: Backend>(model: &ModelFile, dev: &B::Device) -> Result<(Generator<B>, GeneratorConfig)> {
     let (g, cfg) = load_generator::<B>(model, dev)?;
@@ -103,9 +123,11 @@ Examples:
   bestiary mix --network model.pkl --rows 85,100,75 --cols 55,821,1789 --out grid.png
   bestiary mix --network model.pkl --rows 0-3 --cols 10-13 --styles 0-3 --trunc 0.7 --out coarse.png
   bestiary mix --network model.pkl --rows 1,2 --cols 3,4 --out grid.jpg --force   (JPEG, replacing grid.jpg)
+  bestiary mix --network runs/pets/network-snapshot-000040.safetensors --class cats --rows 0-2 --cols 5-7 --out cats.png
 The official style-mixing grid: the column seeds across the top, the row seeds down the left, and in each
 cell the row seed's W with the column seed's W copied in at --styles (default: the coarse and middle layers,
-0-6 as in the official script, cut to the network's layers).")]
+0-6 as in the official script, cut to the network's layers). A conditional network needs --class: every
+seed is mapped with that class's one-hot label, as generate.py maps it.")]
 pub struct MixArgs {
     /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
     #[arg(long)]
@@ -119,6 +141,9 @@ pub struct MixArgs {
     /// Style layers taken from the column seeds, e.g. 0-6 or 0,2,4 [default: 0-6, cut to the network].
     #[arg(long)]
     pub styles: Option<String>,
+    /// Class of a conditional network: a name the model file records (see `inspect`) or an index.
+    #[arg(long)]
+    pub class: Option<String>,
     /// Output image: .png, .jpg or .webp.
     #[arg(long)]
     pub out: PathBuf,
@@ -149,7 +174,8 @@ pub fn mix(a: &MixArgs) -> Result<()> {
 }
 
 fn mix_on<B: Backend>(a: &MixArgs, model: &ModelFile, rows: &[u32], cols: &[u32], dev: &B::Device) -> Result<()> {
-    let (g, cfg) = unconditional_generator::<B>(model, dev)?;
+    let (g, cfg) = load_generator::<B>(model, dev)?;
+    let class = class_of(model, &cfg, a.class.as_deref())?;
     let num_ws = g.num_ws();
     // The default mirrors the official 0-6, cut to what a small network has.
     let styles = match &a.styles {
@@ -157,16 +183,22 @@ fn mix_on<B: Backend>(a: &MixArgs, model: &ModelFile, rows: &[u32], cols: &[u32]
         None => (0..num_ws.min(7)).collect(),
     };
     let pb = progress((rows.len() + cols.len() + rows.len() * cols.len()) as u64, "mix", a.json);
-    let grid = ex::style_mixing_grid(&g, rows, cols, &styles, a.render.trunc, &opts(a.render.noise_mode), a.batch, dev, || pb.inc(1))?;
+    let o = opts(a.render.noise_mode);
+    let grid = ex::style_mixing_grid_of_class(&g, rows, cols, &styles, class, a.render.trunc, &o, a.batch, dev, || pb.inc(1))?;
     pb.finish_and_clear();
     let (w, h, px) = grid.compose(cfg.img_resolution, cfg.img_channels);
-    let params = serde_json::json!({
+    let mut params = serde_json::json!({
         "network": file_name(&a.network), "rows": rows, "cols": cols, "styles": styles, "trunc": a.render.trunc,
         "noise_mode": format!("{:?}", a.render.noise_mode).to_lowercase(),
     });
+    let mut summary = serde_json::json!({"out": a.out, "width": w, "height": h, "rows": rows.len(), "cols": cols.len(), "styles": styles});
+    if class.is_some() {
+        params["class"] = class_json(model, &cfg, class);
+        summary["class"] = class_json(model, &cfg, class);
+    }
     save_png(&a.out, w, h, cfg.img_channels, &px, "stylegan2-mix", params, 0)?;
     if a.json {
-        print_json(&serde_json::json!({"out": a.out, "width": w, "height": h, "rows": rows.len(), "cols": cols.len(), "styles": styles}));
+        print_json(&summary);
     } else {
         eprintln!("wrote a {}x{} style-mixing grid to {}", cols.len() + 1, rows.len() + 1, a.out.display());
     }
@@ -181,6 +213,7 @@ Examples:
   bestiary chimera --network model.pkl --coarse 12 --middle 85 --fine 300 --out chimera.png
   bestiary chimera --network model.pkl --coarse 7 --middle 7 --fine 99 --trunc 0.7 --out recolour.png
   bestiary chimera --network model.pkl --coarse 1 --middle 2 --fine 3 --out x.webp     (lossless WebP)
+  bestiary chimera --network runs/pets/network-snapshot-000040.safetensors --class cats --coarse 1 --middle 2 --fine 3 --out cat.png
 Coarse layers (4x4-8x8) set pose and shape, middle layers (16x16-32x32) features, fine layers (64x64 and
 up) colour and texture; each group takes its W from its own seed.")]
 pub struct ChimeraArgs {
@@ -196,6 +229,9 @@ pub struct ChimeraArgs {
     /// Seed for the fine layers (64x64 and up).
     #[arg(long)]
     pub fine: u32,
+    /// Class of a conditional network: a name the model file records (see `inspect`) or an index.
+    #[arg(long)]
+    pub class: Option<String>,
     /// Output image: .png, .jpg or .webp.
     #[arg(long)]
     pub out: PathBuf,
@@ -216,14 +252,18 @@ pub fn chimera(a: &ChimeraArgs) -> Result<()> {
 }
 
 fn chimera_on<B: Backend>(a: &ChimeraArgs, model: &ModelFile, dev: &B::Device) -> Result<()> {
-    let (g, cfg) = unconditional_generator::<B>(model, dev)?;
-    let ws = ex::seed_ws(&g, &[a.coarse, a.middle, a.fine], a.render.trunc, dev)?;
+    let (g, cfg) = load_generator::<B>(model, dev)?;
+    let class = class_of(model, &cfg, a.class.as_deref())?;
+    let ws = ex::seed_ws_of_class(&g, &[a.coarse, a.middle, a.fine], class, a.render.trunc, dev)?;
     let groups = ex::LayerGroups::from_resolutions(&ex::ws_resolutions(&g.synthesis));
     let w = ex::chimera_ws(&groups, &ws[0], &ws[1], &ws[2], g.w_dim);
-    let params = serde_json::json!({
+    let mut params = serde_json::json!({
         "network": file_name(&a.network), "coarse": a.coarse, "middle": a.middle, "fine": a.fine, "trunc": a.render.trunc,
         "noise_mode": format!("{:?}", a.render.noise_mode).to_lowercase(),
     });
+    if class.is_some() {
+        params["class"] = class_json(model, &cfg, class);
+    }
     render_to_png(&g, &cfg, w, a.render.noise_mode, dev, &a.out, "stylegan2-chimera", params, a.coarse as u64)?;
     if a.json {
         print_json(&serde_json::json!({"out": a.out, "coarse_layers": groups.coarse, "middle_layers": groups.middle, "fine_layers": groups.fine}));
@@ -468,6 +508,7 @@ Examples:
   bestiary edit --network model.pkl --seed 42 --direction dirs.safetensors:3 --amount -1.5 --layers 0-3 --out x.png
   bestiary edit --network model.pkl --seed 42 --mask mouth.png --direction dirs.safetensors:0 --amount 3 --out x.png
   bestiary edit --network model.pkl --seed 42 --mask eyes.png --with-seed 7 --layer 4 --feather 8 --out x.png
+  bestiary edit --network runs/pets/network-snapshot-000040.safetensors --class dogs --seed 3 --with-seed 9 --layers 0-3 --out x.png
 The edited W: --direction moves the seed's W along direction K of a `directions` file by --amount (in σ,
 the spread of W along it, when the file has 'sigma' as `directions` writes; else raw W units); --with-seed
 takes another seed's W. Either way only the style layers in --layers change (default: all).
@@ -496,6 +537,9 @@ pub struct EditArgs {
     /// Style layers changed, e.g. 0-3 (default: all).
     #[arg(long)]
     pub layers: Option<String>,
+    /// Class of a conditional network: a name the model file records (see `inspect`) or an index.
+    #[arg(long)]
+    pub class: Option<String>,
     /// Mask PNG: only the white region changes.
     #[arg(long)]
     pub mask: Option<PathBuf>,
@@ -581,12 +625,13 @@ pub fn edit(a: &EditArgs) -> Result<()> {
 }
 
 fn edit_on<B: Backend>(a: &EditArgs, model: &ModelFile, source: &EditSource, mask: Option<&MaskImage>, dev: &B::Device) -> Result<()> {
-    let (g, cfg) = unconditional_generator::<B>(model, dev)?;
+    let (g, cfg) = load_generator::<B>(model, dev)?;
+    let class = class_of(model, &cfg, a.class.as_deref())?;
     let layers = match &a.layers {
         Some(s) => ex::parse_layers(s, g.num_ws())?,
         None => (0..g.num_ws()).collect(),
     };
-    let base = ex::seed_ws(&g, &[a.seed], a.render.trunc, dev)?.remove(0);
+    let base = ex::seed_ws_of_class(&g, &[a.seed], class, a.render.trunc, dev)?.remove(0);
     let edited = match source {
         EditSource::Direction { dir, sigma, amount } => {
             if dir.len() != g.w_dim {
@@ -594,12 +639,15 @@ fn edit_on<B: Backend>(a: &EditArgs, model: &ModelFile, source: &EditSource, mas
             }
             ex::apply_direction(&base, dir, amount * sigma, &layers)
         }
-        EditSource::Seed(s) => ex::mix_ws(&base, &ex::seed_ws(&g, &[*s], a.render.trunc, dev)?.remove(0), &layers, g.w_dim),
+        EditSource::Seed(s) => ex::mix_ws(&base, &ex::seed_ws_of_class(&g, &[*s], class, a.render.trunc, dev)?.remove(0), &layers, g.w_dim),
     };
     let mut params = serde_json::json!({
         "network": file_name(&a.network), "layers": layers, "trunc": a.render.trunc,
         "noise_mode": format!("{:?}", a.render.noise_mode).to_lowercase(),
     });
+    if class.is_some() {
+        params["class"] = class_json(model, &cfg, class);
+    }
     match source {
         EditSource::Direction { amount, .. } => {
             params["direction"] = serde_json::json!(a.direction);

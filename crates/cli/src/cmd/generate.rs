@@ -20,6 +20,7 @@ Examples:
   bestiary generate --network model.safetensors --seeds 85,265,297 --trunc 0.7 --outdir out
   bestiary generate --network model.pkl --seeds 0-99 --trunc 1.5 --noise-mode none --outdir dream
   bestiary generate --network cond.pkl --class 3 --seeds 0-7 --outdir out
+  bestiary generate --network runs/pets/network-snapshot-000040.safetensors --class cats --seeds 0-7 --outdir out
   bestiary generate --network model.pkl --projected-w projected_w.npz --outdir out
   bestiary generate --network model.pkl --projected-w proj/projected_w.safetensors --out proj.png
   bestiary generate --network model.pkl --seeds 7 --out seed7.jpg
@@ -46,9 +47,9 @@ pub struct GenerateArgs {
     /// Per-pixel noise: const (reproducible), random, none.
     #[arg(long, default_value = "const")]
     pub noise_mode: NoiseMode,
-    /// Class label for a conditional network.
+    /// Class of a conditional network: an index, or a name the model file records (see `inspect`).
     #[arg(long = "class")]
-    pub class_idx: Option<usize>,
+    pub class_idx: Option<String>,
     /// Render W vectors from a projection (.npz with 'w' as the official projector writes, or .safetensors
     /// as `bestiary project` writes, with its noise maps).
     #[arg(long, conflicts_with = "seeds")]
@@ -128,6 +129,11 @@ fn run_on<B: burn::tensor::backend::Backend>(
     if cfg.c_dim == 0 && a.class_idx.is_some() {
         eprintln!("warning: --class is ignored when running an unconditional network");
     }
+    // A projected W already holds its class; seeds need one on a conditional network.
+    let class = match projected {
+        Some(_) => None,
+        None => bestiary_explore::resolve_class(a.class_idx.as_deref(), cfg.c_dim, bestiary_explore::class_names(model, cfg.c_dim).as_deref())?,
+    };
     if let Some(cut) = a.trunc_cutoff {
         if cut > cfg.num_ws() {
             bail!("--trunc-cutoff {cut} exceeds the network's {} ws", cfg.num_ws());
@@ -138,7 +144,7 @@ fn run_on<B: burn::tensor::backend::Backend>(
         let img = Image::from_channels(res, res, cfg.img_channels, hwc)?;
         let params = serde_json::json!({
             "network": network_name(&a.network), "trunc": a.trunc, "trunc_cutoff": a.trunc_cutoff,
-            "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(), "class": a.class_idx,
+            "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(), "class": class,
         });
         let path = match (&a.out, &a.outdir) {
             (Some(out), _) => out.clone(),
@@ -161,7 +167,7 @@ fn run_on<B: burn::tensor::backend::Backend>(
             save(format!("proj{i:02}.png"), hwc, i as u64, &mut files)?;
         }
     } else if let Some(seeds) = seeds {
-        let sampling = Sampling { psi: a.trunc, cutoff: a.trunc_cutoff, class: a.class_idx, synthesis: opts };
+        let sampling = Sampling { psi: a.trunc, cutoff: a.trunc_cutoff, class, synthesis: opts };
         let pb = progress(seeds.len() as u64, "generate", a.json);
         for chunk in seeds.chunks(a.batch) {
             let imgs = generate_seeds(&g, &cfg, chunk, &sampling, dev)?;

@@ -18,19 +18,25 @@ Examples:
   bestiary studio --network model.pkl
   bestiary studio --network model.pkl --port 8080 --favorites ~/bestiary-favs
   bestiary studio --network model.pkl --port 0            (any free port; the URL is printed)
+  bestiary studio --network runs/pets/network-snapshot-000040.safetensors --class cats
 Open the printed URL in a browser: a grid of seeds (scroll for more) with a psi slider and noise mode; click
 one to focus it, breed children (small random moves in W) and pick among them (the lineage is kept), push
 SeFa/GANSpace directions, paint a mask to re-roll or edit only that part, mix two or three favourites
 (coarse/middle/fine layers) and preview a walk through them as a GIF.
+A conditional network is explored one class per session: --class (a name the model file records, see
+`inspect`, or an index) labels every seed, as `generate --class` does.
 Favourites are saved in --favorites as fav-NNNN.png (with metadata) and fav-NNNN.safetensors (tensor 'w'),
 each under the next free number, so none is ever replaced (the folder is created when its parent exists);
 `bestiary generate --network model.pkl --projected-w fav-0001.safetensors --outdir out` reproduces one.
 The studio listens on 127.0.0.1 only unless --host says otherwise; it has no authentication, so do not
 expose it beyond machines you trust. Ctrl-C stops it.")]
 pub struct StudioArgs {
-    /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model (unconditional).
+    /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
     #[arg(long)]
     pub network: PathBuf,
+    /// Class of a conditional network for this session: a name the model file records or an index.
+    #[arg(long)]
+    pub class: Option<String>,
     /// Port to listen on (0 = any free port).
     #[arg(long, default_value_t = 7860)]
     pub port: u16,
@@ -73,6 +79,7 @@ fn serve<B: Backend>(a: &StudioArgs, model: ModelFile, dev: B::Device) -> Result
     cfg.host = a.host.clone();
     cfg.port = a.port;
     cfg.queue_capacity = a.queue;
+    cfg.class = a.class.clone();
     let listener = Studio::bind(&cfg).map_err(|e| anyhow!("{e}"))?;
     eprintln!("loading {} and finding its directions…", file_name(&a.network));
     let studio = Studio::start_on::<B>(listener, model, dev, cfg).map_err(|e| anyhow!("{e}"))?;
@@ -85,8 +92,12 @@ fn serve<B: Backend>(a: &StudioArgs, model: ModelFile, dev: B::Device) -> Result
         }
     }
     let info = studio.info();
+    let class = match &info.class {
+        Some(c) => format!(", class {}", c.name.clone().unwrap_or_else(|| c.index.to_string())),
+        None => String::new(),
+    };
     eprintln!(
-        "bestiary studio: {} ({}x{}, {} ws) — favourites in {} — Ctrl-C stops",
+        "bestiary studio: {} ({}x{}, {} ws{class}) — favourites in {} — Ctrl-C stops",
         info.network,
         info.resolution,
         info.resolution,

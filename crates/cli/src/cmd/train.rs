@@ -1,13 +1,15 @@
 //! `bestiary train`: StyleGAN2-ADA training on a dataset, resumable with nothing lost.
 
 use crate::backend::DeviceKind;
-use crate::output::{ensure_dir, print_json};
+use crate::output::print_json;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
 use bestiary_dataset::Dataset;
 use bestiary_stylegan::networks::load_generator_named;
 use bestiary_stylegan::{load_discriminator, ModelFile};
 use bestiary_train::checkpoint::STATE_FILE;
+use bestiary_train::folder;
+use bestiary_train::options::{FixedByRun, ResumeOptions};
 use bestiary_train::run::Event;
 use bestiary_train::{AugMode, ImageSet, TrainOptions, Trainer};
 use burn::backend::Autodiff;
@@ -24,11 +26,21 @@ Examples:
   bestiary dataset --source assets:emoji --dest emoji32.zip --resolution 32
   bestiary train --data emoji32.zip --outdir runs/emoji --kimg 50 --mirror
   bestiary train --resume runs/emoji --kimg 100          continue exactly where it stopped
+  bestiary train --resume runs/emoji --kimg 100 --gamma 2 --lrate 0.001      continue with other settings
   bestiary train --data mine.zip --outdir runs/ft --resume runs/emoji/network-snapshot-000050.safetensors --freezed 2
   bestiary train --data tiny.zip --outdir /tmp/smoke --kimg 0.1 --tick 0.05 --cfg lite
-The run folder gets log.jsonl (one JSON object per tick), reals.png, fakes-init.png, fakes-KKKKKK.png and
-network-snapshot-KKKKKK.safetensors at every snapshot, and training-state.safetensors (everything a resume
-needs). Ctrl-C saves and exits; a killed run resumes from its last snapshot.")]
+  bestiary train --data tiny.zip --outdir /tmp/smoke --kimg 0.1 --force       start that run over
+The run folder gets training-state.safetensors (everything a resume needs; written before the first step and
+at every snapshot), log.jsonl (one JSON object per tick), reals.png, fakes-init.png, and at every snapshot
+fakes-KKKKKK.png and network-snapshot-KKKKKK.safetensors (KKKKKK.III when a snapshot falls between whole
+kimg, so that every snapshot keeps its own name). Ctrl-C finishes the step, saves and exits; a second Ctrl-C
+quits at once; either way, and after a kill, `--resume RUN` continues from the last save.
+--outdir is created if its parent folder exists. A folder that holds a run is never written over: resume it,
+or pass --force to delete that run's files (and only those) and start over.
+With --resume RUN, --kimg, --tick, --snap, --gamma, --lrate, --aug, --p, --target, --ada-kimg, --mirror and
+--data may change (each change is reported). --cfg, --cbase, --cmax, --batch, --seed and --freezed are fixed
+by the run (its networks' shape, and the random draws that make a resume exact) and refused when they
+differ; the official --resume, which loads only weights, lets batch and seed change as well.")]
 pub struct TrainArgs {
     /// Dataset: a zip or folder in the dataset_tool layout (see `bestiary dataset`).
     #[arg(long)]
@@ -54,27 +66,27 @@ pub struct TrainArgs {
     /// R1 weight (default from the preset).
     #[arg(long)]
     pub gamma: Option<f64>,
-    /// Augmentation: ada (adaptive), noaug, fixed (with --p).
-    #[arg(long, default_value = "ada")]
-    pub aug: AugMode,
-    /// ADA target for the sign of D's output on reals.
-    #[arg(long, default_value_t = 0.6)]
-    pub target: f64,
+    /// Augmentation: ada (adaptive), noaug, fixed (with --p) [default: ada].
+    #[arg(long)]
+    pub aug: Option<AugMode>,
+    /// ADA target for the sign of D's output on reals [default: 0.6].
+    #[arg(long)]
+    pub target: Option<f64>,
     /// Augmentation probability (fixed), or the starting p for ada.
     #[arg(long)]
     pub p: Option<f64>,
-    /// ADA speed: kimg for p to go from 0 to 1.
-    #[arg(long, default_value_t = 500.0)]
-    pub ada_kimg: f64,
+    /// ADA speed: kimg for p to go from 0 to 1 [default: 500].
+    #[arg(long)]
+    pub ada_kimg: Option<f64>,
     /// Add x-flipped copies of the reals.
     #[arg(long)]
     pub mirror: bool,
     /// Continue a run (its folder), or start from a model file (.safetensors or official .pkl) for transfer learning.
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// Freeze the first N discriminator layers (Freeze-D, for transfer learning).
-    #[arg(long, default_value_t = 0)]
-    pub freezed: usize,
+    /// Freeze the first N discriminator layers (Freeze-D, for transfer learning) [default: 0].
+    #[arg(long)]
+    pub freezed: Option<usize>,
     /// Override the preset's channel base (network width: channels = min(cbase / resolution, cmax)).
     #[arg(long)]
     pub cbase: Option<usize>,
@@ -84,9 +96,12 @@ pub struct TrainArgs {
     /// Learning rate for G and D (default from the preset).
     #[arg(long)]
     pub lrate: Option<f64>,
-    /// Run seed (network init, sampling, augmentation).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Run seed (network init, sampling, augmentation) [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Start over in a folder that holds a run: its run files are deleted first.
+    #[arg(long)]
+    pub force: bool,
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceKind,
     /// Print a JSON summary at the end.
@@ -110,13 +125,7 @@ fn largest_divisor_at_most(n: usize, cap: usize) -> usize {
 pub fn run(a: &TrainArgs) -> Result<()> {
     let start = match &a.resume {
         None => Start::Fresh,
-        Some(p) if p.is_dir() => {
-            let state = p.join(STATE_FILE);
-            if !state.exists() {
-                bail!("{} holds no {STATE_FILE}: not a run folder to resume", p.display());
-            }
-            Start::Continue(state)
-        }
+        Some(p) if p.is_dir() => Start::Continue(resumable_state(p)?),
         Some(p) if p.is_file() => Start::Transfer(p.clone()),
         Some(p) => bail!("--resume {}: no such run folder or model file", p.display()),
     };
@@ -125,13 +134,78 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         (None, Start::Continue(state)) => state.parent().map(Path::to_path_buf).unwrap_or_default(),
         (None, _) => bail!("--outdir is required (the run folder)"),
     };
-    if !matches!(start, Start::Continue(_)) && outdir.join(STATE_FILE).exists() {
+    let in_place = match &start {
+        Start::Continue(state) => state.parent().is_some_and(|run| same_path(run, &outdir)),
+        _ => false,
+    };
+    if in_place && a.force {
+        bail!("--force starts a run over: it does not go with --resume {} (which continues it)", outdir.display());
+    }
+    if !in_place {
+        check_new_run_folder(&outdir, a.force)?;
+    }
+    with_backend!(a.device, |B, dev| train::<B>(a, start, &outdir, !in_place, &dev))
+}
+
+/// True when both name the same file or folder.
+fn same_path(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// The training state of a run folder, or one line saying what the folder lacks.
+fn resumable_state(dir: &Path) -> Result<PathBuf> {
+    let state = dir.join(STATE_FILE);
+    if state.is_file() {
+        return Ok(state);
+    }
+    let d = dir.display();
+    if let Ok(Some((_, snap))) = folder::latest_snapshot(dir) {
         bail!(
-            "{} already holds a run: continue it with --resume {0}, or choose another --outdir",
-            outdir.display()
+            "{d} holds snapshots but no {STATE_FILE}, so it cannot continue exactly; start a new run from its latest with --resume {} --outdir NEW",
+            snap.display()
         );
     }
-    with_backend!(a.device, |B, dev| train::<B>(a, start, &outdir, &dev))
+    if folder::holds_run(dir) {
+        bail!("{d} holds no {STATE_FILE}: its run stopped before saving anything to resume from; start it again with --outdir {d} --force");
+    }
+    bail!("{d} holds no {STATE_FILE}: not a run folder to resume")
+}
+
+/// A new run may go into `dir` when it holds no run (or `force`), and `dir` exists or its parent does.
+fn check_new_run_folder(dir: &Path, force: bool) -> Result<()> {
+    let d = dir.display();
+    if dir.exists() {
+        if !dir.is_dir() {
+            bail!("--outdir {d} exists and is not a folder");
+        }
+        if !force && folder::holds_run(dir) {
+            bail!("{d} already holds a training run (resume it with --resume {d}, or pass --force to start over)");
+        }
+        return Ok(());
+    }
+    match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) if !parent.is_dir() => {
+            bail!("cannot create --outdir {d}: its parent folder {} does not exist (create it first)", parent.display())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Makes `dir` ready for a new run, once everything else is checked: created (one level), or with the
+/// files of the run it held deleted when `--force` was given.
+fn prepare_new_run_folder(dir: &Path, force: bool) -> Result<()> {
+    if !dir.exists() {
+        std::fs::create_dir(dir).with_context(|| format!("cannot create folder {}", dir.display()))?;
+    } else if force {
+        let n = folder::clear_run(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+        if n > 0 {
+            eprintln!("--force: deleted the {n} files of the run in {}", dir.display());
+        }
+    }
+    Ok(())
 }
 
 fn open_data(path: &Path) -> Result<Dataset> {
@@ -142,24 +216,42 @@ fn open_data(path: &Path) -> Result<Dataset> {
     Ok(ds)
 }
 
-fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir: &Path, dev: &B::Device) -> Result<()> {
+fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir: &Path, new_folder: bool, dev: &B::Device) -> Result<()> {
     let (mut trainer, data, data_path) = match start {
         Start::Continue(state) => {
             let (mut t, kwargs) = Trainer::<B>::load_state(&state, dev)?;
             let saved = kwargs.as_ref().and_then(|k| k["path"].as_str()).map(PathBuf::from);
-            let data_path = a.data.clone().or(saved).context("--data is required (the run does not record its dataset)")?;
+            let mut changes = resume_changes(a, &mut t)?;
+            let run = state.parent().unwrap_or(Path::new("."));
+            // Debris of writes a second Ctrl-C or a kill cut short (the files they replaced are whole).
+            folder::remove_stale_temps(run).with_context(|| format!("cannot tidy {}", run.display()))?;
+            if t.progress.nimg >= (t.opts.total_kimg * 1000.0).round() as u64 {
+                eprintln!("run {} already reached {} kimg; pass a larger --kimg to continue", run.display(), t.kimg());
+                if a.json {
+                    print_json(&serde_json::json!({
+                        "kimg": t.kimg(), "ticks": t.progress.tick, "seconds": t.progress.seconds, "interrupted": false,
+                        "augment_p": t.progress.augment_p, "snapshot": null, "outdir": run.display().to_string(), "already_done": true,
+                    }));
+                }
+                return Ok(());
+            }
+            let data_path = match (&a.data, &saved) {
+                (Some(d), Some(s)) if !same_path(d, s) => {
+                    changes.push(format!("--data {} (was {})", d.display(), s.display()));
+                    d.clone()
+                }
+                (Some(d), _) => d.clone(),
+                (None, Some(s)) => s.clone(),
+                (None, None) => bail!("--data is required (the run does not record its dataset)"),
+            };
             let data = open_data(&data_path)?;
-            if let Some(k) = a.kimg {
-                t.opts.total_kimg = k;
+            if ImageSet::c_dim(&data) != t.g_cfg.c_dim {
+                bail!("the run's networks take {} labels, the dataset {} has {}", t.g_cfg.c_dim, data_path.display(), ImageSet::c_dim(&data));
             }
-            if let Some(k) = a.tick {
-                t.opts.tick_kimg = k;
-            }
-            if let Some(s) = a.snap {
-                t.opts.snap_ticks = s;
-            }
-            t.opts.validate().map_err(anyhow::Error::msg)?;
             eprintln!("resuming {} at kimg {:.3} (augment p {:.3})", outdir.display(), t.kimg(), t.progress.augment_p);
+            if !changes.is_empty() {
+                eprintln!("resuming with {}", changes.join(", "));
+            }
             (t, data, data_path)
         }
         other => {
@@ -205,7 +297,7 @@ fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir:
             } else if a.cbase.is_some() || a.cmax.is_some() {
                 bail!("--cbase/--cmax cannot change a pretrained network's size");
             }
-            d_cfg.block_kwargs.freeze_layers = a.freezed;
+            d_cfg.block_kwargs.freeze_layers = a.freezed.unwrap_or(0);
             if let Some(b) = a.batch {
                 opts.batch = b;
             }
@@ -220,15 +312,15 @@ fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir:
                 opts.lrate_g = lr;
                 opts.lrate_d = lr;
             }
-            opts.aug = a.aug;
-            if a.aug == AugMode::Fixed && a.p.is_none() {
+            opts.aug = a.aug.unwrap_or(AugMode::Ada);
+            if opts.aug == AugMode::Fixed && a.p.is_none() {
                 bail!("--aug fixed needs --p (the augmentation probability)");
             }
             opts.augment_p = a.p.unwrap_or(0.0);
-            opts.ada_target = a.target;
-            opts.ada_kimg = a.ada_kimg;
+            opts.ada_target = a.target.unwrap_or(opts.ada_target);
+            opts.ada_kimg = a.ada_kimg.unwrap_or(opts.ada_kimg);
             opts.mirror = a.mirror;
-            opts.seed = a.seed;
+            opts.seed = a.seed.unwrap_or(0);
             if let Some(k) = a.kimg {
                 opts.total_kimg = k;
             }
@@ -261,13 +353,19 @@ fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir:
             trainer.g_cfg.img_resolution, trainer.g_cfg.img_resolution, trainer.g_cfg.img_channels
         );
     }
-    ensure_dir(outdir)?;
-    let kwargs = serde_json::json!({
+    if new_folder {
+        prepare_new_run_folder(outdir, a.force)?;
+    }
+    let mut kwargs = serde_json::json!({
         "class_name": "training.dataset.ImageFolderDataset",
         "path": std::fs::canonicalize(&data_path).unwrap_or(data_path.clone()).display().to_string(),
         "resolution": res, "use_labels": ImageSet::c_dim(&data) > 0,
         "max_size": ImageSet::len(&data), "xflip": trainer.opts.mirror,
     });
+    // The class names of dataset.json travel with every snapshot, so that `--class NAME` works on it.
+    if let Some(names) = data.classes().filter(|n| n.len() == trainer.g_cfg.c_dim && !n.is_empty()) {
+        kwargs["class_names"] = serde_json::json!(names);
+    }
     let stop = install_stop_handler()?;
     describe(&trainer, &data, outdir);
 
@@ -320,6 +418,41 @@ fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir:
     Ok(())
 }
 
+/// The options given again with `--resume RUN`, applied to the run (fixed ones refused), as
+/// `--flag NEW (was OLD)` lines.
+fn resume_changes<B: burn::tensor::backend::Backend>(a: &TrainArgs, t: &mut Trainer<B>) -> Result<Vec<String>> {
+    let r = ResumeOptions {
+        kimg: a.kimg,
+        tick: a.tick,
+        snap: a.snap,
+        gamma: a.gamma,
+        lrate: a.lrate,
+        aug: a.aug,
+        p: a.p,
+        target: a.target,
+        ada_kimg: a.ada_kimg,
+        mirror: a.mirror,
+        cfg: a.cfg.clone(),
+        cbase: a.cbase,
+        cmax: a.cmax,
+        batch: a.batch,
+        seed: a.seed,
+        freezed: a.freezed,
+    };
+    let fixed = FixedByRun {
+        cfg: t.opts.cfg.clone(),
+        cbase: t.g_cfg.synthesis_kwargs.channel_base,
+        cmax: t.g_cfg.synthesis_kwargs.channel_max,
+        batch: t.opts.batch,
+        seed: t.opts.seed,
+        freezed: t.d_cfg.block_kwargs.freeze_layers,
+    };
+    let mut p = t.progress.augment_p;
+    let changes = r.apply(&mut t.opts, &mut p, &fixed).map_err(anyhow::Error::msg)?;
+    t.progress.augment_p = p;
+    Ok(changes)
+}
+
 fn fmt_opt(v: f64) -> String {
     if v.is_finite() {
         format!("{v:.4}")
@@ -344,7 +477,7 @@ fn describe<B: burn::tensor::backend::Backend>(t: &Trainer<B>, data: &Dataset, o
     );
 }
 
-/// First Ctrl-C: finish the current step, save, exit. Second: exit at once (the last snapshot stays).
+/// First Ctrl-C: finish the current step, save, exit. Second: exit at once (the last save stays whole).
 fn install_stop_handler() -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     let presses = Arc::new(AtomicUsize::new(0));
@@ -354,6 +487,8 @@ fn install_stop_handler() -> Result<Arc<AtomicBool>> {
             eprintln!("\nstopping: saving after this step (Ctrl-C again to quit without saving)");
             s.store(true, Ordering::SeqCst);
         } else {
+            // Every file is written atomically: quitting mid-write leaves the last save whole.
+            eprintln!("\nquitting without saving: the run resumes from its last save");
             std::process::exit(130);
         }
     });

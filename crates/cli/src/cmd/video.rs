@@ -1,7 +1,7 @@
 //! `video`: a latent walk through keyframe seeds (or a loop around them), rendered and written as GIF,
 //! WebP, MP4 or PNG frames. Wiring only: the walk lives in bestiary-explore, the encoders in bestiary-media.
 
-use super::explore::{check_trunc, file_name, load_model, opts, unconditional};
+use super::explore::{check_trunc, class_json, class_of, file_name, load_model, opts};
 use crate::backend::DeviceKind;
 use crate::output::{create_dir, print_json, progress, Outputs};
 use crate::seeds::parse_seeds;
@@ -11,7 +11,7 @@ use bestiary_canvas::Image;
 use bestiary_explore as ex;
 use bestiary_explore::{Easing, Interp, WalkSpace};
 use bestiary_media::VideoFormat;
-use bestiary_stylegan::networks::split_images;
+use bestiary_stylegan::networks::{labels, split_images};
 use bestiary_stylegan::seed::z_from_seed;
 use bestiary_stylegan::{load_generator, Generator, ModelFile, NoiseMode};
 use burn::tensor::backend::Backend;
@@ -31,6 +31,7 @@ Examples:
   bestiary video --network model.pkl --seeds 7,8,9 --interp noise --frames 240 --fps 30 --out drift.mp4
   bestiary video --network model.pkl --seeds 42 --trunc-from -0.5 --trunc-to 1.5 --frames 60 --out psi.mp4
   bestiary video --network model.pkl --seeds 0-4 --frames 100 --out frames/
+  bestiary video --network runs/pets/network-snapshot-000040.safetensors --class dogs --seeds 1,2,3 --loop --out dogs.mp4
 Interpolations: lerp (straight lines, in W by default), slerp (great circles, in Z by default), spline
 (a smooth Catmull-Rom curve through every seed, in W by default), circle (a closed loop in Z through two
 seeds: cos t * z1 + sin t * z2) and noise (a smooth random closed loop in Z picked by the seeds).
@@ -40,7 +41,9 @@ reshapes time within each seed-to-seed segment. --trunc-from/--trunc-to move tru
 (there and back with --loop); psi outside [0, 1] is allowed (-100..=100).
 The output's extension picks the format: .gif, .webp (lossless), .mp4 (H.264; odd sizes are padded to
 even by repeating the edge), or a folder (a path ending in / or an existing folder) of numbered PNGs
-(frame_00000.png, ...; created when its parent exists). Existing files are never replaced unless --force.")]
+(frame_00000.png, ...; created when its parent exists). Existing files are never replaced unless --force.
+A conditional network needs --class (a name the model file records, or an index): every frame is mapped
+with that class's one-hot label, so a keyframe equals `generate --class` of its seed.")]
 pub struct VideoArgs {
     /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model.
     #[arg(long)]
@@ -78,6 +81,9 @@ pub struct VideoArgs {
     /// Per-pixel noise: const (reproducible), random, none.
     #[arg(long, default_value = "const")]
     pub noise_mode: NoiseMode,
+    /// Class of a conditional network: a name the model file records (see `inspect`) or an index.
+    #[arg(long)]
+    pub class: Option<String>,
     /// Output: X.gif, X.webp, X.mp4, or a folder DIR/ of PNG frames.
     #[arg(long)]
     pub out: PathBuf,
@@ -181,13 +187,13 @@ fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f32>> {
     t.into_data().convert::<f32>().to_vec::<f32>().map_err(|e| anyhow!("{e:?}"))
 }
 
-/// The untruncated W (`[num_ws * w_dim]`) of every frame.
-fn frame_ws<B: Backend>(a: &VideoArgs, p: &Plan, g: &Generator<B>, dev: &B::Device) -> Result<Vec<Vec<f32>>> {
+/// The untruncated W (`[num_ws * w_dim]`) of every frame (of class `class` for a conditional network).
+fn frame_ws<B: Backend>(a: &VideoArgs, p: &Plan, g: &Generator<B>, class: Option<usize>, dev: &B::Device) -> Result<Vec<Vec<f32>>> {
     let spec = ex::WalkSpec { interp: a.interp, frames: a.frames, looped: p.looped, easing: a.easing };
     let per = g.num_ws() * g.w_dim;
     match p.space {
         WalkSpace::W => {
-            let keys = ex::seed_ws(g, &p.seeds, 1.0, dev)?;
+            let keys = ex::seed_ws_of_class(g, &p.seeds, class, 1.0, dev)?;
             // Slerp turns about W's mean (W's own centre), tiled over the ws.
             let origin = match (a.interp, g.mapping.w_avg()) {
                 (Interp::Slerp, Some(avg)) => Some(host(avg)?.repeat(g.num_ws())),
@@ -208,7 +214,8 @@ fn frame_ws<B: Backend>(a: &VideoArgs, p: &Plan, g: &Generator<B>, dev: &B::Devi
             for chunk in zs.chunks(64) {
                 let flat: Vec<f32> = chunk.iter().flatten().copied().collect();
                 let z = Tensor::<B, 2>::from_data(TensorData::new(flat, [chunk.len(), g.z_dim]), dev);
-                out.extend(host(g.mapping(z, None, 1.0, None))?.chunks(per).map(<[f32]>::to_vec));
+                let c = labels::<B>(g.c_dim, class, chunk.len(), dev)?;
+                out.extend(host(g.mapping(z, c, 1.0, None))?.chunks(per).map(<[f32]>::to_vec));
             }
             Ok(out)
         }
@@ -217,7 +224,7 @@ fn frame_ws<B: Backend>(a: &VideoArgs, p: &Plan, g: &Generator<B>, dev: &B::Devi
 
 fn video_on<B: Backend>(a: &VideoArgs, p: &Plan, model: &ModelFile, dev: &B::Device) -> Result<()> {
     let (g, cfg) = load_generator::<B>(model, dev)?;
-    unconditional(&cfg)?;
+    let class = class_of(model, &cfg, a.class.as_deref())?;
     let r = cfg.img_resolution as u32;
     if p.format == VideoFormat::Gif && a.frames as u64 * r as u64 * r as u64 * 4 > MAX_FRAME_BYTES {
         bail!("a GIF of {} frames of {r}x{r} needs more than {} GiB of memory: use fewer --frames or .mp4/.webp", a.frames, MAX_FRAME_BYTES >> 30);
@@ -229,7 +236,7 @@ fn video_on<B: Backend>(a: &VideoArgs, p: &Plan, model: &ModelFile, dev: &B::Dev
     if psis.iter().any(|&x| x != 1.0) && g.mapping.w_avg().is_none() {
         bail!("this network stores no W average, so it cannot be truncated (use psi 1)");
     }
-    let ws = frame_ws(a, p, &g, dev)?;
+    let ws = frame_ws(a, p, &g, class, dev)?;
     let (k, d) = (g.num_ws(), g.w_dim);
     if p.format == VideoFormat::PngDir {
         create_dir(&a.out)?;
@@ -256,13 +263,17 @@ fn video_on<B: Backend>(a: &VideoArgs, p: &Plan, model: &ModelFile, dev: &B::Dev
     pb.finish_and_clear();
     let info = writer.finish().with_context(cannot)?;
     if a.json {
-        print_json(&serde_json::json!({
+        let mut summary = serde_json::json!({
             "out": a.out, "format": info.format.name(), "frames": info.frames, "fps": a.fps, "frame_ms": info.frame_ms,
             "width": info.width, "height": info.height, "padded_from": info.padded.map(|(w, h)| [w, h]), "bytes": info.bytes,
             "network": file_name(&a.network), "seeds": p.seeds, "interp": a.interp.name(),
             "space": match p.space { WalkSpace::Z => "z", WalkSpace::W => "w" }, "loop": p.looped, "easing": a.easing.name(),
             "trunc": p.trunc.json(), "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(),
-        }));
+        });
+        if class.is_some() {
+            summary["class"] = class_json(model, &cfg, class);
+        }
+        print_json(&summary);
     } else {
         let pad = info.padded.map(|(w, h)| format!(", padded from {w}x{h} to even sides")).unwrap_or_default();
         eprintln!("wrote {} frames ({}x{}, {}, {} bytes{pad}) to {}", info.frames, info.width, info.height, info.format.name(), info.bytes, a.out.display());
