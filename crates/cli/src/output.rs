@@ -130,12 +130,6 @@ pub fn create_dir(dir: &Path) -> Result<()> {
     }
 }
 
-/// Creates `dir` under the policy ([`create_dir`]: one level, the parent must exist). Kept for `train`'s
-/// run folder, whose files (snapshots, logs, resume) are checked by `train` itself.
-pub fn ensure_dir(dir: &Path) -> Result<()> {
-    create_dir(dir)
-}
-
 /// A progress bar on stderr; hidden when stderr is not a terminal or when `quiet`.
 pub fn progress(len: u64, what: &str, quiet: bool) -> ProgressBar {
     if quiet {
