@@ -208,6 +208,23 @@ fn upfirdn2d_matches_reference_definition() {
 }
 
 #[test]
+fn filters_from_stored_buffers() {
+    // Every filter gives back its own buffer, and the buffer the same filter (taps as stored, no
+    // renormalisation; separable where the official code stores 1D or the 2D buffer factorises exactly).
+    for f in [Fir::default_stylegan(), Fir::from_1d(&[1.0, 2.0, 1.0]), Fir::from_1d(&[1.0; 8]), asym_filter()] {
+        let (shape, data) = f.buffer();
+        assert_eq!(Fir::from_buffer(&shape, &data).unwrap(), f);
+    }
+    let unnormalised = Fir::from_buffer(&[2], &[1.0, 2.0]).unwrap();
+    assert_eq!((unnormalised.taps, unnormalised.separable), (vec![1.0, 2.0, 2.0, 4.0], Some(vec![1.0, 2.0])));
+    let rank2 = Fir::from_buffer(&[2, 2], &[0.5, 0.0, 0.0, 0.5]).unwrap();
+    assert_eq!((rank2.buffer(), rank2.separable), ((vec![2, 2], vec![0.5, 0.0, 0.0, 0.5]), None));
+    for (shape, data) in [(vec![], vec![1.0]), (vec![1, 1, 1], vec![1.0]), (vec![2], vec![1.0]), (vec![1], vec![f32::INFINITY])] {
+        assert!(Fir::from_buffer(&shape, &data).is_err(), "{shape:?} {data:?}");
+    }
+}
+
+#[test]
 fn up_and_downsample_shapes_and_dc_gain() {
     let f = Fir::default_stylegan();
     assert_eq!(f.buffer().0, vec![4, 4]);
