@@ -297,10 +297,10 @@ pub fn upsample2d<B: Backend>(x: Tensor<B, 4>, f: &Fir, up: usize) -> Tensor<B, 
     let (fw, fh) = (f.fw as isize, f.fh as isize);
     let u = up as isize;
     let p = [
-        (fw + u - 1) / 2,
-        (fw - u) / 2,
-        (fh + u - 1) / 2,
-        (fh - u) / 2,
+        (fw + u - 1).div_euclid(2),
+        (fw - u).div_euclid(2),
+        (fh + u - 1).div_euclid(2),
+        (fh - u).div_euclid(2),
     ];
     upfirdn2d(x, f, up, 1, p, false, (up * up) as f64)
 }
@@ -310,10 +310,10 @@ pub fn downsample2d<B: Backend>(x: Tensor<B, 4>, f: &Fir, down: usize) -> Tensor
     let (fw, fh) = (f.fw as isize, f.fh as isize);
     let d = down as isize;
     let p = [
-        (fw - d + 1) / 2,
-        (fw - d) / 2,
-        (fh - d + 1) / 2,
-        (fh - d) / 2,
+        (fw - d + 1).div_euclid(2),
+        (fw - d).div_euclid(2),
+        (fh - d + 1).div_euclid(2),
+        (fh - d).div_euclid(2),
     ];
     upfirdn2d(x, f, 1, down, p, false, 1.0)
 }
