@@ -149,13 +149,6 @@ impl<'a> StateReader<'a> {
         Ok(f)
     }
 
-    /// Marks `name` as consumed without reading it (e.g. derived buffers).
-    pub fn skip(&mut self, name: &str) {
-        if self.map.contains_key(name) {
-            self.used.insert(name.to_string());
-        }
-    }
-
     /// Fails with [`StateError::Unexpected`] when some names were never read.
     pub fn finish(&self) -> Result<(), StateError> {
         let u = self.unused();

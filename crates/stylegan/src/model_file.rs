@@ -6,7 +6,7 @@
 //! `{"format": "bestiary.stylegan2/1", "networks": {"G_ema": {"class_name": .., "init_kwargs": {..}}, ..},
 //!   "training_set_kwargs": ..}`; init_kwargs are the official constructor arguments, verbatim.
 
-use bestiary_weights::{safetensors_io, DType, Network, TensorData};
+use bestiary_weights::{identify, safetensors_io, DType, FileKind, Network, TensorData};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -24,6 +24,9 @@ pub enum ModelError {
     Weights(#[from] bestiary_weights::Error),
     #[error("{0}")]
     Invalid(String),
+    /// The bytes are no model file at all: what they are instead ("it is a PNG image", "an empty file").
+    #[error("not a model file: {0}")]
+    NotAModel(String),
 }
 
 /// Every network a model file holds, with its official class name, constructor kwargs and tensors.
@@ -45,15 +48,25 @@ impl ModelFile {
             return Err(ModelError::Invalid(format!("{}: {len} bytes is larger than any model file we accept", path.display())));
         }
         let bytes = std::fs::read(path).map_err(io)?;
-        Self::from_bytes(&bytes).map_err(|e| ModelError::Invalid(format!("{}: {e}", path.display())))
+        Self::from_bytes(&bytes).map_err(|e| match e {
+            ModelError::NotAModel(what) => ModelError::Invalid(format!("{} is not a model file: {what}", path.display())),
+            e => ModelError::Invalid(format!("{}: {e}", path.display())),
+        })
     }
 
+    /// Reads a pickle or safetensors model, told apart by content; anything else is
+    /// [`ModelError::NotAModel`] saying what it is.
     pub fn from_bytes(bytes: &[u8]) -> Result<ModelFile, ModelError> {
-        // Pickles start with the PROTO opcode (0x80); safetensors with an 8-byte little-endian header size.
-        if bytes.first() == Some(&0x80) {
-            Self::from_pickle(bytes)
-        } else {
-            Self::from_safetensors(bytes)
+        match identify(bytes) {
+            FileKind::Pickle { .. } => Self::from_pickle(bytes),
+            FileKind::Safetensors => Self::from_safetensors(bytes),
+            FileKind::Unknown => Err(ModelError::NotAModel(FileKind::Unknown.describe())),
+            FileKind::TorchZip => Err(ModelError::NotAModel(
+                "it is a PyTorch zip checkpoint (torch.save), not an official network pickle; \
+                 model files are official StyleGAN2-ADA .pkl or bestiary .safetensors"
+                    .into(),
+            )),
+            other => Err(ModelError::NotAModel(format!("it is {}", other.describe()))),
         }
     }
 
@@ -128,5 +141,41 @@ impl ModelFile {
     /// The generator used for sampling: G_ema when present (as the official generate.py does), else G.
     pub fn generator(&self) -> Result<&Network, ModelError> {
         self.network("G_ema").or_else(|_| self.network("G"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(bytes: &[u8]) -> String {
+        ModelFile::from_bytes(bytes).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn files_that_are_no_model_say_what_they_are() {
+        assert_eq!(err(b""), "not a model file: it is an empty file");
+        assert_eq!(err(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01"), "not a model file: it is a PNG image");
+        assert_eq!(err(&[0x13, 0x37, 0xfe, 0x00, 0x01, 0x99]), "not a model file: neither a pickle nor safetensors");
+        assert!(err(b"PK\x03\x04..archive/data.pkl..").contains("PyTorch zip checkpoint"));
+        // A protocol-0 pickle that calls os.system: named and refused, never run.
+        assert_eq!(
+            err(b"cos\nsystem\n(S'touch /tmp/pwned'\ntR."),
+            "refused: the pickle calls 'os.system', which no network pickle does (nothing was executed)"
+        );
+        // A real model file still loads through the same door.
+        let st = ModelFile::default().to_safetensors(DType::F32).unwrap();
+        assert!(ModelFile::from_bytes(&st).unwrap().networks.is_empty());
+    }
+
+    #[test]
+    fn load_names_the_file() {
+        let dir = std::env::temp_dir().join(format!("bestiary-model-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("x.pkl");
+        std::fs::write(&p, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+        let e = ModelFile::load(&p).unwrap_err().to_string();
+        assert_eq!(e, format!("{} is not a model file: it is a PNG image", p.display()));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
