@@ -8,7 +8,7 @@
 
 use bestiary_weights::{identify, safetensors_io, DType, FileKind, Network, TensorData};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub const FORMAT: &str = "bestiary.stylegan2/1";
 pub const META_KEY: &str = "bestiary";
@@ -27,6 +27,45 @@ pub enum ModelError {
     /// The bytes are no model file at all: what they are instead ("it is a PNG image", "an empty file").
     #[error("not a model file: {0}")]
     NotAModel(String),
+}
+
+/// What a training run folder calls its snapshots: `network-snapshot-<number>.safetensors` (ours) or `.pkl`
+/// (the official training loop's).
+pub const SNAPSHOT_PREFIX: &str = "network-snapshot-";
+
+/// The model file `path` names: `path` itself, or for a folder (a training run) its latest snapshot: the
+/// `network-snapshot-*` file with the highest numbers in its name (images shown), the newest on a tie.
+pub fn resolve_model_path(path: &Path) -> Result<PathBuf, ModelError> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let io = |reason| ModelError::Io { path: path.display().to_string(), reason };
+    let mut best: Option<((Vec<u64>, std::time::SystemTime), PathBuf)> = None;
+    for entry in std::fs::read_dir(path).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_snapshot = name.starts_with(SNAPSHOT_PREFIX) && (name.ends_with(".safetensors") || name.ends_with(".pkl"));
+        if !is_snapshot || !entry.path().is_file() {
+            continue;
+        }
+        let numbers: Vec<u64> = name
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|t| !t.is_empty())
+            .map(|t| t.parse().unwrap_or(u64::MAX))
+            .collect();
+        let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+        let key = (numbers, modified);
+        if best.as_ref().is_none_or(|(k, _)| key > *k) {
+            best = Some((key, entry.path()));
+        }
+    }
+    best.map(|(_, p)| p).ok_or_else(|| {
+        ModelError::Invalid(format!(
+            "{} is a folder without network snapshots ({SNAPSHOT_PREFIX}*.safetensors or .pkl): give a model file \
+             or a training run folder",
+            path.display()
+        ))
+    })
 }
 
 /// Every network a model file holds, with its official class name, constructor kwargs and tensors.
@@ -166,6 +205,21 @@ mod tests {
         // A real model file still loads through the same door.
         let st = ModelFile::default().to_safetensors(DType::F32).unwrap();
         assert!(ModelFile::from_bytes(&st).unwrap().networks.is_empty());
+    }
+
+    #[test]
+    fn a_run_folder_names_its_latest_snapshot() {
+        let dir = std::env::temp_dir().join(format!("bestiary-run-folder-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = resolve_model_path(&dir).unwrap_err().to_string();
+        assert!(e.contains("folder without network snapshots"), "{e}");
+        for name in ["network-snapshot-000000.safetensors", "network-snapshot-000100.safetensors", "network-snapshot-000020.pkl", "network-snapshot-000900.json", "log.jsonl"] {
+            std::fs::write(dir.join(name), b"x").unwrap();
+        }
+        assert_eq!(resolve_model_path(&dir).unwrap(), dir.join("network-snapshot-000100.safetensors"));
+        let file = dir.join("log.jsonl");
+        assert_eq!(resolve_model_path(&file).unwrap(), file);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use crate::output::{ensure_parent, print_json};
 use anyhow::{bail, Result};
-use bestiary_stylegan::{load_discriminator, ModelFile, networks::load_generator_named};
+use bestiary_stylegan::{load_discriminator, networks::load_generator_named};
 use bestiary_weights::DType;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -43,7 +43,7 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
     if a.out.extension().and_then(|e| e.to_str()) != Some("safetensors") {
         bail!("{}: the output must be a .safetensors file", a.out.display());
     }
-    let mut model = ModelFile::load(&a.network)?;
+    let mut model = crate::network::load(&a.network)?;
     if !a.only.is_empty() {
         for k in &a.only {
             model.network(k)?;

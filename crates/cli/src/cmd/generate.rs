@@ -74,7 +74,7 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
         bail!("--batch must be in 1..=1024, got {}", a.batch);
     }
     let seeds = a.seeds.as_deref().map(parse_seeds).transpose()?;
-    let mut model = ModelFile::load(&a.network)?;
+    let mut model = crate::network::load(&a.network)?;
     let projected = match &a.projected_w {
         Some(p) => Some(read_projected(p)?),
         None => None,
