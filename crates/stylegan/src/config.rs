@@ -349,7 +349,7 @@ impl GeneratorConfig {
         check_filter(&self.synthesis_kwargs.resample_filter)?;
         let s = &self.synthesis_kwargs;
         check_channels(s.channel_base, s.channel_max, self.img_resolution)?;
-        if s.kernel_size % 2 == 0 {
+        if s.kernel_size.is_multiple_of(2) {
             return Err(ConfigError::Invalid(format!(
                 "kernel_size {} must be odd (1, 3, 5, ...) to keep the image size",
                 s.kernel_size
