@@ -3,6 +3,7 @@
 mod allocator;
 mod backend;
 mod cmd;
+mod network;
 mod output;
 mod seeds;
 

@@ -131,3 +131,23 @@ fn gallery_renders_every_engine_and_a_sheet() {
     let (img, _) = bestiary_canvas::png_meta::decode_png(&sheet).unwrap();
     assert!(img.width() >= 64 && img.height() >= 32 * 5);
 }
+
+#[test]
+fn palette_list_prints_the_names() {
+    let t = tempfile::tempdir().unwrap();
+    let o = bestiary(&["draw", "--palette", "list"], t.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let names: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+    assert_eq!(names, bestiary_canvas::Palette::names());
+    // Every listed name draws; with an engine given, the list is printed all the same, and no file is written.
+    for name in &names {
+        let out = format!("{name}.png");
+        assert!(bestiary(&["draw", "flow", "--size", "16", "--palette", name, "--out", &out], t.path()).status.success());
+    }
+    let o = bestiary(&["draw", "squares", "--palette", "list", "--json", "--out", "never.png"], t.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: Vec<String> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json, names);
+    assert!(!t.path().join("never.png").exists());
+    assert_clean_error(&bestiary(&["draw", "--out", "x.png"], t.path()), "give an engine to draw");
+}

@@ -102,3 +102,36 @@ fn text_and_json_agree_with_the_library() {
     assert!((lines[1].0 - lib[0]).abs() <= 5.1e-5, "{} vs {}", lines[1].0, lib[0]);
     assert!((lines[0].0 - lib[1]).abs() <= 5.1e-5, "{} vs {}", lines[0].0, lib[1]);
 }
+
+/// A corrupt image in a folder is skipped with its reason (stderr, and in --json), the rest are scored,
+/// as `bestiary dataset` skips what it cannot read.
+#[test]
+fn corrupt_images_are_skipped_with_a_reason() {
+    bestiary_assets::ensure("resmem", &mut |m: &str| eprintln!("{m}")).expect("resmem weights");
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::create_dir_all(d.join("set")).unwrap();
+    picture(&d.join("set/a.png"), 40, 30, 1);
+    std::fs::write(d.join("set/b.png"), b"not a png").unwrap();
+    picture(&d.join("set/c.png"), 30, 40, 2);
+    let broken = Path::new("set").join("b.png").display().to_string();
+
+    let o = bestiary(&["memorability", "--json", "--device", "cpu", "set"], d);
+    ok(&o);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).expect("JSON array");
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[1]["path"], broken.as_str());
+    assert!(rows[1]["score"].is_null() && rows[1]["skipped"].as_str().unwrap().contains("Invalid PNG signature"), "{}", rows[1]);
+    for i in [0, 2] {
+        let s = rows[i]["score"].as_f64().expect("a score");
+        assert!(s > 0.0 && s < 1.0 && rows[i].get("skipped").is_none(), "{}", rows[i]);
+    }
+    assert!(stderr(&o).contains(&format!("skipped: cannot decode image {broken}")), "{}", stderr(&o));
+
+    let o = bestiary(&["memorability", "--device", "cpu", "set"], d);
+    ok(&o);
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
+    assert!(!stdout(&o).contains("b.png"));
+    // Nothing scorable at all: one error line with the reason, non-zero exit.
+    assert_clean_error(&bestiary(&["memorability", "set/b.png", "set/b.png"], d), "nothing could be scored: all 2 images are unreadable");
+}

@@ -82,16 +82,16 @@ pub fn conv2d_resample<B: Backend>(
     let [mut px0, mut px1, mut py0, mut py1] = padding;
     let (u, d) = (up as isize, down as isize);
     if up > 1 {
-        px0 += (fw + u - 1) / 2;
-        px1 += (fw - u) / 2;
-        py0 += (fh + u - 1) / 2;
-        py1 += (fh - u) / 2;
+        px0 += (fw + u - 1).div_euclid(2);
+        px1 += (fw - u).div_euclid(2);
+        py0 += (fh + u - 1).div_euclid(2);
+        py1 += (fh - u).div_euclid(2);
     }
     if down > 1 {
-        px0 += (fw - d + 1) / 2;
-        px1 += (fw - d) / 2;
-        py0 += (fh - d + 1) / 2;
-        py1 += (fh - d) / 2;
+        px0 += (fw - d + 1).div_euclid(2);
+        px1 += (fw - d).div_euclid(2);
+        py0 += (fh - d + 1).div_euclid(2);
+        py1 += (fh - d).div_euclid(2);
     }
 
     // 1x1 kernel with downsampling only: downsample first, then convolve.

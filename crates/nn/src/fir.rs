@@ -87,6 +87,43 @@ impl Fir {
         Self::from_1d(&[1.0, 3.0, 3.0, 1.0])
     }
 
+    /// The filter a stored `resample_filter` buffer holds, taps taken as they are (the official
+    /// networks use the buffer without normalising it again): shape `[n]` is a separable filter
+    /// applied along both axes, `[fh, fw]` a 2D one. A 2D buffer that is exactly what
+    /// [`Fir::from_1d`] makes from its row sums keeps that separable form (the fast path), so
+    /// the default `[1, 3, 3, 1]` buffer gives exactly [`Fir::default_stylegan`].
+    pub fn from_buffer(shape: &[usize], data: &[f32]) -> Result<Self, String> {
+        let numel: usize = shape.iter().product();
+        if numel == 0 || numel != data.len() {
+            return Err(format!("shape {shape:?} with {} values is not a filter", data.len()));
+        }
+        if let Some(v) = data.iter().find(|v| !v.is_finite()) {
+            return Err(format!("holds the non-finite tap {v}"));
+        }
+        match *shape {
+            [n] => Ok(Fir {
+                fh: n,
+                fw: n,
+                taps: data.iter().flat_map(|a| data.iter().map(move |b| a * b)).collect(),
+                separable: Some(data.to_vec()),
+                stored_1d: true,
+            }),
+            [fh, fw] => {
+                if fh == fw {
+                    let rows: Vec<f32> = data.chunks_exact(fw).map(|r| r.iter().sum()).collect();
+                    if rows.iter().sum::<f32>() != 0.0 {
+                        let f = Fir::from_1d(&rows);
+                        if f.taps == data {
+                            return Ok(Fir { stored_1d: false, ..f });
+                        }
+                    }
+                }
+                Ok(Fir { fh, fw, taps: data.to_vec(), separable: None, stored_1d: false })
+            }
+            _ => Err(format!("shape {shape:?} is neither 1D nor 2D")),
+        }
+    }
+
     /// The filter as the official `resample_filter` buffer: shape and data.
     pub fn buffer(&self) -> (Vec<usize>, Vec<f32>) {
         match (&self.separable, self.stored_1d) {
@@ -260,10 +297,10 @@ pub fn upsample2d<B: Backend>(x: Tensor<B, 4>, f: &Fir, up: usize) -> Tensor<B, 
     let (fw, fh) = (f.fw as isize, f.fh as isize);
     let u = up as isize;
     let p = [
-        (fw + u - 1) / 2,
-        (fw - u) / 2,
-        (fh + u - 1) / 2,
-        (fh - u) / 2,
+        (fw + u - 1).div_euclid(2),
+        (fw - u).div_euclid(2),
+        (fh + u - 1).div_euclid(2),
+        (fh - u).div_euclid(2),
     ];
     upfirdn2d(x, f, up, 1, p, false, (up * up) as f64)
 }
@@ -273,10 +310,10 @@ pub fn downsample2d<B: Backend>(x: Tensor<B, 4>, f: &Fir, down: usize) -> Tensor
     let (fw, fh) = (f.fw as isize, f.fh as isize);
     let d = down as isize;
     let p = [
-        (fw - d + 1) / 2,
-        (fw - d) / 2,
-        (fh - d + 1) / 2,
-        (fh - d) / 2,
+        (fw - d + 1).div_euclid(2),
+        (fw - d).div_euclid(2),
+        (fh - d + 1).div_euclid(2),
+        (fh - d).div_euclid(2),
     ];
     upfirdn2d(x, f, 1, down, p, false, 1.0)
 }

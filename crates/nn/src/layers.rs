@@ -200,18 +200,18 @@ impl<B: Backend> Conv2dLayer<B> {
         bias_act(x, b, self.activation, Some(act_gain), clamp)
     }
 
-    /// Loads `prefix.weight`, `prefix.bias` (`prefix.resample_filter` is derived from the config
-    /// and only marked as read).
+    /// Loads `prefix.weight`, `prefix.bias` and the filter `prefix.resample_filter` holds.
     pub fn load(self, r: &mut StateReader, prefix: &str) -> Result<Self, StateError> {
         let weight = r.param(self.weight, &join(prefix, "weight"), None)?;
         let bias = match self.bias {
             Some(b) => Some(r.param(b, &join(prefix, "bias"), None)?),
             None => None,
         };
-        r.skip(&join(prefix, "resample_filter"));
+        let resample_filter = r.filter(&join(prefix, "resample_filter"), self.resample_filter)?;
         Ok(Conv2dLayer {
             weight,
             bias,
+            resample_filter,
             ..self
         })
     }

@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use burn::module::{Param, ParamId};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
+use crate::fir::Fir;
+
 /// A weight map: official tensor name -> (shape, row-major f32 data).
 pub type WeightMap = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
 
@@ -39,6 +41,14 @@ pub enum StateError {
         shape: Vec<usize>,
         /// Number of values.
         len: usize,
+    },
+    /// A tensor holds values the module cannot use.
+    #[error("tensor `{name}` {reason}")]
+    Invalid {
+        /// Tensor name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
     },
 }
 
@@ -124,11 +134,19 @@ impl<'a> StateReader<'a> {
         Ok(Param::initialized(param.id, t).set_require_grad(require_grad))
     }
 
-    /// Marks `name` as consumed without reading it (e.g. derived buffers).
-    pub fn skip(&mut self, name: &str) {
-        if self.map.contains_key(name) {
-            self.used.insert(name.to_string());
-        }
+    /// The `resample_filter` buffer `name` as the filter it holds (the official networks
+    /// resample with the stored buffer, whatever their config says); `fallback` (the config's
+    /// filter) when the map has no such buffer.
+    pub fn filter(&mut self, name: &str, fallback: Fir) -> Result<Fir, StateError> {
+        let Some((shape, data)) = self.map.get(name) else {
+            return Ok(fallback);
+        };
+        let f = Fir::from_buffer(shape, data).map_err(|reason| StateError::Invalid {
+            name: name.to_string(),
+            reason: format!("is not a resampling filter: {reason}"),
+        })?;
+        self.used.insert(name.to_string());
+        Ok(f)
     }
 
     /// Fails with [`StateError::Unexpected`] when some names were never read.

@@ -208,6 +208,23 @@ fn upfirdn2d_matches_reference_definition() {
 }
 
 #[test]
+fn filters_from_stored_buffers() {
+    // Every filter gives back its own buffer, and the buffer the same filter (taps as stored, no
+    // renormalisation; separable where the official code stores 1D or the 2D buffer factorises exactly).
+    for f in [Fir::default_stylegan(), Fir::from_1d(&[1.0, 2.0, 1.0]), Fir::from_1d(&[1.0; 8]), asym_filter()] {
+        let (shape, data) = f.buffer();
+        assert_eq!(Fir::from_buffer(&shape, &data).unwrap(), f);
+    }
+    let unnormalised = Fir::from_buffer(&[2], &[1.0, 2.0]).unwrap();
+    assert_eq!((unnormalised.taps, unnormalised.separable), (vec![1.0, 2.0, 2.0, 4.0], Some(vec![1.0, 2.0])));
+    let rank2 = Fir::from_buffer(&[2, 2], &[0.5, 0.0, 0.0, 0.5]).unwrap();
+    assert_eq!((rank2.buffer(), rank2.separable), ((vec![2, 2], vec![0.5, 0.0, 0.0, 0.5]), None));
+    for (shape, data) in [(vec![], vec![1.0]), (vec![1, 1, 1], vec![1.0]), (vec![2], vec![1.0]), (vec![1], vec![f32::INFINITY])] {
+        assert!(Fir::from_buffer(&shape, &data).is_err(), "{shape:?} {data:?}");
+    }
+}
+
+#[test]
 fn up_and_downsample_shapes_and_dc_gain() {
     let f = Fir::default_stylegan();
     assert_eq!(f.buffer().0, vec![4, 4]);
@@ -248,17 +265,19 @@ fn naive_conv2d_resample(
     let (fw, fh) = (f.fw as isize, f.fh as isize);
     let (u, d) = (up as isize, down as isize);
     let [mut px0, mut px1, mut py0, mut py1] = [pad; 4];
+    // Python's // floors (a 1-tap filter gives -1 where truncation would give 0).
+    let half = |v: isize| v.div_euclid(2);
     if up > 1 {
-        px0 += (fw + u - 1) / 2;
-        px1 += (fw - u) / 2;
-        py0 += (fh + u - 1) / 2;
-        py1 += (fh - u) / 2;
+        px0 += half(fw + u - 1);
+        px1 += half(fw - u);
+        py0 += half(fh + u - 1);
+        py1 += half(fh - u);
     }
     if down > 1 {
-        px0 += (fw - d + 1) / 2;
-        px1 += (fw - d) / 2;
-        py0 += (fh - d + 1) / 2;
-        py1 += (fh - d) / 2;
+        px0 += half(fw - d + 1);
+        px1 += half(fw - d);
+        py0 += half(fh - d + 1);
+        py1 += half(fh - d);
     }
     let id = Fir::identity();
     let x = naive_upfirdn2d(
@@ -324,6 +343,31 @@ fn conv2d_resample_matches_generic_reference() {
             e < 1e-4,
             "case {i} k {k} up {up} down {down} pad {pad} groups {groups} flip {flip}: err {e}"
         );
+    }
+}
+
+#[test]
+fn small_and_odd_stored_filters_keep_the_official_sizes() {
+    // Filters a stored buffer may hold: 1 tap, 2 taps, 3 taps, 2D non-square. The official padding
+    // formulas floor, so up/down by 2 still give exactly 2x / half the size.
+    let filters = [
+        Fir::from_buffer(&[1], &[1.0]).unwrap(),
+        Fir::from_buffer(&[2], &[0.5, 0.5]).unwrap(),
+        Fir::from_1d(&[1.0, 2.0, 1.0]),
+        Fir::from_2d(2, 3, &[1.0, 2.0, 1.0, 2.0, 3.0, 1.0]),
+    ];
+    let x = rand4([1, 2, 8, 8], 41);
+    let w = rand4([3, 2, 3, 3], 42);
+    for (i, f) in filters.iter().enumerate() {
+        assert_eq!(upsample2d(x.clone(), f, 2).dims(), [1, 2, 16, 16], "filter {i}");
+        assert_eq!(downsample2d(x.clone(), f, 2).dims(), [1, 2, 4, 4], "filter {i}");
+        for (up, down, flip) in [(2, 1, false), (1, 2, true)] {
+            let got = conv2d_resample(x.clone(), w.clone(), f, up, down, [1; 4], 1, flip);
+            assert_eq!(got.dims(), [1, 3, 8 * up / down, 8 * up / down], "filter {i} up {up}");
+            let want = naive_conv2d_resample(&Img::from_tensor(x.clone()), &Img::from_tensor(w.clone()), f, up, down, 1, 1, flip);
+            let e = max_err(&Img::from_tensor(got), &want);
+            assert!(e < 1e-4, "filter {i} up {up} down {down}: err {e}");
+        }
     }
 }
 

@@ -302,6 +302,23 @@ fn check_filter(f: &[f64]) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Every block needs at least one channel: `min(channel_base / res, channel_max) >= 1` down to the
+/// finest block (res = img_resolution), so `channel_base >= img_resolution` and `channel_max >= 1`.
+fn check_channels(base: usize, max: usize, res: usize) -> Result<(), ConfigError> {
+    if max == 0 {
+        return Err(ConfigError::Invalid(
+            "channel_max 0 leaves layers without channels: it must be at least 1".into(),
+        ));
+    }
+    if base < res {
+        return Err(ConfigError::Invalid(format!(
+            "channel_base {base} leaves the {res}x{res} layers without channels (each block has \
+             min(channel_base / resolution, channel_max) channels): it must be at least {res}, the image resolution"
+        )));
+    }
+    Ok(())
+}
+
 /// The prepared filter for 1D taps.
 pub fn make_filter(f: &[f64]) -> Fir {
     let f32s: Vec<f32> = f.iter().map(|v| *v as f32).collect();
@@ -330,6 +347,14 @@ impl GeneratorConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_resolution(self.img_resolution)?;
         check_filter(&self.synthesis_kwargs.resample_filter)?;
+        let s = &self.synthesis_kwargs;
+        check_channels(s.channel_base, s.channel_max, self.img_resolution)?;
+        if s.kernel_size.is_multiple_of(2) {
+            return Err(ConfigError::Invalid(format!(
+                "kernel_size {} must be odd (1, 3, 5, ...) to keep the image size",
+                s.kernel_size
+            )));
+        }
         if self.w_dim == 0 || self.img_channels == 0 {
             return Err(ConfigError::Invalid(
                 "w_dim and img_channels must be positive".into(),
@@ -400,6 +425,7 @@ impl DiscriminatorConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_resolution(self.img_resolution)?;
         check_filter(&self.block_kwargs.resample_filter)?;
+        check_channels(self.channel_base, self.channel_max, self.img_resolution)?;
         if self.img_channels == 0 {
             return Err(ConfigError::Invalid("img_channels must be positive".into()));
         }
@@ -671,6 +697,34 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(e, ConfigError::Json(_)), "{e}");
+    }
+
+    #[test]
+    fn networks_without_channels_are_rejected_naming_the_value() {
+        // `train --cbase 7` on 32x32 images: 7 / 8 = 0 channels from the 8x8 blocks on.
+        let mut g = preset("lite", 32, 0, 3, 1).unwrap().g;
+        g.synthesis_kwargs.channel_base = 7;
+        let e = g.validate().unwrap_err().to_string();
+        assert!(e.contains("channel_base 7") && e.contains("at least 32"), "{e}");
+        g.synthesis_kwargs.channel_base = 32; // the smallest that works: 1 channel at 32x32
+        g.validate().unwrap();
+        g.synthesis_kwargs.channel_max = 0;
+        let e = g.validate().unwrap_err().to_string();
+        assert!(e.contains("channel_max 0") && e.contains("at least 1"), "{e}");
+        g.synthesis_kwargs.channel_max = 3;
+        g.synthesis_kwargs.kernel_size = 2;
+        assert!(g.validate().unwrap_err().to_string().contains("kernel_size 2"));
+
+        let mut d = preset("lite", 32, 0, 3, 1).unwrap().d;
+        d.channel_base = 7;
+        d.channel_max = 3;
+        let e = d.validate().unwrap_err().to_string();
+        assert!(e.contains("channel_base 7") && e.contains("at least 32"), "{e}");
+        // Loading an official file with such kwargs fails the same way, before any tensor is made.
+        let e = DiscriminatorConfig::from_json(r#"{"img_resolution": 16, "img_channels": 3, "channel_base": 8}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("channel_base 8"), "{e}");
     }
 
     #[test]

@@ -172,12 +172,13 @@ impl<B: Backend> DiscriminatorBlock<B> {
             Some(l) => Some(l.load(r, &join(prefix, "skip"))?),
             None => None,
         };
-        r.skip(&join(prefix, "resample_filter"));
+        let resample_filter = r.filter(&join(prefix, "resample_filter"), self.resample_filter)?;
         Ok(DiscriminatorBlock {
             fromrgb,
             conv0,
             conv1,
             skip,
+            resample_filter,
             ..self
         })
     }

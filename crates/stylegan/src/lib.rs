@@ -23,5 +23,5 @@ pub use generator::{to_uint8_nhwc, Generator};
 pub use mapping::MappingNetwork;
 pub use state::{select_network, StateError, WeightMap};
 pub use synthesis::{NoiseMode, SynthesisNetwork, SynthesisOptions};
-pub use model_file::{ModelError, ModelFile};
+pub use model_file::{resolve_model_path, ModelError, ModelFile};
 pub use networks::{load_discriminator, load_generator, weight_map};

@@ -6,9 +6,9 @@
 //! `{"format": "bestiary.stylegan2/1", "networks": {"G_ema": {"class_name": .., "init_kwargs": {..}}, ..},
 //!   "training_set_kwargs": ..}`; init_kwargs are the official constructor arguments, verbatim.
 
-use bestiary_weights::{safetensors_io, DType, Network, TensorData};
+use bestiary_weights::{identify, safetensors_io, DType, FileKind, Network, TensorData};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub const FORMAT: &str = "bestiary.stylegan2/1";
 pub const META_KEY: &str = "bestiary";
@@ -24,6 +24,48 @@ pub enum ModelError {
     Weights(#[from] bestiary_weights::Error),
     #[error("{0}")]
     Invalid(String),
+    /// The bytes are no model file at all: what they are instead ("it is a PNG image", "an empty file").
+    #[error("not a model file: {0}")]
+    NotAModel(String),
+}
+
+/// What a training run folder calls its snapshots: `network-snapshot-<number>.safetensors` (ours) or `.pkl`
+/// (the official training loop's).
+pub const SNAPSHOT_PREFIX: &str = "network-snapshot-";
+
+/// The model file `path` names: `path` itself, or for a folder (a training run) its latest snapshot: the
+/// `network-snapshot-*` file with the highest numbers in its name (images shown), the newest on a tie.
+pub fn resolve_model_path(path: &Path) -> Result<PathBuf, ModelError> {
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let io = |reason| ModelError::Io { path: path.display().to_string(), reason };
+    let mut best: Option<((Vec<u64>, std::time::SystemTime), PathBuf)> = None;
+    for entry in std::fs::read_dir(path).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_snapshot = name.starts_with(SNAPSHOT_PREFIX) && (name.ends_with(".safetensors") || name.ends_with(".pkl"));
+        if !is_snapshot || !entry.path().is_file() {
+            continue;
+        }
+        let numbers: Vec<u64> = name
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|t| !t.is_empty())
+            .map(|t| t.parse().unwrap_or(u64::MAX))
+            .collect();
+        let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+        let key = (numbers, modified);
+        if best.as_ref().is_none_or(|(k, _)| key > *k) {
+            best = Some((key, entry.path()));
+        }
+    }
+    best.map(|(_, p)| p).ok_or_else(|| {
+        ModelError::Invalid(format!(
+            "{} is a folder without network snapshots ({SNAPSHOT_PREFIX}*.safetensors or .pkl): give a model file \
+             or a training run folder",
+            path.display()
+        ))
+    })
 }
 
 /// Every network a model file holds, with its official class name, constructor kwargs and tensors.
@@ -45,15 +87,25 @@ impl ModelFile {
             return Err(ModelError::Invalid(format!("{}: {len} bytes is larger than any model file we accept", path.display())));
         }
         let bytes = std::fs::read(path).map_err(io)?;
-        Self::from_bytes(&bytes).map_err(|e| ModelError::Invalid(format!("{}: {e}", path.display())))
+        Self::from_bytes(&bytes).map_err(|e| match e {
+            ModelError::NotAModel(what) => ModelError::Invalid(format!("{} is not a model file: {what}", path.display())),
+            e => ModelError::Invalid(format!("{}: {e}", path.display())),
+        })
     }
 
+    /// Reads a pickle or safetensors model, told apart by content; anything else is
+    /// [`ModelError::NotAModel`] saying what it is.
     pub fn from_bytes(bytes: &[u8]) -> Result<ModelFile, ModelError> {
-        // Pickles start with the PROTO opcode (0x80); safetensors with an 8-byte little-endian header size.
-        if bytes.first() == Some(&0x80) {
-            Self::from_pickle(bytes)
-        } else {
-            Self::from_safetensors(bytes)
+        match identify(bytes) {
+            FileKind::Pickle { .. } => Self::from_pickle(bytes),
+            FileKind::Safetensors => Self::from_safetensors(bytes),
+            FileKind::Unknown => Err(ModelError::NotAModel(FileKind::Unknown.describe())),
+            FileKind::TorchZip => Err(ModelError::NotAModel(
+                "it is a PyTorch zip checkpoint (torch.save), not an official network pickle; \
+                 model files are official StyleGAN2-ADA .pkl or bestiary .safetensors"
+                    .into(),
+            )),
+            other => Err(ModelError::NotAModel(format!("it is {}", other.describe()))),
         }
     }
 
@@ -128,5 +180,56 @@ impl ModelFile {
     /// The generator used for sampling: G_ema when present (as the official generate.py does), else G.
     pub fn generator(&self) -> Result<&Network, ModelError> {
         self.network("G_ema").or_else(|_| self.network("G"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(bytes: &[u8]) -> String {
+        ModelFile::from_bytes(bytes).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn files_that_are_no_model_say_what_they_are() {
+        assert_eq!(err(b""), "not a model file: it is an empty file");
+        assert_eq!(err(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01"), "not a model file: it is a PNG image");
+        assert_eq!(err(&[0x13, 0x37, 0xfe, 0x00, 0x01, 0x99]), "not a model file: neither a pickle nor safetensors");
+        assert!(err(b"PK\x03\x04..archive/data.pkl..").contains("PyTorch zip checkpoint"));
+        // A protocol-0 pickle that calls os.system: named and refused, never run.
+        assert_eq!(
+            err(b"cos\nsystem\n(S'touch /tmp/pwned'\ntR."),
+            "refused: the pickle calls 'os.system', which no network pickle does (nothing was executed)"
+        );
+        // A real model file still loads through the same door.
+        let st = ModelFile::default().to_safetensors(DType::F32).unwrap();
+        assert!(ModelFile::from_bytes(&st).unwrap().networks.is_empty());
+    }
+
+    #[test]
+    fn a_run_folder_names_its_latest_snapshot() {
+        let dir = std::env::temp_dir().join(format!("bestiary-run-folder-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = resolve_model_path(&dir).unwrap_err().to_string();
+        assert!(e.contains("folder without network snapshots"), "{e}");
+        for name in ["network-snapshot-000000.safetensors", "network-snapshot-000100.safetensors", "network-snapshot-000020.pkl", "network-snapshot-000900.json", "log.jsonl"] {
+            std::fs::write(dir.join(name), b"x").unwrap();
+        }
+        assert_eq!(resolve_model_path(&dir).unwrap(), dir.join("network-snapshot-000100.safetensors"));
+        let file = dir.join("log.jsonl");
+        assert_eq!(resolve_model_path(&file).unwrap(), file);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn load_names_the_file() {
+        let dir = std::env::temp_dir().join(format!("bestiary-model-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("x.pkl");
+        std::fs::write(&p, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+        let e = ModelFile::load(&p).unwrap_err().to_string();
+        assert_eq!(e, format!("{} is not a model file: it is a PNG image", p.display()));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,7 +1,8 @@
 //! Building networks from weight maps keyed by the official `state_dict` names, and exporting
 //! them back (`mapping.fc0.weight`, `synthesis.b4.const`, `b16.fromrgb.weight`, `b4.out.bias`,
-//! ...). Scalars (`noise_strength`) are exported with shape `[]`, `resample_filter` buffers
-//! with the official `[4, 4]` normalized filter.
+//! ...). Scalars (`noise_strength`) are exported with shape `[]`, `resample_filter` buffers as
+//! they were loaded (or, for a new network, as the official `setup_filter` stores the config's
+//! filter): the networks resample with the stored buffers, as the official ones do.
 
 use bestiary_nn::StateReader;
 pub use bestiary_nn::{StateError, WeightMap};

@@ -176,13 +176,14 @@ impl<B: Backend> SynthesisLayer<B> {
             Some(p) => Some(r.param(p, &join(prefix, "noise_strength"), Some(&[]))?),
             None => None,
         };
-        r.skip(&join(prefix, "resample_filter"));
+        let resample_filter = r.filter(&join(prefix, "resample_filter"), self.resample_filter)?;
         Ok(SynthesisLayer {
             affine,
             weight,
             bias,
             noise_const,
             noise_strength,
+            resample_filter,
             ..self
         })
     }
@@ -515,13 +516,14 @@ impl<B: Backend> SynthesisBlock<B> {
             Some(l) => Some(l.load(r, &join(prefix, "skip"))?),
             None => None,
         };
-        r.skip(&join(prefix, "resample_filter"));
+        let resample_filter = r.filter(&join(prefix, "resample_filter"), self.resample_filter)?;
         Ok(SynthesisBlock {
             const_input,
             conv0,
             conv1,
             torgb,
             skip,
+            resample_filter,
             ..self
         })
     }

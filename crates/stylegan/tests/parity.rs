@@ -446,6 +446,12 @@ fn run_discriminator(case: &Case) {
                 check(rows(nx.clone(), n), l, &name, 1e-4);
             }
         }
+        // The downsampled image of the skip architecture.
+        for (name, n) in [(format!("D.b{r}.img"), 8), (format!("D.b{r}.img[0:2]"), 2)] {
+            if l.contains_key(&name) {
+                check(rows(ni.clone().expect("skip D passes the image on"), n), l, &name, 1e-5);
+            }
+        }
         x = Some(nx);
         im = ni;
     }
@@ -457,9 +463,14 @@ fn run_discriminator(case: &Case) {
             1e-4,
         );
     }
+    // The epilogue's input: the last block's x, plus FromRGB of its image for the skip architecture.
+    let mut x8 = t::<4>(l, "D.b8.x");
+    if let Some(fromrgb) = &d.b4.fromrgb {
+        x8 = x8 + fromrgb.forward(t::<4>(l, "D.b8.img"), 1.0);
+    }
     check(
         minibatch_std(
-            t::<4>(l, "D.b8.x"),
+            x8,
             d.b4.mbstd_group_size,
             d.b4.mbstd_num_channels,
         ),
@@ -596,6 +607,65 @@ fn rgba16_matches_official() {
     check_roundtrip(&case);
     run_generator(&case);
     run_discriminator(&case);
+}
+
+/// Networks whose `resample_filter` buffers are not the default (2D asymmetric, odd, non-square, 8-tap 1D,
+/// box) while their kwargs name [1,3,3,1]: the official networks resample with the stored buffers, so must we
+/// (images, layer outputs and logits within the tolerances of the other cases), and export them unchanged.
+#[test]
+fn filter16_stored_filters_match_official() {
+    let case = load_case("filter16");
+    check_roundtrip(&case);
+    run_generator(&case);
+    run_discriminator(&case);
+}
+
+/// As `filter16` for the other architectures: generator resnet (its 1x1 upsampling skip layers), discriminator
+/// skip (the image downsampled between blocks, a FromRGB per block).
+#[test]
+fn filter16alt_stored_filters_match_official() {
+    let case = load_case("filter16alt");
+    check_roundtrip(&case);
+    run_generator(&case);
+    run_discriminator(&case);
+}
+
+#[test]
+fn resample_filter_buffers_load_as_stored() {
+    let case = load_case("filter16");
+    let dev = Default::default();
+    let gcfg = GeneratorConfig::from_value(&case.cfg["G"]).unwrap();
+    let g = Generator::<B>::from_weights(&gcfg, &case.g, &dev).unwrap();
+    let b8 = &g.synthesis.blocks[1];
+    // [8] stays a separable 1D filter, [2, 3] a 2D one, [3, 3] = setup_filter([1,2,1]) is found separable.
+    let (shape, _) = get(&case.g, "synthesis.b8.resample_filter");
+    assert_eq!((shape, b8.resample_filter.buffer().0), (vec![8], vec![8]));
+    let conv0 = &b8.conv0.as_ref().unwrap().resample_filter;
+    assert_eq!((conv0.fh, conv0.fw, conv0.separable.is_some()), (2, 3, false));
+    let c16 = &g.synthesis.blocks[2].conv0.as_ref().unwrap().resample_filter;
+    assert_eq!(c16.separable.as_deref(), Some(&[0.25f32, 0.5, 0.25][..]));
+    // The default buffer is exactly the default filter (so default networks keep their fast path and pixels).
+    let u = load_case("uncond16");
+    let ug = Generator::<B>::from_weights(&GeneratorConfig::from_value(&u.cfg["G"]).unwrap(), &u.g, &dev).unwrap();
+    assert_eq!(ug.synthesis.blocks[1].resample_filter, Fir::default_stylegan());
+
+    // Without the buffers (a state_dict that left them out) the config's filter is used: other pixels.
+    let mut bare = case.g.clone();
+    bare.retain(|k, _| !k.ends_with("resample_filter"));
+    let g2 = Generator::<B>::from_weights(&gcfg, &bare, &dev).unwrap();
+    assert_eq!(g2.synthesis.blocks[1].resample_filter, Fir::default_stylegan());
+    let diff = max_abs(g2.synthesis(t::<3>(&case.io, "ws"), &per_sample()), &case.io, "img");
+    assert!(diff > 0.1, "the stored filters make no difference ({diff})");
+    eprintln!("[filter16] the config's filter instead of the stored ones moves the image by up to {diff:.3} ({:.0}/255)", diff * 127.5);
+
+    // A buffer that is no filter is refused, naming it.
+    for (shape, data) in [(vec![2, 2, 2], vec![0.125f32; 8]), (vec![2], vec![0.5, f32::NAN]), (vec![0], vec![])] {
+        let mut bad = case.g.clone();
+        bad.insert("synthesis.b8.conv0.resample_filter".into(), (shape, data));
+        let e = Generator::<B>::from_weights(&gcfg, &bad, &dev).unwrap_err();
+        assert!(matches!(e, StateError::Invalid { .. }), "{e}");
+        assert!(e.to_string().contains("synthesis.b8.conv0.resample_filter"), "{e}");
+    }
 }
 
 #[test]

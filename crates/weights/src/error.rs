@@ -19,6 +19,9 @@ pub enum Error {
     /// The value tree does not have the shape of an official StyleGAN2-ADA network pickle.
     #[error("stylegan pkl: {0}")]
     Stylegan(String),
+    /// A pickle calls a function no weight file calls (`os.system`, ...): named, refused, never executed.
+    #[error("refused: {0}")]
+    Refused(String),
     /// A safetensors file is malformed, or a tensor cannot be written.
     #[error("safetensors: {0}")]
     Safetensors(String),

@@ -185,6 +185,63 @@ pub fn module_tensors<'s>(
     Ok(())
 }
 
+/// Functions a network pickle calls (REDUCE / INST) that have a meaning here: containers, tensors and their
+/// storages, numpy scalars and dtypes, torch modules, the official persistent objects.
+fn is_known_call(m: &str, n: &str) -> bool {
+    is_mapping_class(m, n)
+        || matches!(
+            (m, n),
+            ("copyreg", "_reconstructor")
+                | ("torch_utils.persistence", "_reconstruct_persistent_obj")
+                | ("torch.storage", "_load_from_bytes")
+                | ("torch", "Size")
+                | ("torch", "device")
+                | ("numpy", "dtype")
+                | ("_codecs", "encode")
+                | ("builtins", "bytes" | "bytearray" | "set" | "frozenset" | "slice" | "complex" | "object")
+        )
+        || (m == "torch._utils" && n.starts_with("_rebuild_"))
+        || (m == "torch._tensor" && n.starts_with("_rebuild_"))
+        || ((m.starts_with("numpy.core.") || m.starts_with("numpy._core."))
+            && matches!(n, "_reconstruct" | "scalar" | "_frombuffer"))
+}
+
+/// The first function the tree calls (REDUCE / INST) that no network pickle calls, as `module.name`: the
+/// reason to refuse a pickle that is not a network (`os.system`, `builtins.eval`, ...). Nothing is ever
+/// called; this only names what the file asked for. At most `budget` values are visited.
+pub fn unknown_call(v: &Value) -> Option<String> {
+    let mut stack = vec![v];
+    let mut budget = 1_000_000usize;
+    while let Some(v) = stack.pop() {
+        budget = budget.checked_sub(1)?;
+        match v {
+            Value::Call(c) => {
+                if c.kind != CallKind::NewObj {
+                    if let Some((m, n)) = c.func.as_global() {
+                        if !is_known_call(m, n) {
+                            return Some(format!("{}.{}", show(m), show(n)));
+                        }
+                    }
+                }
+                stack.push(&c.func);
+                stack.push(&c.args);
+                stack.extend(c.kwargs.iter());
+                stack.extend(c.list_items.iter());
+                stack.extend(c.dict_items.iter().flat_map(|(k, x)| [k, x]));
+            }
+            Value::List(x) | Value::Tuple(x) | Value::Set(x) | Value::FrozenSet(x) => stack.extend(x.iter().rev()),
+            Value::Dict(d) => stack.extend(d.iter().rev().flat_map(|(k, x)| [x, k])),
+            Value::Build { obj, state } => {
+                stack.push(state);
+                stack.push(obj);
+            }
+            Value::PersistentId(x) => stack.push(x),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Prefixes an error message with where it happened (keeping its kind).
 pub(crate) fn with_context(e: Error, ctx: &str) -> Error {
     let c = show(ctx);
@@ -195,6 +252,7 @@ pub(crate) fn with_context(e: Error, ctx: &str) -> Error {
         Error::Tensor(m) => Error::Tensor(format!("{c}: {m}")),
         Error::Stylegan(m) => Error::Stylegan(format!("{c}: {m}")),
         Error::Safetensors(m) => Error::Safetensors(format!("{c}: {m}")),
+        Error::Refused(m) => Error::Refused(m),
     }
 }
 

@@ -6,6 +6,7 @@
 //! Formats: pickle protocols 0–5, torch legacy `torch.save` streams, torch zip files and TorchScript archives,
 //! official StyleGAN2-ADA network pickles, numpy pickles, safetensors.
 pub mod error;
+pub mod identify;
 pub mod interp;
 pub mod npy;
 pub mod pickle;
@@ -17,6 +18,7 @@ pub mod torch_legacy;
 pub mod torch_zip;
 
 pub use error::{Error, Result};
+pub use identify::{identify, FileKind};
 pub use pickle::{Limits, Value};
 pub use state_dict::{read_torch_state_dict, read_torch_state_dict_with};
 pub use stylegan_pkl::{read_stylegan_pkl, read_stylegan_pkl_with, Network, StyleganPkl};

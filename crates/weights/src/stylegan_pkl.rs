@@ -42,12 +42,22 @@ pub fn read_stylegan_pkl(bytes: &[u8]) -> Result<StyleganPkl> {
 /// [`read_stylegan_pkl`] with explicit limits.
 pub fn read_stylegan_pkl_with(bytes: &[u8], limits: &Limits) -> Result<StyleganPkl> {
     let root = pickle::parse(bytes, limits)?;
-    if dict_items(&root).is_none() {
+    networks(&root, bytes, limits).map_err(|e| match (&e, interp::unknown_call(&root)) {
+        // A pickle that is no network and calls something a network never calls: that call is the reason.
+        (Error::Stylegan(_) | Error::Tensor(_), Some(f)) => Error::Refused(format!(
+            "the pickle calls '{f}', which no network pickle does (nothing was executed)"
+        )),
+        _ => e,
+    })
+}
+
+fn networks(root: &Value, bytes: &[u8], limits: &Limits) -> Result<StyleganPkl> {
+    if dict_items(root).is_none() {
         return Err(Error::Stylegan(format!("top level must be a dict, found {}", root.describe())));
     }
     let mut reader = TensorReader::new(limits, None, bytes.len());
     let mut net = |key: &str| -> Result<Option<Network>> {
-        match get(&root, key) {
+        match get(root, key) {
             None | Some(Value::None) => Ok(None),
             Some(v) => network(v, &mut reader).map(Some).map_err(|e| match e {
                 Error::Limit(m) => Error::Limit(format!("{key}: {m}")),
@@ -59,7 +69,7 @@ pub fn read_stylegan_pkl_with(bytes: &[u8], limits: &Limits) -> Result<StyleganP
     let g_ema = net("G_ema")?.ok_or_else(|| Error::Stylegan("no G_ema network in the pickle".into()))?;
     let g = net("G")?;
     let d = net("D")?;
-    let training_set_kwargs = match get(&root, "training_set_kwargs") {
+    let training_set_kwargs = match get(root, "training_set_kwargs") {
         None | Some(Value::None) => None,
         Some(v) => Some(interp::to_json(v)),
     };

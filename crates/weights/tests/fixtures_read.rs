@@ -44,14 +44,13 @@ fn stylegan_kwargs_keep_types() {
 
 #[test]
 fn evil_network_and_tensor_are_refused_with_clear_errors() {
+    // A network or a tensor that is a call of os.system: the call is named and refused.
+    let refused = "refused: the pickle calls 'posix.system', which no network pickle does (nothing was executed)";
     let e = read_stylegan_pkl(&fixture("evil_network_p4.pkl")).unwrap_err().to_string();
-    assert_eq!(e, "stylegan pkl: G_ema: global 'posix.system' is not an allowed network constructor");
+    assert_eq!(e, refused);
     let bytes = fixture("evil_tensor_p4.pkl");
     let e = read_stylegan_pkl(&bytes).unwrap_err().to_string();
-    assert_eq!(
-        e,
-        "stylegan pkl: G_ema: tensor: mapping.fc0.weight: global 'posix.system' is not an allowed tensor constructor"
-    );
+    assert_eq!(e, refused);
     // The pickle itself parses: the call stays a symbolic record in the tree.
     let v = pickle::parse(&bytes, &Limits::default()).unwrap();
     fn find_system(v: &Value) -> bool {

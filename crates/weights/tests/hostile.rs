@@ -76,6 +76,7 @@ fn every_reader(data: &[u8]) {
     let _ = read_torch_state_dict(data);
     let _ = read_zip_tensors(data);
     let _ = safetensors_io::read(data);
+    let _ = bestiary_weights::identify(data);
 }
 
 const SMALL_FIXTURES: &[&str] = &[
@@ -397,4 +398,45 @@ fn mutation_fuzzer() {
     );
     assert!(panics.is_empty(), "panics on:\n{}", panics.join("\n"));
     assert!(peak < 64 * MB, "peak {peak}");
+}
+
+/// Pickles that call something no network pickle calls are refused naming the call, whatever their protocol
+/// and wherever the call sits; the official-structure pickles call nothing outside the known list.
+#[test]
+fn pickles_calling_other_functions_are_refused_by_name() {
+    let p0 = b"cos\nsystem\n(S'echo pwned'\ntR.".to_vec();
+    let p2 = b"\x80\x02cos\nsystem\nq\x00X\x0a\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.".to_vec();
+    // protocol 4 (Python's own pickle.dumps): {'training_set_kwargs': eval('1'), 'G_ema': exec('1')}
+    let p4 = b"\x80\x04\x95N\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x13training_set_kwargs\x94\x8c\x08builtins\x94\x8c\x04eval\x94\x93\x94\x8c\x011\x94\x85\x94R\x94\x8c\x05G_ema\x94h\x02\x8c\x04exec\x94\x93\x94h\x06R\x94u.".to_vec();
+    for (what, bytes, global) in [("protocol 0", p0, "os.system"), ("protocol 2", p2, "os.system"), ("protocol 4", p4, "builtins.eval")] {
+        assert!(matches!(bestiary_weights::identify(&bytes), bestiary_weights::FileKind::Pickle { .. }), "{what}");
+        let e = read_stylegan_pkl(&bytes).unwrap_err();
+        assert!(matches!(e, bestiary_weights::Error::Refused(_)), "{what}: {e}");
+        let msg = e.to_string();
+        assert!(msg.starts_with("refused: ") && msg.contains(&format!("'{global}'")), "{what}: {msg}");
+        assert!(msg.contains("nothing was executed"), "{msg}");
+    }
+    for name in ["official_like_p2.pkl", "official_like_p3.pkl", "official_like_p4.pkl", "official_like_p5.pkl", "stylegan_p0.pkl", "stylegan_p2.pkl", "stylegan_p5.pkl"] {
+        let v = pickle::parse(&fixture(name), &Limits::default()).unwrap();
+        assert_eq!(bestiary_weights::interp::unknown_call(&v), None, "{name}");
+    }
+}
+
+/// What a file is, told before any reader runs.
+#[test]
+fn files_that_are_no_weight_file_are_named() {
+    use bestiary_weights::{identify, FileKind};
+    assert_eq!(identify(&[]), FileKind::Empty);
+    assert_eq!(identify(&fixture("official_like_p4.pkl")), FileKind::Pickle { protocol: 4 });
+    assert_eq!(identify(&fixture("stylegan_p0.pkl")), FileKind::Pickle { protocol: 0 });
+    assert_eq!(identify(&fixture("zip_state_dict.pt")), FileKind::TorchZip);
+    let mut rng = Rng(7);
+    let random: Vec<u8> = (0..4096).map(|_| rng.next() as u8).collect();
+    assert_eq!(identify(&random), FileKind::Unknown);
+    assert_eq!(identify(&random).describe(), "neither a pickle nor safetensors");
+    let png = [&b"\x89PNG\r\n\x1a\n"[..], &random[..64]].concat();
+    assert_eq!(identify(&png).describe(), "a PNG image");
+    let mut st = std::collections::BTreeMap::new();
+    st.insert("a".to_string(), bestiary_weights::TensorData { shape: vec![1], dtype: bestiary_weights::DType::F32, data: vec![1.0] });
+    assert_eq!(identify(&safetensors_io::write(&st, &Default::default(), bestiary_weights::DType::F32).unwrap()), FileKind::Safetensors);
 }

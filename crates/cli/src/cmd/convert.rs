@@ -2,7 +2,7 @@
 
 use crate::output::{print_json, Outputs};
 use anyhow::Result;
-use bestiary_stylegan::{load_discriminator, ModelFile, networks::load_generator_named};
+use bestiary_stylegan::{load_discriminator, networks::load_generator_named};
 use bestiary_weights::DType;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -44,7 +44,7 @@ pub struct ConvertArgs {
 
 pub fn run(a: &ConvertArgs) -> Result<()> {
     a.outputs.file_with_extension(&a.out, "safetensors")?;
-    let mut model = ModelFile::load(&a.network)?;
+    let mut model = crate::network::load(&a.network)?;
     if !a.only.is_empty() {
         for k in &a.only {
             model.network(k)?;

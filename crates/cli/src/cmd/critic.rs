@@ -15,10 +15,12 @@ use std::path::PathBuf;
 Examples:
   bestiary critic --network network-snapshot-000800.pkl out/seed0000.png out/seed0001.png
   bestiary critic --network model.safetensors --json --resize photos/*.jpg
+  bestiary critic --network runs/emoji out/seed0000.png      a training run folder: its latest snapshot
 Images are mapped to [-1, 1] as the official code does; each image is scored alone, so its logit does not
 depend on the other images given. Higher means 'looks more like the training data' to the discriminator.")]
 pub struct CriticArgs {
-    /// Network holding a discriminator (D): an official .pkl or a bestiary .safetensors model.
+    /// Network holding a discriminator (D): an official .pkl, a bestiary .safetensors model, or a training run
+    /// folder (its latest snapshot).
     #[arg(long)]
     pub network: PathBuf,
     /// Images to score.
@@ -38,7 +40,7 @@ pub struct CriticArgs {
 }
 
 pub fn run(a: &CriticArgs) -> Result<()> {
-    let model = ModelFile::load(&a.network)?;
+    let model = crate::network::load(&a.network)?;
     with_backend!(a.device, |B, dev| run_on::<B>(a, &model, &dev))
 }
 

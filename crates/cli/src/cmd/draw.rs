@@ -17,18 +17,19 @@ Examples:
   bestiary draw flow --palette-from photo.jpg --out flow.png
   bestiary draw squares --count 100 --seed 0 --outdir dataset/   (seed0000.png .. seed0099.png)
   bestiary draw flow --seed 3 --out flow.jpg --force              (replace flow.jpg)
+  bestiary draw --palette list                                    the palette names, one per line (--json: an array)
 Without --out the file goes to ./bestiary-out (created if missing). The folder of --out must exist; --outdir
 is created when its parent exists; existing files are never replaced unless --force.")]
 pub struct DrawArgs {
-    /// Engine: squares, fractal, flow, neurons, plants.
-    pub engine: String,
+    /// Engine: squares, fractal, flow, neurons, plants (not needed for `--palette list`).
+    pub engine: Option<String>,
     /// Seed (the same seed and parameters give a byte-identical file).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Output side in pixels (1..=16384).
     #[arg(long, default_value_t = 512)]
     pub size: u32,
-    /// Named palette (see `--palette list`); default: the engine's own.
+    /// Named palette (`--palette list` prints the names); default: the engine's own.
     #[arg(long)]
     pub palette: Option<String>,
     /// Learn the palette from an image (k-means in OKLab).
@@ -130,7 +131,21 @@ fn seed_name(seed: u64) -> String {
 }
 
 pub fn run(a: &DrawArgs) -> Result<()> {
-    check_engine(&a.engine)?;
+    if a.palette.as_deref().is_some_and(|p| p.trim().eq_ignore_ascii_case("list")) {
+        if a.json {
+            print_json(&serde_json::json!(Palette::names()));
+        } else {
+            for name in Palette::names() {
+                println!("{name}");
+            }
+        }
+        return Ok(());
+    }
+    let engine = a
+        .engine
+        .as_deref()
+        .ok_or_else(|| anyhow!("give an engine to draw: {}", bestiary_classic::ENGINES.join(", ")))?;
+    check_engine(engine)?;
     check_size(a.size, a.size)?;
     let palette = resolve_palette(a.palette.as_deref(), a.palette_from.as_deref(), a.palette_colors, a.seed)?;
     let params = |seed| Params { seed, size: a.size, palette: palette.clone() };
@@ -145,12 +160,12 @@ pub fn run(a: &DrawArgs) -> Result<()> {
         let last = a.seed.checked_add(count - 1).ok_or_else(|| anyhow!("--seed + --count overflows"))?;
         a.outputs.dir(dir, (a.seed..=last).map(seed_name))?;
         create_dir(dir)?;
-        let pb = progress(count, &a.engine, a.json);
+        let pb = progress(count, engine, a.json);
         let files: Vec<PathBuf> = (a.seed..=last)
             .into_par_iter()
             .map(|seed| {
                 let out = dir.join(seed_name(seed));
-                draw_one(&a.engine, &params(seed), &out, false, 0, 0)?;
+                draw_one(engine, &params(seed), &out, false, 0, 0)?;
                 pb.inc(1);
                 Ok(out)
             })
@@ -158,7 +173,7 @@ pub fn run(a: &DrawArgs) -> Result<()> {
         pb.finish_and_clear();
         if a.json {
             print_json(&serde_json::json!({
-                "engine": a.engine, "size": a.size, "first_seed": a.seed, "count": count,
+                "engine": engine, "size": a.size, "first_seed": a.seed, "count": count,
                 "outdir": dir, "files": files,
             }));
         } else {
@@ -175,16 +190,16 @@ pub fn run(a: &DrawArgs) -> Result<()> {
         }
         // The default folder is the command's own: made when missing.
         None => {
-            let (dir, name) = (Path::new("bestiary-out"), format!("{}-seed{:04}.{default_ext}", a.engine, a.seed));
+            let (dir, name) = (Path::new("bestiary-out"), format!("{}-seed{:04}.{default_ext}", engine, a.seed));
             a.outputs.dir(dir, [&name])?;
             create_dir(dir)?;
             dir.join(name)
         }
     };
-    draw_one(&a.engine, &params(a.seed), &out, a.animate, a.frames, a.delay)
-        .with_context(|| format!("drawing {} (seed {})", a.engine, a.seed))?;
+    draw_one(engine, &params(a.seed), &out, a.animate, a.frames, a.delay)
+        .with_context(|| format!("drawing {} (seed {})", engine, a.seed))?;
     if a.json {
-        print_json(&serde_json::json!({"engine": a.engine, "seed": a.seed, "size": a.size, "file": out}));
+        print_json(&serde_json::json!({"engine": engine, "seed": a.seed, "size": a.size, "file": out}));
     } else {
         println!("{}", out.display());
     }

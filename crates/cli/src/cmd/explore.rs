@@ -20,9 +20,9 @@ pub(crate) fn file_name(p: &Path) -> String {
     p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-/// A model file; its error flattened to one message (the I/O error's own source would repeat it).
+/// A model file (or a run folder's latest snapshot); one-line errors.
 pub(crate) fn load_model(p: &Path) -> Result<ModelFile> {
-    ModelFile::load(p).map_err(|e| anyhow::anyhow!("{e}"))
+    crate::network::load(p)
 }
 
 pub(crate) fn check_trunc(psi: f64) -> Result<()> {

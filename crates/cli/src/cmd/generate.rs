@@ -102,7 +102,7 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
         (None, Some(dir)) => a.outputs.dir(dir, &names)?,
         (None, None) => bail!("give --outdir (or --out for a single image)"),
     }
-    let mut model = ModelFile::load(&a.network)?;
+    let mut model = crate::network::load(&a.network)?;
     if let Some(pw) = &projected {
         apply_noise_maps(&mut model, &pw.noise).with_context(|| format!("{}", pw.path.display()))?;
     }

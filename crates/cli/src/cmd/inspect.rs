@@ -10,9 +10,10 @@ use std::path::PathBuf;
 #[command(after_help = "\
 Examples:
   bestiary inspect --network network-snapshot-000800.pkl
-  bestiary inspect --network model.safetensors --json")]
+  bestiary inspect --network model.safetensors --json
+  bestiary inspect --network runs/emoji              a training run folder: its latest snapshot")]
 pub struct InspectArgs {
-    /// An official .pkl or a bestiary .safetensors model.
+    /// An official .pkl, a bestiary .safetensors model, or a training run folder (its latest snapshot).
     #[arg(long)]
     pub network: PathBuf,
     /// Print JSON.
@@ -21,7 +22,8 @@ pub struct InspectArgs {
 }
 
 pub fn run(a: &InspectArgs) -> Result<()> {
-    let model = ModelFile::load(&a.network)?;
+    let file = crate::network::resolve(&a.network)?;
+    let model = ModelFile::load(&file).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut nets = serde_json::Map::new();
     for (key, net) in &model.networks {
         let params: usize = net.tensors.values().map(|t| t.data.len()).sum();
@@ -38,7 +40,7 @@ pub fn run(a: &InspectArgs) -> Result<()> {
     let g = model.generator()?;
     let cfg = GeneratorConfig::from_value(&g.init_kwargs)?;
     let summary = serde_json::json!({
-        "file": a.network, "resolution": cfg.img_resolution, "channels": cfg.img_channels,
+        "file": file, "resolution": cfg.img_resolution, "channels": cfg.img_channels,
         "z_dim": cfg.z_dim, "w_dim": cfg.w_dim, "c_dim": cfg.c_dim, "num_ws": cfg.num_ws(),
         "networks": nets, "training_set_kwargs": model.training_set_kwargs,
     });
@@ -46,7 +48,7 @@ pub fn run(a: &InspectArgs) -> Result<()> {
         print_json(&summary);
         return Ok(());
     }
-    println!("{}", a.network.display());
+    println!("{}", file.display());
     println!(
         "  {}x{} x{} channels, z {} w {} c {}, num_ws {}",
         cfg.img_resolution, cfg.img_resolution, cfg.img_channels, cfg.z_dim, cfg.w_dim, cfg.c_dim, cfg.num_ws()

@@ -17,10 +17,12 @@ Examples:
   bestiary memorability photo.jpg
   bestiary memorability out/generated/ --json > scores.json
   bestiary memorability datasets/emoji.zip --batch 16 --device cuda
+  bestiary memorability photos/ 2> skipped.txt      unreadable photos are listed in skipped.txt
 ResMem (Needell & Bainbridge, PyPI resmem 1.1.6): a ResNet-152 and an AlexNet-like branch on the image
 resized to 256x256 and centre-cropped to 227x227, scored in (0, 1); higher means more memorable.
 Prints one line per image, `0.8123  path` (images of a folder in name order, searched recursively; images
-of a zip named zip/member).
+of a zip named zip/member). Unreadable images are skipped with their reason on stderr (with --json also as
+{path, score: null, skipped}); the exit status is non-zero only when nothing could be scored.
 The weights (527 MB) are fetched into the asset cache on first use (see `bestiary assets`). They are under
 the ResMem Non-commercial License (University of Chicago): noncommercial use only, keep the notice, do not
 redistribute them.")]
@@ -48,21 +50,29 @@ fn decode_file(path: &Path) -> Result<RgbImage> {
     Ok(RgbImage { width: img.width() as usize, height: img.height() as usize, data })
 }
 
-/// Every image named by `paths` (files, folders, dataset zips), as (label, 227x227 crop). Decoding happens
-/// in parallel and only the crops are kept, so large folders of large photos stay cheap in memory.
-pub fn load_crops(paths: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>> {
+/// One image named on the command line: its 227x227 crop, or why it cannot be scored.
+pub struct Item {
+    pub label: String,
+    pub crop: Result<Vec<u8>, String>,
+}
+
+/// Every image named by `paths` (files, folders, dataset zips), as (label, 227x227 crop or the reason it
+/// could not be read). Decoding happens in parallel and only the crops are kept, so large folders of large
+/// photos stay cheap in memory. A path that does not exist or holds no images is an error.
+pub fn load_crops(paths: &[PathBuf]) -> Result<Vec<Item>> {
+    let crop = |r: Result<RgbImage>| r.and_then(|img| Ok(preprocess_u8(&img)?)).map_err(|e| format!("{e:#}"));
     let mut out = Vec::new();
     for path in paths {
         if path.is_file() && is_image(path) {
-            out.push((path.display().to_string(), preprocess_u8(&decode_file(path)?)?));
+            out.push(Item { label: path.display().to_string(), crop: crop(decode_file(path)) });
             continue;
         }
         let set = ImageSet::open(path)?;
-        let crops = (0..set.len())
+        let items: Vec<Item> = (0..set.len())
             .into_par_iter()
-            .map(|i| Ok((path.join(set.name(i)).display().to_string(), preprocess_u8(&set.image(i)?)?)))
-            .collect::<Result<Vec<_>>>()?;
-        out.extend(crops);
+            .map(|i| Item { label: path.join(set.name(i)).display().to_string(), crop: crop(set.image(i)) })
+            .collect();
+        out.extend(items);
     }
     Ok(out)
 }
@@ -72,9 +82,26 @@ pub fn run(a: &MemorabilityArgs) -> Result<()> {
         bail!("--batch must be at least 1");
     }
     let items = load_crops(&a.paths)?;
+    // Unreadable images are skipped with their reason, as `bestiary dataset` does; only a run that can
+    // score nothing fails.
+    let (labels, crops): (Vec<&str>, Vec<Vec<u8>>) =
+        items.iter().filter_map(|it| it.crop.as_ref().ok().map(|c| (it.label.as_str(), c.clone()))).unzip();
+    let skipped: Vec<(&str, &str)> =
+        items.iter().filter_map(|it| it.crop.as_ref().err().map(|e| (it.label.as_str(), e.as_str()))).collect();
+    // "path: reason", the path said once (most reasons already name it).
+    let reason = |label: &str, why: &str| if why.contains(label) { why.to_string() } else { format!("{label}: {why}") };
+    if crops.is_empty() {
+        let first = skipped.first().map(|(l, w)| reason(l, w)).unwrap_or_default();
+        match skipped.len() {
+            1 => bail!("nothing could be scored: {first}"),
+            n => bail!("nothing could be scored: all {n} images are unreadable (first: {first})"),
+        }
+    }
+    for (label, why) in &skipped {
+        eprintln!("skipped: {}", reason(label, why));
+    }
     let mut log = |m: &str| eprintln!("{m}");
     let weights = bestiary_assets::ensure("resmem", &mut log)?;
-    let (labels, crops): (Vec<String>, Vec<Vec<u8>>) = items.into_iter().unzip();
     let scores = with_backend!(a.device, |B, dev| {
         let net = ResMem::<B>::load(&weights, &dev)?;
         let pb = progress(crops.len() as u64, "resmem", a.json);
@@ -87,9 +114,19 @@ pub fn run(a: &MemorabilityArgs) -> Result<()> {
         Ok::<_, anyhow::Error>(scores)
     })?;
     if a.json {
-        print_json(&serde_json::Value::Array(
-            labels.iter().zip(&scores).map(|(p, s)| serde_json::json!({"path": p, "score": s})).collect(),
-        ));
+        // In argument order; a skipped image has "score": null and "skipped": its reason.
+        let mut scored = labels.iter().zip(&scores);
+        let rows = items
+            .iter()
+            .map(|it| match &it.crop {
+                Ok(_) => {
+                    let (p, s) = scored.next().expect("one score per readable image");
+                    serde_json::json!({"path": p, "score": s})
+                }
+                Err(e) => serde_json::json!({"path": it.label, "score": null, "skipped": e}),
+            })
+            .collect();
+        print_json(&serde_json::Value::Array(rows));
     } else {
         for (p, s) in labels.iter().zip(&scores) {
             println!("{s:.4}  {p}");

@@ -89,7 +89,7 @@ pub fn run(a: &ProjectArgs) -> Result<()> {
     // Inputs and outputs first, so that a bad path fails before any download or computation.
     a.outputs.dir(&a.outdir, FILES)?;
     let target = Image::load(&a.target).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let model = ModelFile::load(&a.network)?;
+    let model = crate::network::load(&a.network)?;
     let net = model.generator()?;
     let c_dim = net.init_kwargs["c_dim"].as_u64().unwrap_or(0);
     if c_dim > 0 {
