@@ -10,6 +10,7 @@ pub mod model_file;
 pub mod networks;
 pub mod bench;
 pub mod seed;
+pub mod snapshot;
 pub mod state;
 pub mod synthesis;
 

@@ -29,41 +29,19 @@ pub enum ModelError {
     NotAModel(String),
 }
 
-/// What a training run folder calls its snapshots: `network-snapshot-<number>.safetensors` (ours) or `.pkl`
-/// (the official training loop's).
-pub const SNAPSHOT_PREFIX: &str = "network-snapshot-";
-
-/// The model file `path` names: `path` itself, or for a folder (a training run) its latest snapshot: the
-/// `network-snapshot-*` file with the highest numbers in its name (images shown), the newest on a tie.
+/// The model file `path` names: `path` itself, or for a folder (a training run) its latest snapshot
+/// ([`crate::snapshot::latest_snapshot`]).
 pub fn resolve_model_path(path: &Path) -> Result<PathBuf, ModelError> {
     if !path.is_dir() {
         return Ok(path.to_path_buf());
     }
-    let io = |reason| ModelError::Io { path: path.display().to_string(), reason };
-    let mut best: Option<((Vec<u64>, std::time::SystemTime), PathBuf)> = None;
-    for entry in std::fs::read_dir(path).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let is_snapshot = name.starts_with(SNAPSHOT_PREFIX) && (name.ends_with(".safetensors") || name.ends_with(".pkl"));
-        if !is_snapshot || !entry.path().is_file() {
-            continue;
-        }
-        let numbers: Vec<u64> = name
-            .split(|c: char| !c.is_ascii_digit())
-            .filter(|t| !t.is_empty())
-            .map(|t| t.parse().unwrap_or(u64::MAX))
-            .collect();
-        let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
-        let key = (numbers, modified);
-        if best.as_ref().is_none_or(|(k, _)| key > *k) {
-            best = Some((key, entry.path()));
-        }
-    }
-    best.map(|(_, p)| p).ok_or_else(|| {
+    let latest = crate::snapshot::latest_snapshot(path).map_err(|reason| ModelError::Io { path: path.display().to_string(), reason })?;
+    latest.map(|(_, p)| p).ok_or_else(|| {
         ModelError::Invalid(format!(
-            "{} is a folder without network snapshots ({SNAPSHOT_PREFIX}*.safetensors or .pkl): give a model file \
+            "{} is a folder without network snapshots ({}*.safetensors or .pkl): give a model file \
              or a training run folder",
-            path.display()
+            path.display(),
+            crate::snapshot::SNAPSHOT_PREFIX
         ))
     })
 }

@@ -38,32 +38,7 @@ fn network(class_name: &str, kwargs: &str, map: WeightMap) -> Network {
     }
 }
 
-/// How far a run got, for file names: `KKKKKK` (the official name) at a whole kimg, `KKKKKK.III`
-/// otherwise (III = the images past it), so that the snapshots of short ticks never share a name.
-pub fn kimg_label(nimg: u64) -> String {
-    match nimg % 1000 {
-        0 => format!("{:06}", nimg / 1000),
-        rest => format!("{:06}.{rest:03}", nimg / 1000),
-    }
-}
-
-/// The snapshot file name for `nimg` images shown: `network-snapshot-KKKKKK[.III].safetensors`.
-pub fn snapshot_name(nimg: u64) -> String {
-    format!("network-snapshot-{}.safetensors", kimg_label(nimg))
-}
-
-/// The images shown when a snapshot was taken, from its file name (ours, or an official `.pkl`).
-pub fn parse_snapshot_name(name: &str) -> Option<u64> {
-    let stem = name.strip_prefix("network-snapshot-")?;
-    let stem = stem.strip_suffix(".safetensors").or_else(|| stem.strip_suffix(".pkl"))?;
-    let (kimg, rest) = stem.split_once('.').unwrap_or((stem, "000"));
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    // The official `{:06d}` pads to six digits at least; the part after the point is always three.
-    if kimg.len() < 6 || !digits(kimg) || rest.len() != 3 || !digits(rest) || (stem.contains('.') && rest == "000") {
-        return None;
-    }
-    kimg.parse::<u64>().ok()?.checked_mul(1000)?.checked_add(rest.parse::<u64>().ok()?)
-}
+pub use bestiary_stylegan::snapshot::{kimg_label, parse_snapshot_name, snapshot_name};
 
 impl<B: Backend> Trainer<B> {
     /// G, D and G_ema as a model file (what `generate`, `convert` and `--resume FILE` read).

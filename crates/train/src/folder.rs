@@ -74,17 +74,4 @@ pub fn remove_stale_temps(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The snapshot of `dir` with the most images shown (by name: `KKKKKK.III` sorts after `KKKKKK`),
-/// with that image count; None when there is none.
-pub fn latest_snapshot(dir: &Path) -> std::io::Result<Option<(u64, PathBuf)>> {
-    let mut best: Option<(u64, PathBuf)> = None;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(nimg) = name.to_str().and_then(parse_snapshot_name) else { continue };
-        if entry.file_type()?.is_file() && best.as_ref().is_none_or(|(b, _)| nimg > *b) {
-            best = Some((nimg, entry.path()));
-        }
-    }
-    Ok(best)
-}
+pub use bestiary_stylegan::snapshot::latest_snapshot;
