@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 
 pub const FORMAT: &str = "bestiary.stylegan2/1";
 pub const META_KEY: &str = "bestiary";
+/// The metadata key of a training state (`training-state.safetensors`, written by bestiary-train):
+/// it holds G, D and G_ema beside the optimizer, so it can stand for a model file too.
+pub const TRAIN_STATE_KEY: &str = "bestiary-train";
 /// Network keys in the order the official pickles list them.
 pub const NETWORK_KEYS: [&str; 3] = ["G", "D", "G_ema"];
 
@@ -102,6 +105,9 @@ impl ModelFile {
 
     pub fn from_safetensors(bytes: &[u8]) -> Result<ModelFile, ModelError> {
         let (tensors, meta) = safetensors_io::read(bytes)?;
+        if let Some(state) = meta.get(TRAIN_STATE_KEY) {
+            return Self::from_training_state(state, tensors);
+        }
         let header = meta
             .get(META_KEY)
             .ok_or_else(|| ModelError::Invalid(format!("not a bestiary model file (no '{META_KEY}' metadata)")))?;
@@ -125,6 +131,24 @@ impl ModelFile {
         }
         if let Some(stray) = tensors.keys().find(|n| !nets.keys().any(|k| n.starts_with(&format!("{k}.")))) {
             return Err(ModelError::Invalid(format!("tensor '{stray}' belongs to no listed network")));
+        }
+        let training_set_kwargs = header.get("training_set_kwargs").filter(|v| !v.is_null()).cloned();
+        Ok(ModelFile { networks, training_set_kwargs })
+    }
+
+    /// G, D and G_ema of a training state (its optimizer moments are left out).
+    fn from_training_state(header: &str, tensors: BTreeMap<String, TensorData>) -> Result<ModelFile, ModelError> {
+        let header: serde_json::Value =
+            serde_json::from_str(header).map_err(|e| ModelError::Invalid(format!("bad training-state metadata: {e}")))?;
+        let mut networks = BTreeMap::new();
+        for (key, class_name, kwargs) in [("G", "Generator", "G_kwargs"), ("D", "Discriminator", "D_kwargs"), ("G_ema", "Generator", "G_kwargs")] {
+            let prefix = format!("{key}.");
+            let own: BTreeMap<String, TensorData> =
+                tensors.iter().filter_map(|(n, t)| n.strip_prefix(&prefix).map(|s| (s.to_string(), t.clone()))).collect();
+            if own.is_empty() {
+                return Err(ModelError::Invalid(format!("the training state holds no {key} tensors")));
+            }
+            networks.insert(key.to_string(), Network { class_name: class_name.into(), init_kwargs: header[kwargs].clone(), tensors: own });
         }
         let training_set_kwargs = header.get("training_set_kwargs").filter(|v| !v.is_null()).cloned();
         Ok(ModelFile { networks, training_set_kwargs })

@@ -4,7 +4,7 @@
 
 use crate::adam::Adam;
 use crate::options::TrainOptions;
-use crate::step::{Ad, Progress, Trainer};
+use crate::step::{Ad, Progress, Trainer, ADAM_BETAS};
 use bestiary_stylegan::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, ModelFile, WeightMap};
 use bestiary_weights::{safetensors_io, DType, Network, TensorData};
 use burn::tensor::backend::Backend;
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 pub const STATE_FILE: &str = "training-state.safetensors";
 pub const STATE_FORMAT: &str = "bestiary.train-state/1";
-const STATE_KEY: &str = "bestiary-train";
+use bestiary_stylegan::model_file::TRAIN_STATE_KEY as STATE_KEY;
 
 /// Errors reading or writing run files.
 #[derive(Debug, thiserror::Error)]
@@ -57,12 +57,19 @@ impl<B: Backend> Trainer<B> {
         to_tensors(self.d.state_dict(), "D", &mut tensors);
         to_tensors(self.g_ema.state_dict(), "G_ema", &mut tensors);
         let mut steps = serde_json::Map::new();
+        // The first moments are not kept: with beta1 = 0 the next step replaces them by its gradient, so
+        // a resume is exact without them. `compact_state` stores the second moments as bf16 (half the
+        // bytes, ~0.4% relative rounding of each step's scale): what lets a run travel between machines.
+        let keep_m = ADAM_BETAS.0 != 0.0;
+        let v_dtype = if self.opts.compact_state { DType::BF16 } else { DType::F32 };
         for (key, opt) in [("G", &self.opt_g), ("D", &self.opt_d)] {
             let mut list = Vec::new();
             for (i, step, m, v) in opt.export() {
                 let n = m.len();
-                tensors.insert(format!("adam.{key}.{i}.m"), TensorData { shape: vec![n], dtype: DType::F32, data: m });
-                tensors.insert(format!("adam.{key}.{i}.v"), TensorData { shape: vec![n], dtype: DType::F32, data: v });
+                if keep_m {
+                    tensors.insert(format!("adam.{key}.{i}.m"), TensorData { shape: vec![n], dtype: DType::F32, data: m });
+                }
+                tensors.insert(format!("adam.{key}.{i}.v"), TensorData { shape: vec![n], dtype: v_dtype, data: v });
                 list.push(serde_json::json!([i, step]));
             }
             steps.insert(key.into(), serde_json::Value::Array(list));
@@ -77,7 +84,7 @@ impl<B: Backend> Trainer<B> {
             "training_set_kwargs": training_set_kwargs,
         });
         let meta = BTreeMap::from([(STATE_KEY.to_string(), header.to_string())]);
-        safetensors_io::write(&tensors, &meta, DType::F32).map_err(|e| e.to_string())
+        safetensors_io::write_tagged(&tensors, &meta).map_err(|e| e.to_string())
     }
 
     /// Writes `network-snapshot-KKKKKK[.III].safetensors` and then the training state, each atomically.
@@ -147,9 +154,11 @@ impl<B: Backend> Trainer<B> {
                     return Err(invalid(format!("adam index {key}.{i} is out of range")));
                 };
                 let get = |s: &str| tensors.get(&format!("adam.{key}.{i}.{s}")).map(|t| t.data.clone());
-                let (Some(m), Some(v)) = (get("m"), get("v")) else {
+                let Some(v) = get("v") else {
                     return Err(invalid(format!("missing adam moments {key}.{i}")));
                 };
+                // States written since beta1 = 0 made them redundant have no first moments.
+                let m = get("m").unwrap_or_else(|| vec![0.0; v.len()]);
                 if m.len() != numel || v.len() != numel {
                     return Err(invalid(format!("adam moments {key}.{i} do not match the parameter's size")));
                 }

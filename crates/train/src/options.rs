@@ -69,6 +69,9 @@ pub struct TrainOptions {
     pub snap_ticks: u64,
     /// Fakes grid size (columns, rows).
     pub grid: (usize, usize),
+    /// Keep the training state small: Adam's second moments as bf16 (see `checkpoint`).
+    #[serde(default)]
+    pub compact_state: bool,
 }
 
 impl TrainOptions {
@@ -99,6 +102,7 @@ impl TrainOptions {
             tick_kimg: 4.0,
             snap_ticks: 50,
             grid: (8, 8),
+            compact_state: false,
         }
     }
 
@@ -155,6 +159,8 @@ pub struct ResumeOptions {
     pub ada_kimg: Option<f64>,
     /// Turns mirroring on (a run without it can start adding x-flips).
     pub mirror: bool,
+    /// Turns the compact training state on (bf16 second moments from the next save on).
+    pub compact_state: bool,
     // Fixed by the run: refused when they differ from its values.
     pub cfg: Option<String>,
     pub cbase: Option<usize>,
@@ -232,6 +238,10 @@ impl ResumeOptions {
         if self.mirror && !opts.mirror {
             changes.push("--mirror (was off)".into());
             opts.mirror = true;
+        }
+        if self.compact_state && !opts.compact_state {
+            changes.push("--compact-state (was off)".into());
+            opts.compact_state = true;
         }
         let name = |m: AugMode| format!("{m:?}").to_lowercase();
         if let Some(a) = self.aug.filter(|&a| a != opts.aug) {

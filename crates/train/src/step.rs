@@ -268,8 +268,12 @@ impl<B: Backend> Trainer<B> {
 /// `c = interval / (interval + 1)`, as the official loop does (betas 0 and 0.99, eps 1e-8).
 pub fn lazy_adam(lr: f64, interval: u64) -> AdamStep {
     let c = interval as f64 / (interval as f64 + 1.0);
-    AdamStep { lr: lr * c, beta1: 0.0f64.powf(c), beta2: 0.99f64.powf(c), eps: 1e-8 }
+    AdamStep { lr: lr * c, beta1: ADAM_BETAS.0.powf(c), beta2: ADAM_BETAS.1.powf(c), eps: 1e-8 }
 }
+
+/// The official Adam betas. With beta1 = 0 every step replaces the first moment by the gradient, so
+/// a training state need not keep it (see `checkpoint`).
+pub const ADAM_BETAS: (f64, f64) = (0.0, 0.99);
 
 impl Progress {
     /// Adds D's signs on a batch of reals to the ADA statistics (the official `Loss/signs/real`).

@@ -82,6 +82,64 @@ fn resume_continues_exactly() {
     assert_ne!(fingerprint(&fresh).0, a);
 }
 
+/// `compact_state`: no first moments (beta1 = 0 makes them redundant), second moments in bf16, so the
+/// state shrinks by more than half of its optimizer part; a resume continues within that rounding; the
+/// state also loads as a model file (G, D, G_ema) for every `--network` command.
+#[test]
+fn compact_state_is_small_resumes_within_rounding_and_reads_as_a_model_file() {
+    let _g = common::RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dev = Default::default();
+    let data = classic_images(12, 8);
+    let (gcfg, dcfg) = tiny_configs(8, 0, 2);
+    let mut opts = resume_options();
+    opts.compact_state = true;
+
+    let mut straight = Trainer::<B>::new(gcfg.clone(), dcfg.clone(), opts.clone(), &dev);
+    for _ in 0..7 {
+        straight.step(&data).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Trainer::<B>::new(gcfg, dcfg, opts.clone(), &dev);
+    for _ in 0..4 {
+        first.step(&data).unwrap();
+    }
+    first.save(dir.path(), None).unwrap();
+    let state = dir.path().join(STATE_FILE);
+    let bytes = std::fs::read(&state).unwrap();
+    let (tensors, _) = bestiary_weights::safetensors_io::read(&bytes).unwrap();
+    assert!(!tensors.keys().any(|k| k.starts_with("adam.") && k.ends_with(".m")), "first moments are not kept");
+    let v: Vec<_> = tensors.iter().filter(|(k, _)| k.starts_with("adam.")).collect();
+    assert!(!v.is_empty() && v.iter().all(|(_, t)| t.dtype == bestiary_weights::DType::BF16));
+    let weights: usize = tensors.iter().filter(|(k, _)| !k.starts_with("adam.")).map(|(_, t)| t.data.len() * 4).sum();
+    let moments: usize = v.iter().map(|(_, t)| t.data.len() * 2).sum();
+    assert!(bytes.len() < weights + moments + 64 * 1024, "{} bytes for {weights} + {moments}", bytes.len());
+
+    // As a model file: the same G_ema as the trainer's.
+    let model = ModelFile::load(&state).unwrap();
+    let (g_ema, _) = load_generator::<B>(&model, &dev).unwrap();
+    for ((na, (_, a)), (nb, (_, b))) in g_ema.state_dict().iter().zip(first.g_ema.state_dict().iter()) {
+        assert_eq!(na, nb);
+        assert!(a == b, "G_ema.{na} differs when read from the training state");
+    }
+
+    drop(first);
+    let (mut resumed, _) = Trainer::<B>::load_state(&state, &dev).unwrap();
+    assert!(resumed.opts.compact_state);
+    for _ in 0..3 {
+        resumed.step(&data).unwrap();
+    }
+    // bf16 keeps 8 significant bits of each v: a step's scale moves by at most ~0.4%, so after 3 steps
+    // no parameter is further than 1% of the learning rate per step from the straight run.
+    let tol = 0.01 * opts.lrate_g * 3.0;
+    for (key, a, b) in [("G", straight.g.state_dict(), resumed.g.state_dict()), ("D", straight.d.state_dict(), resumed.d.state_dict())] {
+        for ((name, (_, x)), (_, (_, y))) in a.iter().zip(b.iter()) {
+            let d = x.iter().zip(y).fold(0f64, |m, (p, q)| m.max((*p as f64 - *q as f64).abs()));
+            assert!(d <= tol, "{key}.{name} is {d} from the straight run (tolerance {tol})");
+        }
+    }
+    assert_eq!(serde_json::to_value(&straight.progress.nimg).unwrap(), serde_json::to_value(&resumed.progress.nimg).unwrap());
+}
+
 #[test]
 fn tiny_run_trains_snapshots_and_generates() {
     let _g = common::RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());

@@ -84,14 +84,29 @@ pub fn write(
     metadata: &BTreeMap<String, String>,
     dtype: DType,
 ) -> Result<Vec<u8>> {
-    let st_dtype = match dtype {
-        DType::F32 => StDtype::F32,
-        DType::F16 => StDtype::F16,
-        DType::BF16 => StDtype::BF16,
-        other => return Err(Error::Safetensors(format!("cannot write tensors as {}", other.name()))),
-    };
-    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(tensors.len());
+    write_each(tensors, metadata, |_| dtype)
+}
+
+/// Like [`write`], but each tensor is stored in its own `dtype` field (F32, F16 or BF16): e.g. a training
+/// state whose optimizer moments are kept at lower precision than its weights.
+pub fn write_tagged(tensors: &BTreeMap<String, TensorData>, metadata: &BTreeMap<String, String>) -> Result<Vec<u8>> {
+    write_each(tensors, metadata, |t| t.dtype)
+}
+
+fn write_each(
+    tensors: &BTreeMap<String, TensorData>,
+    metadata: &BTreeMap<String, String>,
+    dtype_of: impl Fn(&TensorData) -> DType,
+) -> Result<Vec<u8>> {
+    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>, StDtype)> = Vec::with_capacity(tensors.len());
     for (name, t) in tensors {
+        let dtype = dtype_of(t);
+        let st_dtype = match dtype {
+            DType::F32 => StDtype::F32,
+            DType::F16 => StDtype::F16,
+            DType::BF16 => StDtype::BF16,
+            other => return Err(Error::Safetensors(format!("cannot write tensors as {}", other.name()))),
+        };
         let numel = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
         if numel != Some(t.data.len()) {
             return Err(Error::Safetensors(format!(
@@ -106,11 +121,11 @@ pub fn write(
             DType::F16 => t.data.iter().flat_map(|&x| half::f16::from_f32(x).to_le_bytes()).collect(),
             _ => t.data.iter().flat_map(|&x| half::bf16::from_f32(x).to_le_bytes()).collect(),
         };
-        buffers.push((name.clone(), t.shape.clone(), bytes));
+        buffers.push((name.clone(), t.shape.clone(), bytes, st_dtype));
     }
     let views = buffers
         .iter()
-        .map(|(n, s, b)| Ok((n.as_str(), TensorView::new(st_dtype, s.clone(), b).map_err(serr)?)))
+        .map(|(n, s, b, d)| Ok((n.as_str(), TensorView::new(*d, s.clone(), b).map_err(serr)?)))
         .collect::<Result<Vec<_>>>()?;
     let meta: Option<HashMap<String, String>> =
         if metadata.is_empty() { None } else { Some(metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect()) };

@@ -81,6 +81,10 @@ pub struct TrainArgs {
     /// Add x-flipped copies of the reals.
     #[arg(long)]
     pub mirror: bool,
+    /// Keep the training state small enough to move a run between machines: Adam's second moments as
+    /// bf16 (resumes continue within rounding instead of bit for bit; can be turned on when resuming).
+    #[arg(long)]
+    pub compact_state: bool,
     /// Continue a run (its folder), or start from a model file (.safetensors or official .pkl) for transfer learning.
     #[arg(long)]
     pub resume: Option<PathBuf>,
@@ -320,6 +324,7 @@ fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir:
             opts.ada_target = a.target.unwrap_or(opts.ada_target);
             opts.ada_kimg = a.ada_kimg.unwrap_or(opts.ada_kimg);
             opts.mirror = a.mirror;
+            opts.compact_state = a.compact_state;
             opts.seed = a.seed.unwrap_or(0);
             if let Some(k) = a.kimg {
                 opts.total_kimg = k;
@@ -432,6 +437,7 @@ fn resume_changes<B: burn::tensor::backend::Backend>(a: &TrainArgs, t: &mut Trai
         target: a.target,
         ada_kimg: a.ada_kimg,
         mirror: a.mirror,
+        compact_state: a.compact_state,
         cfg: a.cfg.clone(),
         cbase: a.cbase,
         cmax: a.cmax,
