@@ -103,7 +103,7 @@ fn a_wrong_or_missing_class_lists_the_valid_ones() {
     assert_clean_error(&o, "no class named 'Cat'");
     let o = bestiary(&["generate", "--network", "named.safetensors", "--class", "horse", "--seeds", "1", "--outdir", "x"], d);
     assert_clean_error(&o, "0 (bird), 1 (cat), 2 (dog)");
-    for f in ["g.png", "v.gif"] {
+    for f in ["g.png", "v.gif", "x"] {
         assert!(!d.join(f).exists(), "{f} was written");
     }
 }
@@ -138,6 +138,16 @@ fn training_on_labelled_folders_records_the_class_names() {
     ok(&bestiary(&["mix", "--network", &snap, "--class", "cats", "--rows", "0", "--cols", "1", "--out", "m.png"], d));
     let o = bestiary(&["mix", "--network", &snap, "--class", "birds", "--rows", "0", "--cols", "1", "--out", "m2.png"], d);
     assert_clean_error(&o, "0 (cats), 1 (dogs)");
+    // critic too: the run's D scores an image with a class given by name as by its index.
+    let logit = |class: &str| {
+        let o = bestiary(&["critic", "--network", &snap, "--class", class, "--json", "g/seed0000.png"], d);
+        ok(&o);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v[0]["logit"].as_f64().unwrap()
+    };
+    assert_eq!(logit("dogs"), logit("1"));
+    assert_ne!(logit("dogs"), logit("cats"), "the class must reach the discriminator");
+    assert_clean_error(&bestiary(&["critic", "--network", &snap, "--class", "birds", "g/seed0000.png"], d), "0 (cats), 1 (dogs)");
     // An unconditional network ignores --class with a warning, as generate.py does.
     let pkl = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stylegan/tests/fixtures/uncond16/network.pkl");
     let o = bestiary(&["mix", "--network", pkl.to_str().unwrap(), "--class", "cats", "--rows", "0", "--cols", "1", "--out", "u.png"], d);

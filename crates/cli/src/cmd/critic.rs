@@ -16,6 +16,7 @@ Examples:
   bestiary critic --network network-snapshot-000800.pkl out/seed0000.png out/seed0001.png
   bestiary critic --network model.safetensors --json --resize photos/*.jpg
   bestiary critic --network runs/emoji out/seed0000.png      a training run folder: its latest snapshot
+  bestiary critic --network runs/pets --class cats cat.png   a conditional network, by class name
 Images are mapped to [-1, 1] as the official code does; each image is scored alone, so its logit does not
 depend on the other images given. Higher means 'looks more like the training data' to the discriminator.")]
 pub struct CriticArgs {
@@ -29,9 +30,9 @@ pub struct CriticArgs {
     /// Resize images whose size differs from the network's resolution (otherwise that is an error).
     #[arg(long)]
     pub resize: bool,
-    /// Class label for a conditional network.
+    /// Class of a conditional network: a name the model file records (see `inspect`) or an index.
     #[arg(long = "class")]
-    pub class_idx: Option<usize>,
+    pub class: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceKind,
     /// Print a JSON array of {"path", "logit"}.
@@ -46,6 +47,11 @@ pub fn run(a: &CriticArgs) -> Result<()> {
 
 fn run_on<B: burn::tensor::backend::Backend>(a: &CriticArgs, model: &ModelFile, dev: &B::Device) -> Result<()> {
     let (d, cfg) = load_discriminator::<B>(model, dev)?;
+    let names = bestiary_explore::class_names(model, cfg.c_dim);
+    let class = bestiary_explore::resolve_class(a.class.as_deref(), cfg.c_dim, names.as_deref())?;
+    if cfg.c_dim == 0 && a.class.is_some() {
+        eprintln!("warning: --class is ignored: this discriminator is unconditional");
+    }
     let r = cfg.img_resolution as u32;
     let mut rows = Vec::new();
     for path in &a.images {
@@ -62,7 +68,7 @@ fn run_on<B: burn::tensor::backend::Backend>(a: &CriticArgs, model: &ModelFile, 
             img = img.resized(r, r);
         }
         let hwc = img.to_channels(cfg.img_channels)?;
-        let logit = critic_logit(&d, &cfg, &hwc, a.class_idx, dev).with_context(|| path.display().to_string())?;
+        let logit = critic_logit(&d, &cfg, &hwc, class, dev).with_context(|| path.display().to_string())?;
         rows.push((path.clone(), logit));
     }
     if a.json {

@@ -106,9 +106,6 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
     if let Some(pw) = &projected {
         apply_noise_maps(&mut model, &pw.noise).with_context(|| format!("{}", pw.path.display()))?;
     }
-    if let Some(dir) = &a.outdir {
-        create_dir(dir)?;
-    }
     with_backend!(a.device, |B, dev| run_on::<B>(a, &model, seeds.as_deref(), projected.as_ref(), &dev))
 }
 
@@ -138,6 +135,10 @@ fn run_on<B: burn::tensor::backend::Backend>(
         if cut > cfg.num_ws() {
             bail!("--trunc-cutoff {cut} exceeds the network's {} ws", cfg.num_ws());
         }
+    }
+    // Made only once everything that can refuse the run has been checked: a refusal leaves no folder.
+    if let Some(dir) = &a.outdir {
+        create_dir(dir)?;
     }
     let mut files = Vec::new();
     let save = |name: String, hwc: &[u8], seed: u64, files: &mut Vec<PathBuf>| -> Result<()> {
