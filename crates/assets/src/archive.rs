@@ -67,7 +67,11 @@ fn target(entry: &[String], want: &Want) -> Option<PathBuf> {
             continue;
         }
         let rest = &entry[skip..];
-        if rest[..member.len()].iter().zip(&member).any(|(a, b)| a != b) {
+        if rest[..member.len()]
+            .iter()
+            .zip(&member)
+            .any(|(a, b)| a != b)
+        {
             continue;
         }
         let tail = &rest[member.len()..];
@@ -95,13 +99,18 @@ pub(crate) fn extract(archive: &Path, wants: &[Want]) -> io::Result<Vec<usize>> 
     let bad = |m: String| io::Error::new(io::ErrorKind::InvalidData, m);
     match sniff(archive)? {
         Some(Format::Zip) => {
-            let mut z = zip::ZipArchive::new(File::open(archive)?).map_err(|e| bad(format!("bad zip: {e}")))?;
+            let mut z = zip::ZipArchive::new(File::open(archive)?)
+                .map_err(|e| bad(format!("bad zip: {e}")))?;
             for i in 0..z.len() {
-                let mut f = z.by_index(i).map_err(|e| bad(format!("bad zip entry: {e}")))?;
+                let mut f = z
+                    .by_index(i)
+                    .map_err(|e| bad(format!("bad zip entry: {e}")))?;
                 if !f.is_file() {
                     continue;
                 }
-                let Some(parts) = f.enclosed_name().as_deref().and_then(components) else { continue };
+                let Some(parts) = f.enclosed_name().as_deref().and_then(components) else {
+                    continue;
+                };
                 for (k, w) in wants.iter().enumerate() {
                     if let Some(dest) = target(&parts, w) {
                         if !w.dir && counts[k] > 0 {
@@ -122,7 +131,9 @@ pub(crate) fn extract(archive: &Path, wants: &[Want]) -> io::Result<Vec<usize>> 
                 if !e.header().entry_type().is_file() {
                     continue;
                 }
-                let Some(parts) = components(&e.path()?) else { continue };
+                let Some(parts) = components(&e.path()?) else {
+                    continue;
+                };
                 for (k, w) in wants.iter().enumerate() {
                     if let Some(dest) = target(&parts, w) {
                         if !w.dir && counts[k] > 0 {
@@ -135,7 +146,12 @@ pub(crate) fn extract(archive: &Path, wants: &[Want]) -> io::Result<Vec<usize>> 
                 }
             }
         }
-        None => return Err(bad(format!("{} is neither a zip nor a .tar.gz", archive.display()))),
+        None => {
+            return Err(bad(format!(
+                "{} is neither a zip nor a .tar.gz",
+                archive.display()
+            )))
+        }
     }
     Ok(counts)
 }
@@ -147,7 +163,8 @@ pub(crate) mod tests {
 
     /// A .tar.gz holding `files` (path, bytes), paths written verbatim.
     pub(crate) fn make_targz(path: &Path, files: &[(&str, &[u8])]) {
-        let gz = flate2::write::GzEncoder::new(File::create(path).unwrap(), flate2::Compression::fast());
+        let gz =
+            flate2::write::GzEncoder::new(File::create(path).unwrap(), flate2::Compression::fast());
         let mut b = tar::Builder::new(gz);
         for (name, data) in files {
             let mut h = tar::Header::new_gnu();
@@ -165,7 +182,8 @@ pub(crate) mod tests {
 
     pub(crate) fn make_zip(path: &Path, files: &[(&str, &[u8])]) {
         let mut z = zip::ZipWriter::new(File::create(path).unwrap());
-        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
         for (name, data) in files {
             z.start_file(*name, opts).unwrap();
             z.write_all(data).unwrap();
@@ -174,7 +192,11 @@ pub(crate) mod tests {
     }
 
     fn want(member: &str, dir: bool, dest: &Path) -> Want {
-        Want { member: member.into(), dir, dest: dest.to_path_buf() }
+        Want {
+            member: member.into(),
+            dir,
+            dest: dest.to_path_buf(),
+        }
     }
 
     #[test]
@@ -183,7 +205,11 @@ pub(crate) mod tests {
         let a = t.path().join("p-1.0.tar.gz");
         make_targz(
             &a,
-            &[("p-1.0/setup.py", b"x"), ("p-1.0/p/weights/w.ckpt", b"weights"), ("p-1.0/p/weights/o.ckpt", b"other")],
+            &[
+                ("p-1.0/setup.py", b"x"),
+                ("p-1.0/p/weights/w.ckpt", b"weights"),
+                ("p-1.0/p/weights/o.ckpt", b"other"),
+            ],
         );
         assert_eq!(sniff(&a).unwrap(), Some(Format::TarGz));
         let d = t.path().join("out/w.ckpt");
@@ -196,11 +222,25 @@ pub(crate) mod tests {
     fn wheel_member_at_top_and_several_wants_in_one_pass() {
         let t = tempfile::tempdir().unwrap();
         let a = t.path().join("p-1.0-py3-none-any.whl");
-        make_zip(&a, &[("p/a.pt", b"AAA"), ("p/b.pt", b"BB"), ("p-1.0.dist-info/RECORD", b"")]);
+        make_zip(
+            &a,
+            &[
+                ("p/a.pt", b"AAA"),
+                ("p/b.pt", b"BB"),
+                ("p-1.0.dist-info/RECORD", b""),
+            ],
+        );
         assert_eq!(sniff(&a).unwrap(), Some(Format::Zip));
         let (da, db, dc) = (t.path().join("a"), t.path().join("b"), t.path().join("c"));
-        let counts =
-            extract(&a, &[want("p/a.pt", false, &da), want("p/b.pt", false, &db), want("p/c.pt", false, &dc)]).unwrap();
+        let counts = extract(
+            &a,
+            &[
+                want("p/a.pt", false, &da),
+                want("p/b.pt", false, &db),
+                want("p/c.pt", false, &dc),
+            ],
+        )
+        .unwrap();
         assert_eq!(counts, vec![1, 1, 0]);
         assert_eq!(std::fs::read(&da).unwrap(), b"AAA");
         assert_eq!(std::fs::read(&db).unwrap(), b"BB");
@@ -231,10 +271,18 @@ pub(crate) mod tests {
     fn hostile_paths_are_skipped() {
         let t = tempfile::tempdir().unwrap();
         let a = t.path().join("evil.tar.gz");
-        make_targz(&a, &[("package/assets/../../escape.webp", b"bad"), ("package/assets/ok.webp", b"ok")]);
+        make_targz(
+            &a,
+            &[
+                ("package/assets/../../escape.webp", b"bad"),
+                ("package/assets/ok.webp", b"ok"),
+            ],
+        );
         let d = t.path().join("sub/imgs");
         assert_eq!(extract(&a, &[want("assets", true, &d)]).unwrap(), vec![1]);
-        assert!(!t.path().join("escape.webp").exists() && !t.path().join("sub/escape.webp").exists());
+        assert!(
+            !t.path().join("escape.webp").exists() && !t.path().join("sub/escape.webp").exists()
+        );
     }
 
     #[test]

@@ -35,7 +35,11 @@ pub(crate) fn list_files(dir: &Path) -> io::Result<Vec<String>> {
         for e in std::fs::read_dir(base.join(rel))? {
             let e = e?;
             let name = e.file_name().to_string_lossy().into_owned();
-            let r = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+            let r = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
             let ft = e.file_type()?;
             if ft.is_dir() {
                 walk(base, &r, out)?;
@@ -81,7 +85,11 @@ pub(crate) struct Stamp {
 
 fn size_mtime(p: &Path) -> io::Result<(u64, u128)> {
     let m = std::fs::metadata(p)?;
-    let t = m.modified()?.duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let t = m
+        .modified()?
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     Ok((m.len(), t))
 }
 
@@ -99,7 +107,11 @@ impl Stamp {
             let (s, t) = size_mtime(path)?;
             vec![(String::new(), s, t)]
         };
-        Ok(Stamp { asset: asset.into(), sha256: sha256.into(), files })
+        Ok(Stamp {
+            asset: asset.into(),
+            sha256: sha256.into(),
+            files,
+        })
     }
 
     /// True when `path` still looks exactly as when the stamp was taken and the stamp is for `sha256`.
@@ -115,7 +127,11 @@ impl Stamp {
             }
         }
         self.files.iter().all(|(rel, s, t)| {
-            let p = if rel.is_empty() { path.to_path_buf() } else { path.join(rel) };
+            let p = if rel.is_empty() {
+                path.to_path_buf()
+            } else {
+                path.join(rel)
+            };
             matches!(size_mtime(&p), Ok((s2, t2)) if s2 == *s && t2 == *t)
         })
     }
@@ -143,7 +159,10 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("abc");
         std::fs::write(&p, b"abc").unwrap();
-        assert_eq!(sha256_file(&p).unwrap(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_file(&p).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
@@ -158,8 +177,14 @@ e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  a.webp
 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  b.webp
 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  d/c.webp
 ";
-        assert_eq!(sha256_tree(t.path()).unwrap(), hex(&Sha256::digest(manifest.as_bytes())));
-        assert_eq!(sha256_path(t.path()).unwrap(), sha256_tree(t.path()).unwrap());
+        assert_eq!(
+            sha256_tree(t.path()).unwrap(),
+            hex(&Sha256::digest(manifest.as_bytes()))
+        );
+        assert_eq!(
+            sha256_path(t.path()).unwrap(),
+            sha256_tree(t.path()).unwrap()
+        );
     }
 
     #[test]

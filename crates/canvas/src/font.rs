@@ -163,16 +163,32 @@ mod tests {
 
     /// The drawn glyph as text art, '#' for ink.
     fn art(img: &Image, x0: u32, w: u32, h: u32) -> Vec<String> {
-        (0..h).map(|y| (x0..x0 + w).map(|x| if img.get(x, y)[3] > 0 { '#' } else { '.' }).collect()).collect()
+        (0..h)
+            .map(|y| {
+                (x0..x0 + w)
+                    .map(|x| if img.get(x, y)[3] > 0 { '#' } else { '.' })
+                    .collect()
+            })
+            .collect()
     }
 
     #[test]
     fn glyphs_fit_and_are_distinct() {
         for (i, g) in GLYPHS.iter().enumerate() {
             assert!(g.iter().all(|r| *r < 32), "glyph {i} wider than 5");
-            assert_eq!(g.iter().all(|r| *r == 0), i == 0, "only space is blank (glyph {i})");
+            assert_eq!(
+                g.iter().all(|r| *r == 0),
+                i == 0,
+                "only space is blank (glyph {i})"
+            );
             for (j, other) in GLYPHS.iter().enumerate().skip(i + 1) {
-                assert_ne!(g, other, "glyphs {} and {} are identical", (i + 32) as u8 as char, (j + 32) as u8 as char);
+                assert_ne!(
+                    g,
+                    other,
+                    "glyphs {} and {} are identical",
+                    (i + 32) as u8 as char,
+                    (j + 32) as u8 as char
+                );
             }
         }
     }

@@ -13,7 +13,11 @@ const NEUQUANT_SAMPLE: i32 = 10;
 
 /// A quantized frame: palette (RGB triples), indices, and the transparent index if any.
 fn quantize(img: &Image) -> (Vec<u8>, Vec<u8>, Option<u8>) {
-    let px: Vec<[u8; 4]> = img.as_raw().chunks_exact(4).map(|p| [p[0], p[1], p[2], p[3]]).collect();
+    let px: Vec<[u8; 4]> = img
+        .as_raw()
+        .chunks_exact(4)
+        .map(|p| [p[0], p[1], p[2], p[3]])
+        .collect();
     let opaque = |p: &[u8; 4]| p[3] >= 128;
     let has_clear = px.iter().any(|p| !opaque(p));
     let slots = if has_clear { 255 } else { 256 };
@@ -35,14 +39,33 @@ fn quantize(img: &Image) -> (Vec<u8>, Vec<u8>, Option<u8>) {
             *v = i as u8;
         }
         let palette = exact.keys().flatten().copied().collect();
-        let idx = px.iter().map(|p| if opaque(p) { exact[&[p[0], p[1], p[2]]] } else { CLEAR }).collect();
+        let idx = px
+            .iter()
+            .map(|p| {
+                if opaque(p) {
+                    exact[&[p[0], p[1], p[2]]]
+                } else {
+                    CLEAR
+                }
+            })
+            .collect();
         (palette, idx)
     } else {
-        let train: Vec<u8> = px.iter().filter(|p| opaque(p)).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+        let train: Vec<u8> = px
+            .iter()
+            .filter(|p| opaque(p))
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect();
         let nq = color_quant::NeuQuant::new(NEUQUANT_SAMPLE, slots, &train);
         let idx = px
             .iter()
-            .map(|p| if opaque(p) { nq.index_of(&[p[0], p[1], p[2], 255]) as u8 } else { CLEAR })
+            .map(|p| {
+                if opaque(p) {
+                    nq.index_of(&[p[0], p[1], p[2], 255]) as u8
+                } else {
+                    CLEAR
+                }
+            })
             .collect();
         (nq.color_map_rgb(), idx)
     };
@@ -56,10 +79,16 @@ fn quantize(img: &Image) -> (Vec<u8>, Vec<u8>, Option<u8>) {
 
 /// `delay_cs`: frame delay in hundredths of a second. All frames must share one size.
 pub fn encode_gif(frames: &[Image], delay_cs: u16) -> crate::Result<Vec<u8>> {
-    let first = frames.first().ok_or_else(|| Error::Invalid("cannot write a GIF with no frames".into()))?;
+    let first = frames
+        .first()
+        .ok_or_else(|| Error::Invalid("cannot write a GIF with no frames".into()))?;
     let (w, h) = (first.width(), first.height());
     crate::image::check_size(w, h)?;
-    if let Some((i, f)) = frames.iter().enumerate().find(|(_, f)| (f.width(), f.height()) != (w, h)) {
+    if let Some((i, f)) = frames
+        .iter()
+        .enumerate()
+        .find(|(_, f)| (f.width(), f.height()) != (w, h))
+    {
         return Err(Error::Invalid(format!(
             "GIF frame {i} is {}x{} but frame 0 is {w}x{h}: all frames must share one size",
             f.width(),
@@ -169,8 +198,13 @@ mod tests {
 
     #[test]
     fn rejects_empty_and_mismatched() {
-        assert!(encode_gif(&[], 5).unwrap_err().to_string().contains("no frames"));
-        let e = encode_gif(&[Image::new(2, 2), Image::new(2, 3)], 5).unwrap_err().to_string();
+        assert!(encode_gif(&[], 5)
+            .unwrap_err()
+            .to_string()
+            .contains("no frames"));
+        let e = encode_gif(&[Image::new(2, 2), Image::new(2, 3)], 5)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("frame 1 is 2x3"), "{e}");
         assert!(encode_gif(&[Image::new(0, 2)], 5).is_err());
     }

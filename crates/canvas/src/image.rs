@@ -22,7 +22,12 @@ pub(crate) fn over(dst: [u8; 4], src: [u8; 4]) -> [u8; 4] {
                 let v = (s as f32 * sa + d as f32 * da * (1.0 - sa)) / oa;
                 v.round().clamp(0.0, 255.0) as u8
             };
-            [ch(src[0], dst[0]), ch(src[1], dst[1]), ch(src[2], dst[2]), (oa * 255.0).round() as u8]
+            [
+                ch(src[0], dst[0]),
+                ch(src[1], dst[1]),
+                ch(src[2], dst[2]),
+                (oa * 255.0).round() as u8,
+            ]
         }
     }
 }
@@ -33,12 +38,25 @@ const MAX_DECODE_BYTES: u64 = (MAX_SIDE as u64) * (MAX_SIDE as u64) * 4 + (64 <<
 impl Image {
     /// A transparent image. Panics never: sizes are validated by callers via `check_size`.
     pub fn new(width: u32, height: u32) -> Self {
-        Image { width, height, data: vec![0; width as usize * height as usize * 4] }
+        Image {
+            width,
+            height,
+            data: vec![0; width as usize * height as usize * 4],
+        }
     }
     pub fn filled(width: u32, height: u32, color: crate::Rgba) -> Self {
         let px = color.to_u8();
-        let data = px.iter().copied().cycle().take(width as usize * height as usize * 4).collect();
-        Image { width, height, data }
+        let data = px
+            .iter()
+            .copied()
+            .cycle()
+            .take(width as usize * height as usize * 4)
+            .collect();
+        Image {
+            width,
+            height,
+            data,
+        }
     }
     /// Wraps raw RGBA8 bytes; errors when the length is not width*height*4.
     pub fn from_raw(width: u32, height: u32, data: Vec<u8>) -> crate::Result<Self> {
@@ -49,11 +67,20 @@ impl Image {
                 data.len()
             )));
         }
-        Ok(Image { width, height, data })
+        Ok(Image {
+            width,
+            height,
+            data,
+        })
     }
     /// Wraps interleaved 8-bit pixels of 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA) channels, as networks
     /// produce them (HWC order).
-    pub fn from_channels(width: u32, height: u32, channels: usize, data: &[u8]) -> crate::Result<Self> {
+    pub fn from_channels(
+        width: u32,
+        height: u32,
+        channels: usize,
+        data: &[u8],
+    ) -> crate::Result<Self> {
         let n = (width as usize) * (height as usize);
         if !(1..=4).contains(&channels) || data.len() != n * channels {
             return Err(Error::Invalid(format!(
@@ -71,7 +98,11 @@ impl Image {
                 _ => unreachable!("chunks_exact gives 1..=4 bytes"),
             })
             .collect();
-        Ok(Image { width, height, data: rgba })
+        Ok(Image {
+            width,
+            height,
+            data: rgba,
+        })
     }
     /// Interleaved 8-bit pixels with `channels` channels (1: ITU-R 601 luma as PIL's "L", 3: RGB with alpha
     /// dropped as PIL's convert("RGB"), 4: RGBA).
@@ -82,24 +113,46 @@ impl Image {
                 .chunks_exact(4)
                 .map(|p| ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000) as u8)
                 .collect()),
-            3 => Ok(self.data.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect()),
+            3 => Ok(self
+                .data
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect()),
             4 => Ok(self.data.clone()),
-            c => Err(Error::Invalid(format!("cannot convert an image to {c} channels"))),
+            c => Err(Error::Invalid(format!(
+                "cannot convert an image to {c} channels"
+            ))),
         }
     }
-    pub fn width(&self) -> u32 { self.width }
-    pub fn height(&self) -> u32 { self.height }
-    pub fn as_raw(&self) -> &[u8] { &self.data }
-    pub fn as_raw_mut(&mut self) -> &mut [u8] { &mut self.data }
-    pub fn into_raw(self) -> Vec<u8> { self.data }
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+    pub fn as_raw(&self) -> &[u8] {
+        &self.data
+    }
+    pub fn as_raw_mut(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+    pub fn into_raw(self) -> Vec<u8> {
+        self.data
+    }
 
     fn index(&self, x: u32, y: u32) -> Option<usize> {
-        (x < self.width && y < self.height).then(|| (y as usize * self.width as usize + x as usize) * 4)
+        (x < self.width && y < self.height)
+            .then(|| (y as usize * self.width as usize + x as usize) * 4)
     }
     /// The pixel at (x, y); transparent black outside the image (never panics).
     pub fn get(&self, x: u32, y: u32) -> [u8; 4] {
         match self.index(x, y) {
-            Some(i) => [self.data[i], self.data[i + 1], self.data[i + 2], self.data[i + 3]],
+            Some(i) => [
+                self.data[i],
+                self.data[i + 1],
+                self.data[i + 2],
+                self.data[i + 3],
+            ],
             None => [0; 4],
         }
     }
@@ -115,7 +168,12 @@ impl Image {
             return;
         }
         if let Some(i) = self.index(x as u32, y as u32) {
-            let dst = [self.data[i], self.data[i + 1], self.data[i + 2], self.data[i + 3]];
+            let dst = [
+                self.data[i],
+                self.data[i + 1],
+                self.data[i + 2],
+                self.data[i + 3],
+            ];
             self.data[i..i + 4].copy_from_slice(&over(dst, color.to_u8()));
         }
     }
@@ -135,8 +193,18 @@ impl Image {
                 let sx = (dx - x) as usize;
                 let si = (sy * src.width as usize + sx) * 4;
                 let di = (dy as usize * self.width as usize + dx as usize) * 4;
-                let s = [src.data[si], src.data[si + 1], src.data[si + 2], src.data[si + 3]];
-                let d = [self.data[di], self.data[di + 1], self.data[di + 2], self.data[di + 3]];
+                let s = [
+                    src.data[si],
+                    src.data[si + 1],
+                    src.data[si + 2],
+                    src.data[si + 3],
+                ];
+                let d = [
+                    self.data[di],
+                    self.data[di + 1],
+                    self.data[di + 2],
+                    self.data[di + 3],
+                ];
                 self.data[di..di + 4].copy_from_slice(&over(d, s));
             }
         }
@@ -153,16 +221,26 @@ impl Image {
         let mut pre = ::image::Rgba32FImage::new(self.width, self.height);
         for (p, s) in pre.pixels_mut().zip(self.data.chunks_exact(4)) {
             let a = s[3] as f32 / 255.0;
-            p.0 = [s[0] as f32 / 255.0 * a, s[1] as f32 / 255.0 * a, s[2] as f32 / 255.0 * a, a];
+            p.0 = [
+                s[0] as f32 / 255.0 * a,
+                s[1] as f32 / 255.0 * a,
+                s[2] as f32 / 255.0 * a,
+                a,
+            ];
         }
-        let out = ::image::imageops::resize(&pre, width, height, ::image::imageops::FilterType::Lanczos3);
+        let out =
+            ::image::imageops::resize(&pre, width, height, ::image::imageops::FilterType::Lanczos3);
         let mut img = Image::new(width, height);
         for (d, p) in img.data.chunks_exact_mut(4).zip(out.pixels()) {
             // Lanczos rings outside [0, 1]: clamp alpha, then colour to at most alpha before demultiplying.
             let a = p.0[3].clamp(0.0, 1.0);
             let q = |v: f32| (255.0 * (v.clamp(0.0, a) / a)).round() as u8;
             let qa = (a * 255.0).round() as u8;
-            d.copy_from_slice(&if qa == 0 { [0; 4] } else { [q(p.0[0]), q(p.0[1]), q(p.0[2]), qa] });
+            d.copy_from_slice(&if qa == 0 {
+                [0; 4]
+            } else {
+                [q(p.0[0]), q(p.0[1]), q(p.0[2]), qa]
+            });
         }
         img
     }
@@ -181,9 +259,18 @@ impl Image {
     /// so a decompression bomb is an error rather than an out-of-memory abort.
     pub fn load(path: &std::path::Path) -> crate::Result<Image> {
         let shown = path.display().to_string();
-        let io_err = |source| Error::Io { path: shown.clone(), source };
-        let dec_err = |reason: String| Error::Decode { path: shown.clone(), reason };
-        let mut reader = ::image::ImageReader::open(path).map_err(io_err)?.with_guessed_format().map_err(io_err)?;
+        let io_err = |source| Error::Io {
+            path: shown.clone(),
+            source,
+        };
+        let dec_err = |reason: String| Error::Decode {
+            path: shown.clone(),
+            reason,
+        };
+        let mut reader = ::image::ImageReader::open(path)
+            .map_err(io_err)?
+            .with_guessed_format()
+            .map_err(io_err)?;
         let mut limits = ::image::Limits::default();
         limits.max_image_width = Some(MAX_SIDE);
         limits.max_image_height = Some(MAX_SIDE);
@@ -204,7 +291,9 @@ pub const MAX_SIDE: u32 = 16384;
 pub fn check_size(width: u32, height: u32) -> crate::Result<()> {
     for (what, v) in [("width", width), ("height", height)] {
         if v == 0 || v > MAX_SIDE {
-            return Err(Error::Invalid(format!("{what} {v} is out of range (1..={MAX_SIDE})")));
+            return Err(Error::Invalid(format!(
+                "{what} {v} is out of range (1..={MAX_SIDE})"
+            )));
         }
     }
     Ok(())
@@ -217,7 +306,10 @@ mod tests {
     use std::path::PathBuf;
 
     fn temp_dir(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("bestiary-canvas-image-{tag}-{}", std::process::id()));
+        let d = std::env::temp_dir().join(format!(
+            "bestiary-canvas-image-{tag}-{}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&d).unwrap();
         d
     }
@@ -227,7 +319,16 @@ mod tests {
         let mut img = Image::new(7, 5);
         for y in 0..5 {
             for x in 0..7 {
-                img.put(x, y, [(x * 36) as u8, (y * 60) as u8, 200, if x + y == 0 { 0 } else { 255 }]);
+                img.put(
+                    x,
+                    y,
+                    [
+                        (x * 36) as u8,
+                        (y * 60) as u8,
+                        200,
+                        if x + y == 0 { 0 } else { 255 },
+                    ],
+                );
             }
         }
         img
@@ -237,8 +338,14 @@ mod tests {
     fn check_size_bounds() {
         assert!(check_size(1, 1).is_ok());
         assert!(check_size(MAX_SIDE, MAX_SIDE).is_ok());
-        assert_eq!(check_size(0, 5).unwrap_err().to_string(), "width 0 is out of range (1..=16384)");
-        assert_eq!(check_size(5, 16385).unwrap_err().to_string(), "height 16385 is out of range (1..=16384)");
+        assert_eq!(
+            check_size(0, 5).unwrap_err().to_string(),
+            "width 0 is out of range (1..=16384)"
+        );
+        assert_eq!(
+            check_size(5, 16385).unwrap_err().to_string(),
+            "height 16385 is out of range (1..=16384)"
+        );
     }
 
     #[test]
@@ -342,7 +449,10 @@ mod tests {
         let text = dir.join("text.png");
         std::fs::write(&text, b"hello").unwrap();
         assert!(Image::load(&text).is_err());
-        assert!(matches!(Image::load(&dir.join("missing.png")), Err(Error::Io { .. })));
+        assert!(matches!(
+            Image::load(&dir.join("missing.png")),
+            Err(Error::Io { .. })
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -351,7 +461,11 @@ mod tests {
         for &b in bytes {
             c ^= b as u32;
             for _ in 0..8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
             }
         }
         !c
@@ -399,6 +513,12 @@ mod channel_tests {
         assert!(Image::from_channels(2, 2, 3, &rgb).is_err());
         assert!(Image::from_channels(1, 1, 5, &[0; 5]).is_err());
         // PIL "L": (R*299 + G*587 + B*114) / 1000, truncated.
-        assert_eq!(img.to_channels(1).unwrap(), [((10 * 299 + 20 * 587 + 30 * 114) / 1000) as u8, ((200 * 299 + 100 * 587) / 1000) as u8]);
+        assert_eq!(
+            img.to_channels(1).unwrap(),
+            [
+                ((10 * 299 + 20 * 587 + 30 * 114) / 1000) as u8,
+                ((200 * 299 + 100 * 587) / 1000) as u8
+            ]
+        );
     }
 }

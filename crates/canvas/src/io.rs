@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn io_err(path: &Path, source: std::io::Error) -> Error {
-    Error::Io { path: path.display().to_string(), source }
+    Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// `.NAME.tmp-PID-N` in the target's directory (same filesystem, so the rename is atomic).
@@ -25,7 +28,12 @@ fn temp_path(path: &Path) -> crate::Result<PathBuf> {
     Ok(path.with_file_name(tmp))
 }
 
-fn fill_and_rename(mut file: std::fs::File, bytes: &[u8], tmp: &Path, path: &Path) -> std::io::Result<()> {
+fn fill_and_rename(
+    mut file: std::fs::File,
+    bytes: &[u8],
+    tmp: &Path,
+    path: &Path,
+) -> std::io::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file); // closed before the rename (required on Windows)
@@ -74,7 +82,9 @@ impl ImageFormat {
     /// The format named by `path`'s extension (case-insensitive); any other extension is an error naming
     /// the supported ones, so that no file is ever written in a format its name does not say.
     pub fn from_path(path: &Path) -> crate::Result<ImageFormat> {
-        let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
         match ext.as_deref() {
             Some("png") => Ok(ImageFormat::Png),
             Some("jpg" | "jpeg") => Ok(ImageFormat::Jpeg),
@@ -82,14 +92,20 @@ impl ImageFormat {
             other => Err(Error::Invalid(format!(
                 "{}: cannot write an image as {} (supported: {IMAGE_EXTENSIONS})",
                 path.display(),
-                other.map(|e| format!(".{e}")).unwrap_or_else(|| "a file without extension".into())
+                other
+                    .map(|e| format!(".{e}"))
+                    .unwrap_or_else(|| "a file without extension".into())
             ))),
         }
     }
 }
 
 /// Encodes `image` as `format`; `meta` goes into PNG files only.
-pub fn encode_image(image: &Image, format: ImageFormat, meta: Option<&Metadata>) -> crate::Result<Vec<u8>> {
+pub fn encode_image(
+    image: &Image,
+    format: ImageFormat,
+    meta: Option<&Metadata>,
+) -> crate::Result<Vec<u8>> {
     use ::image::{ExtendedColorType, ImageEncoder};
     crate::image::check_size(image.width(), image.height())?;
     let (w, h) = (image.width(), image.height());
@@ -98,11 +114,11 @@ pub fn encode_image(image: &Image, format: ImageFormat, meta: Option<&Metadata>)
         ImageFormat::Png => return crate::png_meta::encode_png(image, meta),
         ImageFormat::Jpeg => {
             let rgb = image.flatten(Rgba::WHITE).to_channels(3)?;
-            ::image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).write_image(&rgb, w, h, ExtendedColorType::Rgb8)
+            ::image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
+                .write_image(&rgb, w, h, ExtendedColorType::Rgb8)
         }
-        ImageFormat::Webp => {
-            ::image::codecs::webp::WebPEncoder::new_lossless(&mut out).write_image(image.as_raw(), w, h, ExtendedColorType::Rgba8)
-        }
+        ImageFormat::Webp => ::image::codecs::webp::WebPEncoder::new_lossless(&mut out)
+            .write_image(image.as_raw(), w, h, ExtendedColorType::Rgba8),
     };
     res.map_err(|e| Error::Invalid(format!("cannot encode {format:?}: {e}")))?;
     Ok(out)
@@ -119,15 +135,18 @@ mod tests {
     use super::*;
 
     fn temp_dir(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("bestiary-canvas-io-{tag}-{}", std::process::id()));
+        let d =
+            std::env::temp_dir().join(format!("bestiary-canvas-io-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
     }
 
     fn entries(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> =
-            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     }
@@ -148,7 +167,10 @@ mod tests {
         let dir = temp_dir("missing");
         let p = dir.join("no-such-dir").join("out.png");
         let e = write_atomic(&p, b"data").unwrap_err().to_string();
-        assert!(e.contains("no-such-dir/out.png") || e.contains("no-such-dir\\out.png"), "{e}");
+        assert!(
+            e.contains("no-such-dir/out.png") || e.contains("no-such-dir\\out.png"),
+            "{e}"
+        );
         assert!(!p.exists());
         assert!(entries(&dir).is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
@@ -168,7 +190,10 @@ mod tests {
 
     #[test]
     fn path_without_file_name_is_invalid() {
-        assert!(matches!(write_atomic(Path::new("/"), b"x"), Err(Error::Invalid(_))));
+        assert!(matches!(
+            write_atomic(Path::new("/"), b"x"),
+            Err(Error::Invalid(_))
+        ));
     }
 
     fn sample() -> Image {
@@ -183,11 +208,22 @@ mod tests {
 
     #[test]
     fn formats_by_extension() {
-        for (name, f) in [("a.png", ImageFormat::Png), ("a.JPG", ImageFormat::Jpeg), ("b.jpeg", ImageFormat::Jpeg), ("c.WebP", ImageFormat::Webp)] {
-            assert_eq!(ImageFormat::from_path(Path::new(name)).unwrap(), f, "{name}");
+        for (name, f) in [
+            ("a.png", ImageFormat::Png),
+            ("a.JPG", ImageFormat::Jpeg),
+            ("b.jpeg", ImageFormat::Jpeg),
+            ("c.WebP", ImageFormat::Webp),
+        ] {
+            assert_eq!(
+                ImageFormat::from_path(Path::new(name)).unwrap(),
+                f,
+                "{name}"
+            );
         }
         for bad in ["a.tif", "a.gif", "a", "a.png.bak"] {
-            let e = ImageFormat::from_path(Path::new(bad)).unwrap_err().to_string();
+            let e = ImageFormat::from_path(Path::new(bad))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(IMAGE_EXTENSIONS) && e.starts_with(bad), "{e}");
         }
     }
@@ -197,16 +233,29 @@ mod tests {
         let dir = temp_dir("formats");
         let img = sample();
         let meta = Metadata::new("test", serde_json::json!({}), 3);
-        for (name, magic, lossless) in [("x.png", &b"\x89PNG"[..], true), ("x.jpg", &b"\xff\xd8\xff"[..], false), ("x.webp", &b"RIFF"[..], true)] {
+        for (name, magic, lossless) in [
+            ("x.png", &b"\x89PNG"[..], true),
+            ("x.jpg", &b"\xff\xd8\xff"[..], false),
+            ("x.webp", &b"RIFF"[..], true),
+        ] {
             let p = dir.join(name);
             write_image(&p, &img, Some(&meta)).unwrap();
             let bytes = std::fs::read(&p).unwrap();
             assert!(bytes.starts_with(magic), "{name}");
             let back = Image::load(&p).unwrap();
             assert_eq!((back.width(), back.height()), (17, 9));
-            let worst = back.as_raw().iter().zip(img.as_raw()).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+            let worst = back
+                .as_raw()
+                .iter()
+                .zip(img.as_raw())
+                .map(|(a, b)| a.abs_diff(*b))
+                .max()
+                .unwrap();
             // JPEG at quality 95 on a smooth gradient stays within a few levels.
-            assert!(if lossless { worst == 0 } else { worst <= 8 }, "{name}: max difference {worst}");
+            assert!(
+                if lossless { worst == 0 } else { worst <= 8 },
+                "{name}: max difference {worst}"
+            );
         }
         assert!(std::fs::read(dir.join("x.webp")).unwrap()[8..12] == *b"WEBP");
         assert!(crate::png_meta::read_png(&dir.join("x.png")).unwrap().1 == Some(meta));

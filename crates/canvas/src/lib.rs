@@ -21,7 +21,10 @@ pub use scene::{Scene, Shape, Stroke, Style};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot decode image {path}: {reason}")]
     Decode { path: String, reason: String },
     #[error("{0}")]

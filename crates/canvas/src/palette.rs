@@ -13,10 +13,19 @@ const NAMED: &[(&str, &[u32])] = &[
     ("ember", &[0x1a0a06, 0x5c1a0b, 0xb33c12, 0xf08a24, 0xffd27a]),
     ("ocean", &[0x03121f, 0x0b3a5c, 0x1672a0, 0x4fb3c8, 0xc9f0ee]),
     ("moss", &[0x141a0e, 0x2f4520, 0x5b7a35, 0x9bb067, 0xe0e5b8]),
-    ("orchid", &[0x1d0b24, 0x4e1f5e, 0x8f3f97, 0xd37bc4, 0xf6d2ec]),
+    (
+        "orchid",
+        &[0x1d0b24, 0x4e1f5e, 0x8f3f97, 0xd37bc4, 0xf6d2ec],
+    ),
     ("ink", &[0x0b0c10, 0x1f2430, 0x3b4556, 0x6e7a8a, 0xe9e4d8]),
-    ("sunset", &[0x2b1040, 0x7a1f5c, 0xd2445a, 0xf5854a, 0xffd36e]),
-    ("glacier", &[0x0e1a2b, 0x2e5a7a, 0x6fa3c0, 0xb8dbe8, 0xf4fbff]),
+    (
+        "sunset",
+        &[0x2b1040, 0x7a1f5c, 0xd2445a, 0xf5854a, 0xffd36e],
+    ),
+    (
+        "glacier",
+        &[0x0e1a2b, 0x2e5a7a, 0x6fa3c0, 0xb8dbe8, 0xf4fbff],
+    ),
     ("coral", &[0x2a0f14, 0x803040, 0xe0605e, 0xff9e80, 0xffe1cc]),
     ("dusk", &[0x0d0b1e, 0x2a2350, 0x5a4a8a, 0xb07aa1, 0xf2c6a0]),
     ("mono", &[0x000000, 0x404040, 0x808080, 0xc0c0c0, 0xffffff]),
@@ -125,7 +134,11 @@ fn lloyd(points: &[[f32; 3]], centres: &mut [[f32; 3]]) {
         for c in 0..k {
             if counts[c] > 0 {
                 let n = counts[c] as f64;
-                centres[c] = [(sums[c][0] / n) as f32, (sums[c][1] / n) as f32, (sums[c][2] / n) as f32];
+                centres[c] = [
+                    (sums[c][0] / n) as f32,
+                    (sums[c][1] / n) as f32,
+                    (sums[c][2] / n) as f32,
+                ];
             } else {
                 let far = points
                     .iter()
@@ -145,9 +158,17 @@ impl Palette {
         &NAMES
     }
     pub fn named(name: &str) -> Option<Palette> {
-        let (n, hex) = NAMED.iter().find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))?;
-        let colors = hex.iter().map(|&h| Rgba::from_u8([(h >> 16) as u8, (h >> 8) as u8, h as u8, 255])).collect();
-        Some(Palette { name: n.to_string(), colors })
+        let (n, hex) = NAMED
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))?;
+        let colors = hex
+            .iter()
+            .map(|&h| Rgba::from_u8([(h >> 16) as u8, (h >> 8) as u8, h as u8, 255]))
+            .collect();
+        Some(Palette {
+            name: n.to_string(),
+            colors,
+        })
     }
     /// Smooth gradient through the colours (interpolated in OKLab), t clamped to [0,1].
     /// An empty palette samples as transparent.
@@ -167,7 +188,11 @@ impl Palette {
         if n <= 1 {
             return self.sample(0.0);
         }
-        let t = if t.is_finite() { t.rem_euclid(1.0) } else { 0.0 };
+        let t = if t.is_finite() {
+            t.rem_euclid(1.0)
+        } else {
+            0.0
+        };
         let pos = t * n as f32;
         let i = (pos.floor() as usize).min(n - 1);
         self.colors[i].mix(self.colors[(i + 1) % n], pos - i as f32)
@@ -186,7 +211,11 @@ impl Palette {
         if k == 0 {
             return Err(Error::Invalid("palette size k must be at least 1".into()));
         }
-        let usable: Vec<&[u8]> = image.as_raw().chunks_exact(4).filter(|p| p[3] >= 128).collect();
+        let usable: Vec<&[u8]> = image
+            .as_raw()
+            .chunks_exact(4)
+            .filter(|p| p[3] >= 128)
+            .collect();
         if usable.is_empty() {
             return Err(Error::Invalid(format!(
                 "image ({}x{}) has no pixel with alpha >= 128 to learn a palette from",
@@ -198,20 +227,40 @@ impl Palette {
         let step = (usable.len() as f64 / MAX_SAMPLES as f64).max(1.0);
         let count = ((usable.len() as f64 / step) as usize).max(1);
         // 8-bit sRGB -> linear once per level instead of per pixel.
-        let lut: Vec<f32> = (0..=255u8).map(|v| crate::color::srgb_to_linear(v as f32 / 255.0)).collect();
+        let lut: Vec<f32> = (0..=255u8)
+            .map(|v| crate::color::srgb_to_linear(v as f32 / 255.0))
+            .collect();
         let points: Vec<[f32; 3]> = (0..count)
             .map(|i| {
                 let p = usable[((i as f64 * step) as usize).min(usable.len() - 1)];
-                let lab = crate::color::oklab_from_linear([lut[p[0] as usize], lut[p[1] as usize], lut[p[2] as usize]]);
+                let lab = crate::color::oklab_from_linear([
+                    lut[p[0] as usize],
+                    lut[p[1] as usize],
+                    lut[p[2] as usize],
+                ]);
                 [lab.l, lab.a, lab.b]
             })
             .collect();
         let mut rng = SplitMix64(seed);
         let mut centres = seed_centres(&points, k, &mut rng);
         lloyd(&points, &mut centres);
-        let mut labs: Vec<Oklab> = centres.iter().map(|c| Oklab { l: c[0], a: c[1], b: c[2] }).collect();
-        labs.sort_by(|p, q| p.l.total_cmp(&q.l).then(p.a.total_cmp(&q.a)).then(p.b.total_cmp(&q.b)));
-        Ok(Palette { name: "from-image".into(), colors: labs.into_iter().map(|l| Rgba::from_oklab(l, 1.0)).collect() })
+        let mut labs: Vec<Oklab> = centres
+            .iter()
+            .map(|c| Oklab {
+                l: c[0],
+                a: c[1],
+                b: c[2],
+            })
+            .collect();
+        labs.sort_by(|p, q| {
+            p.l.total_cmp(&q.l)
+                .then(p.a.total_cmp(&q.a))
+                .then(p.b.total_cmp(&q.b))
+        });
+        Ok(Palette {
+            name: "from-image".into(),
+            colors: labs.into_iter().map(|l| Rgba::from_oklab(l, 1.0)).collect(),
+        })
     }
 }
 
@@ -231,7 +280,10 @@ mod tests {
         }
         assert_eq!(Palette::named("EMBER").unwrap().name, "ember");
         assert!(Palette::named("nope").is_none());
-        assert_eq!(Palette::named("mono").unwrap().colors[2].to_u8(), [128, 128, 128, 255]);
+        assert_eq!(
+            Palette::named("mono").unwrap().colors[2].to_u8(),
+            [128, 128, 128, 255]
+        );
     }
 
     #[test]
@@ -253,17 +305,33 @@ mod tests {
         let tail = p.sample_cyclic(0.9).to_oklab().l;
         assert!(tail < p.colors[n - 1].to_oklab().l && tail > p.colors[0].to_oklab().l);
         assert_eq!(p.pick(n + 2), p.colors[2]);
-        let empty = Palette { name: "x".into(), colors: vec![] };
-        assert_eq!((empty.sample(0.5), empty.sample_cyclic(0.5), empty.pick(3)), (Rgba::TRANSPARENT, Rgba::TRANSPARENT, Rgba::TRANSPARENT));
+        let empty = Palette {
+            name: "x".into(),
+            colors: vec![],
+        };
+        assert_eq!(
+            (empty.sample(0.5), empty.sample_cyclic(0.5), empty.pick(3)),
+            (Rgba::TRANSPARENT, Rgba::TRANSPARENT, Rgba::TRANSPARENT)
+        );
     }
 
     /// 3 flat colours in unequal areas plus transparent junk that must be ignored.
     fn three_colour_image() -> (Image, [Rgba; 3]) {
-        let cols = [Rgba::parse("#d94f30").unwrap(), Rgba::parse("#2a9d8f").unwrap(), Rgba::parse("#f4e285").unwrap()];
+        let cols = [
+            Rgba::parse("#d94f30").unwrap(),
+            Rgba::parse("#2a9d8f").unwrap(),
+            Rgba::parse("#f4e285").unwrap(),
+        ];
         let mut img = Image::new(300, 300);
         for y in 0..300 {
             for x in 0..300 {
-                let c = if x < 50 { cols[0] } else if y < 200 { cols[1] } else { cols[2] };
+                let c = if x < 50 {
+                    cols[0]
+                } else if y < 200 {
+                    cols[1]
+                } else {
+                    cols[2]
+                };
                 let mut px = c.to_u8();
                 // Slight noise, so clusters are clouds rather than points.
                 px[0] = px[0].saturating_add(((x * 7 + y * 3) % 5) as u8);
@@ -300,7 +368,10 @@ mod tests {
     fn kmeans_edge_cases() {
         let (img, _) = three_colour_image();
         assert!(Palette::from_image(&img, 0, 1).is_err());
-        assert!(Palette::from_image(&Image::new(4, 4), 3, 1).unwrap_err().to_string().contains("alpha"));
+        assert!(Palette::from_image(&Image::new(4, 4), 3, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("alpha"));
         // More clusters than distinct colours: still k colours, all from the image.
         let two = Image::from_raw(2, 1, vec![0, 0, 0, 255, 255, 255, 255, 255]).unwrap();
         let p = Palette::from_image(&two, 4, 3).unwrap();
@@ -309,7 +380,10 @@ mod tests {
         assert_eq!(p.colors[3].to_u8(), [255, 255, 255, 255]);
         // Sorted dark to light.
         let p5 = Palette::from_image(&img, 5, 2).unwrap();
-        assert!(p5.colors.windows(2).all(|w| w[0].to_oklab().l <= w[1].to_oklab().l));
+        assert!(p5
+            .colors
+            .windows(2)
+            .all(|w| w[0].to_oklab().l <= w[1].to_oklab().l));
     }
 
     #[test]

@@ -16,14 +16,20 @@ pub struct Metadata {
 impl Metadata {
     /// `version` is filled with bestiary's version (this crate's CARGO_PKG_VERSION).
     pub fn new(engine: &str, params: serde_json::Value, seed: u64) -> Self {
-        Metadata { engine: engine.to_string(), params, seed, version: env!("CARGO_PKG_VERSION").to_string() }
+        Metadata {
+            engine: engine.to_string(),
+            params,
+            seed,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
     }
 }
 
 /// Compact JSON with every non-ASCII character written as a `\uXXXX` escape: tEXt is Latin-1 only,
 /// and pure ASCII survives any reader. Non-ASCII can only occur inside JSON strings, where escapes are valid.
 fn ascii_json(meta: &Metadata) -> crate::Result<String> {
-    let json = serde_json::to_string(meta).map_err(|e| Error::Invalid(format!("cannot serialize metadata: {e}")))?;
+    let json = serde_json::to_string(meta)
+        .map_err(|e| Error::Invalid(format!("cannot serialize metadata: {e}")))?;
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {
         if c.is_ascii() {
@@ -48,7 +54,8 @@ pub fn encode_png(image: &Image, meta: Option<&Metadata>) -> crate::Result<Vec<u
         enc.set_depth(png::BitDepth::Eight);
         enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
         if let Some(m) = meta {
-            enc.add_text_chunk(TEXT_KEY.to_string(), ascii_json(m)?).map_err(enc_err)?;
+            enc.add_text_chunk(TEXT_KEY.to_string(), ascii_json(m)?)
+                .map_err(enc_err)?;
         }
         let mut writer = enc.write_header().map_err(enc_err)?;
         writer.write_image_data(image.as_raw()).map_err(enc_err)?;
@@ -67,8 +74,14 @@ pub fn write_png(path: &Path, image: &Image, meta: Option<&Metadata>) -> crate::
 fn to_rgba(buf: &[u8], color: png::ColorType) -> Result<Vec<u8>, String> {
     let out = match color {
         png::ColorType::Rgba => buf.to_vec(),
-        png::ColorType::Rgb => buf.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect(),
-        png::ColorType::GrayscaleAlpha => buf.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0], p[1]]).collect(),
+        png::ColorType::Rgb => buf
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect(),
+        png::ColorType::GrayscaleAlpha => buf
+            .chunks_exact(2)
+            .flat_map(|p| [p[0], p[0], p[0], p[1]])
+            .collect(),
         png::ColorType::Grayscale => buf.iter().flat_map(|&g| [g, g, g, 255]).collect(),
         png::ColorType::Indexed => return Err("indexed colour was not expanded".into()),
     };
@@ -90,9 +103,15 @@ fn decode(bytes: &[u8]) -> Result<(Image, Option<Metadata>), String> {
     let rgba = to_rgba(&buf[..frame.buffer_size()], color)?;
     // Text after the image data is legal PNG too: read to the end so it is seen.
     reader.finish().map_err(|e| e.to_string())?;
-    let meta = match reader.info().uncompressed_latin1_text.iter().find(|t| t.keyword == TEXT_KEY) {
+    let meta = match reader
+        .info()
+        .uncompressed_latin1_text
+        .iter()
+        .find(|t| t.keyword == TEXT_KEY)
+    {
         Some(t) => Some(
-            serde_json::from_str::<Metadata>(&t.text).map_err(|e| format!("invalid {TEXT_KEY} metadata: {e}"))?,
+            serde_json::from_str::<Metadata>(&t.text)
+                .map_err(|e| format!("invalid {TEXT_KEY} metadata: {e}"))?,
         ),
         None => None,
     };
@@ -106,8 +125,14 @@ pub fn decode_png(bytes: &[u8]) -> crate::Result<(Image, Option<Metadata>)> {
 
 pub fn read_png(path: &Path) -> crate::Result<(Image, Option<Metadata>)> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: shown.clone(), source })?;
-    decode(&bytes).map_err(|reason| Error::Decode { path: shown, reason })
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    decode(&bytes).map_err(|reason| Error::Decode {
+        path: shown,
+        reason,
+    })
 }
 
 #[cfg(test)]
@@ -119,7 +144,16 @@ mod tests {
         let mut img = Image::new(13, 9);
         for y in 0..9 {
             for x in 0..13 {
-                img.put(x, y, [(x * 19) as u8, (y * 28) as u8, ((x + y) * 7) as u8, (255 - x * 10) as u8]);
+                img.put(
+                    x,
+                    y,
+                    [
+                        (x * 19) as u8,
+                        (y * 28) as u8,
+                        ((x + y) * 7) as u8,
+                        (255 - x * 10) as u8,
+                    ],
+                );
             }
         }
         img
@@ -128,7 +162,11 @@ mod tests {
     #[test]
     fn metadata_round_trip() {
         let img = gradient();
-        let meta = Metadata::new("flow", serde_json::json!({"steps": 300, "palette": "ember", "note": "ünïcode ✓ 🦊"}), 42);
+        let meta = Metadata::new(
+            "flow",
+            serde_json::json!({"steps": 300, "palette": "ember", "note": "ünïcode ✓ 🦊"}),
+            42,
+        );
         assert_eq!(meta.version, env!("CARGO_PKG_VERSION"));
         let bytes = encode_png(&img, Some(&meta)).unwrap();
         let (back, got) = decode_png(&bytes).unwrap();
@@ -154,7 +192,8 @@ mod tests {
         {
             let mut enc = png::Encoder::new(&mut bytes, 2, 1);
             enc.set_color(png::ColorType::Rgb);
-            enc.add_text_chunk("Software".into(), "elsewhere".into()).unwrap();
+            enc.add_text_chunk("Software".into(), "elsewhere".into())
+                .unwrap();
             let mut w = enc.write_header().unwrap();
             w.write_image_data(&[1, 2, 3, 4, 5, 6]).unwrap();
         }
@@ -172,8 +211,12 @@ mod tests {
         {
             let mut enc = png::Encoder::new(&mut bytes, 1, 1);
             enc.set_color(png::ColorType::Rgba);
-            enc.add_text_chunk(TEXT_KEY.into(), "{not json".into()).unwrap();
-            enc.write_header().unwrap().write_image_data(&[0; 4]).unwrap();
+            enc.add_text_chunk(TEXT_KEY.into(), "{not json".into())
+                .unwrap();
+            enc.write_header()
+                .unwrap()
+                .write_image_data(&[0; 4])
+                .unwrap();
         }
         let e = decode_png(&bytes).unwrap_err().to_string();
         assert!(e.contains("invalid bestiary metadata"), "{e}");

@@ -15,17 +15,42 @@ pub struct Style {
 }
 
 impl Style {
-    pub fn fill(color: Rgba) -> Self { Style { fill: Some(color), stroke: None } }
-    pub fn stroke(color: Rgba, width: f32) -> Self { Style { fill: None, stroke: Some(Stroke { color, width }) } }
+    pub fn fill(color: Rgba) -> Self {
+        Style {
+            fill: Some(color),
+            stroke: None,
+        }
+    }
+    pub fn stroke(color: Rgba, width: f32) -> Self {
+        Style {
+            fill: None,
+            stroke: Some(Stroke { color, width }),
+        }
+    }
 }
 
 /// Coordinates are in scene units; (0,0) is top-left.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Shape {
     /// Open or closed polyline (round caps and joins when stroked).
-    Path { points: Vec<(f32, f32)>, closed: bool, style: Style },
-    Rect { x: f32, y: f32, w: f32, h: f32, style: Style },
-    Circle { cx: f32, cy: f32, r: f32, style: Style },
+    Path {
+        points: Vec<(f32, f32)>,
+        closed: bool,
+        style: Style,
+    },
+    Rect {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        style: Style,
+    },
+    Circle {
+        cx: f32,
+        cy: f32,
+        r: f32,
+        style: Style,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -38,9 +63,16 @@ pub struct Scene {
 
 impl Scene {
     pub fn new(width: f32, height: f32, background: Option<Rgba>) -> Self {
-        Scene { width, height, background, shapes: Vec::new() }
+        Scene {
+            width,
+            height,
+            background,
+            shapes: Vec::new(),
+        }
     }
-    pub fn push(&mut self, shape: Shape) { self.shapes.push(shape) }
+    pub fn push(&mut self, shape: Shape) {
+        self.shapes.push(shape)
+    }
     /// Anti-aliased raster of the scene scaled to `px_width` x `px_height` pixels.
     /// Each shape is filled, then stroked (SVG's paint order). A zero size gives an empty image.
     pub fn render(&self, px_width: u32, px_height: u32) -> Image {
@@ -83,10 +115,15 @@ fn scale(px: u32, units: f32) -> f32 {
 
 mod raster {
     use super::{Shape, Style};
-    use tiny_skia::{FillRule, LineCap, LineJoin, Paint, Path, PathBuilder, Pixmap, Rect, Transform};
+    use tiny_skia::{
+        FillRule, LineCap, LineJoin, Paint, Path, PathBuilder, Pixmap, Rect, Transform,
+    };
 
     fn paint(c: crate::Rgba) -> Paint<'static> {
-        let mut p = Paint { anti_alias: true, ..Paint::default() };
+        let mut p = Paint {
+            anti_alias: true,
+            ..Paint::default()
+        };
         let [r, g, b, a] = c.to_u8();
         p.set_color_rgba8(r, g, b, a);
         p
@@ -109,9 +146,17 @@ mod raster {
         if let Some(fill) = style.fill {
             pixmap.fill_path(path, &paint(fill), FillRule::Winding, t, None);
         }
-        if let Some(s) = style.stroke.as_ref().filter(|s| s.width.is_finite() && s.width > 0.0) {
-            let stroke =
-                tiny_skia::Stroke { width: s.width, line_cap: LineCap::Round, line_join: LineJoin::Round, ..Default::default() };
+        if let Some(s) = style
+            .stroke
+            .as_ref()
+            .filter(|s| s.width.is_finite() && s.width > 0.0)
+        {
+            let stroke = tiny_skia::Stroke {
+                width: s.width,
+                line_cap: LineCap::Round,
+                line_join: LineJoin::Round,
+                ..Default::default()
+            };
             pixmap.stroke_path(path, &paint(s.color), &stroke, t, None);
         }
     }
@@ -127,7 +172,11 @@ mod raster {
                     }
                 }
             }
-            Shape::Path { points, closed, style } => {
+            Shape::Path {
+                points,
+                closed,
+                style,
+            } => {
                 if let Some(path) = polyline(points, *closed) {
                     paint_path(pixmap, &path, style, t);
                 }
@@ -157,12 +206,20 @@ mod svg {
         }
         let s = format!("{v:.3}");
         let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s == "-0" { "0".into() } else { s.into() }
+        if s == "-0" {
+            "0".into()
+        } else {
+            s.into()
+        }
     }
 
     /// Opacity attribute only when not fully opaque (keeps files small).
     fn opacity(name: &str, a: f32) -> String {
-        if a >= 1.0 { String::new() } else { format!(r#" {name}="{}""#, num(a.max(0.0))) }
+        if a >= 1.0 {
+            String::new()
+        } else {
+            format!(r#" {name}="{}""#, num(a.max(0.0)))
+        }
     }
 
     fn style_attrs(style: &Style) -> String {
@@ -189,13 +246,33 @@ mod svg {
                 // Mirrors the raster: a lone stroked point is a dot of the stroke's width.
                 let s = style.stroke.as_ref()?;
                 let (x, y) = points[0];
-                let fill = Style { fill: Some(s.color), stroke: None };
-                format!(r#"<circle cx="{}" cy="{}" r="{}"{}/>"#, num(x), num(y), num(s.width / 2.0), style_attrs(&fill))
+                let fill = Style {
+                    fill: Some(s.color),
+                    stroke: None,
+                };
+                format!(
+                    r#"<circle cx="{}" cy="{}" r="{}"{}/>"#,
+                    num(x),
+                    num(y),
+                    num(s.width / 2.0),
+                    style_attrs(&fill)
+                )
             }
-            Shape::Path { points, closed, style } => {
-                let pts: Vec<String> = points.iter().map(|&(x, y)| format!("{},{}", num(x), num(y))).collect();
+            Shape::Path {
+                points,
+                closed,
+                style,
+            } => {
+                let pts: Vec<String> = points
+                    .iter()
+                    .map(|&(x, y)| format!("{},{}", num(x), num(y)))
+                    .collect();
                 let tag = if *closed { "polygon" } else { "polyline" };
-                format!(r#"<{tag} points="{}"{}/>"#, pts.join(" "), style_attrs(style))
+                format!(
+                    r#"<{tag} points="{}"{}/>"#,
+                    pts.join(" "),
+                    style_attrs(style)
+                )
             }
             Shape::Rect { x, y, w, h, style } => format!(
                 r#"<rect x="{}" y="{}" width="{}" height="{}"{}/>"#,
@@ -206,7 +283,13 @@ mod svg {
                 style_attrs(style)
             ),
             Shape::Circle { cx, cy, r, style } => {
-                format!(r#"<circle cx="{}" cy="{}" r="{}"{}/>"#, num(*cx), num(*cy), num(r.max(0.0)), style_attrs(style))
+                format!(
+                    r#"<circle cx="{}" cy="{}" r="{}"{}/>"#,
+                    num(*cx),
+                    num(*cy),
+                    num(r.max(0.0)),
+                    style_attrs(style)
+                )
             }
         })
     }
@@ -218,8 +301,14 @@ mod svg {
         );
         out.push('\n');
         if let Some(bg) = scene.background {
-            let attrs = style_attrs(&Style { fill: Some(bg), stroke: None });
-            let _ = writeln!(out, r#"<rect x="0" y="0" width="{w}" height="{h}"{attrs}/>"#);
+            let attrs = style_attrs(&Style {
+                fill: Some(bg),
+                stroke: None,
+            });
+            let _ = writeln!(
+                out,
+                r#"<rect x="0" y="0" width="{w}" height="{h}"{attrs}/>"#
+            );
         }
         for e in scene.shapes.iter().filter_map(element) {
             out.push_str(&e);
@@ -236,19 +325,35 @@ mod tests {
 
     fn sample_scene() -> Scene {
         let mut s = Scene::new(100.0, 50.0, Some(Rgba::parse("#101820").unwrap()));
-        s.push(Shape::Rect { x: 20.0, y: 10.0, w: 30.0, h: 20.0, style: Style::fill(Rgba::parse("#ff8000").unwrap()) });
+        s.push(Shape::Rect {
+            x: 20.0,
+            y: 10.0,
+            w: 30.0,
+            h: 20.0,
+            style: Style::fill(Rgba::parse("#ff8000").unwrap()),
+        });
         s.push(Shape::Circle {
             cx: 80.0,
             cy: 25.0,
             r: 10.0,
-            style: Style { fill: Some(Rgba::WHITE.with_alpha(0.5)), stroke: Some(Stroke { color: Rgba::BLACK, width: 1.5 }) },
+            style: Style {
+                fill: Some(Rgba::WHITE.with_alpha(0.5)),
+                stroke: Some(Stroke {
+                    color: Rgba::BLACK,
+                    width: 1.5,
+                }),
+            },
         });
         s.push(Shape::Path {
             points: vec![(0.0, 0.0), (10.0, 40.0), (99.5, 49.25)],
             closed: false,
             style: Style::stroke(Rgba::parse("#00ff00").unwrap(), 2.0),
         });
-        s.push(Shape::Path { points: vec![(1.0, 1.0), (5.0, 1.0), (3.0, 4.0)], closed: true, style: Style::fill(Rgba::BLACK) });
+        s.push(Shape::Path {
+            points: vec![(1.0, 1.0), (5.0, 1.0), (3.0, 4.0)],
+            closed: true,
+            style: Style::fill(Rgba::BLACK),
+        });
         s
     }
 
@@ -260,7 +365,7 @@ mod tests {
         assert_eq!(img.get(41, 21), [255, 128, 0, 255]); // just inside the corner (40, 20) px
         assert_eq!(img.get(38, 40), [0x10, 0x18, 0x20, 255]); // just left of it
         assert_eq!(img.get(70, 61), [0x10, 0x18, 0x20, 255]); // just below it
-        // The half-transparent white circle over the background, straight alpha, opaque result.
+                                                              // The half-transparent white circle over the background, straight alpha, opaque result.
         let c = img.get(160, 50);
         assert_eq!(c[3], 255);
         assert!((c[0] as i32 - (255 + 0x10) / 2).abs() <= 2, "{c:?}");
@@ -269,19 +374,34 @@ mod tests {
     #[test]
     fn transparent_background_is_demultiplied() {
         let mut s = Scene::new(10.0, 10.0, None);
-        s.push(Shape::Rect { x: 0.0, y: 0.0, w: 5.0, h: 10.0, style: Style::fill(Rgba::from_u8([200, 100, 50, 128])) });
+        s.push(Shape::Rect {
+            x: 0.0,
+            y: 0.0,
+            w: 5.0,
+            h: 10.0,
+            style: Style::fill(Rgba::from_u8([200, 100, 50, 128])),
+        });
         let img = s.render(10, 10);
         assert_eq!(img.get(8, 5), [0, 0, 0, 0]);
         let p = img.get(2, 5);
         assert_eq!(p[3], 128);
         // Straight colour comes back (within demultiply rounding), not the darker premultiplied value.
-        assert!((p[0] as i32 - 200).abs() <= 2 && (p[1] as i32 - 100).abs() <= 2 && (p[2] as i32 - 50).abs() <= 2, "{p:?}");
+        assert!(
+            (p[0] as i32 - 200).abs() <= 2
+                && (p[1] as i32 - 100).abs() <= 2
+                && (p[2] as i32 - 50).abs() <= 2,
+            "{p:?}"
+        );
     }
 
     #[test]
     fn strokes_have_round_caps_and_antialiasing() {
         let mut s = Scene::new(20.0, 20.0, Some(Rgba::BLACK));
-        s.push(Shape::Path { points: vec![(5.0, 10.0), (15.0, 10.0)], closed: false, style: Style::stroke(Rgba::WHITE, 4.0) });
+        s.push(Shape::Path {
+            points: vec![(5.0, 10.0), (15.0, 10.0)],
+            closed: false,
+            style: Style::stroke(Rgba::WHITE, 4.0),
+        });
         let img = s.render(20, 20);
         assert_eq!(img.get(10, 10), [255; 4]);
         // Round cap reaches 2 units past the end point; a butt cap would leave (3.5, 10) black.
@@ -291,17 +411,40 @@ mod tests {
         assert!(img.as_raw().chunks(4).any(|p| p[0] > 20 && p[0] < 235));
         // A single point draws a dot.
         let mut d = Scene::new(20.0, 20.0, None);
-        d.push(Shape::Path { points: vec![(10.0, 10.0)], closed: false, style: Style::stroke(Rgba::WHITE, 6.0) });
+        d.push(Shape::Path {
+            points: vec![(10.0, 10.0)],
+            closed: false,
+            style: Style::stroke(Rgba::WHITE, 6.0),
+        });
         assert_eq!(d.render(20, 20).get(10, 10)[3], 255);
     }
 
     #[test]
     fn degenerate_input_does_not_panic() {
         let mut s = Scene::new(0.0, f32::NAN, None);
-        s.push(Shape::Rect { x: 0.0, y: 0.0, w: -5.0, h: 3.0, style: Style::fill(Rgba::WHITE) });
-        s.push(Shape::Circle { cx: f32::NAN, cy: 0.0, r: 3.0, style: Style::fill(Rgba::WHITE) });
-        s.push(Shape::Path { points: vec![], closed: true, style: Style::stroke(Rgba::WHITE, 1.0) });
-        s.push(Shape::Path { points: vec![(0.0, 0.0), (1.0, 1.0)], closed: false, style: Style::stroke(Rgba::WHITE, -1.0) });
+        s.push(Shape::Rect {
+            x: 0.0,
+            y: 0.0,
+            w: -5.0,
+            h: 3.0,
+            style: Style::fill(Rgba::WHITE),
+        });
+        s.push(Shape::Circle {
+            cx: f32::NAN,
+            cy: 0.0,
+            r: 3.0,
+            style: Style::fill(Rgba::WHITE),
+        });
+        s.push(Shape::Path {
+            points: vec![],
+            closed: true,
+            style: Style::stroke(Rgba::WHITE, 1.0),
+        });
+        s.push(Shape::Path {
+            points: vec![(0.0, 0.0), (1.0, 1.0)],
+            closed: false,
+            style: Style::stroke(Rgba::WHITE, -1.0),
+        });
         assert_eq!(s.render(0, 5).as_raw().len(), 0);
         assert!(s.render(4, 4).as_raw().iter().all(|&v| v == 0));
         let doc = s.to_svg(4, 4);
@@ -316,7 +459,10 @@ mod tests {
         let xml = roxmltree::Document::parse(&doc).expect("well-formed SVG");
         let root = xml.root_element();
         assert_eq!(root.tag_name().name(), "svg");
-        assert_eq!(root.tag_name().namespace(), Some("http://www.w3.org/2000/svg"));
+        assert_eq!(
+            root.tag_name().namespace(),
+            Some("http://www.w3.org/2000/svg")
+        );
         assert_eq!(root.attribute("viewBox"), Some("0 0 100 50"));
         assert_eq!(root.attribute("width"), Some("200"));
         assert_eq!(root.attribute("height"), Some("100"));

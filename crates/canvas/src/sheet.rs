@@ -61,8 +61,12 @@ pub fn contact_sheet(tiles: &[(Image, String)], opts: &SheetOptions) -> Image {
     let cell_h = tiles.iter().map(|(t, _)| t.height()).max().unwrap_or(0);
     let band = caption_band(opts);
     let row_h = cell_h.saturating_add(band);
-    let sheet_w = (cols as u32).saturating_mul(cell_w).saturating_add((cols as u32 + 1).saturating_mul(pad));
-    let sheet_h = (rows as u32).saturating_mul(row_h).saturating_add((rows as u32 + 1).saturating_mul(pad));
+    let sheet_w = (cols as u32)
+        .saturating_mul(cell_w)
+        .saturating_add((cols as u32 + 1).saturating_mul(pad));
+    let sheet_h = (rows as u32)
+        .saturating_mul(row_h)
+        .saturating_add((rows as u32 + 1).saturating_mul(pad));
     let mut sheet = Image::filled(sheet_w, sheet_h, opts.background);
 
     let glyph_w = (CELL_W * opts.caption_scale.max(1)) as usize;
@@ -76,10 +80,18 @@ pub fn contact_sheet(tiles: &[(Image, String)], opts: &SheetOptions) -> Image {
         if opts.caption_scale > 0 {
             let text = fit(caption, cell_w as usize / glyph_w);
             // The last cell column is spacing: centre the inked part, not the whole advance.
-            let tw = font::text_width(&text, opts.caption_scale).saturating_sub(opts.caption_scale) as i64;
+            let tw = font::text_width(&text, opts.caption_scale).saturating_sub(opts.caption_scale)
+                as i64;
             let cx = x + (cell_w as i64 - tw) / 2;
             let cy = y + cell_h as i64 + (pad / 2).max(2) as i64;
-            font::draw_text(&mut sheet, cx, cy, &text, opts.caption_color, opts.caption_scale);
+            font::draw_text(
+                &mut sheet,
+                cx,
+                cy,
+                &text,
+                opts.caption_color,
+                opts.caption_scale,
+            );
         }
     }
     sheet
@@ -91,17 +103,31 @@ mod tests {
 
     #[test]
     fn dimensions_follow_the_grid() {
-        let tiles: Vec<(Image, String)> =
-            (0..5).map(|i| (Image::filled(10 + i, 12, Rgba::WHITE), format!("seed {i}"))).collect();
+        let tiles: Vec<(Image, String)> = (0..5)
+            .map(|i| (Image::filled(10 + i, 12, Rgba::WHITE), format!("seed {i}")))
+            .collect();
         let opts = SheetOptions::default();
         let sheet = contact_sheet(&tiles, &opts);
         // 4 columns of 14 px cells, 5 paddings; 2 rows of 12 px + caption band (4 + 8), 3 paddings.
-        assert_eq!((sheet.width(), sheet.height()), (4 * 14 + 5 * 8, 2 * (12 + 12) + 3 * 8));
+        assert_eq!(
+            (sheet.width(), sheet.height()),
+            (4 * 14 + 5 * 8, 2 * (12 + 12) + 3 * 8)
+        );
         // Fewer tiles than columns: the sheet shrinks to the tiles.
         let two = contact_sheet(&tiles[..2], &opts);
-        assert_eq!((two.width(), two.height()), (2 * 11 + 3 * 8, 12 + 12 + 2 * 8));
+        assert_eq!(
+            (two.width(), two.height()),
+            (2 * 11 + 3 * 8, 12 + 12 + 2 * 8)
+        );
         // No captions: no caption band.
-        let bare = contact_sheet(&tiles[..1], &SheetOptions { caption_scale: 0, columns: 0, ..opts.clone() });
+        let bare = contact_sheet(
+            &tiles[..1],
+            &SheetOptions {
+                caption_scale: 0,
+                columns: 0,
+                ..opts.clone()
+            },
+        );
         assert_eq!((bare.width(), bare.height()), (10 + 16, 12 + 16));
         let empty = contact_sheet(&[], &opts);
         assert_eq!((empty.width(), empty.height()), (16, 16));
@@ -110,7 +136,10 @@ mod tests {
     #[test]
     fn tiles_and_captions_land_in_their_cells() {
         let red = Rgba::parse("#ff0000").unwrap();
-        let tiles = vec![(Image::filled(40, 20, red), "ab".to_string()), (Image::filled(20, 20, Rgba::WHITE), String::new())];
+        let tiles = vec![
+            (Image::filled(40, 20, red), "ab".to_string()),
+            (Image::filled(20, 20, Rgba::WHITE), String::new()),
+        ];
         let opts = SheetOptions::default();
         let bg = opts.background.to_u8();
         let sheet = contact_sheet(&tiles, &opts);
@@ -124,7 +153,10 @@ mod tests {
             .flat_map(|y| (0..sheet.width()).map(move |x| (x, y)))
             .filter(|&(x, y)| sheet.get(x, y) == opts.caption_color.to_u8())
             .collect();
-        let (min_x, max_x) = (caption_px.iter().map(|p| p.0).min().unwrap(), caption_px.iter().map(|p| p.0).max().unwrap());
+        let (min_x, max_x) = (
+            caption_px.iter().map(|p| p.0).min().unwrap(),
+            caption_px.iter().map(|p| p.0).max().unwrap(),
+        );
         let min_y = caption_px.iter().map(|p| p.1).min().unwrap();
         assert_eq!(min_y, 8 + 20 + 4);
         assert!(min_x >= 8 + 14 && max_x <= 8 + 40 - 14, "{min_x}..{max_x}");

@@ -14,7 +14,11 @@ fn main() {
     let mut tiles = Vec::new();
     for s in &args[3..] {
         let seed: u64 = s.parse().expect("seed");
-        let p = bestiary_classic::Params { seed, size, palette: None };
+        let p = bestiary_classic::Params {
+            seed,
+            size,
+            palette: None,
+        };
         let t = std::time::Instant::now();
         let r = bestiary_classic::render(engine, &p).expect("render");
         let t_render = t.elapsed();
@@ -24,12 +28,27 @@ fn main() {
             _ => 0,
         };
         let path = out.join(format!("{engine}-{seed}.png"));
-        write_png(&path, &img, Some(&Metadata::new(engine, r.params.clone(), seed))).expect("write");
+        write_png(
+            &path,
+            &img,
+            Some(&Metadata::new(engine, r.params.clone(), seed)),
+        )
+        .expect("write");
         tiles.push((img.clone(), format!("{engine} {seed}")));
-        println!("{} build {:?} total {:?} svg {} KB  {}", path.display(), t_render, t.elapsed(), svg_len / 1024, r.params);
+        println!(
+            "{} build {:?} total {:?} svg {} KB  {}",
+            path.display(),
+            t_render,
+            t.elapsed(),
+            svg_len / 1024,
+            r.params
+        );
     }
     if tiles.len() > 1 {
-        let opts = bestiary_canvas::sheet::SheetOptions { columns: 2, ..Default::default() };
+        let opts = bestiary_canvas::sheet::SheetOptions {
+            columns: 2,
+            ..Default::default()
+        };
         let sheet = bestiary_canvas::sheet::contact_sheet(&tiles, &opts);
         write_png(&out.join(format!("{engine}-sheet.png")), &sheet, None).expect("write sheet");
     }

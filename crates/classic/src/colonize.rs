@@ -40,7 +40,11 @@ struct Grid {
 impl Grid {
     fn new(extent: f64, cell: f64) -> Self {
         let n = ((extent / cell).ceil() as usize).max(1);
-        Grid { cell, n, cells: vec![Vec::new(); n * n] }
+        Grid {
+            cell,
+            n,
+            cells: vec![Vec::new(); n * n],
+        }
     }
     fn cell_of(&self, x: f64, y: f64) -> (usize, usize) {
         let c = |v: f64| ((v / self.cell).floor().max(0.0) as usize).min(self.n - 1);
@@ -54,7 +58,13 @@ impl Grid {
 
 /// Grows the trees from `nodes` (their roots and any pre-grown stems) toward `attractors`.
 /// Returns the number of iterations run.
-pub fn grow(nodes: &mut Vec<Node>, attractors: &[(f64, f64)], extent: f64, s: &Settings, rng: &mut Rng) -> usize {
+pub fn grow(
+    nodes: &mut Vec<Node>,
+    attractors: &[(f64, f64)],
+    extent: f64,
+    s: &Settings,
+    rng: &mut Rng,
+) -> usize {
     let cell = (s.influence / 4.0).max(1.0);
     let mut grid = Grid::new(extent, cell);
     for (k, nd) in nodes.iter().enumerate() {
@@ -96,7 +106,9 @@ pub fn grow(nodes: &mut Vec<Node>, attractors: &[(f64, f64)], extent: f64, s: &S
                         for &k in &grid.cells[j as usize * grid.n + i as usize] {
                             let (dx, dy) = (nodes[k].x - ax, nodes[k].y - ay);
                             let d2 = dx * dx + dy * dy;
-                            if d2 < inf2 && best.map_or(true, |(bd, bk)| d2 < bd || (d2 == bd && k < bk)) {
+                            if d2 < inf2
+                                && best.map_or(true, |(bd, bk)| d2 < bd || (d2 == bd && k < bk))
+                            {
                                 best = Some((d2, k));
                             }
                         }
@@ -130,7 +142,10 @@ pub fn grow(nodes: &mut Vec<Node>, attractors: &[(f64, f64)], extent: f64, s: &S
                 }
             }
             let a = math::atan2(dy, dx) + rng.normal() * s.jitter;
-            let (nx, ny) = (nodes[k].x + math::cos(a) * s.step, nodes[k].y + math::sin(a) * s.step);
+            let (nx, ny) = (
+                nodes[k].x + math::cos(a) * s.step,
+                nodes[k].y + math::sin(a) * s.step,
+            );
             if nx < 0.0 || ny < 0.0 || nx >= extent || ny >= extent {
                 continue;
             }
@@ -152,7 +167,13 @@ pub fn grow(nodes: &mut Vec<Node>, attractors: &[(f64, f64)], extent: f64, s: &S
             }
             nodes[k].children += 1;
             let tree = nodes[k].tree;
-            nodes.push(Node { x: nx, y: ny, parent: Some(k), tree, children: 0 });
+            nodes.push(Node {
+                x: nx,
+                y: ny,
+                parent: Some(k),
+                tree,
+                children: 0,
+            });
             grid.insert(nx, ny, nodes.len() - 1);
         }
         if nodes.len() == first_new {
@@ -164,7 +185,14 @@ pub fn grow(nodes: &mut Vec<Node>, attractors: &[(f64, f64)], extent: f64, s: &S
 }
 
 /// Removes attractors within `kill` of any node with index >= `from`.
-fn kill_near(grid: &Grid, nodes: &[Node], attractors: &[(f64, f64)], alive: &mut [bool], from: usize, kill: f64) {
+fn kill_near(
+    grid: &Grid,
+    nodes: &[Node],
+    attractors: &[(f64, f64)],
+    alive: &mut [bool],
+    from: usize,
+    kill: f64,
+) {
     // Bucket live attractors near new nodes: scan attractors once, check nodes in the cells around them.
     let k2 = kill * kill;
     let reach = (kill / grid.cell).ceil() as i64;
@@ -196,7 +224,11 @@ pub fn pipe_widths(nodes: &[Node], leaf: f64, gamma: f64) -> Vec<f64> {
     let mut acc = vec![0.0f64; nodes.len()];
     let mut w = vec![0.0f64; nodes.len()];
     for k in (0..nodes.len()).rev() {
-        w[k] = if acc[k] == 0.0 { leaf } else { math::pow(acc[k], 1.0 / gamma) };
+        w[k] = if acc[k] == 0.0 {
+            leaf
+        } else {
+            math::pow(acc[k], 1.0 / gamma)
+        };
         if let Some(p) = nodes[k].parent {
             acc[p] += math::pow(w[k], gamma);
         }
@@ -223,13 +255,25 @@ mod tests {
 
     #[test]
     fn grows_toward_attractors_and_consumes_them() {
-        let mut nodes = vec![Node { x: 100.0, y: 100.0, parent: None, tree: 0, children: 0 }];
+        let mut nodes = vec![Node {
+            x: 100.0,
+            y: 100.0,
+            parent: None,
+            tree: 0,
+            children: 0,
+        }];
         let attractors = vec![(150.0, 100.0), (100.0, 140.0)];
         let mut rng = Rng::new(1);
         grow(&mut nodes, &attractors, 300.0, &settings(), &mut rng);
         for &(ax, ay) in &attractors {
-            let nearest = nodes.iter().map(|n| math::hypot(n.x - ax, n.y - ay)).fold(f64::INFINITY, f64::min);
-            assert!(nearest < 6.0, "attractor ({ax},{ay}) reached: nearest node {nearest}");
+            let nearest = nodes
+                .iter()
+                .map(|n| math::hypot(n.x - ax, n.y - ay))
+                .fold(f64::INFINITY, f64::min);
+            assert!(
+                nearest < 6.0,
+                "attractor ({ax},{ay}) reached: nearest node {nearest}"
+            );
         }
         // every non-root node is one step from its parent
         for n in &nodes[1..] {
@@ -242,22 +286,45 @@ mod tests {
 
     #[test]
     fn out_of_reach_attractors_are_ignored() {
-        let mut nodes = vec![Node { x: 10.0, y: 10.0, parent: None, tree: 0, children: 0 }];
+        let mut nodes = vec![Node {
+            x: 10.0,
+            y: 10.0,
+            parent: None,
+            tree: 0,
+            children: 0,
+        }];
         let attractors = vec![(250.0, 250.0)];
-        grow(&mut nodes, &attractors, 300.0, &settings(), &mut Rng::new(1));
+        grow(
+            &mut nodes,
+            &attractors,
+            300.0,
+            &settings(),
+            &mut Rng::new(1),
+        );
         assert_eq!(nodes.len(), 1);
     }
 
     #[test]
     fn deterministic_for_a_seed() {
         let mut r = Rng::new(4);
-        let attractors: Vec<(f64, f64)> = (0..400).map(|_| (r.range(0.0, 300.0), r.range(0.0, 300.0))).collect();
+        let attractors: Vec<(f64, f64)> = (0..400)
+            .map(|_| (r.range(0.0, 300.0), r.range(0.0, 300.0)))
+            .collect();
         let run = || {
-            let mut nodes = vec![Node { x: 150.0, y: 150.0, parent: None, tree: 0, children: 0 }];
+            let mut nodes = vec![Node {
+                x: 150.0,
+                y: 150.0,
+                parent: None,
+                tree: 0,
+                children: 0,
+            }];
             let mut s = settings();
             s.jitter = 0.2;
             grow(&mut nodes, &attractors, 300.0, &s, &mut Rng::new(9));
-            nodes.iter().map(|n| (n.x.to_bits(), n.y.to_bits())).collect::<Vec<_>>()
+            nodes
+                .iter()
+                .map(|n| (n.x.to_bits(), n.y.to_bits()))
+                .collect::<Vec<_>>()
         };
         let a = run();
         assert!(a.len() > 100, "grew {} nodes", a.len());
@@ -267,7 +334,13 @@ mod tests {
     #[test]
     fn pipe_model_thickens_toward_root() {
         // root 0 -> 1 -> (2, 3)
-        let n = |parent| Node { x: 0.0, y: 0.0, parent, tree: 0, children: 0 };
+        let n = |parent| Node {
+            x: 0.0,
+            y: 0.0,
+            parent,
+            tree: 0,
+            children: 0,
+        };
         let nodes = vec![n(None), n(Some(0)), n(Some(1)), n(Some(1))];
         let w = pipe_widths(&nodes, 1.0, 2.0);
         assert_eq!(w[2], 1.0);

@@ -17,7 +17,10 @@ pub fn hex(c: u32) -> Rgba {
 }
 
 pub fn palette(name: &str, colors: &[u32]) -> Palette {
-    Palette { name: name.to_string(), colors: colors.iter().map(|c| hex(*c)).collect() }
+    Palette {
+        name: name.to_string(),
+        colors: colors.iter().map(|c| hex(*c)).collect(),
+    }
 }
 
 /// `#rrggbb` or `#rrggbbaa` (when not opaque), for the params record.

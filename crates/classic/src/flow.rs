@@ -11,14 +11,26 @@ use bestiary_canvas::{Palette, Scene, Shape, Style};
 
 fn defaults_dark() -> Vec<Palette> {
     vec![
-        palette("classic-flow-tide", &[0x1d4e89, 0x00b2ca, 0x7dcfb6, 0xfbd1a2, 0xf79256]),
-        palette("classic-flow-aurora", &[0x3a0ca3, 0x4361ee, 0x4cc9f0, 0xb5e48c, 0xf72585]),
+        palette(
+            "classic-flow-tide",
+            &[0x1d4e89, 0x00b2ca, 0x7dcfb6, 0xfbd1a2, 0xf79256],
+        ),
+        palette(
+            "classic-flow-aurora",
+            &[0x3a0ca3, 0x4361ee, 0x4cc9f0, 0xb5e48c, 0xf72585],
+        ),
     ]
 }
 fn defaults_light() -> Vec<Palette> {
     vec![
-        palette("classic-flow-indigo", &[0x0d1b2a, 0x1b3a5c, 0x3e6489, 0x6c8cae, 0xc44536]),
-        palette("classic-flow-terracotta", &[0x264653, 0x2a9d8f, 0xc9a227, 0xe07a5f, 0x9c3d2e]),
+        palette(
+            "classic-flow-indigo",
+            &[0x0d1b2a, 0x1b3a5c, 0x3e6489, 0x6c8cae, 0xc44536],
+        ),
+        palette(
+            "classic-flow-terracotta",
+            &[0x264653, 0x2a9d8f, 0xc9a227, 0xe07a5f, 0x9c3d2e],
+        ),
     ]
 }
 
@@ -32,7 +44,11 @@ struct Occupancy {
 impl Occupancy {
     fn new(cell: f64) -> Self {
         let n = (UNITS / cell).ceil() as usize + 1;
-        Occupancy { cell, n, buckets: vec![Vec::new(); n * n] }
+        Occupancy {
+            cell,
+            n,
+            buckets: vec![Vec::new(); n * n],
+        }
     }
     fn idx(&self, x: f64, y: f64) -> Option<(usize, usize)> {
         let i = (x / self.cell).floor();
@@ -50,7 +66,9 @@ impl Occupancy {
     }
     /// True when a point of another path (or of this path, more than `skip` points away) lies within `d`.
     fn near(&self, x: f64, y: f64, d: f64, line: u32, k: u32, skip: u32) -> bool {
-        let Some((ci, cj)) = self.idx(x, y) else { return true };
+        let Some((ci, cj)) = self.idx(x, y) else {
+            return true;
+        };
         let r = (d / self.cell).ceil() as i64;
         let d2 = d * d;
         for j in (cj as i64 - r).max(0)..=(cj as i64 + r).min(self.n as i64 - 1) {
@@ -94,7 +112,11 @@ pub fn render(p: &Params) -> Rendered {
     let max_paths = 2500usize;
 
     let pal = p.palette.clone().unwrap_or_else(|| {
-        let set = if dark { defaults_dark() } else { defaults_light() };
+        let set = if dark {
+            defaults_dark()
+        } else {
+            defaults_light()
+        };
         set[rng.below(set.len() as u64) as usize].clone()
     });
     let ground = if dark { hex(0x0f1116) } else { hex(0xf2ece0) };
@@ -103,7 +125,8 @@ pub fn render(p: &Params) -> Rendered {
         let n = field.get(x / UNITS * frequency, y / UNITS * frequency);
         base_angle + n * math::PI * turn
     };
-    let inside = |x: f64, y: f64| x >= margin && y >= margin && x <= UNITS - margin && y <= UNITS - margin;
+    let inside =
+        |x: f64, y: f64| x >= margin && y >= margin && x <= UNITS - margin && y <= UNITS - margin;
 
     let mut occ = Occupancy::new(separation);
     let stop_d = separation * stop_ratio;
@@ -142,14 +165,21 @@ pub fn render(p: &Params) -> Rendered {
             let mut count = 0u32;
             while halves[0].len() + halves[1].len() < max_points {
                 let a = angle(x, y);
-                let (mx, my) = (x + dir * math::cos(a) * step * 0.5, y + dir * math::sin(a) * step * 0.5);
+                let (mx, my) = (
+                    x + dir * math::cos(a) * step * 0.5,
+                    y + dir * math::sin(a) * step * 0.5,
+                );
                 let b = angle(mx, my);
                 let (nx, ny) = (x + dir * math::cos(b) * step, y + dir * math::sin(b) * step);
                 if !inside(nx, ny) || occ.near(nx, ny, stop_d, u32::MAX, 0, 0) {
                     break;
                 }
                 count += 1;
-                let k = if h == 0 { 1_000_000 + count } else { 1_000_000 - count };
+                let k = if h == 0 {
+                    1_000_000 + count
+                } else {
+                    1_000_000 - count
+                };
                 if local.near(nx, ny, stop_d, 0, k, skip) {
                     break;
                 }
@@ -177,7 +207,12 @@ pub fn render(p: &Params) -> Rendered {
         let (mx, my) = pts[pts.len() / 2];
         let t = match colour_mode {
             "field" => {
-                0.5 + 0.5 * colour_field.get(mx / UNITS * colour_scale + 7.1, my / UNITS * colour_scale - 3.3) * 1.2
+                0.5 + 0.5
+                    * colour_field.get(
+                        mx / UNITS * colour_scale + 7.1,
+                        my / UNITS * colour_scale - 3.3,
+                    )
+                    * 1.2
                     + rng.range(-0.08, 0.08)
             }
             _ => rng.f64(),
@@ -192,7 +227,11 @@ pub fn render(p: &Params) -> Rendered {
             poly.push((q(last.0), q(last.1)));
         }
         total_points += poly.len();
-        scene.push(Shape::Path { points: poly, closed: false, style: Style::stroke(color, q(width)) });
+        scene.push(Shape::Path {
+            points: poly,
+            closed: false,
+            style: Style::stroke(color, q(width)),
+        });
     }
 
     let params = serde_json::json!({
@@ -220,5 +259,8 @@ pub fn render(p: &Params) -> Rendered {
         "particles": paths.len(),
         "points": total_points,
     });
-    Rendered { art: Artwork::Vector(scene), params }
+    Rendered {
+        art: Artwork::Vector(scene),
+        params,
+    }
 }

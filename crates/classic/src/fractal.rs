@@ -19,20 +19,35 @@ const SS_THRESHOLD: f32 = 0.035;
 
 fn defaults() -> Vec<Palette> {
     vec![
-        palette("classic-fractal-ember", &[0x0b1026, 0x1b3a6b, 0x2f8f9d, 0xf2e8cf, 0xf4a259, 0xbc4b51, 0x3d1a3a]),
-        palette("classic-fractal-lagoon", &[0x03071e, 0x023e8a, 0x0096c7, 0x90e0ef, 0xfefae0, 0xdda15e, 0x6a040f]),
-        palette("classic-fractal-orchid", &[0x10002b, 0x5a189a, 0xc77dff, 0xf8f0fb, 0xffd6a5, 0xff6f59, 0x240046]),
+        palette(
+            "classic-fractal-ember",
+            &[
+                0x0b1026, 0x1b3a6b, 0x2f8f9d, 0xf2e8cf, 0xf4a259, 0xbc4b51, 0x3d1a3a,
+            ],
+        ),
+        palette(
+            "classic-fractal-lagoon",
+            &[
+                0x03071e, 0x023e8a, 0x0096c7, 0x90e0ef, 0xfefae0, 0xdda15e, 0x6a040f,
+            ],
+        ),
+        palette(
+            "classic-fractal-orchid",
+            &[
+                0x10002b, 0x5a189a, 0xc77dff, 0xf8f0fb, 0xffd6a5, 0xff6f59, 0x240046,
+            ],
+        ),
     ]
 }
 
 /// Views known for rich structure: (centre x, centre y, smallest radius, largest radius).
 const MANDEL_SPOTS: &[(f64, f64, f64, f64)] = &[
-    (-0.743_643_887, 0.131_825_904, 0.000_6, 0.02),   // seahorse valley
-    (0.285_0, 0.010_0, 0.003, 0.03),                  // elephant valley
-    (-0.088_0, 0.654_0, 0.004, 0.03),                 // triple spirals
-    (-1.254_5, 0.038_0, 0.002, 0.02),                 // double spirals near the period-2 bulb
-    (-0.101_096_364, 0.956_286_511, 0.000_8, 0.01),   // spirals on the upper antenna
-    (-1.768_7, 0.001_7, 0.001, 0.015),                // minibrot on the real axis
+    (-0.743_643_887, 0.131_825_904, 0.000_6, 0.02), // seahorse valley
+    (0.285_0, 0.010_0, 0.003, 0.03),                // elephant valley
+    (-0.088_0, 0.654_0, 0.004, 0.03),               // triple spirals
+    (-1.254_5, 0.038_0, 0.002, 0.02),               // double spirals near the period-2 bulb
+    (-0.101_096_364, 0.956_286_511, 0.000_8, 0.01), // spirals on the upper antenna
+    (-1.768_7, 0.001_7, 0.001, 0.015),              // minibrot on the real axis
     (-0.745_3, 0.113_0, 0.002, 0.02),
     (0.001_643_722, -0.822_467_633, 0.000_5, 0.01),
 ];
@@ -182,7 +197,9 @@ fn assess(v: &View) -> (f64, f64) {
                 let b = grid[nj * G + ni];
                 let differs = match (a, b) {
                     (None, None) => false,
-                    (Some(x), Some(y)) => (math::sqrt(x.max(0.0)) - math::sqrt(y.max(0.0))).abs() > 0.6,
+                    (Some(x), Some(y)) => {
+                        (math::sqrt(x.max(0.0)) - math::sqrt(y.max(0.0))).abs() > 0.6
+                    }
                     _ => true,
                 };
                 if differs {
@@ -214,14 +231,33 @@ fn candidate(rng: &mut Rng, julia: bool) -> View {
         let r = rng.f64();
         if r < 0.12 {
             let radius = rng.range(1.25, 1.45);
-            return View { julia, c: (0.0, 0.0), centre: (-0.62, 0.0), radius, rotation: 0.0, max_iter: iterations_for(radius, false), origin: "whole set" };
+            return View {
+                julia,
+                c: (0.0, 0.0),
+                centre: (-0.62, 0.0),
+                radius,
+                rotation: 0.0,
+                max_iter: iterations_for(radius, false),
+                origin: "whole set",
+            };
         }
         let rotation = rng.range(0.0, math::TAU);
         if r < 0.55 {
             let &(x, y, rmin, rmax) = rng.pick(MANDEL_SPOTS);
             let radius = math::exp(rng.range(math::ln(rmin), math::ln(rmax)));
-            let centre = (x + rng.range(-0.3, 0.3) * radius, y + rng.range(-0.3, 0.3) * radius);
-            return View { julia, c: (0.0, 0.0), centre, radius, rotation, max_iter: iterations_for(radius, false), origin: "curated" };
+            let centre = (
+                x + rng.range(-0.3, 0.3) * radius,
+                y + rng.range(-0.3, 0.3) * radius,
+            );
+            return View {
+                julia,
+                c: (0.0, 0.0),
+                centre,
+                radius,
+                rotation,
+                max_iter: iterations_for(radius, false),
+                origin: "curated",
+            };
         }
         // A point on the boundary of the main cardioid or the period-2 bulb, zoomed in.
         let t = rng.range(0.0, math::TAU);
@@ -233,21 +269,43 @@ fn candidate(rng: &mut Rng, julia: bool) -> View {
                 math::sin(t) - math::sin(2.0 * t),
             )
         } else {
-            (-1.0 + 0.25 * math::cos(t), 0.25 * math::sin(t), math::cos(t), math::sin(t))
+            (
+                -1.0 + 0.25 * math::cos(t),
+                0.25 * math::sin(t),
+                math::cos(t),
+                math::sin(t),
+            )
         };
         let nl = math::hypot(nx, ny).max(1e-9);
         let radius = math::pow(10.0, rng.range(-3.0, -1.0));
         // centred a little outside the boundary, so the smooth interior takes only an edge of the frame
         let out = rng.range(0.4, 0.9) * radius;
-        let centre = (bx + nx / nl * out + rng.range(-0.3, 0.3) * radius, by + ny / nl * out + rng.range(-0.3, 0.3) * radius);
-        View { julia, c: (0.0, 0.0), centre, radius, rotation, max_iter: iterations_for(radius, false), origin: "boundary" }
+        let centre = (
+            bx + nx / nl * out + rng.range(-0.3, 0.3) * radius,
+            by + ny / nl * out + rng.range(-0.3, 0.3) * radius,
+        );
+        View {
+            julia,
+            c: (0.0, 0.0),
+            centre,
+            radius,
+            rotation,
+            max_iter: iterations_for(radius, false),
+            origin: "boundary",
+        }
     } else {
         let (c, origin) = if rng.chance(0.55) {
             let &(x, y) = rng.pick(JULIA_SPOTS);
-            ((x + rng.range(-0.004, 0.004), y + rng.range(-0.004, 0.004)), "curated")
+            (
+                (x + rng.range(-0.004, 0.004), y + rng.range(-0.004, 0.004)),
+                "curated",
+            )
         } else {
             let t = rng.range(0.0, math::TAU);
-            let (bx, by) = (0.5 * math::cos(t) - 0.25 * math::cos(2.0 * t), 0.5 * math::sin(t) - 0.25 * math::sin(2.0 * t));
+            let (bx, by) = (
+                0.5 * math::cos(t) - 0.25 * math::cos(2.0 * t),
+                0.5 * math::sin(t) - 0.25 * math::sin(2.0 * t),
+            );
             // push slightly off the boundary, along the direction away from the cardioid's cusp region
             let (nx, ny) = (bx - (-0.1), by);
             let l = math::hypot(nx, ny).max(1e-9);
@@ -258,9 +316,20 @@ fn candidate(rng: &mut Rng, julia: bool) -> View {
         let (centre, radius) = if rng.chance(0.6) {
             ((0.0, 0.0), rng.range(1.15, 1.5))
         } else {
-            ((rng.range(-0.8, 0.8), rng.range(-0.8, 0.8)), math::exp(rng.range(math::ln(0.08), math::ln(0.6))))
+            (
+                (rng.range(-0.8, 0.8), rng.range(-0.8, 0.8)),
+                math::exp(rng.range(math::ln(0.08), math::ln(0.6))),
+            )
         };
-        View { julia, c, centre, radius, rotation, max_iter: iterations_for(radius, true), origin }
+        View {
+            julia,
+            c,
+            centre,
+            radius,
+            rotation,
+            max_iter: iterations_for(radius, true),
+            origin,
+        }
     }
 }
 
@@ -268,12 +337,20 @@ fn candidate(rng: &mut Rng, julia: bool) -> View {
 
 fn to_linear(c: f32) -> f32 {
     let c = c as f64;
-    (if c <= 0.04045 { c / 12.92 } else { math::pow((c + 0.055) / 1.055, 2.4) }) as f32
+    (if c <= 0.04045 {
+        c / 12.92
+    } else {
+        math::pow((c + 0.055) / 1.055, 2.4)
+    }) as f32
 }
 
 fn to_srgb_u8(l: f32) -> u8 {
     let l = (l as f64).clamp(0.0, 1.0);
-    let s = if l <= 0.003_130_8 { l * 12.92 } else { 1.055 * math::pow(l, 1.0 / 2.4) - 0.055 };
+    let s = if l <= 0.003_130_8 {
+        l * 12.92
+    } else {
+        1.055 * math::pow(l, 1.0 / 2.4) - 0.055
+    };
     (s * 255.0 + 0.5).floor().clamp(0.0, 255.0) as u8
 }
 
@@ -300,7 +377,11 @@ impl Shader {
                 let w = (f - i0 as f64) as f32;
                 let a = self.lut[i0];
                 let b = self.lut[i1];
-                let mut c = [a[0] + (b[0] - a[0]) * w, a[1] + (b[1] - a[1]) * w, a[2] + (b[2] - a[2]) * w];
+                let mut c = [
+                    a[0] + (b[0] - a[0]) * w,
+                    a[1] + (b[1] - a[1]) * w,
+                    a[2] + (b[2] - a[2]) * w,
+                ];
                 // Distance-estimate shading: filaments closer than a few pixels to the set darken softly,
                 // which keeps thin structures crisp instead of noisy.
                 let k = math::clamp01(de / (self.pixel * self.edge));
@@ -328,7 +409,10 @@ pub fn render(p: &Params) -> Rendered {
     let (view, score, nu_min) = best.expect("at least one candidate");
     let defaults = defaults();
     let default_pick = rng.below(defaults.len() as u64) as usize;
-    let pal = p.palette.clone().unwrap_or_else(|| defaults[default_pick].clone());
+    let pal = p
+        .palette
+        .clone()
+        .unwrap_or_else(|| defaults[default_pick].clone());
     let density = rng.range(0.09, 0.2);
     let phase = rng.f64();
     let edge = rng.range(1.5, 4.0);
@@ -349,8 +433,20 @@ pub fn render(p: &Params) -> Rendered {
             _ => Some(c),
         })
         .unwrap_or(Rgba::BLACK);
-    let inside = [to_linear(darkest.r) * 0.25, to_linear(darkest.g) * 0.25, to_linear(darkest.b) * 0.25];
-    let shader = Shader { lut, inside, phase, density, nu_min, edge, pixel: 2.0 * view.radius / size as f64 };
+    let inside = [
+        to_linear(darkest.r) * 0.25,
+        to_linear(darkest.g) * 0.25,
+        to_linear(darkest.b) * 0.25,
+    ];
+    let shader = Shader {
+        lut,
+        inside,
+        phase,
+        density,
+        nu_min,
+        edge,
+        pixel: 2.0 * view.radius / size as f64,
+    };
     let rot = (math::sin(view.rotation), math::cos(view.rotation));
     let coord = |x: f64, y: f64| {
         let u = x / size as f64 * 2.0 - 1.0;
@@ -444,5 +540,8 @@ pub fn render(p: &Params) -> Rendered {
         "supersampling": "adaptive: 4 samples (centre + triangle) where neighbours differ",
         "interest_score": score,
     });
-    Rendered { art: Artwork::Raster(image), params }
+    Rendered {
+        art: Artwork::Raster(image),
+        params,
+    }
 }

@@ -80,14 +80,26 @@ fn check(engine: &str, params: &Params) -> Result<(), Error> {
     }
     let max = bestiary_canvas::image::MAX_SIDE;
     if params.size == 0 || params.size > max {
-        return Err(Error::Invalid(format!("size {} is out of range (1..={max})", params.size)));
+        return Err(Error::Invalid(format!(
+            "size {} is out of range (1..={max})",
+            params.size
+        )));
     }
     if let Some(p) = &params.palette {
         if p.colors.is_empty() {
-            return Err(Error::Invalid(format!("palette '{}' has no colours", p.name)));
+            return Err(Error::Invalid(format!(
+                "palette '{}' has no colours",
+                p.name
+            )));
         }
-        if p.colors.iter().any(|c| ![c.r, c.g, c.b, c.a].iter().all(|v| v.is_finite())) {
-            return Err(Error::Invalid(format!("palette '{}' has a non-finite colour component", p.name)));
+        if p.colors
+            .iter()
+            .any(|c| ![c.r, c.g, c.b, c.a].iter().all(|v| v.is_finite()))
+        {
+            return Err(Error::Invalid(format!(
+                "palette '{}' has a non-finite colour component",
+                p.name
+            )));
         }
     }
     Ok(())
@@ -115,7 +127,9 @@ pub fn animate(engine: &str, params: &Params, frames: usize) -> Result<Vec<Image
         return Err(Error::NoAnimation(engine.to_string()));
     }
     if frames == 0 {
-        return Err(Error::Invalid("an animation needs at least 1 frame".to_string()));
+        return Err(Error::Invalid(
+            "an animation needs at least 1 frame".to_string(),
+        ));
     }
     let bytes = frames as u64 * params.size as u64 * params.size as u64 * 4;
     if bytes > MAX_ANIMATION_BYTES {

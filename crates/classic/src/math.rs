@@ -5,23 +5,41 @@ pub const PI: f64 = std::f64::consts::PI;
 pub const TAU: f64 = std::f64::consts::TAU;
 
 #[inline]
-pub fn sin(x: f64) -> f64 { libm::sin(x) }
+pub fn sin(x: f64) -> f64 {
+    libm::sin(x)
+}
 #[inline]
-pub fn cos(x: f64) -> f64 { libm::cos(x) }
+pub fn cos(x: f64) -> f64 {
+    libm::cos(x)
+}
 #[inline]
-pub fn atan2(y: f64, x: f64) -> f64 { libm::atan2(y, x) }
+pub fn atan2(y: f64, x: f64) -> f64 {
+    libm::atan2(y, x)
+}
 #[inline]
-pub fn exp(x: f64) -> f64 { libm::exp(x) }
+pub fn exp(x: f64) -> f64 {
+    libm::exp(x)
+}
 #[inline]
-pub fn ln(x: f64) -> f64 { libm::log(x) }
+pub fn ln(x: f64) -> f64 {
+    libm::log(x)
+}
 #[inline]
-pub fn log2(x: f64) -> f64 { libm::log2(x) }
+pub fn log2(x: f64) -> f64 {
+    libm::log2(x)
+}
 #[inline]
-pub fn pow(x: f64, y: f64) -> f64 { libm::pow(x, y) }
+pub fn pow(x: f64, y: f64) -> f64 {
+    libm::pow(x, y)
+}
 #[inline]
-pub fn sqrt(x: f64) -> f64 { x.sqrt() }
+pub fn sqrt(x: f64) -> f64 {
+    x.sqrt()
+}
 #[inline]
-pub fn hypot(x: f64, y: f64) -> f64 { (x * x + y * y).sqrt() }
+pub fn hypot(x: f64, y: f64) -> f64 {
+    (x * x + y * y).sqrt()
+}
 
 /// `x` raised to a small non-negative integer power by repeated multiplication (no `powi` intrinsic).
 pub fn powi(x: f64, n: u32) -> f64 {
@@ -32,7 +50,9 @@ pub fn powi(x: f64, n: u32) -> f64 {
     r
 }
 
-pub fn clamp01(x: f64) -> f64 { x.clamp(0.0, 1.0) }
+pub fn clamp01(x: f64) -> f64 {
+    x.clamp(0.0, 1.0)
+}
 
 /// Wraps an angle to [-PI, PI).
 pub fn wrap_angle(a: f64) -> f64 {
@@ -52,7 +72,9 @@ mod tests {
         assert!((exp(ln(3.0)) - 3.0).abs() < 1e-14);
         assert_eq!(powi(2.0, 10), 1024.0);
         assert_eq!(powi(5.0, 0), 1.0);
-        assert!((wrap_angle(3.0 * PI) + PI).abs() < 1e-12 || (wrap_angle(3.0 * PI) - PI).abs() < 1e-12);
+        assert!(
+            (wrap_angle(3.0 * PI) + PI).abs() < 1e-12 || (wrap_angle(3.0 * PI) - PI).abs() < 1e-12
+        );
         assert!((wrap_angle(0.5 + TAU) - 0.5).abs() < 1e-12);
     }
 }

@@ -12,7 +12,10 @@ use crate::{Artwork, Params, Rendered};
 use bestiary_canvas::{Palette, Rgba, Scene, Shape, Style};
 
 pub fn default_palette() -> Palette {
-    palette("classic-neurons-gilt", &[0x120a04, 0x3d2309, 0x7c4a14, 0xc08a2e, 0xf0c45c, 0xfff1c9])
+    palette(
+        "classic-neurons-gilt",
+        &[0x120a04, 0x3d2309, 0x7c4a14, 0xc08a2e, 0xf0c45c, 0xfff1c9],
+    )
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -71,7 +74,11 @@ pub fn grow(p: &Params) -> Geometry {
         let y = rng.range(0.16, 0.84) * UNITS;
         let gap = if tries < 1000 { min_gap } else { min_gap * 0.6 };
         if somata.iter().all(|s| math::hypot(s.x - x, s.y - y) > gap) {
-            somata.push(Soma { x, y, r: rng.range(12.0, 20.0) });
+            somata.push(Soma {
+                x,
+                y,
+                r: rng.range(12.0, 20.0),
+            });
         }
     }
 
@@ -89,7 +96,12 @@ pub fn grow(p: &Params) -> Geometry {
         orientations.push(theta);
         kinds.push(kind);
         let (ct, st) = (math::cos(theta), math::sin(theta));
-        let local = |along: f64, across: f64| (s.x + along * ct - across * st, s.y + along * st + across * ct);
+        let local = |along: f64, across: f64| {
+            (
+                s.x + along * ct - across * st,
+                s.y + along * st + across * ct,
+            )
+        };
         // lobed, irregular outlines instead of perfect discs
         let (p2, p3) = (rng.range(0.0, math::TAU), rng.range(0.0, math::TAU));
         let lobes = |a: f64| 1.0 + 0.22 * math::sin(2.0 * a + p2) + 0.14 * math::sin(3.0 * a + p3);
@@ -109,7 +121,10 @@ pub fn grow(p: &Params) -> Geometry {
                         (bx + r * math::cos(a), by + r * math::sin(a))
                     } else if part == 1 {
                         let along = rng.range(0.15, 2.1) * territory;
-                        local(along, rng.normal() * territory * (0.08 + 0.06 * along / territory))
+                        local(
+                            along,
+                            rng.normal() * territory * (0.08 + 0.06 * along / territory),
+                        )
                     } else {
                         let r = 0.6 * territory * math::sqrt(rng.f64());
                         let a = rng.range(0.0, math::TAU);
@@ -129,7 +144,10 @@ pub fn grow(p: &Params) -> Geometry {
         }
     }
     for _ in 0..(80 + 20 * count) {
-        attractors.push((rng.range(margin, UNITS - margin), rng.range(margin, UNITS - margin)));
+        attractors.push((
+            rng.range(margin, UNITS - margin),
+            rng.range(margin, UNITS - margin),
+        ));
     }
 
     // Roots: dendrite stems leaving each soma, pre-grown a few steps so they start out radially.
@@ -150,7 +168,9 @@ pub fn grow(p: &Params) -> Geometry {
             0 => {
                 let n = rng.int(5, 8);
                 let off = rng.range(0.0, math::TAU);
-                (0..n).map(|k| off + math::TAU * (k as f64 + rng.range(-0.3, 0.3)) / n as f64).collect()
+                (0..n)
+                    .map(|k| off + math::TAU * (k as f64 + rng.range(-0.3, 0.3)) / n as f64)
+                    .collect()
             }
             1 => {
                 let mut d = vec![theta];
@@ -163,11 +183,19 @@ pub fn grow(p: &Params) -> Geometry {
             }
             _ => {
                 let n = rng.int(2, 3);
-                (0..n).map(|k| theta + ((k as f64 + 0.5) / n as f64 - 0.5) * 1.1 + rng.normal() * 0.1).collect()
+                (0..n)
+                    .map(|k| theta + ((k as f64 + 0.5) / n as f64 - 0.5) * 1.1 + rng.normal() * 0.1)
+                    .collect()
             }
         };
         let centre = nodes.len();
-        nodes.push(Node { x: s.x, y: s.y, parent: None, tree: t, children: 0 });
+        nodes.push(Node {
+            x: s.x,
+            y: s.y,
+            parent: None,
+            tree: t,
+            children: 0,
+        });
         for &a in &dirs {
             let mut prev = centre;
             let (mut x, mut y) = (s.x, s.y);
@@ -176,7 +204,13 @@ pub fn grow(p: &Params) -> Geometry {
                 x += math::cos(a + wig) * settings.step;
                 y += math::sin(a + wig) * settings.step;
                 nodes[prev].children += 1;
-                nodes.push(Node { x, y, parent: Some(prev), tree: t, children: 0 });
+                nodes.push(Node {
+                    x,
+                    y,
+                    parent: Some(prev),
+                    tree: t,
+                    children: 0,
+                });
                 prev = nodes.len() - 1;
             }
         }
@@ -208,7 +242,13 @@ pub fn grow(p: &Params) -> Geometry {
             }
             let (nx, ny) = (x + math::cos(a) * 4.0, y + math::sin(a) * 4.0);
             let w = 1.5 - 0.8 * (k as f64 / steps as f64);
-            segments.push(Segment { a: (x, y), b: (nx, ny), width: w, axon: true, tangent: unit(nx - x, ny - y) });
+            segments.push(Segment {
+                a: (x, y),
+                b: (nx, ny),
+                width: w,
+                axon: true,
+                tangent: unit(nx - x, ny - y),
+            });
             if k > steps / 3 && rng.chance(0.025) {
                 branch_points.push((nx, ny, a));
             }
@@ -249,13 +289,26 @@ pub fn grow(p: &Params) -> Geometry {
                 }
             }
             let tangent = unit(n.x - nodes[anc].x, n.y - nodes[anc].y);
-            segments.push(Segment { a: (pn.x, pn.y), b: (n.x, n.y), width: widths[k].min(max_w), axon: false, tangent });
+            segments.push(Segment {
+                a: (pn.x, pn.y),
+                b: (n.x, n.y),
+                width: widths[k].min(max_w),
+                axon: false,
+                tangent,
+            });
         }
     }
 
     // Faint specks on the ground.
     let dust: Vec<(f64, f64, f64, f64)> = (0..rng.int(250, 450))
-        .map(|_| (rng.range(0.0, UNITS), rng.range(0.0, UNITS), rng.range(0.5, 1.6), rng.range(0.15, 0.35)))
+        .map(|_| {
+            (
+                rng.range(0.0, UNITS),
+                rng.range(0.0, UNITS),
+                rng.range(0.5, 1.6),
+                rng.range(0.15, 0.35),
+            )
+        })
         .collect();
 
     let sharpness = rng.int(2, 4) as u32;
@@ -293,7 +346,18 @@ pub fn grow(p: &Params) -> Geometry {
         "light_turn": light0 as f64 / LIGHT_STEPS as f64,
         "brightness": "ambient + (1 - ambient) * |cos(segment_angle - light_angle)|^k * spatial sheen",
     });
-    Geometry { segments, somata, dust, ground, palette: pal, sharpness, ambient, sheen, light0, params }
+    Geometry {
+        segments,
+        somata,
+        dust,
+        ground,
+        palette: pal,
+        sharpness,
+        ambient,
+        sheen,
+        light0,
+        params,
+    }
 }
 
 /// Resolution of the still picture's light angle.
@@ -321,8 +385,16 @@ pub fn frame(g: &Geometry, turn: f64) -> Scene {
         1.0 - g.sheen * 0.5 * (1.0 - d)
     };
     for &(x, y, r, tone) in &g.dust {
-        let c = g.palette.sample((tone * spatial(x, y)) as f32).with_alpha(0.55);
-        scene.push(Shape::Circle { cx: q(x), cy: q(y), r: q(r), style: Style::fill(c) });
+        let c = g
+            .palette
+            .sample((tone * spatial(x, y)) as f32)
+            .with_alpha(0.55);
+        scene.push(Shape::Circle {
+            cx: q(x),
+            cy: q(y),
+            r: q(r),
+            style: Style::fill(c),
+        });
     }
     for s in &g.segments {
         // |cos(angle - light)| = |dot(unit tangent, light direction)|
@@ -341,7 +413,12 @@ pub fn frame(g: &Geometry, turn: f64) -> Scene {
     for s in &g.somata {
         let sp = spatial(s.x, s.y);
         let body = g.palette.sample((0.35 + 0.25 * sp) as f32);
-        scene.push(Shape::Circle { cx: q(s.x), cy: q(s.y), r: q(s.r), style: Style::fill(body) });
+        scene.push(Shape::Circle {
+            cx: q(s.x),
+            cy: q(s.y),
+            r: q(s.r),
+            style: Style::fill(body),
+        });
         // A highlight offset toward the light, then a small bright glint: the soma reads as a polished dome.
         let hl = g.palette.sample((0.55 + 0.3 * sp) as f32);
         scene.push(Shape::Circle {
@@ -364,13 +441,18 @@ pub fn frame(g: &Geometry, turn: f64) -> Scene {
 pub fn render(p: &Params) -> Rendered {
     let g = grow(p);
     let scene = frame(&g, light_turn(&g, 0, 1));
-    Rendered { art: Artwork::Vector(scene), params: g.params }
+    Rendered {
+        art: Artwork::Vector(scene),
+        params: g.params,
+    }
 }
 
 /// `frames` rasters at `p.size`, the light swept one full turn starting at the still picture's angle.
 pub fn animate(p: &Params, frames: usize) -> Vec<bestiary_canvas::Image> {
     let g = grow(p);
-    (0..frames as u64).map(|i| frame(&g, light_turn(&g, i, frames as u64)).render(p.size, p.size)).collect()
+    (0..frames as u64)
+        .map(|i| frame(&g, light_turn(&g, i, frames as u64)).render(p.size, p.size))
+        .collect()
 }
 
 #[cfg(test)]
@@ -378,23 +460,39 @@ mod tests {
     use super::*;
 
     fn small() -> Params {
-        Params { seed: 5, size: 48, palette: None }
+        Params {
+            seed: 5,
+            size: 48,
+            palette: None,
+        }
     }
 
     #[test]
     fn light_turn_wraps_exactly_after_a_full_turn() {
         let g = grow(&small());
         for n in [1u64, 3, 7, 24] {
-            assert_eq!(light_turn(&g, n, n).to_bits(), light_turn(&g, 0, n).to_bits());
-            assert_eq!(light_turn(&g, n + 2, n).to_bits(), light_turn(&g, 2, n).to_bits());
+            assert_eq!(
+                light_turn(&g, n, n).to_bits(),
+                light_turn(&g, 0, n).to_bits()
+            );
+            assert_eq!(
+                light_turn(&g, n + 2, n).to_bits(),
+                light_turn(&g, 2, n).to_bits()
+            );
             for i in 0..n {
                 let t = light_turn(&g, i, n);
                 assert!((0.0..1.0).contains(&t));
             }
         }
         // the same light position reached with different frame counts is the same number
-        assert_eq!(light_turn(&g, 2, 8).to_bits(), light_turn(&g, 1, 4).to_bits());
-        assert_eq!(light_turn(&g, 0, 1).to_bits(), (g.light0 as f64 / LIGHT_STEPS as f64).to_bits());
+        assert_eq!(
+            light_turn(&g, 2, 8).to_bits(),
+            light_turn(&g, 1, 4).to_bits()
+        );
+        assert_eq!(
+            light_turn(&g, 0, 1).to_bits(),
+            (g.light0 as f64 / LIGHT_STEPS as f64).to_bits()
+        );
     }
 
     #[test]
@@ -418,7 +516,9 @@ mod tests {
         let mut across = None;
         let dust = g.dust.len();
         for (k, s) in g.segments.iter().enumerate() {
-            let Shape::Path { style, .. } = &scene.shapes[dust + k] else { panic!("segment is a path") };
+            let Shape::Path { style, .. } = &scene.shapes[dust + k] else {
+                panic!("segment is a path")
+            };
             let c = style.stroke.as_ref().expect("stroked").color;
             if s.tangent.0.abs() > 0.99 && along.is_none() {
                 along = Some(lum(c));
@@ -427,7 +527,10 @@ mod tests {
                 across = Some(lum(c));
             }
         }
-        let (a, b) = (along.expect("a horizontal segment"), across.expect("a vertical segment"));
+        let (a, b) = (
+            along.expect("a horizontal segment"),
+            across.expect("a vertical segment"),
+        );
         assert!(a > b + 0.5, "along {a} across {b}");
     }
 
@@ -438,7 +541,12 @@ mod tests {
         assert!(g.segments.iter().any(|s| s.axon));
         assert!(g.segments.iter().filter(|s| !s.axon).count() > 1000);
         // dendrites taper: the widest segment is much wider than the median one
-        let mut w: Vec<f64> = g.segments.iter().filter(|s| !s.axon).map(|s| s.width).collect();
+        let mut w: Vec<f64> = g
+            .segments
+            .iter()
+            .filter(|s| !s.axon)
+            .map(|s| s.width)
+            .collect();
         w.sort_by(|a, b| a.partial_cmp(b).unwrap());
         assert!(w[w.len() - 1] > 4.0 * w[w.len() / 2]);
     }

@@ -84,7 +84,11 @@ impl Fbm {
                 (p, rng.range(-1000.0, 1000.0), rng.range(-1000.0, 1000.0))
             })
             .collect();
-        Fbm { layers, lacunarity, gain }
+        Fbm {
+            layers,
+            lacunarity,
+            gain,
+        }
     }
 
     pub fn get(&self, x: f64, y: f64) -> f64 {

@@ -13,7 +13,9 @@ use bestiary_canvas::{Palette, Scene, Shape, Style};
 pub fn default_palette() -> Palette {
     palette(
         "classic-plants-herbarium",
-        &[0x27402b, 0x4a6b3a, 0x7f9c4f, 0xb7b86b, 0xd9a441, 0xd1495b, 0x8c2f56, 0x3f6c8f],
+        &[
+            0x27402b, 0x4a6b3a, 0x7f9c4f, 0xb7b86b, 0xd9a441, 0xd1495b, 0x8c2f56, 0x3f6c8f,
+        ],
     )
 }
 
@@ -44,10 +46,23 @@ const SPECIES: &[Species] = &[
         name: "herb",
         axiom: "X",
         rules: &[
-            Rule { symbol: 'X', choices: &[(0.34, "F[+XL]F[-X]+X"), (0.33, "F[-XL]F[+X]-X"), (0.33, "F[+X][-XL]FX")] },
-            Rule { symbol: 'F', choices: &[(0.65, "FF"), (0.35, "F")] },
+            Rule {
+                symbol: 'X',
+                choices: &[
+                    (0.34, "F[+XL]F[-X]+X"),
+                    (0.33, "F[-XL]F[+X]-X"),
+                    (0.33, "F[+X][-XL]FX"),
+                ],
+            },
+            Rule {
+                symbol: 'F',
+                choices: &[(0.65, "FF"), (0.35, "F")],
+            },
         ],
-        finals: &[Rule { symbol: 'X', choices: &[(0.7, "L"), (0.3, "K")] }],
+        finals: &[Rule {
+            symbol: 'X',
+            choices: &[(0.7, "L"), (0.3, "K")],
+        }],
         iterations: 5,
         angle: 24.0,
         jitter: 6.0,
@@ -64,10 +79,23 @@ const SPECIES: &[Species] = &[
         name: "berry bush",
         axiom: "[+Y][-Y]Y",
         rules: &[
-            Rule { symbol: 'Y', choices: &[(0.5, "F[+YL][-YL]FY"), (0.25, "F[+Y]FLY"), (0.25, "F[-Y]FLY")] },
-            Rule { symbol: 'F', choices: &[(0.5, "FF"), (0.5, "F")] },
+            Rule {
+                symbol: 'Y',
+                choices: &[
+                    (0.5, "F[+YL][-YL]FY"),
+                    (0.25, "F[+Y]FLY"),
+                    (0.25, "F[-Y]FLY"),
+                ],
+            },
+            Rule {
+                symbol: 'F',
+                choices: &[(0.5, "FF"), (0.5, "F")],
+            },
         ],
-        finals: &[Rule { symbol: 'Y', choices: &[(0.75, "L"), (0.25, "[o]L")] }],
+        finals: &[Rule {
+            symbol: 'Y',
+            choices: &[(0.75, "L"), (0.25, "[o]L")],
+        }],
         iterations: 4,
         angle: 26.0,
         jitter: 7.0,
@@ -83,20 +111,24 @@ const SPECIES: &[Species] = &[
     Species {
         name: "umbel",
         axiom: "GS",
-        rules: &[
-            Rule {
-                symbol: 'S',
-                choices: &[
-                    (0.4, "G[&L]S"),
-                    (0.2, "GGS"),
-                    (0.15, "G[&&&S]S"),
-                    (0.25, "GG[++++++GGGK][++++GGGGK][++GGGGK][GGGGK][--GGGGK][----GGGGK][------GGGK]"),
-                ],
-            },
-        ],
+        rules: &[Rule {
+            symbol: 'S',
+            choices: &[
+                (0.4, "G[&L]S"),
+                (0.2, "GGS"),
+                (0.15, "G[&&&S]S"),
+                (
+                    0.25,
+                    "GG[++++++GGGK][++++GGGGK][++GGGGK][GGGGK][--GGGGK][----GGGGK][------GGGK]",
+                ),
+            ],
+        }],
         finals: &[Rule {
             symbol: 'S',
-            choices: &[(1.0, "GG[++++++GGGK][++++GGGGK][++GGGGK][GGGGK][--GGGGK][----GGGGK][------GGGK]")],
+            choices: &[(
+                1.0,
+                "GG[++++++GGGK][++++GGGGK][++GGGGK][GGGGK][--GGGGK][----GGGGK][------GGGK]",
+            )],
         }],
         iterations: 8,
         angle: 8.0,
@@ -114,10 +146,19 @@ const SPECIES: &[Species] = &[
         name: "reed",
         axiom: "[&&&&&&R][&&&&R][&&R][R][&&R][&&&&R][&&&&&&R][&Q][&&Q]",
         rules: &[
-            Rule { symbol: 'R', choices: &[(0.93, "GR"), (0.07, "G")] },
-            Rule { symbol: 'Q', choices: &[(0.95, "GQ"), (0.05, "GH")] },
+            Rule {
+                symbol: 'R',
+                choices: &[(0.93, "GR"), (0.07, "G")],
+            },
+            Rule {
+                symbol: 'Q',
+                choices: &[(0.95, "GQ"), (0.05, "GH")],
+            },
         ],
-        finals: &[Rule { symbol: 'Q', choices: &[(1.0, "H")] }],
+        finals: &[Rule {
+            symbol: 'Q',
+            choices: &[(1.0, "H")],
+        }],
         iterations: 16,
         angle: 6.0,
         jitter: 2.0,
@@ -133,10 +174,20 @@ const SPECIES: &[Species] = &[
     Species {
         name: "tirillus",
         axiom: "A",
-        rules: &[
-            Rule { symbol: 'A', choices: &[(0.38, "GA"), (0.3, "G[+A][-A]"), (0.1, "G+A"), (0.1, "G-A"), (0.12, "Go")] },
-        ],
-        finals: &[Rule { symbol: 'A', choices: &[(1.0, "o")] }],
+        rules: &[Rule {
+            symbol: 'A',
+            choices: &[
+                (0.38, "GA"),
+                (0.3, "G[+A][-A]"),
+                (0.1, "G+A"),
+                (0.1, "G-A"),
+                (0.12, "Go"),
+            ],
+        }],
+        finals: &[Rule {
+            symbol: 'A',
+            choices: &[(1.0, "o")],
+        }],
         iterations: 10,
         angle: 28.0,
         jitter: 9.0,
@@ -153,11 +204,35 @@ const SPECIES: &[Species] = &[
 
 /// One drawn primitive, in the plant's local coordinates (root at the origin, growing toward -y).
 enum Mark {
-    Stem { points: Vec<(f64, f64)>, width: f64, depth: usize },
-    Leaf { x: f64, y: f64, angle: f64, len: f64, tone: f64 },
-    Flower { x: f64, y: f64, angle: f64, r: f64 },
-    Orb { x: f64, y: f64, r: f64 },
-    Head { x: f64, y: f64, angle: f64, len: f64 },
+    Stem {
+        points: Vec<(f64, f64)>,
+        width: f64,
+        depth: usize,
+    },
+    Leaf {
+        x: f64,
+        y: f64,
+        angle: f64,
+        len: f64,
+        tone: f64,
+    },
+    Flower {
+        x: f64,
+        y: f64,
+        angle: f64,
+        r: f64,
+    },
+    Orb {
+        x: f64,
+        y: f64,
+        r: f64,
+    },
+    Head {
+        x: f64,
+        y: f64,
+        angle: f64,
+        len: f64,
+    },
 }
 
 #[derive(Clone)]
@@ -176,13 +251,25 @@ fn draw_plant(sp: &Species, symbols: &[char], rng: &mut Rng) -> Vec<Mark> {
     let delta = sp.angle.to_radians();
     let jitter = sp.jitter.to_radians();
     let mut marks = Vec::new();
-    let mut t = Turtle { x: 0.0, y: 0.0, heading: -math::PI / 2.0, depth: 0, width: sp.width, poly: vec![(0.0, 0.0)], poly_width: sp.width };
+    let mut t = Turtle {
+        x: 0.0,
+        y: 0.0,
+        heading: -math::PI / 2.0,
+        depth: 0,
+        width: sp.width,
+        poly: vec![(0.0, 0.0)],
+        poly_width: sp.width,
+    };
     let mut stack: Vec<Turtle> = Vec::new();
     let mut leaf_side = 1.0;
     let flush = |t: &mut Turtle, marks: &mut Vec<Mark>| {
         if t.poly.len() >= 2 {
             let width = 0.5 * (t.poly_width + t.width);
-            marks.push(Mark::Stem { points: std::mem::take(&mut t.poly), width, depth: t.depth });
+            marks.push(Mark::Stem {
+                points: std::mem::take(&mut t.poly),
+                width,
+                depth: t.depth,
+            });
         }
         t.poly = vec![(t.x, t.y)];
         t.poly_width = t.width;
@@ -227,11 +314,31 @@ fn draw_plant(sp: &Species, symbols: &[char], rng: &mut Rng) -> Vec<Mark> {
                 leaf_side = -leaf_side;
                 let angle = t.heading + leaf_side * rng.range(0.6, 1.0);
                 let len = sp.leaf * rng.range(0.75, 1.25) * math::powi(0.96, t.depth as u32);
-                marks.push(Mark::Leaf { x: t.x, y: t.y, angle, len, tone: rng.f64() });
+                marks.push(Mark::Leaf {
+                    x: t.x,
+                    y: t.y,
+                    angle,
+                    len,
+                    tone: rng.f64(),
+                });
             }
-            'K' => marks.push(Mark::Flower { x: t.x, y: t.y, angle: t.heading, r: sp.flower * rng.range(0.8, 1.2) }),
-            'o' => marks.push(Mark::Orb { x: t.x, y: t.y, r: sp.orb * rng.range(0.7, 1.3) }),
-            'H' => marks.push(Mark::Head { x: t.x, y: t.y, angle: t.heading, len: sp.leaf * 3.0 }),
+            'K' => marks.push(Mark::Flower {
+                x: t.x,
+                y: t.y,
+                angle: t.heading,
+                r: sp.flower * rng.range(0.8, 1.2),
+            }),
+            'o' => marks.push(Mark::Orb {
+                x: t.x,
+                y: t.y,
+                r: sp.orb * rng.range(0.7, 1.3),
+            }),
+            'H' => marks.push(Mark::Head {
+                x: t.x,
+                y: t.y,
+                angle: t.heading,
+                len: sp.leaf * 3.0,
+            }),
             _ => {}
         }
     }
@@ -334,10 +441,15 @@ pub fn render(p: &Params) -> Rendered {
         }
         let height_share = prng.range(0.62, 0.97);
         let max_h = (ground_y - top) * height_share;
-        let scale = (slot * (0.8 + 0.15 * count as f64) / (x1 - x0).max(1e-6)).min(max_h / (-y0).max(1e-6)).min(8.0);
+        let scale = (slot * (0.8 + 0.15 * count as f64) / (x1 - x0).max(1e-6))
+            .min(max_h / (-y0).max(1e-6))
+            .min(8.0);
         let cx = margin + (k as f64 + 0.5) * slot + prng.range(-0.06, 0.06) * slot;
         // centre the drawing's bounds on the slot, keeping the root inside the slot
-        let root_x = (cx - (x0 + x1) * 0.5 * scale).clamp(margin + k as f64 * slot + 8.0, margin + (k + 1) as f64 * slot - 8.0);
+        let root_x = (cx - (x0 + x1) * 0.5 * scale).clamp(
+            margin + k as f64 * slot + 8.0,
+            margin + (k + 1) as f64 * slot - 8.0,
+        );
         let flower_color = pal.sample(prng.range(0.55, 1.0) as f32);
         let petals = prng.int(5, 7) as usize;
         plants_json.push(serde_json::json!({
@@ -359,7 +471,12 @@ pub fn render(p: &Params) -> Rendered {
     let tf = |x: f64, y: f64, s: f64, rx: f64| (rx + x * s, ground_y + y * s);
     for (marks, scale, rx, _, _) in &plant_marks {
         for m in marks {
-            if let Mark::Stem { points, width, depth } = m {
+            if let Mark::Stem {
+                points,
+                width,
+                depth,
+            } = m
+            {
                 let pts: Vec<(f32, f32)> = points
                     .iter()
                     .map(|&(x, y)| {
@@ -368,7 +485,11 @@ pub fn render(p: &Params) -> Rendered {
                     })
                     .collect();
                 let w = (width * math::pow(*scale, 0.6)).clamp(0.5, 10.0);
-                scene.push(Shape::Path { points: pts, closed: false, style: Style::stroke(stem_color(*depth), q(w)) });
+                scene.push(Shape::Path {
+                    points: pts,
+                    closed: false,
+                    style: Style::stroke(stem_color(*depth), q(w)),
+                });
             }
         }
     }
@@ -376,7 +497,13 @@ pub fn render(p: &Params) -> Rendered {
         let organ = math::pow(*scale, 0.75).clamp(0.6, 3.5);
         for m in marks {
             match m {
-                Mark::Leaf { x, y, angle, len, tone } => {
+                Mark::Leaf {
+                    x,
+                    y,
+                    angle,
+                    len,
+                    tone,
+                } => {
                     let (a, b) = tf(*x, *y, *scale, *rx);
                     let c = pal.sample((0.05 + 0.4 * tone) as f32).with_alpha(0.92);
                     scene.push(Shape::Path {
@@ -396,12 +523,22 @@ pub fn render(p: &Params) -> Rendered {
                             style: Style::fill(flower_color.with_alpha(0.9)),
                         });
                     }
-                    scene.push(Shape::Circle { cx: q(a), cy: q(b), r: q(r * 0.28), style: Style::fill(lerp_rgba(*flower_color, ink, 0.55)) });
+                    scene.push(Shape::Circle {
+                        cx: q(a),
+                        cy: q(b),
+                        r: q(r * 0.28),
+                        style: Style::fill(lerp_rgba(*flower_color, ink, 0.55)),
+                    });
                 }
                 Mark::Orb { x, y, r } => {
                     let (a, b) = tf(*x, *y, *scale, *rx);
                     let r = r * organ * 1.4;
-                    scene.push(Shape::Circle { cx: q(a), cy: q(b), r: q(r), style: Style::fill(*flower_color) });
+                    scene.push(Shape::Circle {
+                        cx: q(a),
+                        cy: q(b),
+                        r: q(r),
+                        style: Style::fill(*flower_color),
+                    });
                     scene.push(Shape::Circle {
                         cx: q(a - r * 0.3),
                         cy: q(b - r * 0.3),
@@ -412,7 +549,11 @@ pub fn render(p: &Params) -> Rendered {
                 Mark::Head { x, y, angle, len } => {
                     let (a, b) = tf(*x, *y, *scale, *rx);
                     let c = lerp_rgba(hex(0x8a5a2b), ink, 0.2);
-                    scene.push(Shape::Path { points: leaf_outline(a, b, *angle, len * organ * 1.5, 0.12), closed: true, style: Style::fill(c) });
+                    scene.push(Shape::Path {
+                        points: leaf_outline(a, b, *angle, len * organ * 1.5, 0.12),
+                        closed: true,
+                        style: Style::fill(c),
+                    });
                 }
                 Mark::Stem { .. } => {}
             }
@@ -424,10 +565,16 @@ pub fn render(p: &Params) -> Rendered {
     let wob = rng.range(0.0, 100.0);
     for i in 0..=n {
         let x = frame_inset + 6.0 + (UNITS - 2.0 * frame_inset - 12.0) * i as f64 / n as f64;
-        let y = ground_y + 1.2 * math::sin(wob + i as f64 * 0.7) + 0.8 * math::sin(wob * 1.3 + i as f64 * 1.9);
+        let y = ground_y
+            + 1.2 * math::sin(wob + i as f64 * 0.7)
+            + 0.8 * math::sin(wob * 1.3 + i as f64 * 1.9);
         ground.push((q(x), q(y)));
     }
-    scene.push(Shape::Path { points: ground, closed: false, style: Style::stroke(ink, 1.8) });
+    scene.push(Shape::Path {
+        points: ground,
+        closed: false,
+        style: Style::stroke(ink, 1.8),
+    });
 
     let params = serde_json::json!({
         "engine": "plants",
@@ -440,5 +587,8 @@ pub fn render(p: &Params) -> Rendered {
         "ink": crate::common::hex_string(ink),
         "plants": plants_json,
     });
-    Rendered { art: Artwork::Vector(scene), params }
+    Rendered {
+        art: Artwork::Vector(scene),
+        params,
+    }
 }

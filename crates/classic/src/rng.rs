@@ -27,7 +27,9 @@ fn label_hash(label: &str) -> u64 {
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng { state: mix64(seed ^ 0x5851_F42D_4C95_7F2D) }
+        Rng {
+            state: mix64(seed ^ 0x5851_F42D_4C95_7F2D),
+        }
     }
 
     /// An independent stream for `seed` and a purpose label (e.g. "squares", "flow/field").
@@ -132,7 +134,10 @@ mod tests {
     #[test]
     fn different_seeds_and_labels_differ() {
         assert_ne!(Rng::new(1).next_u64(), Rng::new(2).next_u64());
-        assert_ne!(Rng::stream(1, "a").next_u64(), Rng::stream(1, "b").next_u64());
+        assert_ne!(
+            Rng::stream(1, "a").next_u64(),
+            Rng::stream(1, "b").next_u64()
+        );
     }
 
     #[test]

@@ -12,11 +12,17 @@ pub const MAX_STEPS: i64 = 10;
 
 /// Tints on a light ground: deep inks.
 fn default_light() -> Palette {
-    palette("classic-squares-ink", &[0x1d3557, 0xb5192a, 0xd18a1f, 0x2a6f6b, 0x3d405b])
+    palette(
+        "classic-squares-ink",
+        &[0x1d3557, 0xb5192a, 0xd18a1f, 0x2a6f6b, 0x3d405b],
+    )
 }
 /// Tints on a dark ground: chalky pastels.
 fn default_dark() -> Palette {
-    palette("classic-squares-chalk", &[0xf2cc8f, 0xe07a5f, 0x81b29a, 0xf4f1de, 0x8ecae6])
+    palette(
+        "classic-squares-chalk",
+        &[0xf2cc8f, 0xe07a5f, 0x81b29a, 0xf4f1de, 0x8ecae6],
+    )
 }
 
 pub struct Tile {
@@ -31,7 +37,11 @@ pub fn render(p: &Params) -> Rendered {
     let mut rng = Rng::stream(p.seed, "squares");
     let grid = *rng.pick(&[4i64, 5, 5, 6, 6, 6, 7, 7, 8]) as usize;
     let margin = rng.range(0.06, 0.1) * UNITS;
-    let gap_frac = if rng.chance(0.3) { 0.0 } else { rng.range(0.05, 0.14) };
+    let gap_frac = if rng.chance(0.3) {
+        0.0
+    } else {
+        rng.range(0.05, 0.14)
+    };
     let dark = rng.chance(0.35);
     let inner_frac = rng.range(0.06, 0.2);
     let drift = rng.range(0.75, 1.0);
@@ -44,8 +54,18 @@ pub fn render(p: &Params) -> Rendered {
         _ => "depth",
     };
     let accent_share = rng.range(0.2, 0.45);
-    let (ground, ink) = if dark { (hex(0x121317), hex(0xe9e4d8)) } else { (hex(0xf3efe6), hex(0x1c1c22)) };
-    let pal = p.palette.clone().unwrap_or_else(|| if dark { default_dark() } else { default_light() });
+    let (ground, ink) = if dark {
+        (hex(0x121317), hex(0xe9e4d8))
+    } else {
+        (hex(0xf3efe6), hex(0x1c1c22))
+    };
+    let pal = p.palette.clone().unwrap_or_else(|| {
+        if dark {
+            default_dark()
+        } else {
+            default_light()
+        }
+    });
 
     let cell = (UNITS - 2.0 * margin) / grid as f64;
     let gap = cell * gap_frac;
@@ -76,9 +96,20 @@ pub fn render(p: &Params) -> Rendered {
                     "accent" => ink,
                     _ => crate::common::lerp_rgba(ink, tile_tint, i as f32 / steps as f32),
                 };
-                scene.push(Shape::Rect { x: q(x), y: q(y), w: q(side), h: q(side), style: Style::stroke(color, q(width)) });
+                scene.push(Shape::Rect {
+                    x: q(x),
+                    y: q(y),
+                    w: q(side),
+                    h: q(side),
+                    style: Style::stroke(color, q(width)),
+                });
             }
-            tiles.push(Tile { steps, dx, dy, accented: tint_mode == "depth" || (tint_mode == "accent" && accented) });
+            tiles.push(Tile {
+                steps,
+                dx,
+                dy,
+                accented: tint_mode == "depth" || (tint_mode == "accent" && accented),
+            });
         }
     }
 
@@ -100,5 +131,8 @@ pub fn render(p: &Params) -> Rendered {
         "stroke_width": width / UNITS,
         "tiles": tiles.iter().map(|t| serde_json::json!([t.steps, t.dx, t.dy, t.accented])).collect::<Vec<_>>(),
     });
-    Rendered { art: Artwork::Vector(scene), params }
+    Rendered {
+        art: Artwork::Vector(scene),
+        params,
+    }
 }

@@ -7,11 +7,18 @@ use sha2::{Digest, Sha256};
 const GOLDEN_SIZE: u32 = 96;
 
 fn params(seed: u64, size: u32) -> Params {
-    Params { seed, size, palette: None }
+    Params {
+        seed,
+        size,
+        palette: None,
+    }
 }
 
 fn sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn run(engine: &str, seed: u64, size: u32) -> (Rendered, Image, Option<String>) {
@@ -28,18 +35,54 @@ fn run(engine: &str, seed: u64, size: u32) -> (Rendered, Image, Option<String>) 
 /// These pin the exact output: a change to an engine, the RNG, the noise, or canvas's rasterizer / SVG
 /// writer / palette maths shows up here. Update them only for a deliberate change, after looking at it.
 const GOLDEN: &[(&str, u64, &str, &str)] = &[
-    ("squares", 1, "c136550719fd7e40ae7dd2aa8585e5cde8fc3fd929bdaa62fde9eb2d8537fe0a", "9979e17c3017280afe738ecaaba4edd33b073e59c30483bbdf56a1e0e97216a7"),
-    ("fractal", 2, "da3d9f3ac755d63b0f15dfb4fc7fe0bab8de825c78dd5696607125be7ebd2884", ""),
-    ("fractal", 1, "ee5e7c71f463b124b727acc72a6b268cc542d6950c29a75a9b6daef7da0b7245", ""),
-    ("flow", 1, "6efe8fc01456e424bf27623ce8b42b1403648e816d63e3c05a6af28295a839e5", "2fb0ca5726dabb25eb7b7a33dc5818cd264ba3081ba1fd1e73420dd98e535b42"),
-    ("neurons", 1, "6b913ed717defa532eeb5a47bbe92952fb7c339108b5ffe216d3045713b0c304", "2bc56ef8165a1dd2309144bf7139a5db9fc1f7e9dfcdeb8b89484cf4bd154037"),
-    ("plants", 1, "accfb9a06052e13bf9b778db9728e6079cf603e29cae097ce12888d555be8af8", "080646a3aaccfe0bcb8d1eb5ac8d60937e9ccac51e134287a66c4c62211d02fd"),
+    (
+        "squares",
+        1,
+        "c136550719fd7e40ae7dd2aa8585e5cde8fc3fd929bdaa62fde9eb2d8537fe0a",
+        "9979e17c3017280afe738ecaaba4edd33b073e59c30483bbdf56a1e0e97216a7",
+    ),
+    (
+        "fractal",
+        2,
+        "da3d9f3ac755d63b0f15dfb4fc7fe0bab8de825c78dd5696607125be7ebd2884",
+        "",
+    ),
+    (
+        "fractal",
+        1,
+        "ee5e7c71f463b124b727acc72a6b268cc542d6950c29a75a9b6daef7da0b7245",
+        "",
+    ),
+    (
+        "flow",
+        1,
+        "6efe8fc01456e424bf27623ce8b42b1403648e816d63e3c05a6af28295a839e5",
+        "2fb0ca5726dabb25eb7b7a33dc5818cd264ba3081ba1fd1e73420dd98e535b42",
+    ),
+    (
+        "neurons",
+        1,
+        "6b913ed717defa532eeb5a47bbe92952fb7c339108b5ffe216d3045713b0c304",
+        "2bc56ef8165a1dd2309144bf7139a5db9fc1f7e9dfcdeb8b89484cf4bd154037",
+    ),
+    (
+        "plants",
+        1,
+        "accfb9a06052e13bf9b778db9728e6079cf603e29cae097ce12888d555be8af8",
+        "080646a3aaccfe0bcb8d1eb5ac8d60937e9ccac51e134287a66c4c62211d02fd",
+    ),
 ];
 
 #[test]
 fn golden_cases_cover_both_fractal_sets() {
-    assert_eq!(render("fractal", &params(1, 8)).unwrap().params["set"], "mandelbrot");
-    assert_eq!(render("fractal", &params(2, 8)).unwrap().params["set"], "julia");
+    assert_eq!(
+        render("fractal", &params(1, 8)).unwrap().params["set"],
+        "mandelbrot"
+    );
+    assert_eq!(
+        render("fractal", &params(2, 8)).unwrap().params["set"],
+        "julia"
+    );
 }
 
 #[test]
@@ -51,7 +94,9 @@ fn golden_hashes() {
         assert_eq!((img.width(), img.height()), (GOLDEN_SIZE, GOLDEN_SIZE));
         let got_px = sha(img.as_raw());
         let got_svg = s.map(|s| sha(s.as_bytes())).unwrap_or_default();
-        report.push_str(&format!("    (\"{engine}\", {seed}, \"{got_px}\", \"{got_svg}\"),\n"));
+        report.push_str(&format!(
+            "    (\"{engine}\", {seed}, \"{got_px}\", \"{got_svg}\"),\n"
+        ));
         ok &= got_px == px && got_svg == svg;
     }
     assert!(ok, "golden hashes differ; current values:\n{report}");
@@ -85,11 +130,22 @@ fn outputs_are_not_blank() {
     for engine in ENGINES {
         for seed in [1u64, 9, 1234567] {
             let (_, img, _) = run(engine, seed, 64);
-            let mut colours: Vec<[u8; 4]> = img.as_raw().chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect();
-            assert!(colours.iter().all(|c| c[3] == 255), "{engine} {seed}: opaque");
+            let mut colours: Vec<[u8; 4]> = img
+                .as_raw()
+                .chunks(4)
+                .map(|c| [c[0], c[1], c[2], c[3]])
+                .collect();
+            assert!(
+                colours.iter().all(|c| c[3] == 255),
+                "{engine} {seed}: opaque"
+            );
             colours.sort();
             colours.dedup();
-            assert!(colours.len() > 40, "{engine} seed {seed}: only {} distinct colours", colours.len());
+            assert!(
+                colours.len() > 40,
+                "{engine} seed {seed}: only {} distinct colours",
+                colours.len()
+            );
         }
     }
 }
@@ -103,9 +159,15 @@ fn params_record_the_inputs_and_defaults() {
         assert_eq!(p["seed"], 77);
         assert_eq!(p["size"], 64);
         let name = p["palette"]["name"].as_str().expect("palette name");
-        assert!(name.starts_with("classic-"), "{engine}: default palette recorded, got {name}");
+        assert!(
+            name.starts_with("classic-"),
+            "{engine}: default palette recorded, got {name}"
+        );
         assert!(p["palette"]["colors"].as_array().expect("colours").len() >= 2);
-        assert!(p.as_object().unwrap().len() >= 8, "{engine} records its parameters: {p}");
+        assert!(
+            p.as_object().unwrap().len() >= 8,
+            "{engine} records its parameters: {p}"
+        );
     }
 }
 
@@ -117,11 +179,19 @@ fn a_given_palette_is_used_and_recorded() {
     };
     for engine in ENGINES {
         let (_, plain, _) = run(engine, 5, 64);
-        let p = Params { seed: 5, size: 64, palette: Some(pal.clone()) };
+        let p = Params {
+            seed: 5,
+            size: 64,
+            palette: Some(pal.clone()),
+        };
         let r = render(engine, &p).unwrap();
         assert_eq!(r.params["palette"]["name"], "test-duo", "{engine}");
         assert_eq!(r.params["palette"]["colors"][0], "#ff0000");
-        assert_ne!(r.art.to_image(64).as_raw(), plain.as_raw(), "{engine}: palette changes the picture");
+        assert_ne!(
+            r.art.to_image(64).as_raw(),
+            plain.as_raw(),
+            "{engine}: palette changes the picture"
+        );
     }
 }
 
@@ -129,22 +199,42 @@ fn a_given_palette_is_used_and_recorded() {
 fn unknown_engine_and_bad_params_error() {
     let p = params(1, 64);
     assert!(matches!(render("spirograph", &p), Err(Error::UnknownEngine(n)) if n == "spirograph"));
-    assert!(matches!(animate("spirograph", &p, 4), Err(Error::UnknownEngine(_))));
+    assert!(matches!(
+        animate("spirograph", &p, 4),
+        Err(Error::UnknownEngine(_))
+    ));
     let msg = render("nope", &p).err().unwrap().to_string();
-    assert!(msg.contains("nope") && msg.contains("squares") && !msg.contains('\n'), "{msg}");
+    assert!(
+        msg.contains("nope") && msg.contains("squares") && !msg.contains('\n'),
+        "{msg}"
+    );
     assert!(!supports_svg("spirograph"));
     for size in [0u32, 16385, u32::MAX] {
-        let e = render("squares", &params(1, size)).err().expect("bad size rejected");
+        let e = render("squares", &params(1, size))
+            .err()
+            .expect("bad size rejected");
         assert!(matches!(e, Error::Invalid(_)), "{e}");
         assert!(e.to_string().contains("size"));
     }
-    let empty = Params { seed: 1, size: 64, palette: Some(Palette { name: "void".into(), colors: vec![] }) };
-    let e = render("flow", &empty).err().expect("empty palette rejected");
+    let empty = Params {
+        seed: 1,
+        size: 64,
+        palette: Some(Palette {
+            name: "void".into(),
+            colors: vec![],
+        }),
+    };
+    let e = render("flow", &empty)
+        .err()
+        .expect("empty palette rejected");
     assert!(e.to_string().contains("void"), "{e}");
     let nan = Params {
         seed: 1,
         size: 64,
-        palette: Some(Palette { name: "nan".into(), colors: vec![Rgba::new(f32::NAN, 0.0, 0.0, 1.0)] }),
+        palette: Some(Palette {
+            name: "nan".into(),
+            colors: vec![Rgba::new(f32::NAN, 0.0, 0.0, 1.0)],
+        }),
     };
     assert!(matches!(render("fractal", &nan), Err(Error::Invalid(_))));
 }
@@ -168,8 +258,15 @@ fn svgs_are_well_formed_and_reasonably_small() {
         for seed in [1u64, 2, 3] {
             let (_, _, svg) = run(engine, seed, 64);
             let svg = svg.unwrap();
-            assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"), "{engine}");
-            assert!(svg.len() < 4 << 20, "{engine} seed {seed}: svg is {} bytes", svg.len());
+            assert!(
+                svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
+                "{engine}"
+            );
+            assert!(
+                svg.len() < 4 << 20,
+                "{engine} seed {seed}: svg is {} bytes",
+                svg.len()
+            );
         }
     }
 }
@@ -188,7 +285,9 @@ fn vector_scenes_are_size_independent_and_raster_resizes() {
         assert_eq!((img.width(), img.height()), (40, 40));
     }
     let f = render("fractal", &params(8, 64)).unwrap();
-    let Artwork::Raster(img) = &f.art else { panic!("fractal is raster") };
+    let Artwork::Raster(img) = &f.art else {
+        panic!("fractal is raster")
+    };
     assert_eq!((img.width(), img.height()), (64, 64));
     assert_eq!(f.art.to_image(64).as_raw(), img.as_raw());
     let small = f.art.to_image(32);
@@ -198,7 +297,10 @@ fn vector_scenes_are_size_independent_and_raster_resizes() {
 #[test]
 fn fractal_is_identical_for_any_thread_count() {
     let in_pool = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| render("fractal", &params(11, 80)).unwrap().art.to_image(80))
     };
     let one = in_pool(1);
@@ -224,7 +326,9 @@ fn fractal_covers_both_sets() {
 fn engine_structure_matches_params() {
     // squares: one stroked square per recursion step of each tile, steps within 3..=10
     let r = render("squares", &params(4, 64)).unwrap();
-    let Artwork::Vector(scene) = &r.art else { panic!() };
+    let Artwork::Vector(scene) = &r.art else {
+        panic!()
+    };
     let tiles = r.params["tiles"].as_array().unwrap();
     let grid = r.params["grid"].as_u64().unwrap() as usize;
     assert_eq!(tiles.len(), grid * grid);
@@ -232,19 +336,33 @@ fn engine_structure_matches_params() {
     assert_eq!(scene.shapes.len() as u64, expected);
     for t in tiles {
         assert!((3..=10).contains(&t[0].as_u64().unwrap()));
-        assert!((-1..=1).contains(&t[1].as_i64().unwrap()) && (-1..=1).contains(&t[2].as_i64().unwrap()));
+        assert!(
+            (-1..=1).contains(&t[1].as_i64().unwrap())
+                && (-1..=1).contains(&t[2].as_i64().unwrap())
+        );
     }
-    assert!(scene.shapes.iter().all(|s| matches!(s, Shape::Rect { style, .. } if style.stroke.is_some() && style.fill.is_none())));
+    assert!(scene.shapes.iter().all(
+        |s| matches!(s, Shape::Rect { style, .. } if style.stroke.is_some() && style.fill.is_none())
+    ));
 
     // flow: one open polyline per particle, a few hundred to a couple of thousand
     for seed in [1u64, 2, 3] {
         let r = render("flow", &params(seed, 64)).unwrap();
-        let Artwork::Vector(scene) = &r.art else { panic!() };
+        let Artwork::Vector(scene) = &r.art else {
+            panic!()
+        };
         let n = r.params["particles"].as_u64().unwrap() as usize;
         assert_eq!(scene.shapes.len(), n);
         assert!((100..=2500).contains(&n), "seed {seed}: {n} particles");
         for s in &scene.shapes {
-            let Shape::Path { points, closed, style } = s else { panic!("flow draws paths") };
+            let Shape::Path {
+                points,
+                closed,
+                style,
+            } = s
+            else {
+                panic!("flow draws paths")
+            };
             assert!(!closed && points.len() >= 3);
             let a = style.stroke.as_ref().unwrap().color.a;
             assert!(a < 1.0 && a > 0.5, "slight alpha: {a}");
@@ -258,7 +376,10 @@ fn engine_structure_matches_params() {
     assert_eq!(plants.len() as u64, r.params["count"].as_u64().unwrap());
     for p in plants {
         let sp = p["species"].as_str().unwrap();
-        assert!(["herb", "berry bush", "umbel", "reed", "tirillus"].contains(&sp), "{sp}");
+        assert!(
+            ["herb", "berry bush", "umbel", "reed", "tirillus"].contains(&sp),
+            "{sp}"
+        );
         assert!(p["symbols"].as_u64().unwrap() > 10);
     }
 }
@@ -267,8 +388,15 @@ fn engine_structure_matches_params() {
 fn neurons_are_gold_on_black() {
     let (_, img, _) = run("neurons", 3, 96);
     let px: Vec<&[u8]> = img.as_raw().chunks(4).collect();
-    let dark = px.iter().filter(|p| (p[0] as u32 + p[1] as u32 + p[2] as u32) < 60).count();
-    assert!(dark > px.len() / 2, "mostly dark ground: {dark} of {}", px.len());
+    let dark = px
+        .iter()
+        .filter(|p| (p[0] as u32 + p[1] as u32 + p[2] as u32) < 60)
+        .count();
+    assert!(
+        dark > px.len() / 2,
+        "mostly dark ground: {dark} of {}",
+        px.len()
+    );
     let warm = px.iter().filter(|p| p[0] > 120 && p[0] > p[2] + 40).count();
     assert!(warm > 20, "gold strokes: {warm}");
 }
@@ -283,7 +411,11 @@ fn animation_sweeps_and_loops() {
     }
     for i in 0..frames.len() {
         for j in i + 1..frames.len() {
-            assert_ne!(frames[i].as_raw(), frames[j].as_raw(), "frames {i} and {j} differ");
+            assert_ne!(
+                frames[i].as_raw(),
+                frames[j].as_raw(),
+                "frames {i} and {j} differ"
+            );
         }
     }
     // The still picture is frame 0; a 12-frame sweep passes through the same light positions at even
@@ -307,6 +439,8 @@ fn animation_errors() {
         assert!(matches!(e, Error::NoAnimation(ref n) if n == engine), "{e}");
     }
     assert!(matches!(animate("neurons", &p, 0), Err(Error::Invalid(_))));
-    let huge = animate("neurons", &params(1, 16384), 100).err().expect("too large");
+    let huge = animate("neurons", &params(1, 16384), 100)
+        .err()
+        .expect("too large");
     assert!(huge.to_string().contains("frames"), "{huge}");
 }

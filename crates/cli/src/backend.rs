@@ -42,7 +42,8 @@ macro_rules! with_backend {
 
 /// The CUDA backend's readiness, decided once per process by [`check_cuda`].
 #[cfg(feature = "cuda")]
-static CUDA_READY: std::sync::OnceLock<Result<bestiary_device::GpuCaches, String>> = std::sync::OnceLock::new();
+static CUDA_READY: std::sync::OnceLock<Result<bestiary_device::GpuCaches, String>> =
+    std::sync::OnceLock::new();
 
 /// Readies the CUDA backend once per process: fails with one line naming what is missing (driver,
 /// GPU, NVRTC, headers) instead of a panic on a worker thread, and points the backend's kernel and
@@ -64,11 +65,17 @@ pub fn check_cuda() -> anyhow::Result<()> {
             missing.push("the driver sees no GPU".into());
         }
         if !missing.is_empty() {
-            return Err(format!("--device cuda cannot run here: {} (details: bestiary doctor --device cuda)", missing.join("; ")));
+            return Err(format!(
+                "--device cuda cannot run here: {} (details: bestiary doctor --device cuda)",
+                missing.join("; ")
+            ));
         }
         bestiary_device::configure_cuda(&bestiary_assets::cache_dir()).map_err(|e| e.to_string())
     });
-    ready.as_ref().map(|_| ()).map_err(|e| anyhow::anyhow!("{e}"))
+    ready
+        .as_ref()
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The GPU caches and whether they were empty when this process started (`None` until
@@ -105,9 +112,17 @@ fn panic_line(info: &std::panic::PanicHookInfo) -> String {
         .or_else(|| info.payload().downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown failure".into());
     // Burn's tensor errors start with a banner line: keep the first few lines that say something.
-    let lines: Vec<&str> = msg.lines().map(str::trim).filter(|l| !l.is_empty()).take(3).collect();
+    let lines: Vec<&str> = msg
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .collect();
     let short: String = lines.join(" | ").chars().take(300).collect();
-    let place = info.location().map(|l| format!(" (at {}:{})", l.file(), l.line())).unwrap_or_default();
+    let place = info
+        .location()
+        .map(|l| format!(" (at {}:{})", l.file(), l.line()))
+        .unwrap_or_default();
     format!("{short}{place}")
 }
 
@@ -130,6 +145,9 @@ pub fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     install_panic_hook();
     result.map_err(|_| {
-        LAST.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_else(|| "unknown failure".into())
+        LAST.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_else(|| "unknown failure".into())
     })
 }

@@ -99,6 +99,9 @@ fn main() {
     allocator::tune();
     backend::install_panic_hook();
     let cli = Cli::parse();
+    if !matches!(cli.command, Some(Command::Studio(_))) {
+        output::die_quietly_on_closed_stdout();
+    }
     let result = match cli.command {
         None => cmd::gallery::run(&cmd::gallery::GalleryArgs::default()),
         Some(Command::Draw(a)) => cmd::draw::run(&a),

@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 pub fn resolve(path: &Path) -> Result<PathBuf> {
     let file = resolve_model_path(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     if file != path {
-        eprintln!("using {} (the latest snapshot in {})", file.display(), path.display());
+        eprintln!(
+            "using {} (the latest snapshot in {})",
+            file.display(),
+            path.display()
+        );
     }
     Ok(file)
 }

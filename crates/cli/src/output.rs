@@ -36,14 +36,21 @@ impl Outputs {
 
     /// A model or data output that must end in `.EXT` (e.g. safetensors), and [`check_file`] passes.
     pub fn file_with_extension(&self, path: &Path, ext: &str) -> Result<()> {
-        if !path.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext)) {
+        if !path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+        {
             bail!("{}: the output must be a .{ext} file", path.display());
         }
         check_file(path, self.force)
     }
 
     /// See [`check_dir`].
-    pub fn dir<S: AsRef<Path>>(&self, dir: &Path, names: impl IntoIterator<Item = S>) -> Result<()> {
+    pub fn dir<S: AsRef<Path>>(
+        &self,
+        dir: &Path,
+        names: impl IntoIterator<Item = S>,
+    ) -> Result<()> {
         check_dir(dir, names, self.force)
     }
 }
@@ -81,7 +88,10 @@ pub fn check_file(path: &Path, force: bool) -> Result<()> {
         bail!("{} is a folder, not a file", path.display());
     }
     if occupied(path) && !force {
-        bail!("{} already exists (pass --force to replace it)", path.display());
+        bail!(
+            "{} already exists (pass --force to replace it)",
+            path.display()
+        );
     }
     Ok(())
 }
@@ -89,7 +99,11 @@ pub fn check_file(path: &Path, force: bool) -> Result<()> {
 /// A command's own output folder and the `names` (relative paths) it will write there, checked before any
 /// work: `dir` is a folder or can be made by [`create_dir`] (its parent exists), and none of the names exists
 /// unless `force`. Creates nothing.
-pub fn check_dir<S: AsRef<Path>>(dir: &Path, names: impl IntoIterator<Item = S>, force: bool) -> Result<()> {
+pub fn check_dir<S: AsRef<Path>>(
+    dir: &Path,
+    names: impl IntoIterator<Item = S>,
+    force: bool,
+) -> Result<()> {
     if !occupied(dir) {
         return existing_folder(parent_of(dir));
     }
@@ -137,16 +151,32 @@ pub fn progress(len: u64, what: &str, quiet: bool) -> ProgressBar {
     }
     let pb = ProgressBar::new(len);
     pb.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
-            .expect("static template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg:>10} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
     );
     pb.set_message(what.to_string());
     pb
 }
 
 pub fn print_json(v: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(v).expect("JSON values always serialize"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("JSON values always serialize")
+    );
+}
+
+/// `bestiary draw --palette list | head` must end as quietly as `ls | head`. Rust ignores SIGPIPE, so a
+/// closed stdout would surface as a failed print (a panic); with the default action the process just ends.
+/// The studio keeps Rust's behaviour: a browser closing a connection must not end the server.
+pub fn die_quietly_on_closed_stdout() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 #[cfg(test)]
@@ -163,10 +193,19 @@ mod tests {
         let f = t.path().join("a.png");
         check_file(&f, false).unwrap();
         std::fs::write(&f, b"mine").unwrap();
-        assert_eq!(msg(check_file(&f, false)), format!("{} already exists (pass --force to replace it)", f.display()));
+        assert_eq!(
+            msg(check_file(&f, false)),
+            format!(
+                "{} already exists (pass --force to replace it)",
+                f.display()
+            )
+        );
         check_file(&f, true).unwrap();
         let deep = t.path().join("x/y/b.png");
-        assert_eq!(msg(check_file(&deep, true)), format!("folder {} does not exist", t.path().join("x/y").display()));
+        assert_eq!(
+            msg(check_file(&deep, true)),
+            format!("folder {} does not exist", t.path().join("x/y").display())
+        );
         assert!(msg(check_file(&f.join("c.png"), true)).ends_with("a.png is not a folder"));
         assert!(msg(check_file(t.path(), true)).contains("is a folder"));
         assert_eq!(std::fs::read(&f).unwrap(), b"mine");
@@ -187,7 +226,8 @@ mod tests {
             std::fs::write(dir.join(n), n).unwrap();
         }
         check_dir(&dir, ["d.png"], false).unwrap();
-        assert!(msg(check_dir(&dir, ["a.png", "d.png"], false)).ends_with("a.png already exists (pass --force to replace it)"));
+        assert!(msg(check_dir(&dir, ["a.png", "d.png"], false))
+            .ends_with("a.png already exists (pass --force to replace it)"));
         assert!(msg(check_dir(&dir, ["a.png", "b.png", "c.png"], false)).contains("and 2 more"));
         check_dir(&dir, ["a.png", "b.png"], true).unwrap();
         assert!(msg(check_dir(&dir.join("a.png"), ["x"], true)).ends_with("is not a folder"));

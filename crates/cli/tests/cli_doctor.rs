@@ -14,12 +14,26 @@ fn cpu_kernels_agree_with_burns_ops_on_every_check() {
     assert_eq!(v["ok"], true, "{v}");
     let checks = v["parity"].as_array().unwrap();
     let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    for want in ["images", "D logits", "G gradients", "D gradients", "R1", "path lengths", "seeded training steps"] {
-        assert!(names.iter().any(|n| n.contains(want)), "no {want} check in {names:?}");
+    for want in [
+        "images",
+        "D logits",
+        "G gradients",
+        "D gradients",
+        "R1",
+        "path lengths",
+        "seeded training steps",
+    ] {
+        assert!(
+            names.iter().any(|n| n.contains(want)),
+            "no {want} check in {names:?}"
+        );
     }
     for c in checks {
         assert_eq!(c["pass"], true, "{c}");
-        assert!(c["error"].as_f64().unwrap() <= c["tolerance"].as_f64().unwrap(), "{c}");
+        assert!(
+            c["error"].as_f64().unwrap() <= c["tolerance"].as_f64().unwrap(),
+            "{c}"
+        );
     }
     assert!(v["cpu"]["threads"].as_u64().unwrap() >= 1);
 }
@@ -35,8 +49,14 @@ fn a_missing_gpu_is_named_without_a_panic() {
     assert_clean_error(&o, "problem(s) found on cuda");
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("MISSING"), "{out}");
-    let o = bestiary(&["doctor", "--device", "cuda", "--json", "--no-parity"], dir.path());
+    let o = bestiary(
+        &["doctor", "--device", "cuda", "--json", "--no-parity"],
+        dir.path(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["ok"], false);
-    assert!(v["cuda"]["driver"]["Err"].is_string() || v["cuda"]["gpus"].as_array().unwrap().is_empty(), "{v}");
+    assert!(
+        v["cuda"]["driver"]["Err"].is_string() || v["cuda"]["gpus"].as_array().unwrap().is_empty(),
+        "{v}"
+    );
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use bestiary_canvas::{png_meta::write_png, Image};
-use common::{assert_clean_error, ok};
+use common::{assert_clean_error, ok, refused};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -31,7 +31,12 @@ fn folder(dir: &Path, shift: u32) {
                 raw.extend([r, g, b, 255]);
             }
         }
-        write_png(&dir.join(format!("img{k}.png")), &Image::from_raw(32, 32, raw).unwrap(), None).unwrap();
+        write_png(
+            &dir.join(format!("img{k}.png")),
+            &Image::from_raw(32, 32, raw).unwrap(),
+            None,
+        )
+        .unwrap();
     }
 }
 
@@ -54,10 +59,19 @@ fn errors_are_one_line() {
     folder(&t.path().join("a"), 0);
     std::fs::create_dir_all(t.path().join("empty")).unwrap();
     for cmd in ["fid", "kid", "swd"] {
-        assert_clean_error(&run(&[cmd, "--a", "missing", "--b", "a"], t.path()), "does not exist");
-        assert_clean_error(&run(&[cmd, "--a", "a", "--b", "empty"], t.path()), "holds no images");
+        assert_clean_error(
+            &refused(&[cmd, "--a", "missing", "--b", "a"], t.path()),
+            "does not exist",
+        );
+        assert_clean_error(
+            &refused(&[cmd, "--a", "a", "--b", "empty"], t.path()),
+            "holds no images",
+        );
     }
-    assert_clean_error(&run(&["fid", "--a", "a", "--b", "a", "--batch", "0"], t.path()), "--batch");
+    assert_clean_error(
+        &refused(&["fid", "--a", "a", "--b", "a", "--batch", "0"], t.path()),
+        "--batch",
+    );
 }
 
 #[test]
@@ -73,9 +87,17 @@ fn fid_end_to_end_on_two_folders() {
     let o = run(&["fid", "--a", "a", "--b", "b", "--batch", "3"], t.path());
     ok(&o);
     let line = stdout(&o);
-    let fid: f64 = line.trim().strip_prefix("fid: ").expect("fid: X").parse().unwrap();
+    let fid: f64 = line
+        .trim()
+        .strip_prefix("fid: ")
+        .expect("fid: X")
+        .parse()
+        .unwrap();
     assert!(fid > 1.0, "{line}");
-    let o = run(&["kid", "--a", "a", "--b", "b", "--json", "--subsets", "5"], t.path());
+    let o = run(
+        &["kid", "--a", "a", "--b", "b", "--json", "--subsets", "5"],
+        t.path(),
+    );
     ok(&o);
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(v["kid"].as_f64().unwrap() > 0.0, "{v}");

@@ -3,7 +3,7 @@
 //! the browser test needs; when it is missing the test fails with the command that fixes it.
 
 mod common;
-use common::{assert_clean_error, bestiary};
+use common::{assert_clean_error, bestiary, refused};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,14 +16,49 @@ fn studio_errors_are_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let f = fixture();
     let net = f.to_str().unwrap();
-    assert_clean_error(&bestiary(&["studio", "--network", "missing.pkl", "--port", "0"], dir.path()), "missing.pkl");
-    assert_clean_error(&bestiary(&["studio", "--network", net, "--host", "not-an-ip"], dir.path()), "--host");
-    assert_clean_error(&bestiary(&["studio", "--network", net, "--queue", "0"], dir.path()), "--queue");
+    assert_clean_error(
+        &refused(
+            &["studio", "--network", "missing.pkl", "--port", "0"],
+            dir.path(),
+        ),
+        "missing.pkl",
+    );
+    assert_clean_error(
+        &refused(
+            &["studio", "--network", net, "--host", "not-an-ip"],
+            dir.path(),
+        ),
+        "--host",
+    );
+    assert_clean_error(
+        &refused(&["studio", "--network", net, "--queue", "0"], dir.path()),
+        "--queue",
+    );
     std::fs::write(dir.path().join("file"), b"x").unwrap();
-    assert_clean_error(&bestiary(&["studio", "--network", net, "--favorites", "file"], dir.path()), "not a folder");
+    assert_clean_error(
+        &refused(
+            &["studio", "--network", net, "--favorites", "file"],
+            dir.path(),
+        ),
+        "not a folder",
+    );
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port().to_string();
-    assert_clean_error(&bestiary(&["studio", "--network", net, "--port", &port, "--favorites", "favs"], dir.path()), "cannot listen");
+    assert_clean_error(
+        &refused(
+            &[
+                "studio",
+                "--network",
+                net,
+                "--port",
+                &port,
+                "--favorites",
+                "favs",
+            ],
+            dir.path(),
+        ),
+        "cannot listen",
+    );
 }
 
 #[test]
@@ -31,7 +66,10 @@ fn studio_help_has_examples() {
     let o = bestiary(&["studio", "--help"], Path::new("."));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success());
-    assert!(text.contains("Examples:") && text.contains("--projected-w"), "{text}");
+    assert!(
+        text.contains("Examples:") && text.contains("--projected-w"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -55,7 +93,11 @@ fn studio_in_a_headless_browser() {
         .env("CHROMIUM", &chromium)
         .output()
         .expect("node runs (install Node.js 20 or newer)");
-    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "studio e2e failed:\n{log}");
     assert!(log.contains("studio e2e: ok"), "{log}");
     eprintln!("{log}");

@@ -3,13 +3,14 @@
 mod common;
 
 use bestiary_canvas::{png_meta, Image};
-use common::{assert_clean_error, bestiary, ok};
+use common::{assert_clean_error, bestiary, ok, refused};
 use std::path::{Path, PathBuf};
 
 /// VGG16 weights through the asset cache, fetched on first use (as CI does).
 fn vgg16() -> PathBuf {
-    bestiary_assets::ensure("vgg16", &mut |m: &str| eprintln!("{m}"))
-        .unwrap_or_else(|e| panic!("the tests need the VGG16 weights (`bestiary assets fetch vgg16`): {e}"))
+    bestiary_assets::ensure("vgg16", &mut |m: &str| eprintln!("{m}")).unwrap_or_else(|e| {
+        panic!("the tests need the VGG16 weights (`bestiary assets fetch vgg16`): {e}")
+    })
 }
 
 /// A small source texture: noisy checks.
@@ -19,7 +20,11 @@ fn write_source(path: &Path) {
         for x in 0..48u32 {
             let on = ((x / 6) + (y / 6)) % 2 == 1;
             let n = ((x * 31 + y * 17) % 11) as u8 * 5;
-            raw.extend_from_slice(&if on { [200 - n, 120, 40 + n, 255] } else { [30 + n, 60, 90, 255] });
+            raw.extend_from_slice(&if on {
+                [200 - n, 120, 40 + n, 255]
+            } else {
+                [30 + n, 60, 90, 255]
+            });
         }
     }
     png_meta::write_png(path, &Image::from_raw(48, 48, raw).unwrap(), None).unwrap();
@@ -28,7 +33,10 @@ fn write_source(path: &Path) {
 #[test]
 fn missing_source_is_one_clean_line() {
     let dir = tempfile::tempdir().unwrap();
-    let o = bestiary(&["texture", "--source", "no/such/bark.jpg", "--out", "t.png"], dir.path());
+    let o = refused(
+        &["texture", "--source", "no/such/bark.jpg", "--out", "t.png"],
+        dir.path(),
+    );
     assert_clean_error(&o, "no/such/bark.jpg");
     assert!(!dir.path().join("t.png").exists());
 }
@@ -37,11 +45,35 @@ fn missing_source_is_one_clean_line() {
 fn bad_arguments_are_one_clean_line() {
     let dir = tempfile::tempdir().unwrap();
     write_source(&dir.path().join("s.png"));
-    let o = bestiary(&["texture", "--source", "s.png", "--layers", "relu9_9", "--out", "t.png"], dir.path());
+    let o = refused(
+        &[
+            "texture", "--source", "s.png", "--layers", "relu9_9", "--out", "t.png",
+        ],
+        dir.path(),
+    );
     assert_clean_error(&o, "relu9_9");
-    let o = bestiary(&["texture", "--source", "s.png", "--size", "40", "--tile", "--octaves", "1", "--out", "t.png"], dir.path());
+    let o = refused(
+        &[
+            "texture",
+            "--source",
+            "s.png",
+            "--size",
+            "40",
+            "--tile",
+            "--octaves",
+            "1",
+            "--out",
+            "t.png",
+        ],
+        dir.path(),
+    );
     assert_clean_error(&o, "multiples of 16");
-    let o = bestiary(&["texture", "--source", "s.png", "--weight", "1", "--weight", "2", "--out", "t.png"], dir.path());
+    let o = refused(
+        &[
+            "texture", "--source", "s.png", "--weight", "1", "--weight", "2", "--out", "t.png",
+        ],
+        dir.path(),
+    );
     assert_clean_error(&o, "--weight");
 }
 
@@ -53,9 +85,27 @@ fn tiny_run_writes_png_with_metadata_and_snapshots() {
     let vgg = vgg16();
     let o = bestiary(
         &[
-            "texture", "--source", "s.png", "--size", "32", "--steps", "6", "--octaves", "1", "--seed", "3",
-            "--tile", "--snapshots", "snaps", "--snapshot-every", "3", "--vgg", vgg.to_str().unwrap(),
-            "--out", "out/tex.png", "--json",
+            "texture",
+            "--source",
+            "s.png",
+            "--size",
+            "32",
+            "--steps",
+            "6",
+            "--octaves",
+            "1",
+            "--seed",
+            "3",
+            "--tile",
+            "--snapshots",
+            "snaps",
+            "--snapshot-every",
+            "3",
+            "--vgg",
+            vgg.to_str().unwrap(),
+            "--out",
+            "out/tex.png",
+            "--json",
         ],
         dir.path(),
     );
@@ -82,14 +132,30 @@ fn dataset_mode_writes_count_textures() {
     let vgg = vgg16();
     let o = bestiary(
         &[
-            "texture", "--source-dir", "src", "--count", "2", "--outdir", "ds", "--size", "32", "--steps", "2",
-            "--octaves", "1", "--layers", "relu1_1,relu2_1", "--vgg", vgg.to_str().unwrap(),
+            "texture",
+            "--source-dir",
+            "src",
+            "--count",
+            "2",
+            "--outdir",
+            "ds",
+            "--size",
+            "32",
+            "--steps",
+            "2",
+            "--octaves",
+            "1",
+            "--layers",
+            "relu1_1,relu2_1",
+            "--vgg",
+            vgg.to_str().unwrap(),
         ],
         dir.path(),
     );
     ok(&o);
     for seed in 0..2 {
-        let (_, meta) = png_meta::read_png(&dir.path().join(format!("ds/tex{seed:05}.png"))).unwrap();
+        let (_, meta) =
+            png_meta::read_png(&dir.path().join(format!("ds/tex{seed:05}.png"))).unwrap();
         assert_eq!(meta.unwrap().seed, seed);
     }
 }

@@ -43,11 +43,15 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, DecodeFail> {
         Err(image::ImageError::Limits(e)) => return Err(DecodeFail::TooLarge(e.to_string())),
         Err(e) => return Err(DecodeFail::Corrupt(e.to_string())),
     };
-    let gray = matches!(decoded.color(), image::ColorType::L8 | image::ColorType::L16);
+    let gray = matches!(
+        decoded.color(),
+        image::ColorType::L8 | image::ColorType::L16
+    );
     let rgba = decoded.into_rgba8();
     let (w, h) = rgba.dimensions();
     check_size(w, h).map_err(|e| DecodeFail::TooLarge(e.to_string()))?;
-    let image = Image::from_raw(w, h, rgba.into_raw()).map_err(|e| DecodeFail::Corrupt(e.to_string()))?;
+    let image =
+        Image::from_raw(w, h, rgba.into_raw()).map_err(|e| DecodeFail::Corrupt(e.to_string()))?;
     Ok(Decoded { image, gray })
 }
 

@@ -11,7 +11,9 @@ mod pack;
 mod read;
 mod transform;
 
-pub use pack::{pack, PackEvent, PackOptions, PackReport, Skip, SkipReason, Source, MAX_ENTRY_BYTES};
+pub use pack::{
+    pack, PackEvent, PackOptions, PackReport, Skip, SkipReason, Source, MAX_ENTRY_BYTES,
+};
 pub use read::{Dataset, MAX_DATASET_BYTES};
 pub use transform::{apply_transform, Transform};
 
@@ -30,14 +32,20 @@ pub fn is_image_name(name: &str) -> bool {
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Invalid(String),
 }
 
 impl DatasetError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        DatasetError::Io { path: path.display().to_string(), source }
+        DatasetError::Io {
+            path: path.display().to_string(),
+            source,
+        }
     }
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {
         DatasetError::Invalid(msg.into())
@@ -59,6 +67,7 @@ pub fn check_resolution(resolution: u32) -> Result<()> {
 /// Parses a background colour: a name (white, black, gray, red, green, blue) or `#rgb` / `#rrggbb`.
 /// The result is always opaque.
 pub fn parse_background(s: &str) -> Result<bestiary_canvas::Rgba> {
-    let c = bestiary_canvas::Rgba::parse(s).map_err(|e| DatasetError::invalid(format!("--background: {e}")))?;
+    let c = bestiary_canvas::Rgba::parse(s)
+        .map_err(|e| DatasetError::invalid(format!("--background: {e}")))?;
     Ok(c.with_alpha(1.0))
 }

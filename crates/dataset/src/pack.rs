@@ -39,21 +39,31 @@ impl Source {
                     bestiary_classic::ENGINES.join(", ")
                 )));
             }
-            let count = count.ok_or_else(|| DatasetError::invalid(format!("source {s} needs --count N")))?;
+            let count = count
+                .ok_or_else(|| DatasetError::invalid(format!("source {s} needs --count N")))?;
             if count == 0 || count > MAX_OUTPUT_IMAGES {
-                return Err(DatasetError::invalid(format!("--count must be in 1..={MAX_OUTPUT_IMAGES}, got {count}")));
+                return Err(DatasetError::invalid(format!(
+                    "--count must be in 1..={MAX_OUTPUT_IMAGES}, got {count}"
+                )));
             }
-            return Ok(Source::Classic { engine: engine.to_string(), count });
+            return Ok(Source::Classic {
+                engine: engine.to_string(),
+                count,
+            });
         }
         if count.is_some() {
-            return Err(DatasetError::invalid("--count only applies to a classic:ENGINE source"));
+            return Err(DatasetError::invalid(
+                "--count only applies to a classic:ENGINE source",
+            ));
         }
         if let Some(name) = s.strip_prefix("assets:") {
             return Ok(Source::Asset(name.to_string()));
         }
         let p = PathBuf::from(s);
         let meta = std::fs::metadata(&p).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => DatasetError::invalid(format!("source {s} does not exist")),
+            std::io::ErrorKind::NotFound => {
+                DatasetError::invalid(format!("source {s} does not exist"))
+            }
             _ => DatasetError::io(&p, e),
         })?;
         if meta.is_dir() {
@@ -148,9 +158,13 @@ impl std::fmt::Display for Skip {
 /// What [`pack`] reports as it goes (called on the calling thread).
 pub enum PackEvent<'a> {
     /// The number of source items to read.
-    Started { total: u64 },
+    Started {
+        total: u64,
+    },
     /// Source items read so far.
-    Advanced { done: u64 },
+    Advanced {
+        done: u64,
+    },
     Skipped(&'a Skip),
     /// A one-line note (e.g. from fetching an asset).
     Note(&'a str),
@@ -187,8 +201,15 @@ impl PackReport {
         }
         if !self.skipped.is_empty() {
             let counts = self.skip_counts();
-            let parts: Vec<String> = counts.iter().map(|(r, n)| format!("{n} {}", r.label())).collect();
-            s.push_str(&format!(", skipped {} ({})", self.skipped.len(), parts.join(", ")));
+            let parts: Vec<String> = counts
+                .iter()
+                .map(|(r, n)| format!("{n} {}", r.label()))
+                .collect();
+            s.push_str(&format!(
+                ", skipped {} ({})",
+                self.skipped.len(),
+                parts.join(", ")
+            ));
         }
         s
     }
@@ -204,8 +225,11 @@ impl PackReport {
 
     /// A JSON summary (for `--json`).
     pub fn to_json(&self) -> Value {
-        let counts: serde_json::Map<String, Value> =
-            self.skip_counts().into_iter().map(|(r, n)| (r.label().replace(' ', "_"), Value::from(n))).collect();
+        let counts: serde_json::Map<String, Value> = self
+            .skip_counts()
+            .into_iter()
+            .map(|(r, n)| (r.label().replace(' ', "_"), Value::from(n)))
+            .collect();
         serde_json::json!({
             "dest": self.dest,
             "resolution": self.resolution,
@@ -245,7 +269,9 @@ fn walk_folder(root: &Path) -> Result<Vec<(Vec<String>, PathBuf)>> {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
             // Follow symlinks as the official tool does (Path.is_file / os.walk defaults).
-            let Ok(meta) = std::fs::metadata(&path) else { continue };
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
             let mut r = rel.clone();
             r.push(name.clone());
             if meta.is_dir() {
@@ -299,7 +325,9 @@ fn assign_labels(
         classes.dedup();
         for it in items.iter_mut() {
             let top = it.name.split_once('/').map(|(t, _)| t).unwrap_or("");
-            let idx = classes.binary_search_by(|c| c.as_str().cmp(top)).expect("class collected above");
+            let idx = classes
+                .binary_search_by(|c| c.as_str().cmp(top))
+                .expect("class collected above");
             it.label = Some(Value::from(idx));
         }
         return Ok(Some(classes));
@@ -336,19 +364,34 @@ fn temp_for(dest: &Path) -> Result<PathBuf> {
         .file_name()
         .ok_or_else(|| DatasetError::invalid(format!("{}: not a file path", dest.display())))?;
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    Ok(dest.with_file_name(format!(".{}.tmp-{}-{n}", name.to_string_lossy(), std::process::id())))
+    Ok(dest.with_file_name(format!(
+        ".{}.tmp-{}-{n}",
+        name.to_string_lossy(),
+        std::process::id()
+    )))
 }
 
 /// Reads at most MAX_ENTRY_BYTES of a zip entry; `Err(skip)` for huge or unreadable entries.
 fn read_zip_entry<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, index: usize) -> Bytes {
-    let mut f = zip.by_index(index).map_err(|e| (SkipReason::Corrupt, e.to_string()))?;
+    let mut f = zip
+        .by_index(index)
+        .map_err(|e| (SkipReason::Corrupt, e.to_string()))?;
     if f.size() > MAX_ENTRY_BYTES {
-        return Err((SkipReason::TooLarge, format!("{} bytes uncompressed, limit {MAX_ENTRY_BYTES}", f.size())));
+        return Err((
+            SkipReason::TooLarge,
+            format!("{} bytes uncompressed, limit {MAX_ENTRY_BYTES}", f.size()),
+        ));
     }
     let mut buf = Vec::with_capacity(f.size() as usize);
-    (&mut f).take(MAX_ENTRY_BYTES + 1).read_to_end(&mut buf).map_err(|e| (SkipReason::Corrupt, e.to_string()))?;
+    (&mut f)
+        .take(MAX_ENTRY_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| (SkipReason::Corrupt, e.to_string()))?;
     if buf.len() as u64 > MAX_ENTRY_BYTES {
-        return Err((SkipReason::TooLarge, format!("over {MAX_ENTRY_BYTES} bytes uncompressed")));
+        return Err((
+            SkipReason::TooLarge,
+            format!("over {MAX_ENTRY_BYTES} bytes uncompressed"),
+        ));
     }
     Ok(buf)
 }
@@ -356,13 +399,21 @@ fn read_zip_entry<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, index: usize) ->
 fn read_file_bounded(path: &Path) -> Bytes {
     let meta = std::fs::metadata(path).map_err(|e| (SkipReason::Corrupt, e.to_string()))?;
     if meta.len() > MAX_ENTRY_BYTES {
-        return Err((SkipReason::TooLarge, format!("{} bytes, limit {MAX_ENTRY_BYTES}", meta.len())));
+        return Err((
+            SkipReason::TooLarge,
+            format!("{} bytes, limit {MAX_ENTRY_BYTES}", meta.len()),
+        ));
     }
     let f = std::fs::File::open(path).map_err(|e| (SkipReason::Corrupt, e.to_string()))?;
     let mut buf = Vec::new();
-    f.take(MAX_ENTRY_BYTES + 1).read_to_end(&mut buf).map_err(|e| (SkipReason::Corrupt, e.to_string()))?;
+    f.take(MAX_ENTRY_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| (SkipReason::Corrupt, e.to_string()))?;
     if buf.len() as u64 > MAX_ENTRY_BYTES {
-        return Err((SkipReason::TooLarge, format!("over {MAX_ENTRY_BYTES} bytes")));
+        return Err((
+            SkipReason::TooLarge,
+            format!("over {MAX_ENTRY_BYTES} bytes"),
+        ));
     }
     Ok(buf)
 }
@@ -375,11 +426,18 @@ type Outcome = std::result::Result<Vec<Vec<u8>>, (SkipReason, String)>;
 
 /// Packs `source` into the zip `dest` (written atomically: a temp file beside it, renamed at the end; on any
 /// error nothing is left behind). Corrupt, empty and too large files are skipped and reported.
-pub fn pack(source: &Source, dest: &Path, opts: &PackOptions, events: &mut dyn FnMut(PackEvent<'_>)) -> Result<PackReport> {
+pub fn pack(
+    source: &Source,
+    dest: &Path,
+    opts: &PackOptions,
+    events: &mut dyn FnMut(PackEvent<'_>),
+) -> Result<PackReport> {
     check_resolution(opts.resolution)?;
     if let Some(p) = opts.patches {
         if p == 0 || p > 10_000 {
-            return Err(DatasetError::invalid(format!("--patches must be in 1..=10000, got {p}")));
+            return Err(DatasetError::invalid(format!(
+                "--patches must be in 1..=10000, got {p}"
+            )));
         }
     }
     if opts.patch_size == Some(0) {
@@ -391,8 +449,14 @@ pub fn pack(source: &Source, dest: &Path, opts: &PackOptions, events: &mut dyn F
     if opts.max_images == Some(0) {
         return Err(DatasetError::invalid("--max-images must be at least 1"));
     }
-    if !dest.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
-        return Err(DatasetError::invalid(format!("--dest {} must be a .zip file", dest.display())));
+    if !dest
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+    {
+        return Err(DatasetError::invalid(format!(
+            "--dest {} must be a .zip file",
+            dest.display()
+        )));
     }
     let n = opts.resolution;
     let bg = opts.background.with_alpha(1.0);
@@ -407,7 +471,11 @@ pub fn pack(source: &Source, dest: &Path, opts: &PackOptions, events: &mut dyn F
             let mut log = |m: &str| events(PackEvent::Note(m));
             let dir = bestiary_assets::ensure(name, &mut log)
                 .map_err(|e| DatasetError::invalid(format!("assets:{name}: {e}")))?;
-            resolved = if dir.is_dir() { Source::Folder(dir) } else { Source::Zip(dir) };
+            resolved = if dir.is_dir() {
+                Source::Folder(dir)
+            } else {
+                Source::Zip(dir)
+            };
             &resolved
         }
         s => s,
@@ -419,16 +487,23 @@ pub fn pack(source: &Source, dest: &Path, opts: &PackOptions, events: &mut dyn F
             }
             walk_folder(root)?
                 .into_iter()
-                .map(|(rel, path)| Item { name: rel.join("/"), origin: Origin::File(path), label: None })
+                .map(|(rel, path)| Item {
+                    name: rel.join("/"),
+                    origin: Origin::File(path),
+                    label: None,
+                })
                 .collect()
         }
         Source::Zip(path) => {
             let f = std::fs::File::open(path).map_err(|e| DatasetError::io(path, e))?;
-            let mut z = zip::ZipArchive::new(f)
-                .map_err(|e| DatasetError::invalid(format!("{}: not a readable zip ({e})", path.display())))?;
+            let mut z = zip::ZipArchive::new(f).map_err(|e| {
+                DatasetError::invalid(format!("{}: not a readable zip ({e})", path.display()))
+            })?;
             let mut named: Vec<(Vec<String>, usize)> = Vec::new();
             for i in 0..z.len() {
-                let Some(name) = z.name_for_index(i) else { continue };
+                let Some(name) = z.name_for_index(i) else {
+                    continue;
+                };
                 let name = name.replace('\\', "/");
                 if name == "dataset.json" {
                     if let Ok(b) = read_zip_entry(&mut z, i) {
@@ -439,28 +514,50 @@ pub fn pack(source: &Source, dest: &Path, opts: &PackOptions, events: &mut dyn F
                 if name.ends_with('/') || !is_image_name(&name) || name.starts_with("__MACOSX/") {
                     continue;
                 }
-                named.push((name.split('/').filter(|c| !c.is_empty()).map(str::to_string).collect(), i));
+                named.push((
+                    name.split('/')
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                    i,
+                ));
             }
             named.sort();
             zip_archive = Some(z);
-            named.into_iter().map(|(rel, i)| Item { name: rel.join("/"), origin: Origin::ZipEntry(i), label: None }).collect()
+            named
+                .into_iter()
+                .map(|(rel, i)| Item {
+                    name: rel.join("/"),
+                    origin: Origin::ZipEntry(i),
+                    label: None,
+                })
+                .collect()
         }
         Source::Classic { engine, count } => {
             if opts.labels_from_dirs {
-                return Err(DatasetError::invalid("--labels-from-dirs needs a folder or zip source"));
+                return Err(DatasetError::invalid(
+                    "--labels-from-dirs needs a folder or zip source",
+                ));
             }
             classic_engine = Some(engine.clone());
             (0..*count as u64)
                 .map(|i| {
                     let seed = opts.seed.wrapping_add(i);
-                    Item { name: format!("{engine}-seed{seed:04}"), origin: Origin::Classic(seed), label: None }
+                    Item {
+                        name: format!("{engine}-seed{seed:04}"),
+                        origin: Origin::Classic(seed),
+                        label: None,
+                    }
                 })
                 .collect()
         }
         Source::Asset(_) => unreachable!("resolved above"),
     };
     if items.is_empty() {
-        return Err(DatasetError::invalid(format!("no images found in {}", source.describe())));
+        return Err(DatasetError::invalid(format!(
+            "no images found in {}",
+            source.describe()
+        )));
     }
     let classes = assign_labels(&mut items, opts.labels_from_dirs, source_labels)?;
     let labeled = items.iter().all(|it| it.label.is_some());
@@ -472,16 +569,26 @@ pub fn pack(source: &Source, dest: &Path, opts: &PackOptions, events: &mut dyn F
         .create_new(true)
         .open(&tmp_path)
         .map_err(|e| DatasetError::io(dest, e))?;
-    let mut guard = TempOut { path: tmp_path.clone(), keep: false };
+    let mut guard = TempOut {
+        path: tmp_path.clone(),
+        keep: false,
+    };
     let mut zw = zip::ZipWriter::new(std::io::BufWriter::new(file));
     let zopts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Stored)
         .last_modified_time(zip::DateTime::default())
         .unix_permissions(0o644);
-    let zerr = |e: zip::result::ZipError| DatasetError::invalid(format!("{}: cannot write zip: {e}", dest.display()));
+    let zerr = |e: zip::result::ZipError| {
+        DatasetError::invalid(format!("{}: cannot write zip: {e}", dest.display()))
+    };
 
-    let max_out = opts.max_images.unwrap_or(MAX_OUTPUT_IMAGES).min(MAX_OUTPUT_IMAGES);
-    events(PackEvent::Started { total: items.len() as u64 });
+    let max_out = opts
+        .max_images
+        .unwrap_or(MAX_OUTPUT_IMAGES)
+        .min(MAX_OUTPUT_IMAGES);
+    events(PackEvent::Started {
+        total: items.len() as u64,
+    });
 
     let mut written: Vec<(String, Option<Value>)> = Vec::new();
     let mut skipped = Vec::new();
@@ -492,8 +599,13 @@ pub fn pack(source: &Source, dest: &Path, opts: &PackOptions, events: &mut dyn F
         let img: Image = match origin {
             Origin::Classic(seed) => {
                 let engine = classic_engine.as_deref().unwrap_or_default();
-                let params = bestiary_classic::Params { seed: *seed, size: n, palette: None };
-                let r = bestiary_classic::render(engine, &params).map_err(|e| (SkipReason::Corrupt, e.to_string()))?;
+                let params = bestiary_classic::Params {
+                    seed: *seed,
+                    size: n,
+                    palette: None,
+                };
+                let r = bestiary_classic::render(engine, &params)
+                    .map_err(|e| (SkipReason::Corrupt, e.to_string()))?;
                 r.art.to_image(n)
             }
             _ => match decode(&bytes?) {
@@ -510,7 +622,9 @@ pub fn pack(source: &Source, dest: &Path, opts: &PackOptions, events: &mut dyn F
         drop(img);
         outs.iter()
             .map(|o| {
-                let rgb = o.to_channels(3).map_err(|e| (SkipReason::Corrupt, e.to_string()))?;
+                let rgb = o
+                    .to_channels(3)
+                    .map_err(|e| (SkipReason::Corrupt, e.to_string()))?;
                 encode_rgb_png(n, n, &rgb).map_err(|e| (SkipReason::Corrupt, e))
             })
             .collect()
@@ -560,7 +674,11 @@ pub fn pack(source: &Source, dest: &Path, opts: &PackOptions, events: &mut dyn F
                     return Err(DatasetError::invalid(format!("{}: {detail}", it.name)));
                 }
                 Err((reason, detail)) => {
-                    let s = Skip { name: it.name.clone(), reason, detail };
+                    let s = Skip {
+                        name: it.name.clone(),
+                        reason,
+                        detail,
+                    };
                     events(PackEvent::Skipped(&s));
                     skipped.push(s);
                 }
@@ -583,7 +701,12 @@ pub fn pack(source: &Source, dest: &Path, opts: &PackOptions, events: &mut dyn F
 
     // dataset.json as the official tool writes it (+ `classes`, which official readers ignore).
     let labels = if labeled {
-        Value::Array(written.iter().map(|(name, l)| serde_json::json!([name, l.clone().unwrap_or(Value::Null)])).collect())
+        Value::Array(
+            written
+                .iter()
+                .map(|(name, l)| serde_json::json!([name, l.clone().unwrap_or(Value::Null)]))
+                .collect(),
+        )
     } else {
         Value::Null
     };
@@ -593,10 +716,16 @@ pub fn pack(source: &Source, dest: &Path, opts: &PackOptions, events: &mut dyn F
         meta.insert("classes".into(), serde_json::json!(c));
     }
     zw.start_file("dataset.json", zopts).map_err(zerr)?;
-    zw.write_all(serde_json::to_string(&Value::Object(meta)).expect("JSON serializes").as_bytes())
-        .map_err(|e| DatasetError::io(dest, e))?;
+    zw.write_all(
+        serde_json::to_string(&Value::Object(meta))
+            .expect("JSON serializes")
+            .as_bytes(),
+    )
+    .map_err(|e| DatasetError::io(dest, e))?;
     let buf = zw.finish().map_err(zerr)?;
-    let file = buf.into_inner().map_err(|e| DatasetError::io(dest, e.into_error()))?;
+    let file = buf
+        .into_inner()
+        .map_err(|e| DatasetError::io(dest, e.into_error()))?;
     file.sync_all().map_err(|e| DatasetError::io(dest, e))?;
     drop(file);
     std::fs::rename(&tmp_path, dest).map_err(|e| DatasetError::io(dest, e))?;

@@ -27,13 +27,19 @@ pub struct Dataset {
 
 enum Store {
     Folder(PathBuf),
-    Zip { path: PathBuf, archive: zip::ZipArchive<std::fs::File>, index: HashMap<String, usize> },
+    Zip {
+        path: PathBuf,
+        archive: zip::ZipArchive<std::fs::File>,
+        index: HashMap<String, usize>,
+    },
 }
 
 impl Store {
     fn open(path: &Path) -> Result<(Store, Vec<String>)> {
         let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => DatasetError::invalid(format!("dataset {} does not exist", path.display())),
+            std::io::ErrorKind::NotFound => {
+                DatasetError::invalid(format!("dataset {} does not exist", path.display()))
+            }
             _ => DatasetError::io(path, e),
         })?;
         if meta.is_dir() {
@@ -43,8 +49,14 @@ impl Store {
                 for entry in std::fs::read_dir(&dir).map_err(|e| DatasetError::io(&dir, e))? {
                     let entry = entry.map_err(|e| DatasetError::io(&dir, e))?;
                     let name = entry.file_name().to_string_lossy().into_owned();
-                    let r = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
-                    let Ok(m) = std::fs::metadata(entry.path()) else { continue };
+                    let r = if rel.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{rel}/{name}")
+                    };
+                    let Ok(m) = std::fs::metadata(entry.path()) else {
+                        continue;
+                    };
                     if m.is_dir() && depth < 64 {
                         stack.push((r, entry.path(), depth + 1));
                     } else if m.is_file() {
@@ -55,8 +67,12 @@ impl Store {
             return Ok((Store::Folder(path.to_path_buf()), names));
         }
         let f = std::fs::File::open(path).map_err(|e| DatasetError::io(path, e))?;
-        let archive = zip::ZipArchive::new(f)
-            .map_err(|e| DatasetError::invalid(format!("{}: not a dataset zip or folder ({e})", path.display())))?;
+        let archive = zip::ZipArchive::new(f).map_err(|e| {
+            DatasetError::invalid(format!(
+                "{}: not a dataset zip or folder ({e})",
+                path.display()
+            ))
+        })?;
         let mut index = HashMap::new();
         for i in 0..archive.len() {
             if let Some(n) = archive.name_for_index(i) {
@@ -66,31 +82,47 @@ impl Store {
             }
         }
         let names = index.keys().cloned().collect();
-        Ok((Store::Zip { path: path.to_path_buf(), archive, index }, names))
+        Ok((
+            Store::Zip {
+                path: path.to_path_buf(),
+                archive,
+                index,
+            },
+            names,
+        ))
     }
 
     /// The bytes of `name` (at most MAX_ENTRY_BYTES).
     fn read(&mut self, name: &str) -> Result<Vec<u8>> {
-        let too_big = || DatasetError::invalid(format!("{name}: larger than {MAX_ENTRY_BYTES} bytes"));
+        let too_big =
+            || DatasetError::invalid(format!("{name}: larger than {MAX_ENTRY_BYTES} bytes"));
         let mut buf = Vec::new();
         match self {
             Store::Folder(root) => {
                 let p = root.join(name);
                 let f = std::fs::File::open(&p).map_err(|e| DatasetError::io(&p, e))?;
-                f.take(MAX_ENTRY_BYTES + 1).read_to_end(&mut buf).map_err(|e| DatasetError::io(&p, e))?;
+                f.take(MAX_ENTRY_BYTES + 1)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| DatasetError::io(&p, e))?;
             }
-            Store::Zip { path, archive, index } => {
+            Store::Zip {
+                path,
+                archive,
+                index,
+            } => {
                 let i = index[name];
-                let mut f = archive
-                    .by_index(i)
-                    .map_err(|e| DatasetError::invalid(format!("{}: {name}: {e}", path.display())))?;
+                let mut f = archive.by_index(i).map_err(|e| {
+                    DatasetError::invalid(format!("{}: {name}: {e}", path.display()))
+                })?;
                 if f.size() > MAX_ENTRY_BYTES {
                     return Err(too_big());
                 }
                 (&mut f)
                     .take(MAX_ENTRY_BYTES + 1)
                     .read_to_end(&mut buf)
-                    .map_err(|e| DatasetError::invalid(format!("{}: {name}: {e}", path.display())))?;
+                    .map_err(|e| {
+                        DatasetError::invalid(format!("{}: {name}: {e}", path.display()))
+                    })?;
             }
         }
         if buf.len() as u64 > MAX_ENTRY_BYTES {
@@ -101,16 +133,30 @@ impl Store {
 }
 
 /// Labels per image: none, class indices, or float vectors.
-fn parse_labels(json: &[u8], names: &[String], what: &str) -> Result<(usize, Vec<f32>, Option<Vec<String>>)> {
+fn parse_labels(
+    json: &[u8],
+    names: &[String],
+    what: &str,
+) -> Result<(usize, Vec<f32>, Option<Vec<String>>)> {
     let bad = |m: String| DatasetError::invalid(format!("{what}/dataset.json: {m}"));
     let v: Value = serde_json::from_slice(json).map_err(|e| bad(format!("invalid JSON ({e})")))?;
     let classes = v.get("classes").and_then(|c| c.as_array()).map(|a| {
-        a.iter().map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>()
+        a.iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| x.to_string())
+            })
+            .collect::<Vec<_>>()
     });
     let list = match v.get("labels") {
         None | Some(Value::Null) => return Ok((0, Vec::new(), classes)),
         Some(Value::Array(a)) => a,
-        Some(_) => return Err(bad("\"labels\" must be null or a list of [name, label] pairs".into())),
+        Some(_) => {
+            return Err(bad(
+                "\"labels\" must be null or a list of [name, label] pairs".into(),
+            ))
+        }
     };
     let mut map: HashMap<String, &Value> = HashMap::new();
     for pair in list {
@@ -118,12 +164,20 @@ fn parse_labels(json: &[u8], names: &[String], what: &str) -> Result<(usize, Vec
             Some([Value::String(n), l]) => {
                 map.insert(n.replace('\\', "/"), l);
             }
-            _ => return Err(bad(format!("label entry {pair} is not a [name, label] pair"))),
+            _ => {
+                return Err(bad(format!(
+                    "label entry {pair} is not a [name, label] pair"
+                )))
+            }
         }
     }
     let mut per: Vec<&Value> = Vec::with_capacity(names.len());
     for n in names {
-        per.push(map.get(n).copied().ok_or_else(|| bad(format!("no label for {n}")))?);
+        per.push(
+            map.get(n)
+                .copied()
+                .ok_or_else(|| bad(format!("no label for {n}")))?,
+        );
     }
     if per.iter().all(|l| l.is_u64() || l.is_i64()) {
         // Integer classes -> one-hot with c_dim = max + 1 (as the official loader).
@@ -131,7 +185,11 @@ fn parse_labels(json: &[u8], names: &[String], what: &str) -> Result<(usize, Vec
         for (n, l) in names.iter().zip(&per) {
             match l.as_u64() {
                 Some(c) if c < 100_000 => ints.push(c as usize),
-                _ => return Err(bad(format!("label {l} of {n} is not a class index in 0..100000"))),
+                _ => {
+                    return Err(bad(format!(
+                        "label {l} of {n} is not a class index in 0..100000"
+                    )))
+                }
             }
         }
         let c_dim = ints.iter().max().map_or(0, |m| m + 1);
@@ -145,12 +203,22 @@ fn parse_labels(json: &[u8], names: &[String], what: &str) -> Result<(usize, Vec
     let mut c_dim = None;
     let mut labels = Vec::new();
     for (n, l) in names.iter().zip(&per) {
-        let arr = l.as_array().ok_or_else(|| bad(format!("label {l} of {n} is neither a class index nor a list")))?;
+        let arr = l.as_array().ok_or_else(|| {
+            bad(format!(
+                "label {l} of {n} is neither a class index nor a list"
+            ))
+        })?;
         if *c_dim.get_or_insert(arr.len()) != arr.len() {
-            return Err(bad(format!("label of {n} has {} values, others {}", arr.len(), c_dim.unwrap_or(0))));
+            return Err(bad(format!(
+                "label of {n} has {} values, others {}",
+                arr.len(),
+                c_dim.unwrap_or(0)
+            )));
         }
         for x in arr {
-            let f = x.as_f64().ok_or_else(|| bad(format!("label of {n} holds a non-number {x}")))?;
+            let f = x
+                .as_f64()
+                .ok_or_else(|| bad(format!("label of {n} holds a non-number {x}")))?;
             labels.push(f as f32);
         }
     }
@@ -180,7 +248,9 @@ impl Dataset {
             names.truncate(m);
         }
         if names.is_empty() {
-            return Err(DatasetError::invalid(format!("{what}: no images in the dataset")));
+            return Err(DatasetError::invalid(format!(
+                "{what}: no images in the dataset"
+            )));
         }
         let (c_dim, labels, classes) = if has_json {
             let json = store.read("dataset.json")?;
@@ -192,10 +262,12 @@ impl Dataset {
         let decode_one = |name: &str, bytes: Vec<u8>| -> Result<(bestiary_canvas::Image, bool)> {
             match decode(&bytes) {
                 Ok(d) => Ok((d.image, d.gray)),
-                Err(DecodeFail::Empty) => Err(DatasetError::invalid(format!("{what}: {name} is empty"))),
-                Err(DecodeFail::TooLarge(m)) | Err(DecodeFail::Corrupt(m)) => {
-                    Err(DatasetError::invalid(format!("{what}: cannot decode {name}: {m}")))
+                Err(DecodeFail::Empty) => {
+                    Err(DatasetError::invalid(format!("{what}: {name} is empty")))
                 }
+                Err(DecodeFail::TooLarge(m)) | Err(DecodeFail::Corrupt(m)) => Err(
+                    DatasetError::invalid(format!("{what}: cannot decode {name}: {m}")),
+                ),
             }
         };
 
@@ -203,7 +275,10 @@ impl Dataset {
         let first = decode_one(&names[0], store.read(&names[0])?)?.0;
         let (w, h) = (first.width(), first.height());
         if w != h {
-            return Err(DatasetError::invalid(format!("{what}: {} is {w}x{h}; dataset images must be square", names[0])));
+            return Err(DatasetError::invalid(format!(
+                "{what}: {} is {w}x{h}; dataset images must be square",
+                names[0]
+            )));
         }
         if w < 4 || !w.is_power_of_two() {
             return Err(DatasetError::invalid(format!(
@@ -227,7 +302,10 @@ impl Dataset {
         let mut gray = vec![false; names.len()];
         let chunk = (rayon::current_num_threads() * 8).clamp(8, 256);
         for (ci, group) in names.chunks(chunk).enumerate() {
-            let raw = group.iter().map(|n| store.read(n)).collect::<Result<Vec<_>>>()?;
+            let raw = group
+                .iter()
+                .map(|n| store.read(n))
+                .collect::<Result<Vec<_>>>()?;
             let start = ci * chunk;
             pixels[start * 3 * plane..(start + group.len()) * 3 * plane]
                 .par_chunks_mut(3 * plane)
@@ -243,7 +321,11 @@ impl Dataset {
                         )));
                     }
                     // Alpha (if any) is composited onto white, as bestiary packs transparent sources.
-                    let img = if img.as_raw().chunks_exact(4).any(|p| p[3] != 255) { img.flatten(Rgba::WHITE) } else { img };
+                    let img = if img.as_raw().chunks_exact(4).any(|p| p[3] != 255) {
+                        img.flatten(Rgba::WHITE)
+                    } else {
+                        img
+                    };
                     for (i, px) in img.as_raw().chunks_exact(4).enumerate() {
                         dst[i] = px[0];
                         dst[plane + i] = px[1];
@@ -262,7 +344,15 @@ impl Dataset {
             }
             pixels = one;
         }
-        Ok(Dataset { names, resolution: res, channels, pixels, c_dim, labels, classes })
+        Ok(Dataset {
+            names,
+            resolution: res,
+            channels,
+            pixels,
+            c_dim,
+            labels,
+            classes,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -290,7 +380,11 @@ impl Dataset {
     }
     /// Label of image `i` (one-hot for class indices); empty when unconditional. Panics when `i >= len()`.
     pub fn label(&self, i: usize) -> &[f32] {
-        assert!(i < self.len(), "label index {i} out of range ({} images)", self.len());
+        assert!(
+            i < self.len(),
+            "label index {i} out of range ({} images)",
+            self.len()
+        );
         &self.labels[i * self.c_dim..(i + 1) * self.c_dim]
     }
     /// Name of image `i` inside the dataset (e.g. `00000/img00000003.png`).

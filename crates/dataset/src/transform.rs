@@ -18,7 +18,8 @@ pub enum Transform {
 }
 
 impl Transform {
-    pub const NAMES: &'static [&'static str] = &["center-crop", "center-crop-wide", "pad", "stretch"];
+    pub const NAMES: &'static [&'static str] =
+        &["center-crop", "center-crop-wide", "pad", "stretch"];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -76,7 +77,13 @@ fn lanczos_weights(in_size: u32, extent: f64, out_size: u32) -> Vec<(usize, Vec<
             px.sin() / px
         }
     }
-    let lanczos = |x: f64| if (-3.0..3.0).contains(&x) { sinc(x) * sinc(x / 3.0) } else { 0.0 };
+    let lanczos = |x: f64| {
+        if (-3.0..3.0).contains(&x) {
+            sinc(x) * sinc(x / 3.0)
+        } else {
+            0.0
+        }
+    };
     let scale = extent / out_size as f64;
     let filterscale = scale.max(1.0);
     let support = 3.0 * filterscale;
@@ -84,13 +91,20 @@ fn lanczos_weights(in_size: u32, extent: f64, out_size: u32) -> Vec<(usize, Vec<
         .map(|o| {
             let center = (o as f64 + 0.5) * scale;
             let lo = ((center - support + 0.5).floor() as i64).max(0) as usize;
-            let hi = ((center + support + 0.5).floor() as i64).min(in_size as i64).max(lo as i64 + 1) as usize;
-            let mut w: Vec<f64> = (lo..hi).map(|i| lanczos((i as f64 - center + 0.5) / filterscale)).collect();
+            let hi = ((center + support + 0.5).floor() as i64)
+                .min(in_size as i64)
+                .max(lo as i64 + 1) as usize;
+            let mut w: Vec<f64> = (lo..hi)
+                .map(|i| lanczos((i as f64 - center + 0.5) / filterscale))
+                .collect();
             let sum: f64 = w.iter().sum();
             if sum != 0.0 {
                 w.iter_mut().for_each(|v| *v /= sum);
             }
-            (lo.min(in_size as usize - 1), w.into_iter().map(|v| v as f32).collect())
+            (
+                lo.min(in_size as usize - 1),
+                w.into_iter().map(|v| v as f32).collect(),
+            )
         })
         .collect()
 }
@@ -194,7 +208,9 @@ pub(crate) fn flatten(img: &Image, background: Rgba) -> Image {
             a => {
                 let sa = a as f32 / 255.0;
                 for c in 0..3 {
-                    p[c] = (p[c] as f32 * sa + bg[c] as f32 * (1.0 - sa)).round().clamp(0.0, 255.0) as u8;
+                    p[c] = (p[c] as f32 * sa + bg[c] as f32 * (1.0 - sa))
+                        .round()
+                        .clamp(0.0, 255.0) as u8;
                 }
                 p[3] = 255;
             }
@@ -231,17 +247,34 @@ pub fn apply_transform(img: &Image, t: Transform, n: u32, background: Rgba) -> I
         }
         Transform::CenterCropWide => {
             // The largest central window of aspect 2:1.
-            let (cw, ch) = if w >= 2 * h { (2 * h, h) } else { (w, (w / 2).max(1)) };
+            let (cw, ch) = if w >= 2 * h {
+                (2 * h, h)
+            } else {
+                (w, (w / 2).max(1))
+            };
             let win = crop(img, (w - cw) / 2, (h - ch) / 2, cw, ch);
             let bh = (n / 2).max(1);
-            onto_background(&flat_resized(&win, n, bh, background), n, 0, ((n - bh) / 2) as i64, background)
+            onto_background(
+                &flat_resized(&win, n, bh, background),
+                n,
+                0,
+                ((n - bh) / 2) as i64,
+                background,
+            )
         }
         Transform::Pad => {
             let m = w.max(h) as u64;
-            let fit = |v: u32| (((v as u64 * n as u64) as f64 / m as f64).round() as u32).clamp(1, n);
+            let fit =
+                |v: u32| (((v as u64 * n as u64) as f64 / m as f64).round() as u32).clamp(1, n);
             let (fw, fh) = (fit(w), fit(h));
             let small = flat_resized(img, fw, fh, background);
-            onto_background(&small, n, ((n - fw) / 2) as i64, ((n - fh) / 2) as i64, background)
+            onto_background(
+                &small,
+                n,
+                ((n - fw) / 2) as i64,
+                ((n - fh) / 2) as i64,
+                background,
+            )
         }
         Transform::Stretch => flat_resized(img, n, n, background),
     }
@@ -304,7 +337,15 @@ mod tests {
         let mut img = Image::new(40, 20);
         for y in 0..20 {
             for x in 0..40 {
-                img.put(x, y, if x < 20 { [255, 0, 0, 255] } else { [0, 0, 255, 255] });
+                img.put(
+                    x,
+                    y,
+                    if x < 20 {
+                        [255, 0, 0, 255]
+                    } else {
+                        [0, 0, 255, 255]
+                    },
+                );
             }
         }
         img
@@ -319,13 +360,23 @@ mod tests {
         let mut g = Image::new(64, 48);
         for y in 0..48 {
             for x in 0..64 {
-                g.put(x, y, [(x * 4) as u8, (y * 5) as u8, ((x + y) * 2) as u8, 255]);
+                g.put(
+                    x,
+                    y,
+                    [(x * 4) as u8, (y * 5) as u8, ((x + y) * 2) as u8, 255],
+                );
             }
         }
         for (w, h) in [(16, 16), (8, 32), (100, 70), (5, 4), (7, 3), (3, 13)] {
             let a = resample(&g, w, h);
             let b = g.resized(w, h);
-            let worst = a.as_raw().iter().zip(b.as_raw()).map(|(p, q)| p.abs_diff(*q)).max().unwrap();
+            let worst = a
+                .as_raw()
+                .iter()
+                .zip(b.as_raw())
+                .map(|(p, q)| p.abs_diff(*q))
+                .max()
+                .unwrap();
             eprintln!("{w}x{h}: {worst}");
             assert!(worst <= 3, "{w}x{h}: differs by {worst}");
         }
@@ -337,7 +388,10 @@ mod tests {
             assert_eq!(n.parse::<Transform>().unwrap().name(), *n);
         }
         let e = "zoom".parse::<Transform>().unwrap_err().to_string();
-        assert!(e.contains("unknown transform 'zoom'") && e.contains("center-crop-wide"), "{e}");
+        assert!(
+            e.contains("unknown transform 'zoom'") && e.contains("center-crop-wide"),
+            "{e}"
+        );
     }
 
     #[test]

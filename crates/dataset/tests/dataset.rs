@@ -29,7 +29,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         c ^= b as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
     }
     !c
@@ -56,7 +60,10 @@ fn bomb_png() -> Vec<u8> {
 }
 
 fn opts(resolution: u32) -> PackOptions {
-    PackOptions { resolution, ..PackOptions::default() }
+    PackOptions {
+        resolution,
+        ..PackOptions::default()
+    }
 }
 
 fn pack_quiet(source: &Source, dest: &Path, o: &PackOptions) -> Result<PackReport> {
@@ -80,7 +87,8 @@ fn zip_entry(path: &Path, name: &str) -> Vec<u8> {
 fn write_zip(path: &Path, entries: &[(&str, Vec<u8>)]) {
     let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
     for (name, bytes) in entries {
-        z.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        z.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
         z.write_all(bytes).unwrap();
     }
     z.finish().unwrap();
@@ -95,8 +103,10 @@ fn rgb_at(ds: &Dataset, i: usize, x: usize, y: usize) -> [u8; 3] {
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -116,43 +126,79 @@ fn round_trip_composites_alpha_and_keeps_order() {
     write_png(&src.join("a_rgba.png"), &a);
     // b: a flat JPEG.
     std::fs::create_dir_all(&src).unwrap();
-    image::RgbImage::from_pixel(16, 16, image::Rgb([0, 128, 255])).save(src.join("b_photo.jpg")).unwrap();
+    image::RgbImage::from_pixel(16, 16, image::Rgb([0, 128, 255]))
+        .save(src.join("b_photo.jpg"))
+        .unwrap();
     // c: a grey one-channel PNG, 16x16 -> resized to 8x8.
     write_gray_png(&src.join("c_gray.png"), 16, 100);
     std::fs::write(src.join("notes.txt"), "not an image").unwrap();
 
     let dest = t.path().join("out.zip");
     let rep = pack_quiet(&Source::Folder(src.clone()), &dest, &opts(8)).unwrap();
-    assert_eq!((rep.images, rep.sources, rep.skipped.len(), rep.labeled), (3, 3, 0, false));
-    assert_eq!(rep.summary(), format!("packed 3 images into {} (8x8)", dest.display()));
+    assert_eq!(
+        (rep.images, rep.sources, rep.skipped.len(), rep.labeled),
+        (3, 3, 0, false)
+    );
+    assert_eq!(
+        rep.summary(),
+        format!("packed 3 images into {} (8x8)", dest.display())
+    );
     assert_eq!(
         zip_names(&dest),
-        ["00000/img00000000.png", "00000/img00000001.png", "00000/img00000002.png", "dataset.json"]
+        [
+            "00000/img00000000.png",
+            "00000/img00000001.png",
+            "00000/img00000002.png",
+            "dataset.json"
+        ]
     );
-    let meta: serde_json::Value = serde_json::from_slice(&zip_entry(&dest, "dataset.json")).unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_slice(&zip_entry(&dest, "dataset.json")).unwrap();
     assert_eq!(meta, serde_json::json!({"labels": null}));
     // Entries are 8-bit RGB PNGs.
-    let dec = png::Decoder::new(std::io::Cursor::new(zip_entry(&dest, "00000/img00000000.png")));
+    let dec = png::Decoder::new(std::io::Cursor::new(zip_entry(
+        &dest,
+        "00000/img00000000.png",
+    )));
     let info = dec.read_info().unwrap();
     assert_eq!(info.info().color_type, png::ColorType::Rgb);
-    assert_eq!(files_in(t.path()), ["out.zip", "src"], "no temp file left behind");
+    assert_eq!(
+        files_in(t.path()),
+        ["out.zip", "src"],
+        "no temp file left behind"
+    );
 
     let ds = Dataset::open(&dest).unwrap();
-    assert_eq!((ds.len(), ds.resolution(), ds.channels(), ds.c_dim()), (3, 8, 3, 0));
+    assert_eq!(
+        (ds.len(), ds.resolution(), ds.channels(), ds.c_dim()),
+        (3, 8, 3, 0)
+    );
     assert_eq!(ds.image(0).len(), 3 * 8 * 8);
     assert!(ds.label(0).is_empty());
     assert_eq!(ds.name(2), "00000/img00000002.png");
     assert_eq!(rgb_at(&ds, 0, 0, 0), [255, 0, 0]);
-    assert_eq!(rgb_at(&ds, 0, 7, 0), [255, 255, 255], "transparent -> white background");
+    assert_eq!(
+        rgb_at(&ds, 0, 7, 0),
+        [255, 255, 255],
+        "transparent -> white background"
+    );
     // Half-transparent blue over white: 255 * 127/255 = 127 in red and green.
     assert_eq!(rgb_at(&ds, 0, 6, 6), [127, 127, 255]);
     let j = rgb_at(&ds, 1, 4, 4);
-    assert!(j.iter().zip([0u8, 128, 255]).all(|(a, b)| a.abs_diff(b) <= 3), "jpeg {j:?}");
+    assert!(
+        j.iter()
+            .zip([0u8, 128, 255])
+            .all(|(a, b)| a.abs_diff(b) <= 3),
+        "jpeg {j:?}"
+    );
     assert_eq!(rgb_at(&ds, 2, 3, 5), [100, 100, 100]);
 
     // Black background.
     let dest2 = t.path().join("black.zip");
-    let o = PackOptions { background: parse_background("#000000").unwrap(), ..opts(8) };
+    let o = PackOptions {
+        background: parse_background("#000000").unwrap(),
+        ..opts(8)
+    };
     pack_quiet(&Source::Folder(src), &dest2, &o).unwrap();
     let ds2 = Dataset::open(&dest2).unwrap();
     assert_eq!(rgb_at(&ds2, 0, 7, 0), [0, 0, 0]);
@@ -164,7 +210,15 @@ fn halves() -> Image {
     let mut img = Image::new(40, 20);
     for y in 0..20 {
         for x in 0..40 {
-            img.put(x, y, if x < 20 { [255, 0, 0, 255] } else { [0, 0, 255, 255] });
+            img.put(
+                x,
+                y,
+                if x < 20 {
+                    [255, 0, 0, 255]
+                } else {
+                    [0, 0, 255, 255]
+                },
+            );
         }
     }
     img
@@ -239,10 +293,17 @@ fn labels_from_dirs_write_official_dataset_json() {
     write_png(&src.join("dog/deep/c.png"), &solid(4, 4, [30, 0, 0, 255]));
     write_png(&src.join("bird/d.png"), &solid(4, 4, [40, 0, 0, 255]));
     let dest = t.path().join("l.zip");
-    let o = PackOptions { labels_from_dirs: true, ..opts(4) };
+    let o = PackOptions {
+        labels_from_dirs: true,
+        ..opts(4)
+    };
     let rep = pack_quiet(&Source::Folder(src.clone()), &dest, &o).unwrap();
-    assert_eq!(rep.classes.as_deref(), Some(&["bird".to_string(), "cat".into(), "dog".into()][..]));
-    let meta: serde_json::Value = serde_json::from_slice(&zip_entry(&dest, "dataset.json")).unwrap();
+    assert_eq!(
+        rep.classes.as_deref(),
+        Some(&["bird".to_string(), "cat".into(), "dog".into()][..])
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&zip_entry(&dest, "dataset.json")).unwrap();
     assert_eq!(
         meta,
         serde_json::json!({
@@ -261,7 +322,9 @@ fn labels_from_dirs_write_official_dataset_json() {
 
     // An image outside any class folder is a clear error and leaves nothing behind.
     write_png(&src.join("loose.png"), &solid(4, 4, [0, 0, 0, 255]));
-    let e = pack_quiet(&Source::Folder(src), &t.path().join("m.zip"), &o).unwrap_err().to_string();
+    let e = pack_quiet(&Source::Folder(src), &t.path().join("m.zip"), &o)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("loose.png is not inside a class folder"), "{e}");
     assert!(!t.path().join("m.zip").exists());
 }
@@ -272,7 +335,11 @@ fn corrupt_empty_and_bomb_files_are_skipped_with_reasons() {
     let src = t.path().join("src");
     write_png(&src.join("a.png"), &solid(6, 6, [1, 2, 3, 255]));
     write_png(&src.join("e.png"), &solid(6, 6, [4, 5, 6, 255]));
-    std::fs::write(src.join("b_corrupt.png"), b"\x89PNG\r\n\x1a\ngarbage garbage").unwrap();
+    std::fs::write(
+        src.join("b_corrupt.png"),
+        b"\x89PNG\r\n\x1a\ngarbage garbage",
+    )
+    .unwrap();
     std::fs::write(src.join("c_empty.jpg"), b"").unwrap();
     std::fs::write(src.join("d_bomb.png"), bomb_png()).unwrap();
     let dest = t.path().join("s.zip");
@@ -284,15 +351,28 @@ fn corrupt_empty_and_bomb_files_are_skipped_with_reasons() {
     })
     .unwrap();
     assert_eq!(rep.images, 2);
-    let reasons: Vec<(&str, SkipReason)> = rep.skipped.iter().map(|s| (s.name.as_str(), s.reason)).collect();
+    let reasons: Vec<(&str, SkipReason)> = rep
+        .skipped
+        .iter()
+        .map(|s| (s.name.as_str(), s.reason))
+        .collect();
     assert_eq!(
         reasons,
-        [("b_corrupt.png", SkipReason::Corrupt), ("c_empty.jpg", SkipReason::Empty), ("d_bomb.png", SkipReason::TooLarge)]
+        [
+            ("b_corrupt.png", SkipReason::Corrupt),
+            ("c_empty.jpg", SkipReason::Empty),
+            ("d_bomb.png", SkipReason::TooLarge)
+        ]
     );
     assert_eq!(seen.len(), 3);
-    assert!(seen[2].starts_with("skipped d_bomb.png: too large ("), "{}", seen[2]);
     assert!(
-        rep.summary().ends_with("skipped 3 (1 corrupt, 1 empty, 1 too large)"),
+        seen[2].starts_with("skipped d_bomb.png: too large ("),
+        "{}",
+        seen[2]
+    );
+    assert!(
+        rep.summary()
+            .ends_with("skipped 3 (1 corrupt, 1 empty, 1 too large)"),
         "{}",
         rep.summary()
     );
@@ -313,7 +393,10 @@ fn zip_source_carries_its_labels_and_skips_non_images() {
             ("pics/two.png", png_bytes(&solid(8, 12, [0, 200, 0, 255]))),
             ("readme.txt", b"hello".to_vec()),
             ("__MACOSX/pics/._one.png", b"junk".to_vec()),
-            ("dataset.json", br#"{"labels": [["pics/one.png", 1], ["pics/two.png", 0]]}"#.to_vec()),
+            (
+                "dataset.json",
+                br#"{"labels": [["pics/one.png", 1], ["pics/two.png", 0]]}"#.to_vec(),
+            ),
         ],
     );
     let src = Source::parse(srczip.to_str().unwrap(), None).unwrap();
@@ -335,16 +418,34 @@ fn classic_source_is_deterministic() {
     let rep = pack_quiet(&src, &a, &opts(32)).unwrap();
     pack_quiet(&src, &b, &opts(32)).unwrap();
     assert_eq!(rep.images, 8);
-    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "same bytes twice");
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&b).unwrap(),
+        "same bytes twice"
+    );
     let ds = Dataset::open(&a).unwrap();
     assert_eq!((ds.len(), ds.resolution()), (8, 32));
     assert_ne!(ds.image(0), ds.image(1), "seed i for image i");
     // A different first seed gives different images.
     let c = t.path().join("c.zip");
-    pack_quiet(&src, &c, &PackOptions { seed: 100, ..opts(32) }).unwrap();
+    pack_quiet(
+        &src,
+        &c,
+        &PackOptions {
+            seed: 100,
+            ..opts(32)
+        },
+    )
+    .unwrap();
     assert_ne!(Dataset::open(&c).unwrap().image(0), ds.image(0));
-    assert!(Source::parse("classic:squares", None).unwrap_err().to_string().contains("--count"));
-    assert!(Source::parse("classic:nope", Some(2)).unwrap_err().to_string().contains("unknown engine 'nope'"));
+    assert!(Source::parse("classic:squares", None)
+        .unwrap_err()
+        .to_string()
+        .contains("--count"));
+    assert!(Source::parse("classic:nope", Some(2))
+        .unwrap_err()
+        .to_string()
+        .contains("unknown engine 'nope'"));
 }
 
 #[test]
@@ -353,7 +454,11 @@ fn patches_count_determinism_and_max_images() {
     let src = t.path().join("src");
     write_png(&src.join("a.png"), &halves());
     write_png(&src.join("b.png"), &solid(30, 30, [9, 9, 9, 255]));
-    let o = PackOptions { patches: Some(3), seed: 5, ..opts(8) };
+    let o = PackOptions {
+        patches: Some(3),
+        seed: 5,
+        ..opts(8)
+    };
     let (a, b) = (t.path().join("a.zip"), t.path().join("b.zip"));
     let rep = pack_quiet(&Source::Folder(src.clone()), &a, &o).unwrap();
     pack_quiet(&Source::Folder(src.clone()), &b, &o).unwrap();
@@ -361,10 +466,22 @@ fn patches_count_determinism_and_max_images() {
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     let ds = Dataset::open(&a).unwrap();
     assert_eq!(ds.len(), 6);
-    assert_eq!(rgb_at(&ds, 4, 3, 3), [9, 9, 9], "patches 3..6 come from b.png");
+    assert_eq!(
+        rgb_at(&ds, 4, 3, 3),
+        [9, 9, 9],
+        "patches 3..6 come from b.png"
+    );
     // max_images caps the output.
     let m = t.path().join("m.zip");
-    let rep = pack_quiet(&Source::Folder(src), &m, &PackOptions { max_images: Some(4), ..o }).unwrap();
+    let rep = pack_quiet(
+        &Source::Folder(src),
+        &m,
+        &PackOptions {
+            max_images: Some(4),
+            ..o
+        },
+    )
+    .unwrap();
     assert_eq!(rep.images, 4);
     assert_eq!(Dataset::open_with(&m, Some(2)).unwrap().len(), 2);
 }
@@ -397,7 +514,10 @@ fn reads_official_style_zips_and_folders() {
         &[
             ("img_b.png", png_bytes(&solid(8, 8, [0, 0, 250, 255]))),
             ("sub/img_a.png", png_bytes(&solid(8, 8, [250, 0, 0, 255]))),
-            ("dataset.json", br#"{"labels": [["img_b.png", 2], ["sub/img_a.png", 0]]}"#.to_vec()),
+            (
+                "dataset.json",
+                br#"{"labels": [["img_b.png", 2], ["sub/img_a.png", 0]]}"#.to_vec(),
+            ),
         ],
     );
     let ds = Dataset::open(&z).unwrap();
@@ -413,7 +533,10 @@ fn reads_official_style_zips_and_folders() {
         &[
             ("a.png", png_bytes(&solid(4, 4, [0, 0, 0, 255]))),
             ("b.png", png_bytes(&solid(4, 4, [0, 0, 0, 255]))),
-            ("dataset.json", br#"{"labels": [["a.png", [0.5, -1.0]], ["b.png", [2, 3.25]]]}"#.to_vec()),
+            (
+                "dataset.json",
+                br#"{"labels": [["a.png", [0.5, -1.0]], ["b.png", [2, 3.25]]]}"#.to_vec(),
+            ),
         ],
     );
     let ds = Dataset::open(&f).unwrap();
@@ -425,16 +548,25 @@ fn reads_official_style_zips_and_folders() {
     write_gray_png(&d.join("00000/img00000000.png"), 16, 7);
     write_gray_png(&d.join("00000/img00000001.png"), 16, 200);
     let ds = Dataset::open(&d).unwrap();
-    assert_eq!((ds.len(), ds.channels(), ds.resolution(), ds.c_dim()), (2, 1, 16, 0));
+    assert_eq!(
+        (ds.len(), ds.channels(), ds.resolution(), ds.c_dim()),
+        (2, 1, 16, 0)
+    );
     assert_eq!(ds.image(1).len(), 256);
     assert!(ds.image(1).iter().all(|&v| v == 200));
     // A missing label is an error.
     let m = t.path().join("missing.zip");
     write_zip(
         &m,
-        &[("a.png", png_bytes(&solid(4, 4, [0; 4]))), ("dataset.json", br#"{"labels": [["x.png", 1]]}"#.to_vec())],
+        &[
+            ("a.png", png_bytes(&solid(4, 4, [0; 4]))),
+            ("dataset.json", br#"{"labels": [["x.png", 1]]}"#.to_vec()),
+        ],
     );
-    assert!(Dataset::open(&m).unwrap_err().to_string().contains("no label for a.png"));
+    assert!(Dataset::open(&m)
+        .unwrap_err()
+        .to_string()
+        .contains("no label for a.png"));
 }
 
 #[test]
@@ -447,15 +579,32 @@ fn reader_errors_are_one_line() {
         assert!(e.contains(needle), "'{needle}' not in: {e}");
         assert_eq!(e.lines().count(), 1);
     };
-    check(&[("a.png", png_bytes(&solid(8, 4, [0; 4])))], "must be square");
-    check(&[("a.png", png_bytes(&solid(12, 12, [0; 4])))], "not a power of two");
     check(
-        &[("a.png", png_bytes(&solid(8, 8, [0; 4]))), ("b.png", png_bytes(&solid(16, 16, [0; 4])))],
+        &[("a.png", png_bytes(&solid(8, 4, [0; 4])))],
+        "must be square",
+    );
+    check(
+        &[("a.png", png_bytes(&solid(12, 12, [0; 4])))],
+        "not a power of two",
+    );
+    check(
+        &[
+            ("a.png", png_bytes(&solid(8, 8, [0; 4]))),
+            ("b.png", png_bytes(&solid(16, 16, [0; 4]))),
+        ],
         "b.png is 16x16, unlike the dataset's 8x8",
     );
-    check(&[("a.png", png_bytes(&solid(8, 8, [0; 4]))), ("b.png", b"junk".to_vec())], "cannot decode b.png");
+    check(
+        &[
+            ("a.png", png_bytes(&solid(8, 8, [0; 4]))),
+            ("b.png", b"junk".to_vec()),
+        ],
+        "cannot decode b.png",
+    );
     check(&[("readme.txt", b"x".to_vec())], "no images");
-    let e = Dataset::open(&t.path().join("nope.zip")).unwrap_err().to_string();
+    let e = Dataset::open(&t.path().join("nope.zip"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("does not exist"), "{e}");
 }
 
@@ -464,10 +613,17 @@ fn pack_errors_leave_no_file() {
     let t = tempfile::tempdir().unwrap();
     let src = t.path().join("src");
     write_png(&src.join("a.png"), &solid(4, 4, [0, 0, 0, 255]));
-    let e = Source::parse(t.path().join("missing").to_str().unwrap(), None).unwrap_err().to_string();
+    let e = Source::parse(t.path().join("missing").to_str().unwrap(), None)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("does not exist"), "{e}");
     for bad in [0, 3, 48, 2048, 2] {
-        let e = pack_quiet(&Source::Folder(src.clone()), &t.path().join("r.zip"), &opts(bad)).unwrap_err();
+        let e = pack_quiet(
+            &Source::Folder(src.clone()),
+            &t.path().join("r.zip"),
+            &opts(bad),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("power of two in 4..=1024"), "{e}");
     }
     // Dest under a regular file: cannot be written.
@@ -478,8 +634,13 @@ fn pack_errors_leave_no_file() {
     let junk = t.path().join("junk");
     std::fs::create_dir_all(&junk).unwrap();
     std::fs::write(junk.join("x.png"), b"nope").unwrap();
-    let e = pack_quiet(&Source::Folder(junk), &t.path().join("j.zip"), &opts(4)).unwrap_err().to_string();
-    assert!(e.contains("no images packed") && e.contains("1 skipped"), "{e}");
+    let e = pack_quiet(&Source::Folder(junk), &t.path().join("j.zip"), &opts(4))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("no images packed") && e.contains("1 skipped"),
+        "{e}"
+    );
     assert_eq!(files_in(t.path()), ["afile", "junk", "src"]);
     assert!(parse_background("mauve-ish").is_err());
     assert!("sideways".parse::<Transform>().is_err());

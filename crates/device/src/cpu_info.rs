@@ -16,10 +16,21 @@ pub struct CpuInfo {
 pub fn cpu_info() -> CpuInfo {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
         .unwrap_or_default();
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    CpuInfo { model, threads, simd: simd() }
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    CpuInfo {
+        model,
+        threads,
+        simd: simd(),
+    }
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -62,7 +62,12 @@ pub fn probe() -> CudaProbe {
     let nvrtc = open_any(NVRTC_NAMES)
         .map_err(|e| format!("NVRTC not found ({e}); it ships with the CUDA toolkit and with PyTorch's CUDA wheels"))
         .and_then(|lib| ask_nvrtc(&lib));
-    CudaProbe { driver, gpus, nvrtc, headers: find_headers(std::env::var_os("CUDA_PATH").map(PathBuf::from)) }
+    CudaProbe {
+        driver,
+        gpus,
+        nvrtc,
+        headers: find_headers(std::env::var_os("CUDA_PATH").map(PathBuf::from)),
+    }
 }
 
 fn open_any(names: &[&str]) -> Result<Library, String> {
@@ -83,11 +88,16 @@ fn ask_driver(lib: &Library) -> Result<(String, Vec<GpuInfo>), String> {
     // the CUDA driver API's C declarations; every out-pointer points at a live local.
     unsafe {
         let init: Symbol<unsafe extern "C" fn(c_uint) -> CuResult> = sym(lib, b"cuInit\0")?;
-        let version: Symbol<unsafe extern "C" fn(*mut c_int) -> CuResult> = sym(lib, b"cuDriverGetVersion\0")?;
-        let count: Symbol<unsafe extern "C" fn(*mut c_int) -> CuResult> = sym(lib, b"cuDeviceGetCount\0")?;
-        let get: Symbol<unsafe extern "C" fn(*mut c_int, c_int) -> CuResult> = sym(lib, b"cuDeviceGet\0")?;
-        let name: Symbol<unsafe extern "C" fn(*mut c_char, c_int, c_int) -> CuResult> = sym(lib, b"cuDeviceGetName\0")?;
-        let mem: Symbol<unsafe extern "C" fn(*mut usize, c_int) -> CuResult> = sym(lib, b"cuDeviceTotalMem_v2\0")?;
+        let version: Symbol<unsafe extern "C" fn(*mut c_int) -> CuResult> =
+            sym(lib, b"cuDriverGetVersion\0")?;
+        let count: Symbol<unsafe extern "C" fn(*mut c_int) -> CuResult> =
+            sym(lib, b"cuDeviceGetCount\0")?;
+        let get: Symbol<unsafe extern "C" fn(*mut c_int, c_int) -> CuResult> =
+            sym(lib, b"cuDeviceGet\0")?;
+        let name: Symbol<unsafe extern "C" fn(*mut c_char, c_int, c_int) -> CuResult> =
+            sym(lib, b"cuDeviceGetName\0")?;
+        let mem: Symbol<unsafe extern "C" fn(*mut usize, c_int) -> CuResult> =
+            sym(lib, b"cuDeviceTotalMem_v2\0")?;
         let attr: Symbol<unsafe extern "C" fn(*mut c_int, c_int, c_int) -> CuResult> =
             sym(lib, b"cuDeviceGetAttribute\0")?;
 
@@ -102,8 +112,15 @@ fn ask_driver(lib: &Library) -> Result<(String, Vec<GpuInfo>), String> {
             let mut dev: c_int = 0;
             check(get(&mut dev, ordinal), "cuDeviceGet")?;
             let mut buf = [0 as c_char; 256];
-            check(name(buf.as_mut_ptr(), buf.len() as c_int - 1, dev), "cuDeviceGetName")?;
-            let bytes: Vec<u8> = buf.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
+            check(
+                name(buf.as_mut_ptr(), buf.len() as c_int - 1, dev),
+                "cuDeviceGetName",
+            )?;
+            let bytes: Vec<u8> = buf
+                .iter()
+                .take_while(|c| **c != 0)
+                .map(|c| *c as u8)
+                .collect();
             let mut total: usize = 0;
             check(mem(&mut total, dev), "cuDeviceTotalMem")?;
             let (mut major, mut minor) = (0, 0);
@@ -124,7 +141,8 @@ fn ask_driver(lib: &Library) -> Result<(String, Vec<GpuInfo>), String> {
 fn ask_nvrtc(lib: &Library) -> Result<String, String> {
     // SAFETY: `nvrtcVersion(int*, int*)` as declared in nvrtc.h; both pointers point at live locals.
     unsafe {
-        let version: Symbol<unsafe extern "C" fn(*mut c_int, *mut c_int) -> c_int> = sym(lib, b"nvrtcVersion\0")?;
+        let version: Symbol<unsafe extern "C" fn(*mut c_int, *mut c_int) -> c_int> =
+            sym(lib, b"nvrtcVersion\0")?;
         let (mut major, mut minor) = (0, 0);
         match version(&mut major, &mut minor) {
             0 => Ok(format!("{major}.{minor}")),
@@ -146,7 +164,9 @@ unsafe fn sym<'l, T>(lib: &'l Library, name: &[u8]) -> Result<Symbol<'l, T>, Str
 fn check(code: CuResult, what: &str) -> Result<(), String> {
     match code {
         0 => Ok(()),
-        100 => Err(format!("{what}: no CUDA-capable device (CUDA_ERROR_NO_DEVICE)")),
+        100 => Err(format!(
+            "{what}: no CUDA-capable device (CUDA_ERROR_NO_DEVICE)"
+        )),
         e => Err(format!("{what} failed (CUresult {e})")),
     }
 }
@@ -160,15 +180,30 @@ pub fn find_headers(cuda_path: Option<PathBuf>) -> Result<PathBuf, String> {
             .iter()
             .map(PathBuf::from)
             .find(|p| p.exists())
-            .or_else(|| Path::new("/usr/bin/nvcc").exists().then(|| PathBuf::from("/usr")))
-            .ok_or_else(|| "no CUDA toolkit found: set CUDA_PATH to the folder holding include/cuda_runtime.h".to_string())?,
+            .or_else(|| {
+                Path::new("/usr/bin/nvcc")
+                    .exists()
+                    .then(|| PathBuf::from("/usr"))
+            })
+            .ok_or_else(|| {
+                "no CUDA toolkit found: set CUDA_PATH to the folder holding include/cuda_runtime.h"
+                    .to_string()
+            })?,
     };
     let include = root.join("include");
-    let missing: Vec<&str> = HEADERS.iter().copied().filter(|h| !include.join(h).is_file()).collect();
+    let missing: Vec<&str> = HEADERS
+        .iter()
+        .copied()
+        .filter(|h| !include.join(h).is_file())
+        .collect();
     if missing.is_empty() {
         Ok(include)
     } else {
-        Err(format!("{} lacks {} (set CUDA_PATH to a CUDA toolkit with its headers)", include.display(), missing.join(", ")))
+        Err(format!(
+            "{} lacks {} (set CUDA_PATH to a CUDA toolkit with its headers)",
+            include.display(),
+            missing.join(", ")
+        ))
     }
 }
 
@@ -185,11 +220,17 @@ mod tests {
             std::fs::write(include.join(h), "").unwrap();
         }
         let err = find_headers(Some(dir.path().to_path_buf())).unwrap_err();
-        assert!(err.contains("cuda_bf16.h") && err.contains("mma.h") && !err.contains("cuda_fp16.h"), "{err}");
+        assert!(
+            err.contains("cuda_bf16.h") && err.contains("mma.h") && !err.contains("cuda_fp16.h"),
+            "{err}"
+        );
         for h in HEADERS {
             std::fs::write(include.join(h), "").unwrap();
         }
-        assert_eq!(find_headers(Some(dir.path().to_path_buf())).unwrap(), include);
+        assert_eq!(
+            find_headers(Some(dir.path().to_path_buf())).unwrap(),
+            include
+        );
     }
 
     #[test]
@@ -197,7 +238,10 @@ mod tests {
         // On a machine without a GPU (CI) every piece is reported missing with a reason; on a GPU
         // machine the driver and its GPUs are listed. Either way `usable` follows from the parts.
         let p = probe();
-        assert_eq!(p.usable(), p.driver.is_ok() && !p.gpus.is_empty() && p.nvrtc.is_ok() && p.headers.is_ok());
+        assert_eq!(
+            p.usable(),
+            p.driver.is_ok() && !p.gpus.is_empty() && p.nvrtc.is_ok() && p.headers.is_ok()
+        );
         if let Err(e) = &p.driver {
             assert!(!e.is_empty() && p.gpus.is_empty());
         }

@@ -18,9 +18,13 @@ pub struct GpuCaches {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("cannot create the GPU cache folder {0}: {1} (set BESTIARY_CACHE to a writable folder)")]
+    #[error(
+        "cannot create the GPU cache folder {0}: {1} (set BESTIARY_CACHE to a writable folder)"
+    )]
     Create(PathBuf, std::io::Error),
-    #[error("the GPU backend was configured before its caches were set; this is a bug in bestiary")]
+    #[error(
+        "the GPU backend was configured before its caches were set; this is a bug in bestiary"
+    )]
     AlreadyConfigured,
 }
 
@@ -33,12 +37,20 @@ pub fn make_caches(root: &Path, backend: &str) -> Result<GpuCaches, CacheError> 
         std::fs::create_dir_all(dir).map_err(|e| CacheError::Create(dir.clone(), e))?;
     }
     let fresh = is_empty_tree(&kernels) && is_empty_tree(&autotune);
-    Ok(GpuCaches { kernels, autotune, fresh })
+    Ok(GpuCaches {
+        kernels,
+        autotune,
+        fresh,
+    })
 }
 
 fn is_empty_tree(dir: &Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else { return true };
-    entries.flatten().all(|e| e.path().is_dir() && is_empty_tree(&e.path()))
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return true;
+    };
+    entries
+        .flatten()
+        .all(|e| e.path().is_dir() && is_empty_tree(&e.path()))
 }
 
 /// Makes the caches and points the CUDA backend (CubeCL) at them. Must run before the first
@@ -49,7 +61,11 @@ pub fn configure_cuda(root: &Path) -> Result<GpuCaches, CacheError> {
     use cubecl_runtime::config::{cache::CacheConfig, CubeClRuntimeConfig, RuntimeConfig};
     let caches = make_caches(root, "cuda")?;
     // CubeCL's own search unwraps the working directory; look only when there is one.
-    let base = if std::env::current_dir().is_ok() { CubeClRuntimeConfig::from_current_dir() } else { Default::default() };
+    let base = if std::env::current_dir().is_ok() {
+        CubeClRuntimeConfig::from_current_dir()
+    } else {
+        Default::default()
+    };
     let mut config = base.override_from_env();
     config.autotune.cache = CacheConfig::File(caches.autotune.clone());
     config.compilation.cache = Some(CacheConfig::File(caches.kernels.clone()));
@@ -86,6 +102,9 @@ mod tests {
         let file = dir.path().join("not-a-folder");
         std::fs::write(&file, "x").unwrap();
         let e = make_caches(&file, "cuda").unwrap_err().to_string();
-        assert!(e.contains("not-a-folder") && e.contains("BESTIARY_CACHE"), "{e}");
+        assert!(
+            e.contains("not-a-folder") && e.contains("BESTIARY_CACHE"),
+            "{e}"
+        );
     }
 }

@@ -12,6 +12,6 @@ pub mod gpu_cache;
 
 pub use cpu_info::{cpu_info, CpuInfo};
 pub use cuda_probe::{probe, CudaProbe, GpuInfo};
-pub use gpu_cache::{make_caches, CacheError, GpuCaches};
 #[cfg(feature = "cuda")]
 pub use gpu_cache::configure_cuda;
+pub use gpu_cache::{make_caches, CacheError, GpuCaches};

@@ -7,8 +7,15 @@ use bestiary_stylegan::ModelFile;
 
 /// The class names a model file records (index = label), when it records as many as `c_dim`.
 pub fn class_names(model: &ModelFile, c_dim: usize) -> Option<Vec<String>> {
-    let list = model.training_set_kwargs.as_ref()?.get("class_names")?.as_array()?;
-    let names: Vec<String> = list.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<_>>()?;
+    let list = model
+        .training_set_kwargs
+        .as_ref()?
+        .get("class_names")?
+        .as_array()?;
+    let names: Vec<String> = list
+        .iter()
+        .map(|v| v.as_str().map(str::to_string))
+        .collect::<Option<_>>()?;
     (names.len() == c_dim && c_dim > 0).then_some(names)
 }
 
@@ -16,7 +23,12 @@ pub fn class_names(model: &ModelFile, c_dim: usize) -> Option<Vec<String>> {
 pub fn describe_classes(c_dim: usize, names: Option<&[String]>) -> String {
     match names {
         Some(n) => {
-            let mut parts: Vec<String> = n.iter().take(20).enumerate().map(|(i, s)| format!("{i} ({s})")).collect();
+            let mut parts: Vec<String> = n
+                .iter()
+                .take(20)
+                .enumerate()
+                .map(|(i, s)| format!("{i} ({s})"))
+                .collect();
             if n.len() > 20 {
                 parts.push(format!("… {} in all", n.len()));
             }
@@ -29,7 +41,11 @@ pub fn describe_classes(c_dim: usize, names: Option<&[String]>) -> String {
 /// The class index of `spec` (a recorded name, matched first, or an index) for a network with
 /// `c_dim` classes. None for an unconditional network (where a class is meaningless: callers warn).
 /// Errors name the valid classes.
-pub fn resolve_class(spec: Option<&str>, c_dim: usize, names: Option<&[String]>) -> Result<Option<usize>> {
+pub fn resolve_class(
+    spec: Option<&str>,
+    c_dim: usize,
+    names: Option<&[String]>,
+) -> Result<Option<usize>> {
     if c_dim == 0 {
         return Ok(None);
     }

@@ -22,7 +22,13 @@ pub struct Covariance {
 
 impl Covariance {
     pub fn new(dim: usize) -> Covariance {
-        Covariance { dim, n: 0, shift: Vec::new(), sum: vec![0.0; dim], outer: vec![0.0; dim * dim] }
+        Covariance {
+            dim,
+            n: 0,
+            shift: Vec::new(),
+            sum: vec![0.0; dim],
+            outer: vec![0.0; dim * dim],
+        }
     }
 
     /// Number of samples seen.
@@ -32,11 +38,19 @@ impl Covariance {
 
     /// Adds one sample (`dim` values).
     pub fn add(&mut self, sample: &[f32]) {
-        assert_eq!(sample.len(), self.dim, "Covariance::add: sample of the wrong size");
+        assert_eq!(
+            sample.len(),
+            self.dim,
+            "Covariance::add: sample of the wrong size"
+        );
         if self.shift.is_empty() {
             self.shift = sample.iter().map(|&v| v as f64).collect();
         }
-        let c: Vec<f64> = sample.iter().zip(&self.shift).map(|(&v, s)| v as f64 - s).collect();
+        let c: Vec<f64> = sample
+            .iter()
+            .zip(&self.shift)
+            .map(|(&v, s)| v as f64 - s)
+            .collect();
         let d = self.dim;
         for i in 0..d {
             let ci = c[i];
@@ -63,7 +77,11 @@ impl Covariance {
                 cov[j * d + i] = v;
             }
         }
-        let mean = if self.shift.is_empty() { vec![0.0; d] } else { m.iter().zip(&self.shift).map(|(a, s)| a + s).collect() };
+        let mean = if self.shift.is_empty() {
+            vec![0.0; d]
+        } else {
+            m.iter().zip(&self.shift).map(|(a, s)| a + s).collect()
+        };
         (mean, cov)
     }
 }
@@ -100,7 +118,10 @@ impl Pca {
         let e = bestiary_linalg::symmetric_eigen(&cov, d);
         let mut directions = Vec::with_capacity(k);
         for v in e.vectors.into_iter().take(k) {
-            let big = v.iter().copied().fold(0f64, |a, x| if x.abs() > a.abs() { x } else { a });
+            let big = v
+                .iter()
+                .copied()
+                .fold(0f64, |a, x| if x.abs() > a.abs() { x } else { a });
             let sign = if big < 0.0 { -1.0 } else { 1.0 };
             directions.push(v.into_iter().map(|x| (x * sign) as f32).collect());
         }
@@ -119,7 +140,10 @@ impl Pca {
     /// The top `k` principal axes of `samples` (`dim` values each, concatenated).
     pub fn of_samples(samples: &[f32], dim: usize, k: usize) -> Result<Pca> {
         if dim == 0 || !samples.len().is_multiple_of(dim) {
-            return invalid(format!("{} values do not make samples of {dim}", samples.len()));
+            return invalid(format!(
+                "{} values do not make samples of {dim}",
+                samples.len()
+            ));
         }
         let mut acc = Covariance::new(dim);
         for s in samples.chunks_exact(dim) {
@@ -141,7 +165,10 @@ pub fn ganspace_directions<B: Backend>(
     on_batch: impl FnMut(usize),
 ) -> Result<Pca> {
     if g.c_dim > 0 {
-        return invalid(format!("this network is conditional ({} classes): GANSpace needs an unconditional one", g.c_dim));
+        return invalid(format!(
+            "this network is conditional ({} classes): GANSpace needs an unconditional one",
+            g.c_dim
+        ));
     }
     ganspace_directions_of_class(g, None, num_samples, k, batch, device, on_batch)
 }
@@ -173,7 +200,11 @@ pub fn ganspace_directions_of_class<B: Backend>(
         let z = z_for_seeds::<B>(&seeds, g.z_dim, device);
         let c = labels::<B>(g.c_dim, class, seeds.len(), device)?;
         let ws = g.mapping(z, c, 1.0, None);
-        let v = ws.into_data().convert::<f32>().to_vec::<f32>().map_err(|e| crate::ExploreError::Invalid(format!("{e:?}")))?;
+        let v = ws
+            .into_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .map_err(|e| crate::ExploreError::Invalid(format!("{e:?}")))?;
         // Untruncated ws are the same w broadcast over the layers: the first one stands for all.
         for w in v.chunks_exact(num_ws * d) {
             acc.add(&w[..d]);

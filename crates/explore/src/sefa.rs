@@ -4,7 +4,6 @@
 use crate::{invalid, Result};
 use bestiary_weights::Network;
 
-
 /// Names of the style affine weights (`[channels, w_dim]`) that read W index `i`, for each index: the
 /// synthesis conv layers in order (b4.conv1, b8.conv0, b8.conv1, ...). ToRGB styles are left out.
 pub fn conv_affine_names(net: &Network) -> Vec<String> {
@@ -29,7 +28,11 @@ pub fn conv_affine_names(net: &Network) -> Vec<String> {
 
 /// The top `k` SeFa directions `[k][w_dim]` (orthonormal) and their eigenvalues, from the affine weights of
 /// the conv layers fed by the W indices `layers` (all conv layers when `None`).
-pub fn sefa_directions(net: &Network, layers: Option<&[usize]>, k: usize) -> Result<(Vec<f64>, Vec<Vec<f32>>)> {
+pub fn sefa_directions(
+    net: &Network,
+    layers: Option<&[usize]>,
+    k: usize,
+) -> Result<(Vec<f64>, Vec<Vec<f32>>)> {
     let names = conv_affine_names(net);
     if names.is_empty() {
         return invalid("the generator has no synthesis affine (style) layers");
@@ -39,7 +42,10 @@ pub fn sefa_directions(net: &Network, layers: Option<&[usize]>, k: usize) -> Res
         Some(ls) => {
             let picked: Vec<&String> = ls.iter().filter_map(|&i| names.get(i)).collect();
             if picked.is_empty() {
-                return invalid(format!("no conv layer among the chosen layers (this network has conv layers 0-{})", names.len() - 1));
+                return invalid(format!(
+                    "no conv layer among the chosen layers (this network has conv layers 0-{})",
+                    names.len() - 1
+                ));
             }
             picked
         }
@@ -52,7 +58,10 @@ pub fn sefa_directions(net: &Network, layers: Option<&[usize]>, k: usize) -> Res
     for name in chosen {
         let t = &net.tensors[name];
         if t.shape.len() != 2 || t.shape[1] != w_dim {
-            return invalid(format!("{name} has shape {:?}, expected [channels, {w_dim}]", t.shape));
+            return invalid(format!(
+                "{name} has shape {:?}, expected [channels, {w_dim}]",
+                t.shape
+            ));
         }
         for row in t.data.chunks(w_dim) {
             for i in 0..w_dim {
@@ -65,7 +74,11 @@ pub fn sefa_directions(net: &Network, layers: Option<&[usize]>, k: usize) -> Res
     }
     let e = bestiary_linalg::symmetric_eigen(&ata, w_dim);
     let (values, vectors) = (e.values, e.vectors);
-    let dirs = vectors.into_iter().take(k).map(|v| v.into_iter().map(|x| x as f32).collect()).collect();
+    let dirs = vectors
+        .into_iter()
+        .take(k)
+        .map(|v| v.into_iter().map(|x| x as f32).collect())
+        .collect();
     Ok((values.into_iter().take(k).collect(), dirs))
 }
 
@@ -87,7 +100,10 @@ pub fn projection_sigma(samples: &[&[f32]], directions: &[Vec<f32>]) -> Vec<f32>
     directions
         .iter()
         .map(|d| {
-            let p: Vec<f64> = samples.iter().map(|w| w.iter().zip(d).map(|(a, b)| *a as f64 * *b as f64).sum()).collect();
+            let p: Vec<f64> = samples
+                .iter()
+                .map(|w| w.iter().zip(d).map(|(a, b)| *a as f64 * *b as f64).sum())
+                .collect();
             let n = p.len().max(1) as f64;
             let mean = p.iter().sum::<f64>() / n;
             (p.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt() as f32

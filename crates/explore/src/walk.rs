@@ -61,7 +61,9 @@ impl std::str::FromStr for Interp {
             "spline" => Ok(Interp::Spline),
             "circle" => Ok(Interp::Circle),
             "noise" => Ok(Interp::Noise),
-            o => Err(format!("unknown interpolation `{o}` (expected lerp, slerp, spline, circle or noise)")),
+            o => Err(format!(
+                "unknown interpolation `{o}` (expected lerp, slerp, spline, circle or noise)"
+            )),
         }
     }
 }
@@ -123,7 +125,9 @@ impl std::str::FromStr for Easing {
         match s {
             "linear" => Ok(Easing::Linear),
             "ease-in-out" | "ease" => Ok(Easing::EaseInOut),
-            o => Err(format!("unknown easing `{o}` (expected linear or ease-in-out)")),
+            o => Err(format!(
+                "unknown easing `{o}` (expected linear or ease-in-out)"
+            )),
         }
     }
 }
@@ -132,7 +136,10 @@ impl std::str::FromStr for Easing {
 /// the first frame is the first key and the last frame the last key (t = 1); with it the walk returns
 /// towards the first key, the last frame one step before it, so the animation repeats seamlessly.
 pub fn walk_positions(keys: usize, frames: usize, looped: bool) -> Vec<(usize, usize, f32)> {
-    assert!(keys >= 1 && frames >= 1, "walk_positions: need keys and frames");
+    assert!(
+        keys >= 1 && frames >= 1,
+        "walk_positions: need keys and frames"
+    );
     let segments = if looped { keys } else { keys - 1 };
     if segments == 0 {
         return vec![(0, 0, 0.0); frames];
@@ -154,27 +161,49 @@ pub fn walk_positions(keys: usize, frames: usize, looped: bool) -> Vec<(usize, u
 }
 
 /// [`walk_positions`] with `easing` applied to each segment's t.
-pub fn eased_positions(keys: usize, frames: usize, looped: bool, easing: Easing) -> Vec<(usize, usize, f32)> {
-    walk_positions(keys, frames, looped).into_iter().map(|(i, j, t)| (i, j, easing.apply(t))).collect()
+pub fn eased_positions(
+    keys: usize,
+    frames: usize,
+    looped: bool,
+    easing: Easing,
+) -> Vec<(usize, usize, f32)> {
+    walk_positions(keys, frames, looped)
+        .into_iter()
+        .map(|(i, j, t)| (i, j, easing.apply(t)))
+        .collect()
 }
 
 /// `(1 - t) a + t b`.
 pub fn lerp(a: &[f32], b: &[f32], t: f32) -> Vec<f32> {
-    a.iter().zip(b).map(|(&x, &y)| (1.0 - t) * x + t * y).collect()
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (1.0 - t) * x + t * y)
+        .collect()
 }
 
 /// Spherical interpolation between `a` and `b` (lerp when they are almost parallel).
 pub fn slerp(a: &[f32], b: &[f32], t: f32) -> Vec<f32> {
     let na = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
     let nb = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    let dot = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum::<f64>() / (na * nb).max(1e-30);
+    let dot = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| *x as f64 * *y as f64)
+        .sum::<f64>()
+        / (na * nb).max(1e-30);
     let omega = dot.clamp(-1.0, 1.0).acos();
     if omega.sin().abs() < 1e-6 {
         return lerp(a, b, t);
     }
     let t = t as f64;
-    let (ka, kb) = (((1.0 - t) * omega).sin() / omega.sin(), (t * omega).sin() / omega.sin());
-    a.iter().zip(b).map(|(&x, &y)| (ka * x as f64 + kb * y as f64) as f32).collect()
+    let (ka, kb) = (
+        ((1.0 - t) * omega).sin() / omega.sin(),
+        (t * omega).sin() / omega.sin(),
+    );
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (ka * x as f64 + kb * y as f64) as f32)
+        .collect()
 }
 
 /// Uniform Catmull-Rom between `p1` (t = 0) and `p2` (t = 1), `p0` and `p3` the neighbours.
@@ -187,7 +216,9 @@ pub fn catmull_rom(p0: &[f32], p1: &[f32], p2: &[f32], p3: &[f32], t: f32) -> Ve
     let w2 = 0.5 * (-3.0 * t3 + 4.0 * t2 + t);
     let w3 = 0.5 * (t3 - t2);
     (0..p1.len())
-        .map(|k| (w0 * p0[k] as f64 + w1 * p1[k] as f64 + w2 * p2[k] as f64 + w3 * p3[k] as f64) as f32)
+        .map(|k| {
+            (w0 * p0[k] as f64 + w1 * p1[k] as f64 + w2 * p2[k] as f64 + w3 * p3[k] as f64) as f32
+        })
         .collect()
 }
 
@@ -195,8 +226,16 @@ pub fn catmull_rom(p0: &[f32], p1: &[f32], p2: &[f32], p3: &[f32], t: f32) -> Ve
 /// their own outer neighbours; looped ones wrap around.
 pub fn spline_at(keys: &[Vec<f32>], from: usize, to: usize, t: f32, looped: bool) -> Vec<f32> {
     let n = keys.len();
-    let prev = if looped { (from + n - 1) % n } else { from.saturating_sub(1) };
-    let next = if looped { (to + 1) % n } else { (to + 1).min(n - 1) };
+    let prev = if looped {
+        (from + n - 1) % n
+    } else {
+        from.saturating_sub(1)
+    };
+    let next = if looped {
+        (to + 1) % n
+    } else {
+        (to + 1).min(n - 1)
+    };
     catmull_rom(&keys[prev], &keys[from], &keys[to], &keys[next], t)
 }
 
@@ -213,7 +252,9 @@ pub fn circle_at(a: &[f32], b: &[f32], theta: f64, origin: Option<&[f32]>) -> Ve
 
 /// Angles of `frames` frames around a closed loop: `2π i / frames` (frame `frames` would be frame 0).
 pub fn loop_angles(frames: usize) -> Vec<f64> {
-    (0..frames).map(|i| TAU * i as f64 / frames as f64).collect()
+    (0..frames)
+        .map(|i| TAU * i as f64 / frames as f64)
+        .collect()
 }
 
 /// Harmonic `k`'s coefficient vectors of a noise loop.
@@ -251,7 +292,10 @@ impl NoiseLoop {
         let norm = (1..=n).map(|k| 1.0 / (k * k) as f64).sum::<f64>().sqrt();
         let harmonics = (1..=n)
             .map(|k| {
-                let seed = seeds.get((k - 1) % seeds.len().max(1)).copied().unwrap_or(0) as u64;
+                let seed = seeds
+                    .get((k - 1) % seeds.len().max(1))
+                    .copied()
+                    .unwrap_or(0) as u64;
                 let mut rng = SplitMix(seed ^ ((k as u64) << 40) ^ 0x6e6f_6973_655f_6c70);
                 let a = (0..dim).map(|_| rng.gauss()).collect();
                 let b = (0..dim).map(|_| rng.gauss()).collect();
@@ -295,7 +339,8 @@ pub fn walk(keys: &[Vec<f32>], spec: &WalkSpec, origin: Option<&[f32]>) -> Resul
     let Some(first) = keys.first() else {
         return invalid("a walk needs at least one keyframe");
     };
-    if keys.iter().any(|k| k.len() != first.len()) || origin.is_some_and(|o| o.len() != first.len()) {
+    if keys.iter().any(|k| k.len() != first.len()) || origin.is_some_and(|o| o.len() != first.len())
+    {
         return invalid("walk keyframes must share one length");
     }
     if spec.frames == 0 {
@@ -305,14 +350,25 @@ pub fn walk(keys: &[Vec<f32>], spec: &WalkSpec, origin: Option<&[f32]>) -> Resul
         Interp::Noise => invalid("noise loops are not keyframe walks (use NoiseLoop)"),
         Interp::Circle => {
             if keys.len() != 2 {
-                return invalid(format!("a circle loop takes exactly 2 seeds (the plane of the loop), got {}", keys.len()));
+                return invalid(format!(
+                    "a circle loop takes exactly 2 seeds (the plane of the loop), got {}",
+                    keys.len()
+                ));
             }
             if spec.easing != Easing::Linear {
-                return invalid("easing applies to keyframe walks (lerp, slerp, spline), not to circle loops");
+                return invalid(
+                    "easing applies to keyframe walks (lerp, slerp, spline), not to circle loops",
+                );
             }
             Ok(loop_angles(spec.frames)
                 .into_iter()
-                .map(|th| if th == 0.0 { keys[0].clone() } else { circle_at(&keys[0], &keys[1], th, origin) })
+                .map(|th| {
+                    if th == 0.0 {
+                        keys[0].clone()
+                    } else {
+                        circle_at(&keys[0], &keys[1], th, origin)
+                    }
+                })
                 .collect())
         }
         interp => {
@@ -334,7 +390,10 @@ pub fn walk(keys: &[Vec<f32>], spec: &WalkSpec, origin: Option<&[f32]>) -> Resul
                     }
                     match interp {
                         Interp::Lerp => lerp(&keys[i], &keys[j], t),
-                        Interp::Slerp => centred(&slerp(&centred(&keys[i], -1.0), &centred(&keys[j], -1.0), t), 1.0),
+                        Interp::Slerp => centred(
+                            &slerp(&centred(&keys[i], -1.0), &centred(&keys[j], -1.0), t),
+                            1.0,
+                        ),
                         _ => spline_at(keys, i, j, t, spec.looped),
                     }
                 })

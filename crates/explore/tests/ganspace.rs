@@ -54,7 +54,11 @@ fn assert_orthonormal(dirs: &[Vec<f32>]) {
     for (i, a) in dirs.iter().enumerate() {
         for (j, b) in dirs.iter().enumerate() {
             let want = if i == j { 1.0 } else { 0.0 };
-            assert!((dot(a, b) - want).abs() < 1e-5, "directions {i}, {j}: dot {}", dot(a, b));
+            assert!(
+                (dot(a, b) - want).abs() < 1e-5,
+                "directions {i}, {j}: dot {}",
+                dot(a, b)
+            );
         }
     }
 }
@@ -69,17 +73,35 @@ fn pca_recovers_a_known_principal_axis_and_its_spread() {
     let pca = Pca::of_samples(&samples, d, 3).unwrap();
     let u32v: Vec<f32> = u.iter().map(|&x| x as f32).collect();
     let align = dot(&pca.directions[0], &u32v);
-    assert!(align.abs() > 0.999, "first axis {align} away from the planted one");
+    assert!(
+        align.abs() > 0.999,
+        "first axis {align} away from the planted one"
+    );
     // Variance along u is 25 + 1 (noise), elsewhere 1.
-    assert!((pca.sigma[0] as f64 - 26f64.sqrt()).abs() < 0.1, "sigma {}", pca.sigma[0]);
-    assert!((pca.sigma[1] - 1.0).abs() < 0.05 && (pca.sigma[2] - 1.0).abs() < 0.05, "{:?}", pca.sigma);
+    assert!(
+        (pca.sigma[0] as f64 - 26f64.sqrt()).abs() < 0.1,
+        "sigma {}",
+        pca.sigma[0]
+    );
+    assert!(
+        (pca.sigma[1] - 1.0).abs() < 0.05 && (pca.sigma[2] - 1.0).abs() < 0.05,
+        "{:?}",
+        pca.sigma
+    );
     for (m, want) in pca.mean.iter().zip(&mean) {
         assert!((*m as f64 - want).abs() < 0.1, "mean {m} vs {want}");
     }
-    assert!((pca.total_variance - (26.0 + 15.0)).abs() < 1.5, "total {}", pca.total_variance);
+    assert!(
+        (pca.total_variance - (26.0 + 15.0)).abs() < 1.5,
+        "total {}",
+        pca.total_variance
+    );
     // Signed so the largest entry is positive.
     for v in &pca.directions {
-        let big = v.iter().copied().fold(0f32, |a, x| if x.abs() > a.abs() { x } else { a });
+        let big = v
+            .iter()
+            .copied()
+            .fold(0f32, |a, x| if x.abs() > a.abs() { x } else { a });
         assert!(big > 0.0);
     }
 }
@@ -102,21 +124,38 @@ fn directions_are_orthonormal_and_ordered_by_the_variance_they_explain() {
     let samples = synthetic(20_000, &vec![0.0; d], &planted, 0.5, 5);
     let pca = Pca::of_samples(&samples, d, d).unwrap();
     assert_orthonormal(&pca.directions);
-    assert!(pca.variances.windows(2).all(|w| w[0] >= w[1]), "{:?}", pca.variances);
+    assert!(
+        pca.variances.windows(2).all(|w| w[0] >= w[1]),
+        "{:?}",
+        pca.variances
+    );
     // σ is the spread of the samples' projections, the unit `projection_sigma` measures for SeFa.
     let rows: Vec<&[f32]> = samples.chunks(d).collect();
     let proj = projection_sigma(&rows, &pca.directions);
     for (s, p) in pca.sigma.iter().zip(&proj) {
-        assert!((s - p).abs() < 1e-3 * s.max(1.0), "sigma {s} vs projected {p}");
+        assert!(
+            (s - p).abs() < 1e-3 * s.max(1.0),
+            "sigma {s} vs projected {p}"
+        );
     }
     // The first axis explains more variance than any other unit direction we try.
     for t in 0..50 {
-        let v: Vec<f32> = unit((0..d).map(|_| r.next()).collect()).into_iter().map(|x| x as f32).collect();
+        let v: Vec<f32> = unit((0..d).map(|_| r.next()).collect())
+            .into_iter()
+            .map(|x| x as f32)
+            .collect();
         let s = projection_sigma(&rows, std::slice::from_ref(&v))[0];
-        assert!(s <= pca.sigma[0] + 1e-4, "trial {t}: {s} > {}", pca.sigma[0]);
+        assert!(
+            s <= pca.sigma[0] + 1e-4,
+            "trial {t}: {s} > {}",
+            pca.sigma[0]
+        );
     }
     let explained: f64 = pca.variances.iter().sum::<f64>() / pca.total_variance;
-    assert!((explained - 1.0).abs() < 1e-6, "all axes explain everything: {explained}");
+    assert!(
+        (explained - 1.0).abs() < 1e-6,
+        "all axes explain everything: {explained}"
+    );
     for (i, (axis, _)) in planted.iter().enumerate() {
         let a: Vec<f32> = axis.iter().map(|&x| x as f32).collect();
         assert!(dot(&pca.directions[i], &a).abs() > 0.99, "axis {i}");
@@ -128,7 +167,10 @@ fn the_covariance_does_not_lose_precision_to_a_large_mean() {
     let d = 6;
     let near = synthetic(5000, &vec![0.0; d], &[], 1.0, 9);
     let far: Vec<f32> = near.iter().map(|x| x + 1000.0).collect();
-    let (a, b) = (Pca::of_samples(&near, d, d).unwrap(), Pca::of_samples(&far, d, d).unwrap());
+    let (a, b) = (
+        Pca::of_samples(&near, d, d).unwrap(),
+        Pca::of_samples(&far, d, d).unwrap(),
+    );
     for (x, y) in a.variances.iter().zip(&b.variances) {
         assert!((x - y).abs() < 1e-3 * x, "{x} vs {y}");
     }
@@ -140,16 +182,27 @@ fn the_covariance_does_not_lose_precision_to_a_large_mean() {
 
 #[test]
 fn ganspace_on_the_fixture_network() {
-    let m = ModelFile::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../stylegan/tests/fixtures/uncond16/network.pkl")).unwrap();
+    let m = ModelFile::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../stylegan/tests/fixtures/uncond16/network.pkl"),
+    )
+    .unwrap();
     let dev = Default::default();
     let (g, _) = load_generator::<B>(&m, &dev).unwrap();
     let n = 3000;
     let mut calls = Vec::new();
     let pca = ganspace_directions(&g, n, 6, 1000, &dev, |done| calls.push(done)).unwrap();
     assert_eq!(calls, vec![1000, 2000, 3000]);
-    assert_eq!((pca.directions.len(), pca.directions[0].len(), pca.samples), (6, g.w_dim, n));
+    assert_eq!(
+        (pca.directions.len(), pca.directions[0].len(), pca.samples),
+        (6, g.w_dim, n)
+    );
     assert_orthonormal(&pca.directions);
-    assert!(pca.sigma.windows(2).all(|w| w[0] >= w[1]) && pca.sigma[5] > 0.0, "{:?}", pca.sigma);
+    assert!(
+        pca.sigma.windows(2).all(|w| w[0] >= w[1]) && pca.sigma[5] > 0.0,
+        "{:?}",
+        pca.sigma
+    );
     // The same W the CLI's seeds give: σ is their spread along each axis; the first axis explains most.
     let seeds: Vec<u32> = (0..n as u32).collect();
     let ws = seed_ws(&g, &seeds, 1.0, &dev).unwrap();
@@ -160,7 +213,10 @@ fn ganspace_on_the_fixture_network() {
     }
     let sefa = sefa_directions(m.generator().unwrap(), None, 3).unwrap().1;
     for (i, s) in projection_sigma(&firsts, &sefa).iter().enumerate() {
-        assert!(*s <= pca.sigma[0] + 1e-4, "SeFa direction {i} spreads W more ({s}) than the first principal axis");
+        assert!(
+            *s <= pca.sigma[0] + 1e-4,
+            "SeFa direction {i} spreads W more ({s}) than the first principal axis"
+        );
     }
     assert!(pca.variances[0] / pca.total_variance > 1.0 / g.w_dim as f64);
     // Deterministic, independent of the batch size.

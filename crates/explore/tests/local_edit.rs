@@ -3,7 +3,9 @@
 
 use bestiary_explore::*;
 use bestiary_stylegan::networks::{generate_seeds, labels, z_for_seeds, Sampling};
-use bestiary_stylegan::{load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions};
+use bestiary_stylegan::{
+    load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions,
+};
 use bestiary_weights::{safetensors_io, DType};
 use burn::backend::Flex;
 use std::collections::BTreeMap;
@@ -44,17 +46,25 @@ fn model(case: &str) -> ModelFile {
     let dir = fixtures().join(case);
     let cfg = std::fs::read_to_string(dir.join("config.json")).unwrap();
     let kwargs = json_object(&cfg, "G");
-    let (tensors, _) = safetensors_io::read(&std::fs::read(dir.join("G.safetensors")).unwrap()).unwrap();
-    let tensors: BTreeMap<_, _> = tensors.into_iter().map(|(k, v)| (format!("G_ema.{k}"), v)).collect();
+    let (tensors, _) =
+        safetensors_io::read(&std::fs::read(dir.join("G.safetensors")).unwrap()).unwrap();
+    let tensors: BTreeMap<_, _> = tensors
+        .into_iter()
+        .map(|(k, v)| (format!("G_ema.{k}"), v))
+        .collect();
     let header = format!(
         r#"{{"format": "bestiary.stylegan2/1", "networks": {{"G_ema": {{"class_name": "Generator", "init_kwargs": {kwargs}}}}}}}"#
     );
     let meta = BTreeMap::from([("bestiary".to_string(), header)]);
-    ModelFile::from_safetensors(&safetensors_io::write(&tensors, &meta, DType::F32).unwrap()).unwrap()
+    ModelFile::from_safetensors(&safetensors_io::write(&tensors, &meta, DType::F32).unwrap())
+        .unwrap()
 }
 
 fn opts() -> SynthesisOptions {
-    SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() }
+    SynthesisOptions {
+        noise_mode: NoiseMode::Const,
+        ..Default::default()
+    }
 }
 
 /// Host ws of one seed (class 1 for a conditional network).
@@ -66,8 +76,15 @@ fn ws_of(g: &Generator<B>, cfg: &GeneratorConfig, seed: u32, psi: f64) -> Vec<f3
 }
 
 fn generate(g: &Generator<B>, cfg: &GeneratorConfig, seed: u32, psi: f64) -> Vec<u8> {
-    let s = Sampling { psi, cutoff: None, class: (cfg.c_dim > 0).then_some(1), synthesis: opts() };
-    generate_seeds(g, cfg, &[seed], &s, &Default::default()).unwrap().remove(0)
+    let s = Sampling {
+        psi,
+        cutoff: None,
+        class: (cfg.c_dim > 0).then_some(1),
+        synthesis: opts(),
+    };
+    generate_seeds(g, cfg, &[seed], &s, &Default::default())
+        .unwrap()
+        .remove(0)
 }
 
 /// Largest channel difference of two HWC images at the pixels where `pick` holds.
@@ -85,11 +102,19 @@ fn max_diff(a: &[u8], b: &[u8], channels: usize, pick: impl Fn(usize) -> bool) -
 fn masks(size: usize) -> Vec<(&'static str, BinaryMask)> {
     let s = size as f32;
     vec![
-        ("square", BinaryMask::from_fn(size, |x, y| x >= size / 2 && x < size * 7 / 8 && y >= size / 4 && y < size * 5 / 8)),
-        ("disk", BinaryMask::from_fn(size, |x, y| {
-            let (dx, dy) = (x as f32 + 0.5 - 0.4 * s, y as f32 + 0.5 - 0.55 * s);
-            dx * dx + dy * dy <= (0.22 * s) * (0.22 * s)
-        })),
+        (
+            "square",
+            BinaryMask::from_fn(size, |x, y| {
+                x >= size / 2 && x < size * 7 / 8 && y >= size / 4 && y < size * 5 / 8
+            }),
+        ),
+        (
+            "disk",
+            BinaryMask::from_fn(size, |x, y| {
+                let (dx, dy) = (x as f32 + 0.5 - 0.4 * s, y as f32 + 0.5 - 0.55 * s);
+                dx * dx + dy * dy <= (0.22 * s) * (0.22 * s)
+            }),
+        ),
         ("bar", BinaryMask::from_fn(size, |x, _| x < size / 8)),
     ]
 }
@@ -97,11 +122,20 @@ fn masks(size: usize) -> Vec<(&'static str, BinaryMask)> {
 #[test]
 fn masks_threshold_luma_times_alpha_and_resize_by_area() {
     // 64x64 grey: the right half white; to 16x16 it is the right 8 columns.
-    let px: Vec<u8> = (0..64 * 64).map(|i| if i % 64 >= 32 { 255 } else { 0 }).collect();
+    let px: Vec<u8> = (0..64 * 64)
+        .map(|i| if i % 64 >= 32 { 255 } else { 0 })
+        .collect();
     let m = BinaryMask::from_pixels(64, 64, 1, &px, 16).unwrap();
     assert_eq!(m, BinaryMask::from_fn(16, |x, _| x >= 8));
     // RGBA: white but transparent is "keep"; a mid grey below one half is "keep", a light one "change".
-    let rgba: Vec<u8> = (0..4 * 4).flat_map(|i| match i % 4 { 0 => [255, 255, 255, 0], 1 => [100, 100, 100, 255], 2 => [200, 200, 200, 255], _ => [255, 255, 255, 255] }).collect();
+    let rgba: Vec<u8> = (0..4 * 4)
+        .flat_map(|i| match i % 4 {
+            0 => [255, 255, 255, 0],
+            1 => [100, 100, 100, 255],
+            2 => [200, 200, 200, 255],
+            _ => [255, 255, 255, 255],
+        })
+        .collect();
     let m = BinaryMask::from_pixels(4, 4, 4, &rgba, 4).unwrap();
     assert_eq!(m, BinaryMask::from_fn(4, |x, _| x >= 2));
     // Upsampling 2x2 RGB to 8x8 gives 4x4 quadrants; magenta (luma 0.41) is below one half.
@@ -112,7 +146,12 @@ fn masks_threshold_luma_times_alpha_and_resize_by_area() {
     let v: Vec<f32> = (0..30 * 20).map(|i| ((i * 37) % 11) as f32).collect();
     let r = local_edit::resize_area(&v, 30, 20, 7, 9);
     let mean = |x: &[f32]| x.iter().sum::<f32>() / x.len() as f32;
-    assert!((mean(&v) - mean(&r)).abs() < 1e-3, "{} {}", mean(&v), mean(&r));
+    assert!(
+        (mean(&v) - mean(&r)).abs() < 1e-3,
+        "{} {}",
+        mean(&v),
+        mean(&r)
+    );
     assert!(BinaryMask::from_pixels(4, 4, 3, &[0; 10], 4).is_err());
 }
 
@@ -130,21 +169,34 @@ fn distances_match_brute_force_and_the_feather_ramps_within_its_width() {
             assert!((di - brute).abs() < 1e-4, "pixel {i}: {di} vs {brute}");
         }
     }
-    let disk = BinaryMask::from_fn(size, |x, y| (x as f32 - 11.5).powi(2) + (y as f32 - 11.5).powi(2) < 36.0);
+    let disk = BinaryMask::from_fn(size, |x, y| {
+        (x as f32 - 11.5).powi(2) + (y as f32 - 11.5).powi(2) < 36.0
+    });
     for feather in [0.0f32, 1.0, 1.5, 3.0] {
         let f = disk.feathered(feather);
         let (din, dout) = (disk.distance(false), disk.distance(true));
         for i in 0..size * size {
             assert!((0.0..=1.0).contains(&f[i]));
             if dout[i] >= feather + 0.5 {
-                assert_eq!(f[i], 0.0, "feather {feather}: pixel {i} at {} outside", dout[i]);
+                assert_eq!(
+                    f[i], 0.0,
+                    "feather {feather}: pixel {i} at {} outside",
+                    dout[i]
+                );
             }
             if disk.on[i] && din[i] >= feather + 0.5 {
-                assert_eq!(f[i], 1.0, "feather {feather}: pixel {i} at {} inside", din[i]);
+                assert_eq!(
+                    f[i], 1.0,
+                    "feather {feather}: pixel {i} at {} inside",
+                    din[i]
+                );
             }
         }
     }
-    assert_eq!(disk.grown(2.0).count(), disk.distance(true).iter().filter(|&&d| d <= 2.0).count());
+    assert_eq!(
+        disk.grown(2.0).count(),
+        disk.distance(true).iter().filter(|&&d| d <= 2.0).count()
+    );
     assert!(disk.grown(2.0).count() > disk.count());
 }
 
@@ -166,7 +218,10 @@ fn local_edits_leave_everything_outside_the_grown_mask_as_generate_renders_it() 
         let (_, dirs) = sefa_directions(m.generator().unwrap(), None, 1).unwrap();
         let all: Vec<usize> = (0..num_ws).collect();
         let edits = [
-            ("with-seed", mix_ws(&base_ws, &ws_of(&g, &cfg, other, psi), &all, g.w_dim)),
+            (
+                "with-seed",
+                mix_ws(&base_ws, &ws_of(&g, &cfg, other, psi), &all, g.w_dim),
+            ),
             ("direction", apply_direction(&base_ws, &dirs[0], 6.0, &all)),
         ];
         for (edit_name, edit_ws) in &edits {
@@ -175,7 +230,10 @@ fn local_edits_leave_everything_outside_the_grown_mask_as_generate_renders_it() 
                 let outside = mask.grown(grow);
                 let soft = mask.feathered(feather);
                 let global_out = max_diff(&global, &gen, ch, |i| !outside.on[i]);
-                assert!(global_out > 2, "{case} {edit_name} {mask_name}: the unmasked edit should change the outside");
+                assert!(
+                    global_out > 2,
+                    "{case} {edit_name} {mask_name}: the unmasked edit should change the outside"
+                );
                 for layer in 0..num_ws {
                     let r = local_edit(&g, &base_ws, edit_ws, &soft, layer, &opts(), &dev).unwrap();
                     let base_d = max_diff(&r.base, &gen, ch, |_| true);
@@ -186,7 +244,10 @@ fn local_edits_leave_everything_outside_the_grown_mask_as_generate_renders_it() 
                         "{case} {edit_name:9} {mask_name:6} layer {layer}: outside max {out_d}/255, inside max vs generate {in_d}/255, \
                          inside max vs global edit {in_global}/255 (global edit outside {global_out}/255)"
                     );
-                    assert!(base_d <= 1, "{case}: the base branch differs from generate by {base_d}");
+                    assert!(
+                        base_d <= 1,
+                        "{case}: the base branch differs from generate by {base_d}"
+                    );
                     assert!(out_d <= 2, "{case} {edit_name} {mask_name} layer {layer}: {out_d}/255 outside the grown mask");
                     assert!(in_d > 2, "{case} {edit_name} {mask_name} layer {layer}: the masked region did not change");
                 }
@@ -205,12 +266,40 @@ fn a_full_mask_gives_the_global_edit_and_an_empty_one_the_base() {
     let global = render_ws(&g, std::slice::from_ref(&edit_ws), &opts(), &dev).remove(0);
     let gen = generate(&g, &cfg, 5, 1.0);
     for layer in [0, default_blend_layer(&g.synthesis), g.num_ws() - 1] {
-        let full = local_edit(&g, &base_ws, &edit_ws, &vec![1.0; 256], layer, &opts(), &dev).unwrap();
-        assert!(max_diff(&full.edited, &global, 3, |_| true) <= 1, "layer {layer}");
-        let none = local_edit(&g, &base_ws, &edit_ws, &vec![0.0; 256], layer, &opts(), &dev).unwrap();
-        assert!(max_diff(&none.edited, &gen, 3, |_| true) <= 1, "layer {layer}");
+        let full = local_edit(
+            &g,
+            &base_ws,
+            &edit_ws,
+            &vec![1.0; 256],
+            layer,
+            &opts(),
+            &dev,
+        )
+        .unwrap();
+        assert!(
+            max_diff(&full.edited, &global, 3, |_| true) <= 1,
+            "layer {layer}"
+        );
+        let none = local_edit(
+            &g,
+            &base_ws,
+            &edit_ws,
+            &vec![0.0; 256],
+            layer,
+            &opts(),
+            &dev,
+        )
+        .unwrap();
+        assert!(
+            max_diff(&none.edited, &gen, 3, |_| true) <= 1,
+            "layer {layer}"
+        );
     }
-    assert_eq!(default_blend_layer(&g.synthesis), 0, "16x16: an eighth is below 4x4, so the first layer");
+    assert_eq!(
+        default_blend_layer(&g.synthesis),
+        0,
+        "16x16: an eighth is below 4x4, so the first layer"
+    );
 }
 
 #[test]
@@ -255,7 +344,9 @@ fn blending_at_fewer_points_leaks_outside_the_mask() {
             let r = block.resolution;
             let mr = local_edit::resize_area(&soft, size, size, r, r);
             let mt = Tensor::<B, 4>::from_data(TensorData::new(mr, [1, 1, r, r]), &dev);
-            let bws = ws.clone().slice([0..2, w_idx..w_idx + block.num_conv + block.num_torgb, 0..d]);
+            let bws =
+                ws.clone()
+                    .slice([0..2, w_idx..w_idx + block.num_conv + block.num_torgb, 0..d]);
             let (nx, nimg) = block.forward_hooked(x, img, bws, &opts(), |p, t| {
                 if !at(bi, p) {
                     return t;
@@ -281,5 +372,8 @@ fn blending_at_fewer_points_leaks_outside_the_mask() {
     assert!(leak(&once) > 2, "blending once should leak");
     assert_eq!(leak(&full), 0);
     let lib = local_edit(&g, &base_ws, &edit_ws, &soft, 0, &opts(), &dev).unwrap();
-    assert_eq!(lib.edited, full, "the library blends at every point from layer 0");
+    assert_eq!(
+        lib.edited, full,
+        "the library blends at every point from layer 0"
+    );
 }

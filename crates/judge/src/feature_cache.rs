@@ -11,7 +11,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JudgeError + '_ {
-    move |cause| JudgeError::Io { path: path.display().to_string(), cause }
+    move |cause| JudgeError::Io {
+        path: path.display().to_string(),
+        cause,
+    }
 }
 
 /// A hex sha256 identifying the content of a dataset file or folder (see the module docs).
@@ -47,7 +50,11 @@ fn list(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
         if meta.is_dir() {
             list(root, &p, out)?;
         } else {
-            let rel = p.strip_prefix(root).unwrap_or(&p).to_string_lossy().into_owned();
+            let rel = p
+                .strip_prefix(root)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .into_owned();
             let mtime = meta
                 .modified()
                 .ok()
@@ -61,7 +68,9 @@ fn list(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
 
 /// Where the features of the data with this fingerprint live, for a given feature network tag.
 pub fn entry_path(cache_dir: &Path, network: &str, fingerprint: &str) -> PathBuf {
-    cache_dir.join("features").join(format!("{network}-{fingerprint}.safetensors"))
+    cache_dir
+        .join("features")
+        .join(format!("{network}-{fingerprint}.safetensors"))
 }
 
 /// The cached features, or None when the entry is absent, unreadable or not for this fingerprint.
@@ -88,7 +97,11 @@ pub fn save(entry: &Path, fingerprint: &str, features: &[Vec<f32>]) -> Result<()
     let mut tensors = BTreeMap::new();
     tensors.insert(
         "features".to_string(),
-        TensorData { shape: vec![features.len(), d], dtype: DType::F32, data: features.concat() },
+        TensorData {
+            shape: vec![features.len(), d],
+            dtype: DType::F32,
+            data: features.concat(),
+        },
     );
     let meta = BTreeMap::from([("fingerprint".to_string(), fingerprint.to_string())]);
     let bytes = safetensors_io::write(&tensors, &meta, DType::F32)?;
@@ -121,7 +134,10 @@ mod tests {
         assert!(load(&e, &fz).is_none());
         save(&e, &fz, &feats).unwrap();
         assert_eq!(load(&e, &fz).unwrap(), feats);
-        assert!(load(&e, &fd).is_none(), "another fingerprint does not match");
+        assert!(
+            load(&e, &fd).is_none(),
+            "another fingerprint does not match"
+        );
         std::fs::write(&e, b"garbage").unwrap();
         assert!(load(&e, &fz).is_none(), "a corrupt entry is ignored");
         std::fs::write(dir.join("set.zip"), b"other bytes").unwrap();

@@ -5,11 +5,11 @@
 //! [-1, 0.9921875] (see [`preprocess`]); output: N x 2048 pool3 features.
 
 use crate::{JudgeError, Result, RgbImage};
+use bestiary_weights::TensorData;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{activation::relu, Tensor, TensorData as BurnData};
-use bestiary_weights::TensorData;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -33,7 +33,12 @@ struct ConvBn<B: Backend> {
 impl<B: Backend> ConvBn<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let opts = ConvOptions::new([self.stride, self.stride], self.padding, [1, 1], 1);
-        relu(conv2d(x, self.weight.clone(), Some(self.bias.clone()), opts))
+        relu(conv2d(
+            x,
+            self.weight.clone(),
+            Some(self.bias.clone()),
+            opts,
+        ))
     }
 }
 
@@ -54,14 +59,19 @@ fn avg3_same<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
 impl<B: Backend> Inception<B> {
     /// Loads `default_1.pt` (TorchScript zip) from disk.
     pub fn load(path: &Path, device: &B::Device) -> Result<Self> {
-        let bytes = std::fs::read(path)
-            .map_err(|cause| JudgeError::Io { path: path.display().to_string(), cause })?;
+        let bytes = std::fs::read(path).map_err(|cause| JudgeError::Io {
+            path: path.display().to_string(),
+            cause,
+        })?;
         let tensors = bestiary_weights::read_zip_tensors(&bytes)?;
         Self::from_tensors(&tensors, device)
     }
 
     /// Builds the network from the named tensors of `default_1.pt` (`net.layers.<conv>.{weight,beta,mean,var}`).
-    pub fn from_tensors(tensors: &BTreeMap<String, TensorData>, device: &B::Device) -> Result<Self> {
+    pub fn from_tensors(
+        tensors: &BTreeMap<String, TensorData>,
+        device: &B::Device,
+    ) -> Result<Self> {
         // Strip everything up to "layers." so that both `net.layers.x` and `layers.x` work.
         let mut by_name: HashMap<String, &TensorData> = HashMap::new();
         for (k, v) in tensors {
@@ -79,16 +89,27 @@ impl<B: Backend> Inception<B> {
                 by_name
                     .get(&format!("{base}.{field}"))
                     .copied()
-                    .ok_or_else(|| JudgeError::Network(format!("missing tensor layers.{base}.{field}")))
+                    .ok_or_else(|| {
+                        JudgeError::Network(format!("missing tensor layers.{base}.{field}"))
+                    })
             };
             let w = get("weight")?;
             let (beta, mean, var) = (get("beta")?, get("mean")?, get("var")?);
             if w.shape.len() != 4 {
-                return Err(JudgeError::Network(format!("layers.{base}.weight is not 4-d: {:?}", w.shape)));
+                return Err(JudgeError::Network(format!(
+                    "layers.{base}.weight is not 4-d: {:?}",
+                    w.shape
+                )));
             }
             let (o, per_out) = (w.shape[0], w.shape[1] * w.shape[2] * w.shape[3]);
-            if beta.data.len() != o || mean.data.len() != o || var.data.len() != o || w.data.len() != o * per_out {
-                return Err(JudgeError::Network(format!("layers.{base}: inconsistent shapes")));
+            if beta.data.len() != o
+                || mean.data.len() != o
+                || var.data.len() != o
+                || w.data.len() != o * per_out
+            {
+                return Err(JudgeError::Network(format!(
+                    "layers.{base}: inconsistent shapes"
+                )));
             }
             let mut wf = w.data.clone();
             let mut bf = vec![0f32; o];
@@ -109,7 +130,15 @@ impl<B: Backend> Inception<B> {
             };
             let weight = Tensor::<B, 4>::from_data(BurnData::new(wf, w.shape.clone()), device);
             let bias = Tensor::<B, 1>::from_data(BurnData::new(bf, vec![o]), device);
-            convs.insert(base, ConvBn { weight, bias, stride, padding });
+            convs.insert(
+                base,
+                ConvBn {
+                    weight,
+                    bias,
+                    stride,
+                    padding,
+                },
+            );
         }
         let net = Inception { convs };
         for name in REQUIRED {
@@ -118,7 +147,10 @@ impl<B: Backend> Inception<B> {
             }
         }
         if net.convs.len() != 94 {
-            return Err(JudgeError::Network(format!("expected 94 conv layers, found {}", net.convs.len())));
+            return Err(JudgeError::Network(format!(
+                "expected 94 conv layers, found {}",
+                net.convs.len()
+            )));
         }
         Ok(net)
     }
@@ -167,13 +199,20 @@ impl<B: Backend> Inception<B> {
     /// average pool that excludes padding.
     fn block_e(&self, m: &str, x: Tensor<B, 4>, max_pool: bool) -> Tensor<B, 4> {
         let t = self.c(&format!("{m}.tower_conv"), x.clone());
-        let u = self.c(&format!("{m}.tower_1_conv_1"), self.c(&format!("{m}.tower_1_conv"), x.clone()));
+        let u = self.c(
+            &format!("{m}.tower_1_conv_1"),
+            self.c(&format!("{m}.tower_1_conv"), x.clone()),
+        );
         let a = self.c(&format!("{m}.conv"), x.clone());
         let b = self.c(&format!("{m}.tower_mixed_conv"), t.clone());
         let c = self.c(&format!("{m}.tower_mixed_conv_1"), t);
         let d = self.c(&format!("{m}.tower_1_mixed_conv"), u.clone());
         let e = self.c(&format!("{m}.tower_1_mixed_conv_1"), u);
-        let pooled = if max_pool { max_pool2d(x, [3, 3], [1, 1], [1, 1], [1, 1], false) } else { avg3_same(x) };
+        let pooled = if max_pool {
+            max_pool2d(x, [3, 3], [1, 1], [1, 1], [1, 1], false)
+        } else {
+            avg3_same(x)
+        };
         let f = self.c(&format!("{m}.tower_2_conv"), pooled);
         Tensor::cat(vec![a, b, c, d, e, f], 1)
     }
@@ -223,22 +262,43 @@ impl<B: Backend> Inception<B> {
         for img in images {
             data.extend(preprocess(img));
         }
-        let x = Tensor::<B, 4>::from_data(BurnData::new(data, vec![images.len(), 3, INPUT_SIZE, INPUT_SIZE]), device);
-        let f: Vec<f32> = self.forward(x).into_data().convert::<f32>().to_vec().expect("f32 features");
+        let x = Tensor::<B, 4>::from_data(
+            BurnData::new(data, vec![images.len(), 3, INPUT_SIZE, INPUT_SIZE]),
+            device,
+        );
+        let f: Vec<f32> = self
+            .forward(x)
+            .into_data()
+            .convert::<f32>()
+            .to_vec()
+            .expect("f32 features");
         f.chunks(FEATURES).map(|c| c.to_vec()).collect()
     }
 }
 
 fn conv_stride(base: &str) -> usize {
     match base {
-        "conv" | "mixed_3.conv" | "mixed_3.tower.conv_2" | "mixed_8.tower.conv_1" | "mixed_8.tower_1.conv_3" => 2,
+        "conv"
+        | "mixed_3.conv"
+        | "mixed_3.tower.conv_2"
+        | "mixed_8.tower.conv_1"
+        | "mixed_8.tower_1.conv_3" => 2,
         _ => 1,
     }
 }
 
 const REQUIRED: &[&str] = &[
-    "conv", "conv_1", "conv_2", "conv_3", "conv_4", "mixed.tower_2.conv", "mixed_3.tower.conv_2",
-    "mixed_7.tower_1.conv_4", "mixed_8.tower_1.conv_3", "mixed_9.tower_2_conv", "mixed_10.tower_1_mixed_conv_1",
+    "conv",
+    "conv_1",
+    "conv_2",
+    "conv_3",
+    "conv_4",
+    "mixed.tower_2.conv",
+    "mixed_3.tower.conv_2",
+    "mixed_7.tower_1.conv_4",
+    "mixed_8.tower_1.conv_3",
+    "mixed_9.tower_2_conv",
+    "mixed_10.tower_1_mixed_conv_1",
 ];
 
 /// One image as the network's input: CHW f32, 299x299, in [-1, 0.9921875].

@@ -1,7 +1,7 @@
 //! FID and KID from feature vectors (any extractor; 2048-d Inception pool3 for the standard scores).
 
-use bestiary_linalg::{cholesky, matmul, matmul_bt, sqrtm_psd, symmetric_eigenvalues};
 use crate::{JudgeError, Result};
+use bestiary_linalg::{cholesky, matmul, matmul_bt, sqrtm_psd, symmetric_eigenvalues};
 
 fn check(a: &[Vec<f32>], b: &[Vec<f32>], min: usize) -> Result<usize> {
     if a.len() < min || b.len() < min {
@@ -71,7 +71,12 @@ impl FeatureStats {
             cov.iter_mut().zip(&part).for_each(|(o, p)| *o += p);
         }
         cov.iter_mut().for_each(|v| *v /= (n - 1) as f64);
-        Ok(FeatureStats { count: n, dim: d, mean, cov })
+        Ok(FeatureStats {
+            count: n,
+            dim: d,
+            mean,
+            cov,
+        })
     }
 }
 
@@ -79,10 +84,17 @@ impl FeatureStats {
 /// |mu1 - mu2|^2 + tr(C1) + tr(C2) - 2 tr(sqrt(C1^1/2 C2 C1^1/2)), the square root by eigendecomposition.
 pub fn fid_from_stats(a: &FeatureStats, b: &FeatureStats) -> Result<f64> {
     if a.dim != b.dim {
-        return Err(JudgeError::Input("feature statistics differ in dimension".into()));
+        return Err(JudgeError::Input(
+            "feature statistics differ in dimension".into(),
+        ));
     }
     let d = a.dim;
-    let mean_term: f64 = a.mean.iter().zip(&b.mean).map(|(x, y)| (x - y) * (x - y)).sum();
+    let mean_term: f64 = a
+        .mean
+        .iter()
+        .zip(&b.mean)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum();
     let tr = |c: &[f64]| (0..d).map(|i| c[i * d + i]).sum::<f64>();
     // tr sqrt(C1^1/2 C2 C1^1/2) needs only eigenvalues: with C1 = L L^T they are those of L^T C2 L, so no
     // eigenvectors are computed. A singular C1 (duplicated images) falls back to the PSD square root.
@@ -121,14 +133,22 @@ pub fn fid(a: &[Vec<f32>], b: &[Vec<f32>]) -> Result<f64> {
         let tr1 = c1.iter().map(|x| x * x).sum::<f64>() / (n1 - 1) as f64;
         let tr2 = c2.iter().map(|x| x * x).sum::<f64>() / (n2 - 1) as f64;
         // Work in the smaller of the two sample spaces.
-        let (small, ns, big, nb) = if n1 <= n2 { (&c1, n1, &c2, n2) } else { (&c2, n2, &c1, n1) };
+        let (small, ns, big, nb) = if n1 <= n2 {
+            (&c1, n1, &c2, n2)
+        } else {
+            (&c2, n2, &c1, n1)
+        };
         let m = matmul_bt(small, big, ns, d, nb); // ns x nb
         let p = matmul_bt(&m, &m, ns, nb, ns); // ns x ns, PSD
         let l = symmetric_eigenvalues(&p, ns);
-        let tr_sqrt = l.iter().map(|&x| x.max(0.0).sqrt()).sum::<f64>() / (((n1 - 1) * (n2 - 1)) as f64).sqrt();
+        let tr_sqrt = l.iter().map(|&x| x.max(0.0).sqrt()).sum::<f64>()
+            / (((n1 - 1) * (n2 - 1)) as f64).sqrt();
         return Ok((mean_term + tr1 + tr2 - 2.0 * tr_sqrt).max(0.0));
     }
-    fid_from_stats(&FeatureStats::from_features(a)?, &FeatureStats::from_features(b)?)
+    fid_from_stats(
+        &FeatureStats::from_features(a)?,
+        &FeatureStats::from_features(b)?,
+    )
 }
 
 /// KID settings, as stylegan2-ada-pytorch's metric (100 subsets of at most 1000).
@@ -141,7 +161,11 @@ pub struct KidOptions {
 
 impl Default for KidOptions {
     fn default() -> Self {
-        KidOptions { num_subsets: 100, max_subset_size: 1000, seed: 0 }
+        KidOptions {
+            num_subsets: 100,
+            max_subset_size: 1000,
+            seed: 0,
+        }
     }
 }
 
@@ -197,7 +221,10 @@ pub fn kid(a: &[Vec<f32>], b: &[Vec<f32>], opts: &KidOptions) -> Result<f64> {
         if !pre {
             return Vec::new();
         }
-        x.iter().flat_map(|p| y.iter().map(move |q| (p, q))).map(|(p, q)| k(p, q)).collect()
+        x.iter()
+            .flat_map(|p| y.iter().map(move |q| (p, q)))
+            .map(|(p, q)| k(p, q))
+            .collect()
     };
     let (kaa, kbb, kab) = (gram(a, a), gram(b, b), gram(a, b));
     let (na, nb) = (a.len(), b.len());

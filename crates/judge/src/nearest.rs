@@ -12,13 +12,20 @@ pub struct Neighbour {
 }
 
 fn distance(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum::<f64>().sqrt()
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// The `k` nearest references of each query, nearest first (ties by index). Distances are computed
 /// directly (not as |a|^2 + |b|^2 - 2ab), so an exact copy is at distance 0.
 pub fn nearest(queries: &[Vec<f32>], refs: &[Vec<f32>], k: usize) -> Vec<Vec<Neighbour>> {
-    queries.par_iter().map(|q| k_nearest(q, refs, k, None)).collect()
+    queries
+        .par_iter()
+        .map(|q| k_nearest(q, refs, k, None))
+        .collect()
 }
 
 fn k_nearest(q: &[f32], refs: &[Vec<f32>], k: usize, skip: Option<usize>) -> Vec<Neighbour> {
@@ -26,10 +33,17 @@ fn k_nearest(q: &[f32], refs: &[Vec<f32>], k: usize, skip: Option<usize>) -> Vec
         .iter()
         .enumerate()
         .filter(|(i, _)| Some(*i) != skip)
-        .map(|(index, r)| Neighbour { index, distance: distance(q, r) })
+        .map(|(index, r)| Neighbour {
+            index,
+            distance: distance(q, r),
+        })
         .collect();
     let k = k.min(all.len());
-    let by = |a: &Neighbour, b: &Neighbour| a.distance.total_cmp(&b.distance).then(a.index.cmp(&b.index));
+    let by = |a: &Neighbour, b: &Neighbour| {
+        a.distance
+            .total_cmp(&b.distance)
+            .then(a.index.cmp(&b.index))
+    };
     if k < all.len() && k > 0 {
         all.select_nth_unstable_by(k - 1, by);
     }
@@ -72,7 +86,10 @@ impl CopyCheck {
             return None;
         }
         let median_spacing = spacing[spacing.len() / 2];
-        Some(CopyCheck { median_spacing, threshold: ratio * median_spacing })
+        Some(CopyCheck {
+            median_spacing,
+            threshold: ratio * median_spacing,
+        })
     }
 
     pub fn is_copy(&self, distance: f64) -> bool {
@@ -86,14 +103,29 @@ mod tests {
 
     #[test]
     fn neighbours_are_sorted_and_exact_copies_are_at_zero() {
-        let refs = vec![vec![0.0, 0.0], vec![3.0, 4.0], vec![1.0, 0.0], vec![10.0, 0.0]];
+        let refs = vec![
+            vec![0.0, 0.0],
+            vec![3.0, 4.0],
+            vec![1.0, 0.0],
+            vec![10.0, 0.0],
+        ];
         let q = vec![vec![3.0, 4.0], vec![0.4, 0.0]];
         let n = nearest(&q, &refs, 2);
-        assert_eq!(n[0][0], Neighbour { index: 1, distance: 0.0 });
+        assert_eq!(
+            n[0][0],
+            Neighbour {
+                index: 1,
+                distance: 0.0
+            }
+        );
         assert_eq!(n[0][1].index, 2);
         assert!((n[0][1].distance - 20f64.sqrt()).abs() < 1e-12);
         assert_eq!((n[1][0].index, n[1][1].index), (0, 2));
-        assert_eq!(nearest(&q, &refs, 10)[0].len(), 4, "k is capped at the reference count");
+        assert_eq!(
+            nearest(&q, &refs, 10)[0].len(),
+            4,
+            "k is capped at the reference count"
+        );
     }
 
     #[test]

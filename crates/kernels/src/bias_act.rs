@@ -63,7 +63,11 @@ pub fn bias_act(x: &[f32], bias: Option<&[f32]>, p: &BiasAct) -> Vec<f32> {
 /// [`channel_sums`]).
 pub fn bias_act_grad(dy: &[f32], y: &[f32], p: &BiasAct) -> Vec<f32> {
     p.check(dy.len(), "the gradient");
-    assert_eq!(dy.len(), y.len(), "bias_act_grad: gradient and output sizes differ");
+    assert_eq!(
+        dy.len(),
+        y.len(),
+        "bias_act_grad: gradient and output sizes differ"
+    );
     let (neg, pos, clamp) = (p.slope * p.gain, p.gain, p.clamp.unwrap_or(f32::INFINITY));
     par_rows(dy.len() / p.plane, p.plane, min_rows_for(p.plane), |r| {
         let rows = r * p.plane..(r + 1) * p.plane;
@@ -81,7 +85,11 @@ pub fn bias_act_grad(dy: &[f32], y: &[f32], p: &BiasAct) -> Vec<f32> {
 /// Per-channel sums of `d: [batch, channels, plane]`: the bias gradient.
 pub fn channel_sums(d: &[f32], channels: usize, plane: usize) -> Vec<f32> {
     let row = channels * plane;
-    assert!(row > 0 && d.len().is_multiple_of(row), "channel_sums: {} values, not a multiple of {row}", d.len());
+    assert!(
+        row > 0 && d.len().is_multiple_of(row),
+        "channel_sums: {} values, not a multiple of {row}",
+        d.len()
+    );
     let samples_per_task = (1usize << 15).div_ceil(row);
     d.par_chunks(samples_per_task * row)
         .fold(

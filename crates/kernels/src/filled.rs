@@ -19,16 +19,21 @@ where
     if len == 0 {
         return out;
     }
-    out.spare_capacity_mut()[..len].par_chunks_mut(row_len).with_min_len(min_rows.max(1)).enumerate().for_each(
-        |(r, slots)| {
+    out.spare_capacity_mut()[..len]
+        .par_chunks_mut(row_len)
+        .with_min_len(min_rows.max(1))
+        .enumerate()
+        .for_each(|(r, slots)| {
             let mut written = 0;
             for (slot, v) in slots.iter_mut().zip(row(r)) {
                 slot.write(v);
                 written += 1;
             }
-            assert_eq!(written, row_len, "par_rows: row {r} yielded {written} of {row_len} values");
-        },
-    );
+            assert_eq!(
+                written, row_len,
+                "par_rows: row {r} yielded {written} of {row_len} values"
+            );
+        });
     // SAFETY: the first `len` slots of the capacity were each written above: every row counted
     // `row_len` writes into its own disjoint chunk, or its task panicked and the panic reached
     // this thread before this line.

@@ -28,14 +28,22 @@ pub struct FirGeom {
 }
 
 /// For one axis: the taps of each output index as (tap, input index) pairs.
-fn taps(out: usize, size: usize, up: usize, down: usize, pad0: isize, k: usize) -> Vec<Vec<(usize, usize)>> {
+fn taps(
+    out: usize,
+    size: usize,
+    up: usize,
+    down: usize,
+    pad0: isize,
+    k: usize,
+) -> Vec<Vec<(usize, usize)>> {
     (0..out)
         .map(|o| {
             (0..k)
                 .filter_map(|t| {
                     let i = (o * down + t) as isize - pad0;
                     let up = up as isize;
-                    (i >= 0 && i % up == 0 && ((i / up) as usize) < size).then(|| (t, (i / up) as usize))
+                    (i >= 0 && i % up == 0 && ((i / up) as usize) < size)
+                        .then(|| (t, (i / up) as usize))
                 })
                 .collect()
         })
@@ -59,8 +67,15 @@ struct Run {
 fn runs(lists: &[Vec<(usize, usize)>], k: usize) -> Vec<Run> {
     let mut out = Vec::new();
     for tap in 0..k {
-        let pairs: Vec<(usize, usize)> =
-            lists.iter().enumerate().flat_map(|(o, l)| l.iter().filter(|(t, _)| *t == tap).map(move |(_, i)| (o, *i))).collect();
+        let pairs: Vec<(usize, usize)> = lists
+            .iter()
+            .enumerate()
+            .flat_map(|(o, l)| {
+                l.iter()
+                    .filter(|(t, _)| *t == tap)
+                    .map(move |(_, i)| (o, *i))
+            })
+            .collect();
         let mut rest = &pairs[..];
         while let Some(&(o0, i0)) = rest.first() {
             let (os, is) = match rest.get(1) {
@@ -71,7 +86,14 @@ fn runs(lists: &[Vec<(usize, usize)>], k: usize) -> Vec<Run> {
                 .windows(2)
                 .take_while(|w| w[1].0 == w[0].0 + os && w[1].1 == w[0].1 + is)
                 .count();
-            out.push(Run { tap, o0, i0, len, os, is });
+            out.push(Run {
+                tap,
+                o0,
+                i0,
+                len,
+                os,
+                is,
+            });
             rest = &rest[len..];
         }
     }
@@ -84,7 +106,10 @@ fn gather_runs(out: &mut [f32], src: &[f32], runs: &[Run], weights: &[f32]) {
     for r in runs {
         let c = weights[r.tap];
         if r.os == 1 && r.is == 1 {
-            for (o, v) in out[r.o0..r.o0 + r.len].iter_mut().zip(&src[r.i0..r.i0 + r.len]) {
+            for (o, v) in out[r.o0..r.o0 + r.len]
+                .iter_mut()
+                .zip(&src[r.i0..r.i0 + r.len])
+            {
                 *o += c * v;
             }
         } else {
@@ -101,7 +126,10 @@ fn scatter_runs(src: &mut [f32], out: &[f32], runs: &[Run], weights: &[f32]) {
     for r in runs {
         let c = weights[r.tap];
         if r.os == 1 && r.is == 1 {
-            for (s, v) in src[r.i0..r.i0 + r.len].iter_mut().zip(&out[r.o0..r.o0 + r.len]) {
+            for (s, v) in src[r.i0..r.i0 + r.len]
+                .iter_mut()
+                .zip(&out[r.o0..r.o0 + r.len])
+            {
                 *s += c * v;
             }
         } else {
@@ -118,17 +146,25 @@ impl FirGeom {
         let [x0, x1, y0, y1] = self.pad;
         let o = |size: usize, p0: isize, p1: isize, k: usize| {
             let span = (size * self.up) as isize + p0 + p1 - k as isize;
-            (self.up > 0 && self.down > 0 && k > 0 && span >= 0).then(|| span as usize / self.down + 1)
+            (self.up > 0 && self.down > 0 && k > 0 && span >= 0)
+                .then(|| span as usize / self.down + 1)
         };
-        Some([o(self.height, y0, y1, self.kh)?, o(self.width, x0, x1, self.kw)?])
+        Some([
+            o(self.height, y0, y1, self.kh)?,
+            o(self.width, x0, x1, self.kw)?,
+        ])
     }
 
     fn checked(&self) -> [usize; 2] {
         assert_eq!(self.kernel.len(), self.kh * self.kw, "fir: kernel size");
         if let Some((ky, kx)) = &self.separable {
-            assert!(ky.len() == self.kh && kx.len() == self.kw, "fir: separable taps size");
+            assert!(
+                ky.len() == self.kh && kx.len() == self.kw,
+                "fir: separable taps size"
+            );
         }
-        self.output().expect("fir: the kernel does not fit the padded image")
+        self.output()
+            .expect("fir: the kernel does not fit the padded image")
     }
 
     fn tap_lists(&self) -> (Vec<Vec<(usize, usize)>>, Vec<Vec<(usize, usize)>>) {
@@ -153,24 +189,31 @@ pub fn fir(x: &[f32], g: &FirGeom) -> Vec<f32> {
         return y;
     }
     if let Some((ky, kx)) = &g.separable {
-        y.par_chunks_mut(oh * ow).enumerate().for_each_init(Vec::new, |t, (p, yp)| {
-            let xp = &x[p * plane..(p + 1) * plane];
-            // Along the rows: t[iy][ox], then down the columns, a whole row at a time.
-            t.clear();
-            t.resize(g.height * ow, 0.0);
-            for iy in 0..g.height {
-                gather_runs(&mut t[iy * ow..(iy + 1) * ow], &xp[iy * g.width..(iy + 1) * g.width], &col_runs, kx);
-            }
-            for (oy, row_taps) in rows.iter().enumerate() {
-                let out = &mut yp[oy * ow..(oy + 1) * ow];
-                for &(ty, iy) in row_taps {
-                    let k = ky[ty];
-                    for (o, v) in out.iter_mut().zip(&t[iy * ow..(iy + 1) * ow]) {
-                        *o += k * v;
+        y.par_chunks_mut(oh * ow)
+            .enumerate()
+            .for_each_init(Vec::new, |t, (p, yp)| {
+                let xp = &x[p * plane..(p + 1) * plane];
+                // Along the rows: t[iy][ox], then down the columns, a whole row at a time.
+                t.clear();
+                t.resize(g.height * ow, 0.0);
+                for iy in 0..g.height {
+                    gather_runs(
+                        &mut t[iy * ow..(iy + 1) * ow],
+                        &xp[iy * g.width..(iy + 1) * g.width],
+                        &col_runs,
+                        kx,
+                    );
+                }
+                for (oy, row_taps) in rows.iter().enumerate() {
+                    let out = &mut yp[oy * ow..(oy + 1) * ow];
+                    for &(ty, iy) in row_taps {
+                        let k = ky[ty];
+                        for (o, v) in out.iter_mut().zip(&t[iy * ow..(iy + 1) * ow]) {
+                            *o += k * v;
+                        }
                     }
                 }
-            }
-        });
+            });
         return y;
     }
     y.par_chunks_mut(oh * ow).enumerate().for_each(|(p, yp)| {
@@ -204,24 +247,31 @@ pub fn fir_adjoint(gy: &[f32], g: &FirGeom) -> Vec<f32> {
         return x;
     }
     if let Some((ky, kx)) = &g.separable {
-        x.par_chunks_mut(plane).enumerate().for_each_init(Vec::new, |t, (p, xp)| {
-            let gp = &gy[p * oh * ow..(p + 1) * oh * ow];
-            // The two passes of `fir` transposed, in reverse order.
-            t.clear();
-            t.resize(g.height * ow, 0.0);
-            for (oy, row_taps) in rows.iter().enumerate() {
-                let src = &gp[oy * ow..(oy + 1) * ow];
-                for &(ty, iy) in row_taps {
-                    let k = ky[ty];
-                    for (o, v) in t[iy * ow..(iy + 1) * ow].iter_mut().zip(src) {
-                        *o += k * v;
+        x.par_chunks_mut(plane)
+            .enumerate()
+            .for_each_init(Vec::new, |t, (p, xp)| {
+                let gp = &gy[p * oh * ow..(p + 1) * oh * ow];
+                // The two passes of `fir` transposed, in reverse order.
+                t.clear();
+                t.resize(g.height * ow, 0.0);
+                for (oy, row_taps) in rows.iter().enumerate() {
+                    let src = &gp[oy * ow..(oy + 1) * ow];
+                    for &(ty, iy) in row_taps {
+                        let k = ky[ty];
+                        for (o, v) in t[iy * ow..(iy + 1) * ow].iter_mut().zip(src) {
+                            *o += k * v;
+                        }
                     }
                 }
-            }
-            for iy in 0..g.height {
-                scatter_runs(&mut xp[iy * g.width..(iy + 1) * g.width], &t[iy * ow..(iy + 1) * ow], &col_runs, kx);
-            }
-        });
+                for iy in 0..g.height {
+                    scatter_runs(
+                        &mut xp[iy * g.width..(iy + 1) * g.width],
+                        &t[iy * ow..(iy + 1) * ow],
+                        &col_runs,
+                        kx,
+                    );
+                }
+            });
         return x;
     }
     x.par_chunks_mut(plane).enumerate().for_each(|(p, xp)| {

@@ -43,7 +43,8 @@ impl ConvGeom {
     }
     /// [`ConvGeom::output`] of a geometry known to fit; panics otherwise.
     pub fn out_hw(&self) -> [usize; 2] {
-        self.output().expect("conv: the kernel does not fit the padded input")
+        self.output()
+            .expect("conv: the kernel does not fit the padded input")
     }
     fn in_len(&self) -> usize {
         self.c_in * self.height * self.width
@@ -62,7 +63,11 @@ impl ConvGeom {
 fn valid(out: usize, size: usize, k: usize, stride: usize, pad: usize) -> std::ops::Range<usize> {
     // o * stride + k >= pad  and  o * stride + k - pad < size
     let lo = pad.saturating_sub(k).div_ceil(stride);
-    let hi = if size + pad > k { ((size + pad - k - 1) / stride + 1).min(out) } else { 0 };
+    let hi = if size + pad > k {
+        ((size + pad - k - 1) / stride + 1).min(out)
+    } else {
+        0
+    };
     lo.min(hi)..hi
 }
 
@@ -142,22 +147,40 @@ pub fn conv(x: &[f32], w: &[f32], g: ConvGeom) -> Vec<f32> {
         return y;
     }
     let (run, par) = split(g.batch, g.batch);
-    y.par_chunks_mut(run * g.out_len()).enumerate().for_each(|(r, yr)| {
-        let mut cols = vec![0f32; g.patch() * oh * ow];
-        for (i, yi) in yr.chunks_mut(g.out_len()).enumerate() {
-            let img = r * run + i;
-            im2col(&x[img * g.in_len()..(img + 1) * g.in_len()], &g, &mut cols);
-            let lhs = View { data: w, rows: g.c_out, cols: g.patch(), row_stride: g.patch(), col_stride: 1 };
-            let rhs = View { data: &cols, rows: g.patch(), cols: oh * ow, row_stride: oh * ow, col_stride: 1 };
-            matmul(yi, oh * ow, lhs, rhs, false, par);
-        }
-    });
+    y.par_chunks_mut(run * g.out_len())
+        .enumerate()
+        .for_each(|(r, yr)| {
+            let mut cols = vec![0f32; g.patch() * oh * ow];
+            for (i, yi) in yr.chunks_mut(g.out_len()).enumerate() {
+                let img = r * run + i;
+                im2col(&x[img * g.in_len()..(img + 1) * g.in_len()], &g, &mut cols);
+                let lhs = View {
+                    data: w,
+                    rows: g.c_out,
+                    cols: g.patch(),
+                    row_stride: g.patch(),
+                    col_stride: 1,
+                };
+                let rhs = View {
+                    data: &cols,
+                    rows: g.patch(),
+                    cols: oh * ow,
+                    row_stride: oh * ow,
+                    col_stride: 1,
+                };
+                matmul(yi, oh * ow, lhs, rhs, false, par);
+            }
+        });
     y
 }
 
 /// The input gradient of [`conv`] given `gy = dL/dy`; equally the transposed convolution of `gy`.
 pub fn conv_adjoint(gy: &[f32], w: &[f32], g: ConvGeom) -> Vec<f32> {
-    assert_eq!(gy.len(), g.batch * g.out_len(), "conv_adjoint: gradient size");
+    assert_eq!(
+        gy.len(),
+        g.batch * g.out_len(),
+        "conv_adjoint: gradient size"
+    );
     assert_eq!(w.len(), g.c_out * g.patch(), "conv_adjoint: weight size");
     let [oh, ow] = g.out_hw();
     let mut x = par_zeros(g.batch * g.in_len());
@@ -165,24 +188,46 @@ pub fn conv_adjoint(gy: &[f32], w: &[f32], g: ConvGeom) -> Vec<f32> {
         return x;
     }
     let (run, par) = split(g.batch, g.batch);
-    x.par_chunks_mut(run * g.in_len()).enumerate().for_each(|(r, xr)| {
-        let mut cols = vec![0f32; g.patch() * oh * ow];
-        for (i, xi) in xr.chunks_mut(g.in_len()).enumerate() {
-            let img = r * run + i;
-            let lhs = View { data: w, rows: g.patch(), cols: g.c_out, row_stride: 1, col_stride: g.patch() };
-            let gi = &gy[img * g.out_len()..(img + 1) * g.out_len()];
-            let rhs = View { data: gi, rows: g.c_out, cols: oh * ow, row_stride: oh * ow, col_stride: 1 };
-            matmul(&mut cols, oh * ow, lhs, rhs, false, par);
-            col2im(&cols, &g, xi);
-        }
-    });
+    x.par_chunks_mut(run * g.in_len())
+        .enumerate()
+        .for_each(|(r, xr)| {
+            let mut cols = vec![0f32; g.patch() * oh * ow];
+            for (i, xi) in xr.chunks_mut(g.in_len()).enumerate() {
+                let img = r * run + i;
+                let lhs = View {
+                    data: w,
+                    rows: g.patch(),
+                    cols: g.c_out,
+                    row_stride: 1,
+                    col_stride: g.patch(),
+                };
+                let gi = &gy[img * g.out_len()..(img + 1) * g.out_len()];
+                let rhs = View {
+                    data: gi,
+                    rows: g.c_out,
+                    cols: oh * ow,
+                    row_stride: oh * ow,
+                    col_stride: 1,
+                };
+                matmul(&mut cols, oh * ow, lhs, rhs, false, par);
+                col2im(&cols, &g, xi);
+            }
+        });
     x
 }
 
 /// The weight gradient of [`conv`] given its input `x` and `gy = dL/dy`: `[c_out, c_in, kh, kw]`.
 pub fn conv_weight_grad(x: &[f32], gy: &[f32], g: ConvGeom) -> Vec<f32> {
-    assert_eq!(x.len(), g.batch * g.in_len(), "conv_weight_grad: input size");
-    assert_eq!(gy.len(), g.batch * g.out_len(), "conv_weight_grad: gradient size");
+    assert_eq!(
+        x.len(),
+        g.batch * g.in_len(),
+        "conv_weight_grad: input size"
+    );
+    assert_eq!(
+        gy.len(),
+        g.batch * g.out_len(),
+        "conv_weight_grad: gradient size"
+    );
     let [oh, ow] = g.out_hw();
     let len = g.c_out * g.patch();
     if g.batch == 0 || oh * ow == 0 {
@@ -194,8 +239,20 @@ pub fn conv_weight_grad(x: &[f32], gy: &[f32], g: ConvGeom) -> Vec<f32> {
         for img in first..(first + run).min(g.batch) {
             im2col(&x[img * g.in_len()..(img + 1) * g.in_len()], &g, &mut cols);
             let gi = &gy[img * g.out_len()..(img + 1) * g.out_len()];
-            let lhs = View { data: gi, rows: g.c_out, cols: oh * ow, row_stride: oh * ow, col_stride: 1 };
-            let rhs = View { data: &cols, rows: oh * ow, cols: g.patch(), row_stride: 1, col_stride: oh * ow };
+            let lhs = View {
+                data: gi,
+                rows: g.c_out,
+                cols: oh * ow,
+                row_stride: oh * ow,
+                col_stride: 1,
+            };
+            let rhs = View {
+                data: &cols,
+                rows: oh * ow,
+                cols: g.patch(),
+                row_stride: 1,
+                col_stride: oh * ow,
+            };
             matmul(gw, g.patch(), lhs, rhs, true, par);
         }
     })

@@ -25,15 +25,31 @@ impl View<'_> {
 
 /// `dst = lhs · rhs` (or `dst += lhs · rhs` with `accumulate`), `dst` row-major with row stride
 /// `dst_row_stride`.
-pub fn matmul(dst: &mut [f32], dst_row_stride: usize, lhs: View, rhs: View, accumulate: bool, par: Parallelism) {
+pub fn matmul(
+    dst: &mut [f32],
+    dst_row_stride: usize,
+    lhs: View,
+    rhs: View,
+    accumulate: bool,
+    par: Parallelism,
+) {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     assert_eq!(rhs.rows, k, "matmul: inner dimensions differ");
     if m == 0 || n == 0 {
         return;
     }
-    assert!(lhs.extent() <= lhs.data.len() && rhs.extent() <= rhs.data.len(), "matmul: operand out of bounds");
-    assert!(n <= dst_row_stride || m == 1, "matmul: destination rows overlap");
-    assert!((m - 1) * dst_row_stride + n <= dst.len(), "matmul: destination out of bounds");
+    assert!(
+        lhs.extent() <= lhs.data.len() && rhs.extent() <= rhs.data.len(),
+        "matmul: operand out of bounds"
+    );
+    assert!(
+        n <= dst_row_stride || m == 1,
+        "matmul: destination rows overlap"
+    );
+    assert!(
+        (m - 1) * dst_row_stride + n <= dst.len(),
+        "matmul: destination out of bounds"
+    );
     if k == 0 {
         if !accumulate {
             for r in 0..m {

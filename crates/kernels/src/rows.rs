@@ -9,7 +9,12 @@ use crate::filled::{min_rows_for, par_rows};
 
 /// `y[r][k] = x[r][k] * s[r]`.
 pub fn scale_rows(x: &[f32], s: &[f32], plane: usize) -> Vec<f32> {
-    assert!(plane > 0 && x.len() == s.len() * plane, "scale_rows: {} values for {} rows of {plane}", x.len(), s.len());
+    assert!(
+        plane > 0 && x.len() == s.len() * plane,
+        "scale_rows: {} values for {} rows of {plane}",
+        x.len(),
+        s.len()
+    );
     par_rows(s.len(), plane, min_rows_for(plane), |r| {
         let f = s[r];
         x[r * plane..(r + 1) * plane].iter().map(move |v| v * f)
@@ -18,8 +23,17 @@ pub fn scale_rows(x: &[f32], s: &[f32], plane: usize) -> Vec<f32> {
 
 /// `d[r] = Σ_k a[r][k] b[r][k]`.
 pub fn row_dots(a: &[f32], b: &[f32], plane: usize) -> Vec<f32> {
-    assert!(plane > 0 && a.len() == b.len() && a.len().is_multiple_of(plane), "row_dots: sizes {} and {} for rows of {plane}", a.len(), b.len());
-    a.par_chunks(plane).zip(b.par_chunks(plane)).with_min_len(min_rows_for(plane)).map(|(a, b)| dot(a, b)).collect()
+    assert!(
+        plane > 0 && a.len() == b.len() && a.len().is_multiple_of(plane),
+        "row_dots: sizes {} and {} for rows of {plane}",
+        a.len(),
+        b.len()
+    );
+    a.par_chunks(plane)
+        .zip(b.par_chunks(plane))
+        .with_min_len(min_rows_for(plane))
+        .map(|(a, b)| dot(a, b))
+        .collect()
 }
 
 /// A dot product in eight independent lanes, so that it vectorises (a single running f32 sum
@@ -27,7 +41,12 @@ pub fn row_dots(a: &[f32], b: &[f32], plane: usize) -> Vec<f32> {
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let rest: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let rest: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     for (x, y) in ca.zip(cb) {
         for ((acc, x), y) in acc.iter_mut().zip(x).zip(y) {
             *acc += x * y;

@@ -21,7 +21,12 @@ pub fn split(batch: usize, max_images: usize) -> (usize, Parallelism) {
 
 /// Sums, over the runs of `run` images that start at 0, run, 2 run, ..., what `accumulate(first,
 /// acc)` adds into a zeroed buffer of `len` values; runs proceed in parallel.
-pub fn sum_over_runs(batch: usize, run: usize, len: usize, accumulate: impl Fn(usize, &mut Vec<f32>) + Sync) -> Vec<f32> {
+pub fn sum_over_runs(
+    batch: usize,
+    run: usize,
+    len: usize,
+    accumulate: impl Fn(usize, &mut Vec<f32>) + Sync,
+) -> Vec<f32> {
     (0..batch)
         .into_par_iter()
         .step_by(run.max(1))

@@ -46,7 +46,16 @@ fn direct(x: &[f32], w: &[f32], s: &Conv3x3) -> Vec<f64> {
                         for ky in 0..3 {
                             for kx in 0..3 {
                                 let wv = w[((o * s.c_in + i) * 3 + ky) * 3 + kx] as f64;
-                                acc += wv * at(x, s, s.c_in, n, i, yy as isize + ky as isize - 1, xx as isize + kx as isize - 1);
+                                acc += wv
+                                    * at(
+                                        x,
+                                        s,
+                                        s.c_in,
+                                        n,
+                                        i,
+                                        yy as isize + ky as isize - 1,
+                                        xx as isize + kx as isize - 1,
+                                    );
                             }
                         }
                     }
@@ -68,8 +77,18 @@ fn direct_weight_grad(x: &[f32], g: &[f32], s: &Conv3x3) -> Vec<f64> {
                     for n in 0..s.batch {
                         for yy in 0..s.height {
                             for xx in 0..s.width {
-                                let gv = g[((n * s.c_out + o) * s.height + yy) * s.width + xx] as f64;
-                                acc += gv * at(x, s, s.c_in, n, i, yy as isize + ky as isize - 1, xx as isize + kx as isize - 1);
+                                let gv =
+                                    g[((n * s.c_out + o) * s.height + yy) * s.width + xx] as f64;
+                                acc += gv
+                                    * at(
+                                        x,
+                                        s,
+                                        s.c_in,
+                                        n,
+                                        i,
+                                        yy as isize + ky as isize - 1,
+                                        xx as isize + kx as isize - 1,
+                                    );
                             }
                         }
                     }
@@ -85,16 +104,56 @@ fn direct_weight_grad(x: &[f32], g: &[f32], s: &Conv3x3) -> Vec<f64> {
 fn rel_err(a: &[f32], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
     let scale = b.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-30);
-    a.iter().zip(b).map(|(p, q)| (*p as f64 - q).abs()).fold(0.0, f64::max) / scale
+    a.iter()
+        .zip(b)
+        .map(|(p, q)| (*p as f64 - q).abs())
+        .fold(0.0, f64::max)
+        / scale
 }
 
 const SHAPES: [Conv3x3; 6] = [
-    Conv3x3 { batch: 1, c_in: 1, c_out: 1, height: 1, width: 1 },
-    Conv3x3 { batch: 2, c_in: 3, c_out: 5, height: 4, width: 4 },
-    Conv3x3 { batch: 3, c_in: 7, c_out: 4, height: 5, width: 9 },
-    Conv3x3 { batch: 1, c_in: 16, c_out: 24, height: 13, width: 6 },
-    Conv3x3 { batch: 2, c_in: 32, c_out: 8, height: 32, width: 32 },
-    Conv3x3 { batch: 4, c_in: 9, c_out: 17, height: 2, width: 3 },
+    Conv3x3 {
+        batch: 1,
+        c_in: 1,
+        c_out: 1,
+        height: 1,
+        width: 1,
+    },
+    Conv3x3 {
+        batch: 2,
+        c_in: 3,
+        c_out: 5,
+        height: 4,
+        width: 4,
+    },
+    Conv3x3 {
+        batch: 3,
+        c_in: 7,
+        c_out: 4,
+        height: 5,
+        width: 9,
+    },
+    Conv3x3 {
+        batch: 1,
+        c_in: 16,
+        c_out: 24,
+        height: 13,
+        width: 6,
+    },
+    Conv3x3 {
+        batch: 2,
+        c_in: 32,
+        c_out: 8,
+        height: 32,
+        width: 32,
+    },
+    Conv3x3 {
+        batch: 4,
+        c_in: 9,
+        c_out: 17,
+        height: 2,
+        width: 3,
+    },
 ];
 
 #[test]
@@ -118,9 +177,16 @@ fn input_gradient_is_the_adjoint_of_the_forward() {
         let lhs: f64 = y.iter().zip(&g).map(|(a, b)| a * *b as f64).sum();
         let dx = conv3x3_input_grad(&g, &w, *s);
         let rhs: f64 = dx.iter().zip(&x).map(|(a, b)| *a as f64 * *b as f64).sum();
-        assert!((lhs - rhs).abs() <= 1e-4 * lhs.abs().max(1.0), "{s:?}: {lhs} vs {rhs}");
+        assert!(
+            (lhs - rhs).abs() <= 1e-4 * lhs.abs().max(1.0),
+            "{s:?}: {lhs} vs {rhs}"
+        );
         // And elementwise against the direct convolution with flipped, transposed weights.
-        let t = Conv3x3 { c_in: s.c_out, c_out: s.c_in, ..*s };
+        let t = Conv3x3 {
+            c_in: s.c_out,
+            c_out: s.c_in,
+            ..*s
+        };
         let e = rel_err(&dx, &direct(&g, &flip_transpose(&w, s.c_out, s.c_in), &t));
         assert!(e < 1e-5, "{s:?}: relative error {e}");
     }
@@ -131,7 +197,10 @@ fn weight_gradient_matches_the_direct_sum() {
     for (k, s) in SHAPES.iter().enumerate() {
         let x = values(s.batch * s.c_in * s.height * s.width, 3 + k as u64);
         let g = values(s.batch * s.c_out * s.height * s.width, 30 + k as u64);
-        let e = rel_err(&conv3x3_weight_grad(&x, &g, *s), &direct_weight_grad(&x, &g, s));
+        let e = rel_err(
+            &conv3x3_weight_grad(&x, &g, *s),
+            &direct_weight_grad(&x, &g, s),
+        );
         assert!(e < 1e-5, "{s:?}: relative error {e}");
     }
 }
@@ -139,7 +208,13 @@ fn weight_gradient_matches_the_direct_sum() {
 #[test]
 fn single_image_runs_threads_inside_the_products() {
     // batch 1 takes the other parallel branch; it must give the batch-2 result for each image.
-    let s = Conv3x3 { batch: 2, c_in: 12, c_out: 10, height: 11, width: 8 };
+    let s = Conv3x3 {
+        batch: 2,
+        c_in: 12,
+        c_out: 10,
+        height: 11,
+        width: 8,
+    };
     let x = values(s.batch * s.c_in * 88, 5);
     let w = values(s.c_out * s.c_in * 9, 6);
     let both = conv3x3(&x, &w, s);
@@ -154,7 +229,13 @@ fn single_image_runs_threads_inside_the_products() {
 #[test]
 #[should_panic(expected = "input size")]
 fn wrong_sizes_are_refused() {
-    let s = Conv3x3 { batch: 1, c_in: 2, c_out: 2, height: 3, width: 3 };
+    let s = Conv3x3 {
+        batch: 1,
+        c_in: 2,
+        c_out: 2,
+        height: 3,
+        width: 3,
+    };
     conv3x3(&[0.0; 5], &[0.0; 36], s);
 }
 
@@ -173,13 +254,22 @@ mod general {
                         for i in 0..g.c_in {
                             for ky in 0..g.kh {
                                 for kx in 0..g.kw {
-                                    let iy = (oy * g.stride[0] + ky) as isize - g.padding[0] as isize;
-                                    let ix = (ox * g.stride[1] + kx) as isize - g.padding[1] as isize;
-                                    if iy < 0 || ix < 0 || iy >= g.height as isize || ix >= g.width as isize {
+                                    let iy =
+                                        (oy * g.stride[0] + ky) as isize - g.padding[0] as isize;
+                                    let ix =
+                                        (ox * g.stride[1] + kx) as isize - g.padding[1] as isize;
+                                    if iy < 0
+                                        || ix < 0
+                                        || iy >= g.height as isize
+                                        || ix >= g.width as isize
+                                    {
                                         continue;
                                     }
-                                    let xv = x[((n * g.c_in + i) * g.height + iy as usize) * g.width + ix as usize];
-                                    acc += xv as f64 * w[((o * g.c_in + i) * g.kh + ky) * g.kw + kx] as f64;
+                                    let xv = x[((n * g.c_in + i) * g.height + iy as usize)
+                                        * g.width
+                                        + ix as usize];
+                                    acc += xv as f64
+                                        * w[((o * g.c_in + i) * g.kh + ky) * g.kw + kx] as f64;
                                 }
                             }
                         }
@@ -192,9 +282,20 @@ mod general {
     }
 
     fn geoms() -> Vec<ConvGeom> {
-        let g = |batch, c_in, c_out, height, width, kh, kw, stride: [usize; 2], padding: [usize; 2]| ConvGeom {
-            batch, c_in, c_out, height, width, kh, kw, stride, padding,
-        };
+        let g =
+            |batch, c_in, c_out, height, width, kh, kw, stride: [usize; 2], padding: [usize; 2]| {
+                ConvGeom {
+                    batch,
+                    c_in,
+                    c_out,
+                    height,
+                    width,
+                    kh,
+                    kw,
+                    stride,
+                    padding,
+                }
+            };
         vec![
             g(2, 3, 4, 8, 8, 3, 3, [2, 2], [0, 0]),
             g(3, 5, 2, 9, 7, 3, 3, [2, 2], [1, 1]),
@@ -223,28 +324,53 @@ mod general {
             let x = values(g.batch * g.c_in * g.height * g.width, 60 + k as u64);
             let w = values(g.c_out * g.c_in * g.kh * g.kw, 70 + k as u64);
             let gy = values(g.batch * g.c_out * oh * ow, 80 + k as u64);
-            let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| *p as f64 * *q as f64).sum::<f64>();
+            let dot = |a: &[f32], b: &[f32]| {
+                a.iter()
+                    .zip(b)
+                    .map(|(p, q)| *p as f64 * *q as f64)
+                    .sum::<f64>()
+            };
             let y: Vec<f32> = direct(&x, &w, g).into_iter().map(|v| v as f32).collect();
             let reference = dot(&y, &gy);
             let via_x = dot(&x, &conv_adjoint(&gy, &w, *g));
             let via_w = dot(&w, &conv_weight_grad(&x, &gy, *g));
             for v in [via_x, via_w] {
-                assert!((v - reference).abs() <= 1e-4 * reference.abs().max(1.0), "{g:?}: {v} vs {reference}");
+                assert!(
+                    (v - reference).abs() <= 1e-4 * reference.abs().max(1.0),
+                    "{g:?}: {v} vs {reference}"
+                );
             }
             // Elementwise: each weight-gradient entry is the forward of a one-hot weight dotted with gy.
             let gw = conv_weight_grad(&x, &gy, *g);
             for idx in [0, gw.len() / 2, gw.len() - 1] {
                 let mut e = vec![0f32; w.len()];
                 e[idx] = 1.0;
-                let want: f64 = direct(&x, &e, g).iter().zip(&gy).map(|(a, b)| a * *b as f64).sum();
-                assert!((gw[idx] as f64 - want).abs() <= 1e-4 * want.abs().max(1.0), "{g:?}[{idx}]");
+                let want: f64 = direct(&x, &e, g)
+                    .iter()
+                    .zip(&gy)
+                    .map(|(a, b)| a * *b as f64)
+                    .sum();
+                assert!(
+                    (gw[idx] as f64 - want).abs() <= 1e-4 * want.abs().max(1.0),
+                    "{g:?}[{idx}]"
+                );
             }
         }
     }
 
     #[test]
     fn a_kernel_larger_than_the_padded_input_has_no_output() {
-        let g = ConvGeom { batch: 1, c_in: 1, c_out: 1, height: 2, width: 2, kh: 5, kw: 5, stride: [1, 1], padding: [1, 1] };
+        let g = ConvGeom {
+            batch: 1,
+            c_in: 1,
+            c_out: 1,
+            height: 2,
+            width: 2,
+            kh: 5,
+            kw: 5,
+            stride: [1, 1],
+            padding: [1, 1],
+        };
         assert_eq!(g.output(), None);
     }
 }
@@ -257,7 +383,10 @@ mod resampling {
     fn literal(x: &[f32], g: &FirGeom) -> Vec<f64> {
         let [x0, x1, y0, y1] = g.pad;
         let (hu, wu) = (g.height * g.up, g.width * g.up);
-        let (hp, wp) = ((hu as isize + y0 + y1) as usize, (wu as isize + x0 + x1) as usize);
+        let (hp, wp) = (
+            (hu as isize + y0 + y1) as usize,
+            (wu as isize + x0 + x1) as usize,
+        );
         let [oh, ow] = g.output().unwrap();
         let mut out = Vec::new();
         for p in 0..g.planes {
@@ -278,7 +407,8 @@ mod resampling {
                     let mut acc = 0f64;
                     for ty in 0..g.kh {
                         for tx in 0..g.kw {
-                            acc += g.kernel[ty * g.kw + tx] as f64 * padded(oy * g.down + ty, ox * g.down + tx);
+                            acc += g.kernel[ty * g.kw + tx] as f64
+                                * padded(oy * g.down + ty, ox * g.down + tx);
                         }
                     }
                     out.push(acc);
@@ -292,12 +422,27 @@ mod resampling {
         let k4 = values(16, 9);
         let k3 = values(12, 10);
         let g = |up, down, pad: [isize; 4], kernel: &Vec<f32>, kh, kw| FirGeom {
-            planes: 3, height: 7, width: 6, up, down, pad, kernel: kernel.clone(), kh, kw, separable: None,
+            planes: 3,
+            height: 7,
+            width: 6,
+            up,
+            down,
+            pad,
+            kernel: kernel.clone(),
+            kh,
+            kw,
+            separable: None,
         };
         // Separable: the same geometry with the kernel given as an outer product too.
         let (ky, kx) = (values(4, 11), values(3, 12));
-        let outer: Vec<f32> = ky.iter().flat_map(|a| kx.iter().map(move |b| a * b)).collect();
-        let sep = |up, down, pad: [isize; 4]| FirGeom { separable: Some((ky.clone(), kx.clone())), ..g(up, down, pad, &outer, 4, 3) };
+        let outer: Vec<f32> = ky
+            .iter()
+            .flat_map(|a| kx.iter().map(move |b| a * b))
+            .collect();
+        let sep = |up, down, pad: [isize; 4]| FirGeom {
+            separable: Some((ky.clone(), kx.clone())),
+            ..g(up, down, pad, &outer, 4, 3)
+        };
         vec![
             sep(1, 1, [1, 1, 2, 1]),
             sep(1, 2, [1, 0, 1, 1]),
@@ -319,7 +464,11 @@ mod resampling {
             let got = fir(&x, g);
             let want = literal(&x, g);
             assert_eq!(got.len(), want.len(), "{g:?}");
-            let err = got.iter().zip(&want).map(|(a, b)| (*a as f64 - b).abs()).fold(0.0, f64::max);
+            let err = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (*a as f64 - b).abs())
+                .fold(0.0, f64::max);
             assert!(err < 1e-5, "{g:?}: error {err}");
         }
     }
@@ -330,9 +479,20 @@ mod resampling {
             let [oh, ow] = g.output().unwrap();
             let x = values(g.planes * g.height * g.width, 100 + k as u64);
             let gy = values(g.planes * oh * ow, 110 + k as u64);
-            let lhs: f64 = literal(&x, g).iter().zip(&gy).map(|(a, b)| a * *b as f64).sum();
-            let rhs: f64 = fir_adjoint(&gy, g).iter().zip(&x).map(|(a, b)| *a as f64 * *b as f64).sum();
-            assert!((lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0), "{g:?}: {lhs} vs {rhs}");
+            let lhs: f64 = literal(&x, g)
+                .iter()
+                .zip(&gy)
+                .map(|(a, b)| a * *b as f64)
+                .sum();
+            let rhs: f64 = fir_adjoint(&gy, g)
+                .iter()
+                .zip(&x)
+                .map(|(a, b)| *a as f64 * *b as f64)
+                .sum();
+            assert!(
+                (lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0),
+                "{g:?}: {lhs} vs {rhs}"
+            );
         }
     }
 }
@@ -349,10 +509,34 @@ mod bias_act {
     }
 
     const CASES: [BiasAct; 4] = [
-        BiasAct { channels: 5, plane: 37, slope: 0.2, gain: std::f32::consts::SQRT_2, clamp: Some(0.9) },
-        BiasAct { channels: 3, plane: 1, slope: 1.0, gain: 1.0, clamp: None },
-        BiasAct { channels: 7, plane: 4096, slope: 0.2, gain: 2.0, clamp: None },
-        BiasAct { channels: 2, plane: 9, slope: 1.0, gain: 0.5, clamp: Some(0.3) },
+        BiasAct {
+            channels: 5,
+            plane: 37,
+            slope: 0.2,
+            gain: std::f32::consts::SQRT_2,
+            clamp: Some(0.9),
+        },
+        BiasAct {
+            channels: 3,
+            plane: 1,
+            slope: 1.0,
+            gain: 1.0,
+            clamp: None,
+        },
+        BiasAct {
+            channels: 7,
+            plane: 4096,
+            slope: 0.2,
+            gain: 2.0,
+            clamp: None,
+        },
+        BiasAct {
+            channels: 2,
+            plane: 9,
+            slope: 1.0,
+            gain: 0.5,
+            clamp: Some(0.3),
+        },
     ];
 
     #[test]
@@ -364,10 +548,16 @@ mod bias_act {
             let y = bias_act(&x, Some(&b), p);
             for (i, (&yv, &xv)) in y.iter().zip(&x).enumerate() {
                 let want = reference(xv, b[(i / p.plane) % p.channels], p);
-                assert!((yv as f64 - want).abs() <= 1e-6 * want.abs().max(1.0), "{p:?} at {i}: {yv} vs {want}");
+                assert!(
+                    (yv as f64 - want).abs() <= 1e-6 * want.abs().max(1.0),
+                    "{p:?} at {i}: {yv} vs {want}"
+                );
             }
             let y0 = bias_act(&x, None, p);
-            assert!(y0.iter().zip(&x).all(|(&yv, &xv)| (yv as f64 - reference(xv, 0.0, p)).abs() <= 1e-6));
+            assert!(y0
+                .iter()
+                .zip(&x)
+                .all(|(&yv, &xv)| (yv as f64 - reference(xv, 0.0, p)).abs() <= 1e-6));
         }
     }
 
@@ -376,13 +566,20 @@ mod bias_act {
         // Central differences of <bias_act(x, b), r> with respect to every x and b, away from the
         // kinks (|x + b| and the clamp edges are kept at least 1e-2 from them by the step 1e-3).
         for (k, p) in CASES.iter().enumerate() {
-            let p = BiasAct { plane: p.plane.min(6), ..*p };
+            let p = BiasAct {
+                plane: p.plane.min(6),
+                ..*p
+            };
             let batch = 2;
             let x = values(batch * p.channels * p.plane, 21 + k as u64);
             let b = values(p.channels, 22 + k as u64);
             let r = values(x.len(), 23 + k as u64);
             let loss = |x: &[f32], b: &[f32]| -> f64 {
-                bias_act(x, Some(b), &p).iter().zip(&r).map(|(y, r)| *y as f64 * *r as f64).sum()
+                bias_act(x, Some(b), &p)
+                    .iter()
+                    .zip(&r)
+                    .map(|(y, r)| *y as f64 * *r as f64)
+                    .sum()
             };
             let y = bias_act(&x, Some(&b), &p);
             let dx = bias_act_grad(&r, &y, &p);
@@ -401,12 +598,23 @@ mod bias_act {
                 xp[i] += h;
                 xm[i] -= h;
                 let fd = (loss(&xp, &b) - loss(&xm, &b)) / (2.0 * h as f64);
-                assert!((fd - dx[i] as f64).abs() < 1e-2, "{p:?} dx[{i}]: {} vs {fd}", dx[i]);
+                assert!(
+                    (fd - dx[i] as f64).abs() < 1e-2,
+                    "{p:?} dx[{i}]: {} vs {fd}",
+                    dx[i]
+                );
             }
             // The bias gradient is the channel sum of dx.
             for c in 0..p.channels {
-                let want: f64 = (0..x.len()).filter(|i| (i / p.plane) % p.channels == c).map(|i| dx[i] as f64).sum();
-                assert!((db[c] as f64 - want).abs() < 1e-5, "{p:?} db[{c}]: {} vs {want}", db[c]);
+                let want: f64 = (0..x.len())
+                    .filter(|i| (i / p.plane) % p.channels == c)
+                    .map(|i| dx[i] as f64)
+                    .sum();
+                assert!(
+                    (db[c] as f64 - want).abs() < 1e-5,
+                    "{p:?} db[{c}]: {} vs {want}",
+                    db[c]
+                );
             }
         }
     }
@@ -418,8 +626,14 @@ mod bias_act {
         let d = values(batch * channels * plane, 5);
         let s = channel_sums(&d, channels, plane);
         for (c, got) in s.iter().enumerate() {
-            let want: f64 = (0..batch).flat_map(|n| d[(n * channels + c) * plane..][..plane].iter()).map(|v| *v as f64).sum();
-            assert!((*got as f64 - want).abs() < 1e-2, "channel {c}: {got} vs {want}");
+            let want: f64 = (0..batch)
+                .flat_map(|n| d[(n * channels + c) * plane..][..plane].iter())
+                .map(|v| *v as f64)
+                .sum();
+            assert!(
+                (*got as f64 - want).abs() < 1e-2,
+                "channel {c}: {got} vs {want}"
+            );
         }
     }
 }
@@ -433,12 +647,27 @@ mod adam {
         let n = 40_000; // more than one parallel chunk
         let mut p = values(n, 1);
         let (mut m, mut v) = (vec![0f32; n], vec![0f32; n]);
-        let (mut pr, mut mr, mut vr): (Vec<f64>, Vec<f64>, Vec<f64>) =
-            (p.iter().map(|x| *x as f64).collect(), vec![0.0; n], vec![0.0; n]);
+        let (mut pr, mut mr, mut vr): (Vec<f64>, Vec<f64>, Vec<f64>) = (
+            p.iter().map(|x| *x as f64).collect(),
+            vec![0.0; n],
+            vec![0.0; n],
+        );
         let (lr, b1, b2, eps) = (2e-3f32, 0.0f32, 0.99f32, 1e-8f32);
         for step in 1..=3u32 {
             let g = values(n, 10 + step as u64);
-            p = adam_step(&p, &g, &mut m, &mut v, AdamStep { lr, beta1: b1, beta2: b2, eps, step });
+            p = adam_step(
+                &p,
+                &g,
+                &mut m,
+                &mut v,
+                AdamStep {
+                    lr,
+                    beta1: b1,
+                    beta2: b2,
+                    eps,
+                    step,
+                },
+            );
             let (b1, b2) = (b1 as f64, b2 as f64);
             for i in 0..n {
                 let gi = g[i] as f64;
@@ -448,7 +677,11 @@ mod adam {
                 pr[i] -= lr as f64 / (1.0 - b1.powi(step as i32)) * mr[i] / denom;
             }
         }
-        let worst = p.iter().zip(&pr).map(|(a, b)| (*a as f64 - b).abs()).fold(0.0, f64::max);
+        let worst = p
+            .iter()
+            .zip(&pr)
+            .map(|(a, b)| (*a as f64 - b).abs())
+            .fold(0.0, f64::max);
         assert!(worst < 1e-6, "largest parameter error {worst}");
         assert!(m.iter().zip(&mr).all(|(a, b)| (*a as f64 - b).abs() < 1e-6));
         assert!(v.iter().zip(&vr).all(|(a, b)| (*a as f64 - b).abs() < 1e-6));
@@ -467,7 +700,11 @@ fn swap_leading_moves_every_block() {
             }
         }
     }
-    assert_eq!(crate::layout::swap_leading(&y, b, a, inner), x, "swapping twice is the identity");
+    assert_eq!(
+        crate::layout::swap_leading(&y, b, a, inner),
+        x,
+        "swapping twice is the identity"
+    );
 }
 
 mod filled {
@@ -505,8 +742,14 @@ mod rows {
             let b = values(rows * plane, 3);
             let d = row_dots(&x, &b, plane);
             for r in 0..rows {
-                let want: f64 = (0..plane).map(|k| x[r * plane + k] as f64 * b[r * plane + k] as f64).sum();
-                assert!((d[r] as f64 - want).abs() < 1e-4 * want.abs().max(1.0), "row {r}: {} vs {want}", d[r]);
+                let want: f64 = (0..plane)
+                    .map(|k| x[r * plane + k] as f64 * b[r * plane + k] as f64)
+                    .sum();
+                assert!(
+                    (d[r] as f64 - want).abs() < 1e-4 * want.abs().max(1.0),
+                    "row {r}: {} vs {want}",
+                    d[r]
+                );
             }
         }
     }

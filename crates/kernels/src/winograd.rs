@@ -55,7 +55,12 @@ fn split_tiles(s: &Conv3x3) -> (usize, Parallelism) {
 }
 
 /// Rows of Winograd's `G` (4x3): `U = G g Gᵀ` is the transform of one 3x3 kernel `g`.
-const G: [[f32; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
+const G: [[f32; 3]; 4] = [
+    [1.0, 0.0, 0.0],
+    [0.5, 0.5, 0.5],
+    [0.5, -0.5, 0.5],
+    [0.0, 0.0, 1.0],
+];
 
 /// `U = G w Gᵀ` for every (out, in) pair, laid out `[16][c_out][c_in]`; with `flip_transpose`,
 /// the transform of the flipped, transposed kernels (the input gradient's), `[16][c_in][c_out]`.
@@ -69,22 +74,34 @@ fn transform_weights(w: &[f32], c_out: usize, c_in: usize, flip_transpose: bool)
     if plane_len == 0 {
         return u;
     }
-    u.par_chunks_mut(plane_len).enumerate().for_each(|(ab, plane)| {
-        let row = |k: usize| if flip_transpose && (k == 0 || k == 3) { G[3 - k] } else { G[k] };
-        let (ga, gb) = (row(ab / 4), row(ab % 4));
-        let mut coef = [0f32; 9];
-        for (k, c) in coef.iter_mut().enumerate() {
-            *c = ga[k / 3] * gb[k % 3];
-        }
-        for o in 0..c_out {
-            for i in 0..c_in {
-                let g = &w[(o * c_in + i) * 9..(o * c_in + i) * 9 + 9];
-                let v: f32 = coef.iter().zip(g).map(|(c, g)| c * g).sum();
-                let at = if flip_transpose { i * c_out + o } else { o * c_in + i };
-                plane[at] = v;
+    u.par_chunks_mut(plane_len)
+        .enumerate()
+        .for_each(|(ab, plane)| {
+            let row = |k: usize| {
+                if flip_transpose && (k == 0 || k == 3) {
+                    G[3 - k]
+                } else {
+                    G[k]
+                }
+            };
+            let (ga, gb) = (row(ab / 4), row(ab % 4));
+            let mut coef = [0f32; 9];
+            for (k, c) in coef.iter_mut().enumerate() {
+                *c = ga[k / 3] * gb[k % 3];
             }
-        }
-    });
+            for o in 0..c_out {
+                for i in 0..c_in {
+                    let g = &w[(o * c_in + i) * 9..(o * c_in + i) * 9 + 9];
+                    let v: f32 = coef.iter().zip(g).map(|(c, g)| c * g).sum();
+                    let at = if flip_transpose {
+                        i * c_out + o
+                    } else {
+                        o * c_in + i
+                    };
+                    plane[at] = v;
+                }
+            }
+        });
     u
 }
 
@@ -107,7 +124,10 @@ fn row_blocks(s: &Conv3x3, target: usize) -> impl Iterator<Item = Rows> {
     let (th, tw) = s.tiles();
     let rows = s.batch * th;
     let step = (target / tw).max(1);
-    (0..rows).step_by(step).map(move |r0| Rows { r0, r1: (r0 + step).min(rows) })
+    (0..rows).step_by(step).map(move |r0| Rows {
+        r0,
+        r1: (r0 + step).min(rows),
+    })
 }
 
 /// Writes `V = Bᵀ d B` of the 4x4 input patches of the block's tiles into `v[16][c_in][tb]`.
@@ -144,7 +164,12 @@ fn transform_input(x: &[f32], s: &Conv3x3, rows: Rows, v: &mut [f32], scratch: &
             for (a, t) in [&*t0, &*t1, &*t2, &*t3].into_iter().enumerate() {
                 for tx in 0..tw {
                     let c = 2 * tx;
-                    let vals = [t[c] - t[c + 2], t[c + 1] + t[c + 2], t[c + 2] - t[c + 1], t[c + 1] - t[c + 3]];
+                    let vals = [
+                        t[c] - t[c + 2],
+                        t[c + 1] + t[c + 2],
+                        t[c + 2] - t[c + 1],
+                        t[c + 1] - t[c + 3],
+                    ];
                     for (b, val) in vals.into_iter().enumerate() {
                         v[((a * 4 + b) * s.c_in + ci) * tb + base + tx] = val;
                     }
@@ -203,7 +228,13 @@ fn transform_output(m: &[f32], s: &Conv3x3, rows: Rows, y: &mut [f32], scratch: 
 /// Writes `A dY Aᵀ` of the block's 2x2 output-gradient tiles into `dm[16][c_out][tb]`
 /// (positions past the image edge count as zero).
 #[inline(never)]
-fn transform_output_grad(g: &[f32], s: &Conv3x3, rows: Rows, dm: &mut [f32], scratch: &mut Vec<f32>) {
+fn transform_output_grad(
+    g: &[f32],
+    s: &Conv3x3,
+    rows: Rows,
+    dm: &mut [f32],
+    scratch: &mut Vec<f32>,
+) {
     let (h, w) = (s.height, s.width);
     let (th, tw) = s.tiles();
     let tb = rows.tiles(s);
@@ -244,10 +275,16 @@ fn transform_output_grad(g: &[f32], s: &Conv3x3, rows: Rows, dm: &mut [f32], scr
                 }
                 let stream = |b: usize| ((a * 4 + b) * s.c_out + co) * tb + j0;
                 dm[stream(0)..][..tw].copy_from_slice(p0);
-                for (o, (x0, x1)) in dm[stream(1)..][..tw].iter_mut().zip(p0.iter().zip(p1.iter())) {
+                for (o, (x0, x1)) in dm[stream(1)..][..tw]
+                    .iter_mut()
+                    .zip(p0.iter().zip(p1.iter()))
+                {
                     *o = x0 + x1;
                 }
-                for (o, (x0, x1)) in dm[stream(2)..][..tw].iter_mut().zip(p0.iter().zip(p1.iter())) {
+                for (o, (x0, x1)) in dm[stream(2)..][..tw]
+                    .iter_mut()
+                    .zip(p0.iter().zip(p1.iter()))
+                {
                     *o = x0 - x1;
                 }
                 for (o, x1) in dm[stream(3)..][..tw].iter_mut().zip(p1.iter()) {
@@ -265,24 +302,26 @@ fn weight_grad_from_winograd(du: &[f32], c_out: usize, c_in: usize) -> Vec<f32> 
     if dw.is_empty() {
         return dw;
     }
-    dw.par_chunks_mut(c_in * 9).enumerate().for_each(|(o, dw_o)| {
-        for i in 0..c_in {
-            let at = |a: usize, b: usize| du[((a * 4 + b) * c_out + o) * c_in + i];
-            // Gᵀ dU: 3x4.
-            let mut r = [[0f32; 4]; 3];
-            for b in 0..4 {
-                r[0][b] = at(0, b) + 0.5 * (at(1, b) + at(2, b));
-                r[1][b] = 0.5 * (at(1, b) - at(2, b));
-                r[2][b] = 0.5 * (at(1, b) + at(2, b)) + at(3, b);
+    dw.par_chunks_mut(c_in * 9)
+        .enumerate()
+        .for_each(|(o, dw_o)| {
+            for i in 0..c_in {
+                let at = |a: usize, b: usize| du[((a * 4 + b) * c_out + o) * c_in + i];
+                // Gᵀ dU: 3x4.
+                let mut r = [[0f32; 4]; 3];
+                for b in 0..4 {
+                    r[0][b] = at(0, b) + 0.5 * (at(1, b) + at(2, b));
+                    r[1][b] = 0.5 * (at(1, b) - at(2, b));
+                    r[2][b] = 0.5 * (at(1, b) + at(2, b)) + at(3, b);
+                }
+                let out = &mut dw_o[i * 9..i * 9 + 9];
+                for (a, row) in r.iter().enumerate() {
+                    out[a * 3] = row[0] + 0.5 * (row[1] + row[2]);
+                    out[a * 3 + 1] = 0.5 * (row[1] - row[2]);
+                    out[a * 3 + 2] = 0.5 * (row[1] + row[2]) + row[3];
+                }
             }
-            let out = &mut dw_o[i * 9..i * 9 + 9];
-            for (a, row) in r.iter().enumerate() {
-                out[a * 3] = row[0] + 0.5 * (row[1] + row[2]);
-                out[a * 3 + 1] = 0.5 * (row[1] - row[2]);
-                out[a * 3 + 2] = 0.5 * (row[1] + row[2]) + row[3];
-            }
-        }
-    });
+        });
     dw
 }
 
@@ -295,9 +334,28 @@ fn forward_run(x: &[f32], u: &[f32], s: &Conv3x3, y: &mut [f32], par: Parallelis
         m.resize(16 * s.c_out * tb, 0.0);
         transform_input(x, s, rows, &mut v, &mut scratch);
         for xi in 0..16 {
-            let lhs = View { data: &u[xi * s.c_out * s.c_in..], rows: s.c_out, cols: s.c_in, row_stride: s.c_in, col_stride: 1 };
-            let rhs = View { data: &v[xi * s.c_in * tb..], rows: s.c_in, cols: tb, row_stride: tb, col_stride: 1 };
-            matmul(&mut m[xi * s.c_out * tb..(xi + 1) * s.c_out * tb], tb, lhs, rhs, false, par);
+            let lhs = View {
+                data: &u[xi * s.c_out * s.c_in..],
+                rows: s.c_out,
+                cols: s.c_in,
+                row_stride: s.c_in,
+                col_stride: 1,
+            };
+            let rhs = View {
+                data: &v[xi * s.c_in * tb..],
+                rows: s.c_in,
+                cols: tb,
+                row_stride: tb,
+                col_stride: 1,
+            };
+            matmul(
+                &mut m[xi * s.c_out * tb..(xi + 1) * s.c_out * tb],
+                tb,
+                lhs,
+                rhs,
+                false,
+                par,
+            );
         }
         transform_output(&m, s, rows, y, &mut scratch);
     }
@@ -318,11 +376,13 @@ fn forward(x: &[f32], u: &[f32], s: Conv3x3) -> Vec<f32> {
     }
     let (in_img, out_img) = (s.c_in * s.height * s.width, s.c_out * s.height * s.width);
     let (run, par) = split_tiles(&s);
-    y.par_chunks_mut(run * out_img).enumerate().for_each(|(r, yr)| {
-        let images = yr.len() / out_img;
-        let x = &x[r * run * in_img..(r * run + images) * in_img];
-        forward_run(x, u, &Conv3x3 { batch: images, ..s }, yr, par);
-    });
+    y.par_chunks_mut(run * out_img)
+        .enumerate()
+        .for_each(|(r, yr)| {
+            let images = yr.len() / out_img;
+            let x = &x[r * run * in_img..(r * run + images) * in_img];
+            forward_run(x, u, &Conv3x3 { batch: images, ..s }, yr, par);
+        });
     y
 }
 
@@ -331,13 +391,25 @@ fn forward(x: &[f32], u: &[f32], s: Conv3x3) -> Vec<f32> {
 pub fn conv3x3_input_grad(g: &[f32], w: &[f32], s: Conv3x3) -> Vec<f32> {
     assert_eq!(g.len(), s.output_len(), "conv3x3_input_grad: gradient size");
     assert_eq!(w.len(), s.weight_len(), "conv3x3_input_grad: weight size");
-    forward(g, &transform_weights(w, s.c_out, s.c_in, true), Conv3x3 { c_in: s.c_out, c_out: s.c_in, ..s })
+    forward(
+        g,
+        &transform_weights(w, s.c_out, s.c_in, true),
+        Conv3x3 {
+            c_in: s.c_out,
+            c_out: s.c_in,
+            ..s
+        },
+    )
 }
 
 /// `dL/dw` of [`conv3x3`] given the input `x` and `g = dL/dy`; `[c_out, c_in, 3, 3]`.
 pub fn conv3x3_weight_grad(x: &[f32], g: &[f32], s: Conv3x3) -> Vec<f32> {
     assert_eq!(x.len(), s.input_len(), "conv3x3_weight_grad: input size");
-    assert_eq!(g.len(), s.output_len(), "conv3x3_weight_grad: gradient size");
+    assert_eq!(
+        g.len(),
+        s.output_len(),
+        "conv3x3_weight_grad: gradient size"
+    );
     let du_len = 16 * s.c_out * s.c_in;
     if s.input_len() == 0 || s.output_len() == 0 {
         return vec![0.0; s.weight_len()];
@@ -349,7 +421,10 @@ pub fn conv3x3_weight_grad(x: &[f32], g: &[f32], s: Conv3x3) -> Vec<f32> {
         let images = run.min(s.batch - first);
         let r = Conv3x3 { batch: images, ..s };
         let (mut v, mut dm, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
-        let (x, g) = (&x[first * in_img..(first + images) * in_img], &g[first * out_img..(first + images) * out_img]);
+        let (x, g) = (
+            &x[first * in_img..(first + images) * in_img],
+            &g[first * out_img..(first + images) * out_img],
+        );
         for rows in row_blocks(&r, GRAD_TILE_BLOCK) {
             let tb = rows.tiles(&r);
             v.resize(16 * s.c_in * tb, 0.0);
@@ -357,10 +432,29 @@ pub fn conv3x3_weight_grad(x: &[f32], g: &[f32], s: Conv3x3) -> Vec<f32> {
             transform_input(x, &r, rows, &mut v, &mut scratch);
             transform_output_grad(g, &r, rows, &mut dm, &mut scratch);
             for xi in 0..16 {
-                let lhs = View { data: &dm[xi * s.c_out * tb..], rows: s.c_out, cols: tb, row_stride: tb, col_stride: 1 };
+                let lhs = View {
+                    data: &dm[xi * s.c_out * tb..],
+                    rows: s.c_out,
+                    cols: tb,
+                    row_stride: tb,
+                    col_stride: 1,
+                };
                 // Vᵀ: (tile, ci) at ci * tb + tile.
-                let rhs = View { data: &v[xi * s.c_in * tb..], rows: tb, cols: s.c_in, row_stride: 1, col_stride: tb };
-                matmul(&mut du[xi * s.c_out * s.c_in..(xi + 1) * s.c_out * s.c_in], s.c_in, lhs, rhs, true, par);
+                let rhs = View {
+                    data: &v[xi * s.c_in * tb..],
+                    rows: tb,
+                    cols: s.c_in,
+                    row_stride: 1,
+                    col_stride: tb,
+                };
+                matmul(
+                    &mut du[xi * s.c_out * s.c_in..(xi + 1) * s.c_out * s.c_in],
+                    s.c_in,
+                    lhs,
+                    rhs,
+                    true,
+                    par,
+                );
             }
         }
     };

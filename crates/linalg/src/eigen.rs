@@ -20,7 +20,10 @@ pub fn symmetric_eigen(a: &[f64], n: usize) -> Eigen {
     let order = descending(&d);
     Eigen {
         values: order.iter().map(|&i| d[i]).collect(),
-        vectors: order.iter().map(|&i| zt[i * n..(i + 1) * n].to_vec()).collect(),
+        vectors: order
+            .iter()
+            .map(|&i| zt[i * n..(i + 1) * n].to_vec())
+            .collect(),
     }
 }
 
@@ -241,13 +244,20 @@ mod tests {
             for i in 0..n {
                 for j in 0..n {
                     let want = if i == j { 1.0 } else { 0.0 };
-                    assert!((vvt[i * n + j] - want).abs() < 1e-12, "n={n} orthonormality at ({i},{j})");
+                    assert!(
+                        (vvt[i * n + j] - want).abs() < 1e-12,
+                        "n={n} orthonormality at ({i},{j})"
+                    );
                 }
             }
             // A v_k = l_k v_k.
             for (l, vk) in e.values.iter().zip(&e.vectors) {
                 let av = matmul(&a, vk, n, n, 1);
-                let err = av.iter().zip(vk).map(|(x, y)| (x - l * y).abs()).fold(0.0, f64::max);
+                let err = av
+                    .iter()
+                    .zip(vk)
+                    .map(|(x, y)| (x - l * y).abs())
+                    .fold(0.0, f64::max);
                 assert!(err < 1e-11 * (1.0 + l.abs()), "n={n} residual {err}");
             }
             let only = symmetric_eigenvalues(&a, n);

@@ -8,7 +8,10 @@ const PARALLEL_WORK: usize = 1 << 18;
 
 /// `a (r x k) * b (k x c)`, row-major.
 pub fn matmul(a: &[f64], b: &[f64], r: usize, k: usize, c: usize) -> Vec<f64> {
-    assert!(a.len() == r * k && b.len() == k * c, "matmul: shapes do not match");
+    assert!(
+        a.len() == r * k && b.len() == k * c,
+        "matmul: shapes do not match"
+    );
     let mut out = vec![0.0; r * c];
     if c == 0 {
         return out;
@@ -34,7 +37,10 @@ pub fn matmul(a: &[f64], b: &[f64], r: usize, k: usize, c: usize) -> Vec<f64> {
 
 /// `a (r x k) * b^T` where `b` is `c x k`, row-major.
 pub fn matmul_bt(a: &[f64], b: &[f64], r: usize, k: usize, c: usize) -> Vec<f64> {
-    assert!(a.len() == r * k && b.len() == c * k, "matmul_bt: shapes do not match");
+    assert!(
+        a.len() == r * k && b.len() == c * k,
+        "matmul_bt: shapes do not match"
+    );
     let mut out = vec![0.0; r * c];
     if c == 0 {
         return out;
@@ -42,7 +48,11 @@ pub fn matmul_bt(a: &[f64], b: &[f64], r: usize, k: usize, c: usize) -> Vec<f64>
     let row = |(i, row): (usize, &mut [f64])| {
         let ai = &a[i * k..(i + 1) * k];
         for (j, o) in row.iter_mut().enumerate() {
-            *o = ai.iter().zip(&b[j * k..(j + 1) * k]).map(|(x, y)| x * y).sum();
+            *o = ai
+                .iter()
+                .zip(&b[j * k..(j + 1) * k])
+                .map(|(x, y)| x * y)
+                .sum();
         }
     };
     if r * k * c >= PARALLEL_WORK {
@@ -61,7 +71,11 @@ pub fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
     // Row by row (Cholesky-Banachiewicz), so every dot product runs over two contiguous row prefixes.
     for i in 0..n {
         for j in 0..=i {
-            let dot: f64 = l[i * n..i * n + j].iter().zip(&l[j * n..j * n + j]).map(|(x, y)| x * y).sum();
+            let dot: f64 = l[i * n..i * n + j]
+                .iter()
+                .zip(&l[j * n..j * n + j])
+                .map(|(x, y)| x * y)
+                .sum();
             let s = a[i * n + j] - dot;
             if i == j {
                 if !(s > 0.0 && s.is_finite()) {
@@ -102,7 +116,9 @@ mod tests {
             assert!((x - y).abs() < 1e-12, "{s:?}");
         }
         let n = 6;
-        let r: Vec<f64> = (0..n * n).map(|i| ((i * 37 % 11) as f64 - 5.0) / 3.0).collect();
+        let r: Vec<f64> = (0..n * n)
+            .map(|i| ((i * 37 % 11) as f64 - 5.0) / 3.0)
+            .collect();
         let mut m = matmul_bt(&r, &r, n, n, n);
         (0..n).for_each(|i| m[i * n + i] += 0.5);
         let s = sqrtm_psd(&m, n);
@@ -115,7 +131,10 @@ mod tests {
         for (x, y) in back.iter().zip(&m) {
             assert!((x - y).abs() < 1e-9, "{x} vs {y}");
         }
-        assert!((0..n).all(|i| (i + 1..n).all(|j| l[i * n + j] == 0.0)), "lower triangular");
+        assert!(
+            (0..n).all(|i| (i + 1..n).all(|j| l[i * n + j] == 0.0)),
+            "lower triangular"
+        );
         assert!(cholesky(&[1.0, 2.0, 2.0, 1.0], 2).is_none(), "indefinite");
         assert!(cholesky(&[1.0, 1.0, 1.0, 1.0], 2).is_none(), "singular");
     }

@@ -7,7 +7,10 @@
 use crate::{check_frames, invalid, Error, Result};
 use bestiary_canvas::Image;
 use openh264::decoder::Decoder;
-use openh264::encoder::{BitRate, Complexity, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, QpRange, RateControlMode, UsageType, VuiConfig};
+use openh264::encoder::{
+    BitRate, Complexity, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, QpRange,
+    RateControlMode, UsageType, VuiConfig,
+};
 use openh264::formats::{YUVSlices, YUVSource};
 use openh264::{OpenH264API, Timestamp};
 
@@ -104,11 +107,14 @@ impl H264Encoder {
             return invalid(format!("cannot encode {w}x{h} frames at {fps} fps"));
         }
         if pw.max(ph) > MAX_SIDE || pw.min(ph) > 2160 {
-            return invalid(format!("H.264 frames are at most 3840x2160 (or 2160x3840), got {w}x{h}"));
+            return invalid(format!(
+                "H.264 frames are at most 3840x2160 (or 2160x3840), got {w}x{h}"
+            ));
         }
         // OpenH264 insists on a target bit rate in every mode but RC off; the buffer-based mode does not aim
         // for it (the QP is fixed), so it only has to be plausible.
-        let bits_per_second = (pw as f64 * ph as f64 * fps as f64 * 0.5).clamp(200_000.0, 2.0e9) as u32;
+        let bits_per_second =
+            (pw as f64 * ph as f64 * fps as f64 * 0.5).clamp(200_000.0, 2.0e9) as u32;
         let config = EncoderConfig::new()
             .usage_type(UsageType::CameraVideoRealTime)
             .rate_control_mode(RateControlMode::Bufferbased)
@@ -121,7 +127,16 @@ impl H264Encoder {
             .intra_frame_period(IntraFramePeriod::from_num_frames(2 * fps))
             .vui(VuiConfig::bt601());
         let enc = Encoder::with_api_config(OpenH264API::from_source(), config).map_err(codec)?;
-        Ok(H264Encoder { enc, fps, size: (w, h), track: H264Track { width: pw, height: ph, ..Default::default() } })
+        Ok(H264Encoder {
+            enc,
+            fps,
+            size: (w, h),
+            track: H264Track {
+                width: pw,
+                height: ph,
+                ..Default::default()
+            },
+        })
     }
 
     /// Encodes the next frame (of the size given to [`H264Encoder::new`]).
@@ -129,7 +144,11 @@ impl H264Encoder {
         let i = self.track.samples.len();
         let (w, h) = self.size;
         if (img.width(), img.height()) != (w, h) {
-            return invalid(format!("frame {i} is {}x{} but frame 0 is {w}x{h}: all frames must share one size", img.width(), img.height()));
+            return invalid(format!(
+                "frame {i} is {}x{} but frame 0 is {w}x{h}: all frames must share one size",
+                img.width(),
+                img.height()
+            ));
         }
         let (pw, ph) = (self.track.width as usize, self.track.height as usize);
         let yuv = to_i420(img, pw, ph);
@@ -148,7 +167,11 @@ impl H264Encoder {
                 let Some(&head) = nal.first() else { continue };
                 match head & 0x1f {
                     7 | 8 => {
-                        let slot = if head & 0x1f == 7 { &mut track.sps } else { &mut track.pps };
+                        let slot = if head & 0x1f == 7 {
+                            &mut track.sps
+                        } else {
+                            &mut track.pps
+                        };
                         if slot.is_empty() {
                             *slot = nal.to_vec();
                         } else if slot != nal {
@@ -164,7 +187,9 @@ impl H264Encoder {
             }
         }
         if sample.is_empty() {
-            return Err(codec(format!("the encoder produced no picture for frame {i}")));
+            return Err(codec(format!(
+                "the encoder produced no picture for frame {i}"
+            )));
         }
         track.samples.push(sample);
         track.keyframes.push(key);

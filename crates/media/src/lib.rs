@@ -28,7 +28,10 @@ pub enum Error {
     #[error("{0}")]
     Canvas(#[from] bestiary_canvas::Error),
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("H.264: {0}")]
     Codec(String),
 }
@@ -60,7 +63,9 @@ impl VideoFormat {
         if s.ends_with('/') || s.ends_with(std::path::MAIN_SEPARATOR) || path.is_dir() {
             return Ok(VideoFormat::PngDir);
         }
-        let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
         match ext.as_deref() {
             Some("gif") => Ok(VideoFormat::Gif),
             Some("webp") => Ok(VideoFormat::Webp),
@@ -111,8 +116,16 @@ pub fn check_frames(frames: &[Image]) -> Result<(u32, u32)> {
     if w == 0 || h == 0 {
         return invalid(format!("cannot write a video of {w}x{h} frames"));
     }
-    if let Some((i, f)) = frames.iter().enumerate().find(|(_, f)| (f.width(), f.height()) != (w, h)) {
-        return invalid(format!("frame {i} is {}x{} but frame 0 is {w}x{h}: all frames must share one size", f.width(), f.height()));
+    if let Some((i, f)) = frames
+        .iter()
+        .enumerate()
+        .find(|(_, f)| (f.width(), f.height()) != (w, h))
+    {
+        return invalid(format!(
+            "frame {i} is {}x{} but frame 0 is {w}x{h}: all frames must share one size",
+            f.width(),
+            f.height()
+        ));
     }
     Ok((w, h))
 }
@@ -171,11 +184,22 @@ impl VideoWriter {
             VideoFormat::Webp => Sink::Webp(webp::WebpAnimation::new()),
             VideoFormat::Mp4 => Sink::Mp4(None),
             VideoFormat::PngDir => {
-                std::fs::create_dir_all(path).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+                std::fs::create_dir_all(path).map_err(|e| Error::Io {
+                    path: path.display().to_string(),
+                    source: e,
+                })?;
                 Sink::PngDir
             }
         };
-        Ok(VideoWriter { path: path.to_path_buf(), format, fps, size: None, frames: 0, bytes: 0, sink })
+        Ok(VideoWriter {
+            path: path.to_path_buf(),
+            format,
+            fps,
+            size: None,
+            frames: 0,
+            bytes: 0,
+            sink,
+        })
     }
 
     pub fn format(&self) -> VideoFormat {
@@ -184,14 +208,24 @@ impl VideoWriter {
 
     /// Adds the next frames; every frame must have the first one's size.
     pub fn push(&mut self, batch: &[Image]) -> Result<()> {
-        let Some(first) = batch.first() else { return Ok(()) };
+        let Some(first) = batch.first() else {
+            return Ok(());
+        };
         let (w, h) = *self.size.get_or_insert((first.width(), first.height()));
         if w == 0 || h == 0 {
             return invalid(format!("cannot write a video of {w}x{h} frames"));
         }
-        if let Some((i, f)) = batch.iter().enumerate().find(|(_, f)| (f.width(), f.height()) != (w, h)) {
+        if let Some((i, f)) = batch
+            .iter()
+            .enumerate()
+            .find(|(_, f)| (f.width(), f.height()) != (w, h))
+        {
             let i = self.frames + i;
-            return invalid(format!("frame {i} is {}x{} but frame 0 is {w}x{h}: all frames must share one size", f.width(), f.height()));
+            return invalid(format!(
+                "frame {i} is {}x{} but frame 0 is {w}x{h}: all frames must share one size",
+                f.width(),
+                f.height()
+            ));
         }
         match &mut self.sink {
             Sink::Gif(frames) => frames.extend_from_slice(batch),
@@ -213,7 +247,10 @@ impl VideoWriter {
                     .enumerate()
                     .map(|(i, f)| {
                         let bytes = png_meta::encode_png(f, None)?;
-                        bestiary_canvas::io::write_atomic(&path.join(frame_name(start + i, 5)), &bytes)?;
+                        bestiary_canvas::io::write_atomic(
+                            &path.join(frame_name(start + i, 5)),
+                            &bytes,
+                        )?;
                         Ok(bytes.len() as u64)
                     })
                     .collect::<Result<_>>()?;
@@ -285,7 +322,9 @@ pub fn decode_webp(bytes: &[u8]) -> Result<Vec<(Image, u32)>> {
     let mut d = image_webp::WebPDecoder::new(std::io::Cursor::new(bytes)).map_err(err)?;
     let (w, h) = d.dimensions();
     let channels = if d.has_alpha() { 4 } else { 3 };
-    let size = d.output_buffer_size().ok_or_else(|| Error::Invalid("WebP too large".into()))?;
+    let size = d
+        .output_buffer_size()
+        .ok_or_else(|| Error::Invalid("WebP too large".into()))?;
     let mut out = Vec::new();
     if !d.is_animated() {
         let mut buf = vec![0; size];

@@ -65,14 +65,24 @@ impl WebpAnimation {
 
     /// Compresses the next frames (in parallel); they must all share the first frame's size.
     pub fn push(&mut self, batch: &[Image]) -> Result<()> {
-        let Some(first) = batch.first() else { return Ok(()) };
+        let Some(first) = batch.first() else {
+            return Ok(());
+        };
         let (w, h) = *self.size.get_or_insert((first.width(), first.height()));
         if w == 0 || h == 0 || w > 16384 || h > 16384 {
             return invalid(format!("WebP frames are 1x1 to 16384x16384, got {w}x{h}"));
         }
-        if let Some((i, f)) = batch.iter().enumerate().find(|(_, f)| (f.width(), f.height()) != (w, h)) {
+        if let Some((i, f)) = batch
+            .iter()
+            .enumerate()
+            .find(|(_, f)| (f.width(), f.height()) != (w, h))
+        {
             let i = self.frames.len() + i;
-            return invalid(format!("frame {i} is {}x{} but frame 0 is {w}x{h}: all frames must share one size", f.width(), f.height()));
+            return invalid(format!(
+                "frame {i} is {}x{} but frame 0 is {w}x{h}: all frames must share one size",
+                f.width(),
+                f.height()
+            ));
         }
         let coded: Vec<(Vec<u8>, bool)> = batch
             .par_iter()

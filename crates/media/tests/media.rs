@@ -15,12 +15,25 @@ fn scene(w: u32, h: u32, t: usize) -> Image {
             let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
             let (cx, cy) = (0.5 + 0.3 * (t * 0.2).cos(), 0.5 + 0.3 * (t * 0.2).sin());
             let d = ((fx - cx).powi(2) + (fy - cy).powi(2)).sqrt();
-            let disc = if d < 0.2 { 1.0 } else { (1.0 - (d - 0.2) * 8.0).max(0.0) };
+            let disc = if d < 0.2 {
+                1.0
+            } else {
+                (1.0 - (d - 0.2) * 8.0).max(0.0)
+            };
             let ripple = (fx * 12.0 + t * 0.3).sin() * (fy * 9.0).cos();
             let r = 40.0 + 150.0 * fx + 60.0 * disc;
             let g = 60.0 + 120.0 * fy + 25.0 * ripple;
             let b = 200.0 - 120.0 * disc + 20.0 * ripple;
-            img.put(x, y, [r.clamp(0.0, 255.0) as u8, g.clamp(0.0, 255.0) as u8, b.clamp(0.0, 255.0) as u8, 255]);
+            img.put(
+                x,
+                y,
+                [
+                    r.clamp(0.0, 255.0) as u8,
+                    g.clamp(0.0, 255.0) as u8,
+                    b.clamp(0.0, 255.0) as u8,
+                    255,
+                ],
+            );
         }
     }
     img
@@ -31,7 +44,10 @@ fn noise(w: u32, h: u32, seed: u32, alpha: bool) -> Image {
     let mut img = Image::new(w, h);
     for y in 0..h {
         for x in 0..w {
-            let v = (x.wrapping_mul(73_856_093) ^ y.wrapping_mul(19_349_663) ^ seed.wrapping_mul(83_492_791)).wrapping_mul(2_654_435_761);
+            let v = (x.wrapping_mul(73_856_093)
+                ^ y.wrapping_mul(19_349_663)
+                ^ seed.wrapping_mul(83_492_791))
+            .wrapping_mul(2_654_435_761);
             let a = if alpha { (v >> 3) as u8 } else { 255 };
             img.put(x, y, [(v >> 24) as u8, (v >> 16) as u8, (v >> 8) as u8, a]);
         }
@@ -57,7 +73,16 @@ fn psnr_rgb(a: &Image, b: &Image, w: u32, h: u32) -> f64 {
     }
 }
 
-fn webp_frames(path: &Path) -> (u32, u32, bool, Vec<Vec<u8>>, Vec<u32>, image_webp::LoopCount) {
+fn webp_frames(
+    path: &Path,
+) -> (
+    u32,
+    u32,
+    bool,
+    Vec<Vec<u8>>,
+    Vec<u32>,
+    image_webp::LoopCount,
+) {
     let f = std::io::BufReader::new(std::fs::File::open(path).unwrap());
     let mut d = image_webp::WebPDecoder::new(f).unwrap();
     assert!(d.is_animated());
@@ -71,7 +96,10 @@ fn webp_frames(path: &Path) -> (u32, u32, bool, Vec<Vec<u8>>, Vec<u32>, image_we
         frames.push(buf);
     }
     let mut extra = vec![0; d.output_buffer_size().unwrap()];
-    assert!(d.read_frame(&mut extra).is_err(), "no frame past num_frames");
+    assert!(
+        d.read_frame(&mut extra).is_err(),
+        "no frame past num_frames"
+    );
     (w, h, d.has_alpha(), frames, durations, d.loop_count())
 }
 
@@ -82,7 +110,10 @@ fn webp_decodes_back_to_exactly_the_frames() {
     let frames: Vec<Image> = (0..7).map(|i| noise(37, 21, i, false)).collect();
     let p = t.path().join("a.webp");
     let info = write_video(&p, &frames, 30).unwrap();
-    assert_eq!((info.format, info.frames, info.width, info.height), (VideoFormat::Webp, 7, 37, 21));
+    assert_eq!(
+        (info.format, info.frames, info.width, info.height),
+        (VideoFormat::Webp, 7, 37, 21)
+    );
     assert_eq!(info.bytes, std::fs::metadata(&p).unwrap().len());
     let (w, h, alpha, got, durations, looping) = webp_frames(&p);
     assert_eq!((w, h, alpha), (37, 21, false));
@@ -92,7 +123,10 @@ fn webp_decodes_back_to_exactly_the_frames() {
     }
     // 7 frames at 30 fps: 233 ms in all, each 33 or 34.
     assert_eq!(durations.iter().sum::<u32>(), 233);
-    assert!(durations.iter().all(|&d| d == 33 || d == 34), "{durations:?}");
+    assert!(
+        durations.iter().all(|&d| d == 33 || d == 34),
+        "{durations:?}"
+    );
     assert_eq!(looping, image_webp::LoopCount::Forever);
 
     // With transparency: RGBA kept exactly (straight alpha, no blending with the previous frame).
@@ -112,7 +146,11 @@ fn walk(mut b: &[u8]) -> Vec<(String, &[u8])> {
     let mut out = Vec::new();
     while !b.is_empty() {
         let size = u32::from_be_bytes(b[..4].try_into().unwrap()) as usize;
-        assert!(size >= 8 && size <= b.len(), "box size {size} in {} bytes", b.len());
+        assert!(
+            size >= 8 && size <= b.len(),
+            "box size {size} in {} bytes",
+            b.len()
+        );
         out.push((String::from_utf8(b[4..8].to_vec()).unwrap(), &b[8..size]));
         b = &b[size..];
     }
@@ -122,7 +160,11 @@ fn walk(mut b: &[u8]) -> Vec<(String, &[u8])> {
 fn find<'a>(b: &'a [u8], path: &[&str]) -> &'a [u8] {
     let mut cur = b;
     for name in path {
-        cur = walk(cur).into_iter().find(|(k, _)| k == name).unwrap_or_else(|| panic!("no {name} box")).1;
+        cur = walk(cur)
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .unwrap_or_else(|| panic!("no {name} box"))
+            .1;
     }
     cur
 }
@@ -138,7 +180,16 @@ fn mp4_has_the_right_boxes_timing_and_decodes_close_to_the_input() {
     let frames: Vec<Image> = (0..n).map(|i| scene(64, 48, i)).collect();
     let p = t.path().join("v.mp4");
     let info = write_video(&p, &frames, fps).unwrap();
-    assert_eq!((info.format, info.frames, info.width, info.height, info.padded), (VideoFormat::Mp4, n, 64, 48, None));
+    assert_eq!(
+        (
+            info.format,
+            info.frames,
+            info.width,
+            info.height,
+            info.padded
+        ),
+        (VideoFormat::Mp4, n, 64, 48, None)
+    );
     let bytes = std::fs::read(&p).unwrap();
 
     // Top level: ftyp, moov, mdat, in that order (moov first: streamable).
@@ -151,7 +202,10 @@ fn mp4_has_the_right_boxes_timing_and_decodes_close_to_the_input() {
     let mdhd = find(&bytes, &["moov", "trak", "mdia", "mdhd"]);
     let (scale, dur) = (u32_at(mdhd, 12), u32_at(mdhd, 16));
     assert_eq!(dur as f64 / scale as f64, n as f64 / fps as f64);
-    assert_eq!(&find(&bytes, &["moov", "trak", "mdia", "hdlr"])[8..12], b"vide");
+    assert_eq!(
+        &find(&bytes, &["moov", "trak", "mdia", "hdlr"])[8..12],
+        b"vide"
+    );
     let stbl = find(&bytes, &["moov", "trak", "mdia", "minf", "stbl"]);
     let stts = find(stbl, &["stts"]);
     assert_eq!(u32_at(stts, 4), 1);
@@ -174,7 +228,10 @@ fn mp4_has_the_right_boxes_timing_and_decodes_close_to_the_input() {
         while !r.is_empty() {
             let len = u32::from_be_bytes(r[..4].try_into().unwrap()) as usize;
             let kind = r[4] & 0x1f;
-            assert!(!matches!(kind, 7 | 8), "parameter sets live in avcC, not in sample {i}");
+            assert!(
+                !matches!(kind, 7 | 8),
+                "parameter sets live in avcC, not in sample {i}"
+            );
             slices += matches!(kind, 1 | 5) as usize;
             r = &r[4 + len..];
         }
@@ -186,7 +243,13 @@ fn mp4_has_the_right_boxes_timing_and_decodes_close_to_the_input() {
     // avc1 sample entry with the size, and avcC matching its SPS.
     let stsd = find(stbl, &["stsd"]);
     let avc1 = find(&stsd[8..], &["avc1"]);
-    assert_eq!((u16::from_be_bytes([avc1[24], avc1[25]]), u16::from_be_bytes([avc1[26], avc1[27]])), (64, 48));
+    assert_eq!(
+        (
+            u16::from_be_bytes([avc1[24], avc1[25]]),
+            u16::from_be_bytes([avc1[26], avc1[27]])
+        ),
+        (64, 48)
+    );
     let avcc = find(&avc1[78..], &["avcC"]);
     assert_eq!(avcc[0], 1);
     assert_eq!(avcc[4] & 3, 3, "4-byte NAL lengths");
@@ -194,7 +257,11 @@ fn mp4_has_the_right_boxes_timing_and_decodes_close_to_the_input() {
     let sps_len = u16::from_be_bytes([avcc[6], avcc[7]]) as usize;
     let sps = &avcc[8..8 + sps_len];
     assert_eq!(sps[0] & 0x1f, 7);
-    assert_eq!(&avcc[1..4], &sps[1..4], "profile, compatibility and level copied from the SPS");
+    assert_eq!(
+        &avcc[1..4],
+        &sps[1..4],
+        "profile, compatibility and level copied from the SPS"
+    );
     assert_eq!(avcc[8 + sps_len], 1, "one PPS");
     assert_eq!(avcc[8 + sps_len + 3] & 0x1f, 8);
 
@@ -217,7 +284,10 @@ fn mp4_pads_odd_sizes_by_repeating_the_edge() {
     let frames: Vec<Image> = (0..4).map(|i| scene(129, 67, i)).collect();
     let p = t.path().join("odd.mp4");
     let info = write_video(&p, &frames, 24).unwrap();
-    assert_eq!((info.width, info.height, info.padded), (130, 68, Some((129, 67))));
+    assert_eq!(
+        (info.width, info.height, info.padded),
+        (130, 68, Some((129, 67)))
+    );
     let decoded = decode_mp4(&std::fs::read(&p).unwrap()).unwrap();
     assert_eq!(decoded.len(), 4);
     for (d, f) in decoded.iter().zip(&frames) {
@@ -262,15 +332,24 @@ fn a_folder_gets_numbered_png_frames() {
     let dir = t.path().join("frames/");
     let info = write_video(&dir, &frames, 10).unwrap();
     assert_eq!((info.format, info.frames), (VideoFormat::PngDir, 3));
-    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
-    assert_eq!(names, ["frame_00000.png", "frame_00001.png", "frame_00002.png"]);
+    assert_eq!(
+        names,
+        ["frame_00000.png", "frame_00001.png", "frame_00002.png"]
+    );
     for (i, f) in frames.iter().enumerate() {
         let (img, _) = bestiary_canvas::png_meta::read_png(&dir.join(frame_name(i, 5))).unwrap();
         assert_eq!(&img, f);
     }
     // An existing directory without the slash is a folder too.
-    assert_eq!(VideoFormat::from_path(&t.path().join("frames")).unwrap(), VideoFormat::PngDir);
+    assert_eq!(
+        VideoFormat::from_path(&t.path().join("frames")).unwrap(),
+        VideoFormat::PngDir
+    );
 }
 
 #[test]
@@ -286,7 +365,11 @@ fn writing_in_batches_gives_the_same_files() {
         assert_eq!(w.frames(), 5);
         let parts = w.finish().unwrap();
         assert_eq!((parts.frames, parts.bytes), (whole.frames, whole.bytes));
-        assert_eq!(std::fs::read(t.path().join(name)).unwrap(), std::fs::read(t.path().join(format!("b_{name}"))).unwrap(), "{name}");
+        assert_eq!(
+            std::fs::read(t.path().join(name)).unwrap(),
+            std::fs::read(t.path().join(format!("b_{name}"))).unwrap(),
+            "{name}"
+        );
     }
     // A size change mid-stream is refused with the frame's index; nothing is written.
     let mut w = VideoWriter::create(&t.path().join("c.mp4"), 10).unwrap();
@@ -294,7 +377,12 @@ fn writing_in_batches_gives_the_same_files() {
     let e = w.push(&[scene(24, 18, 0)]).unwrap_err().to_string();
     assert!(e.contains("frame 3 is 24x18"), "{e}");
     assert!(!t.path().join("c.mp4").exists());
-    assert!(VideoWriter::create(&t.path().join("d.webp"), 10).unwrap().finish().unwrap_err().to_string().contains("no frames"));
+    assert!(VideoWriter::create(&t.path().join("d.webp"), 10)
+        .unwrap()
+        .finish()
+        .unwrap_err()
+        .to_string()
+        .contains("no frames"));
 }
 
 #[test]
@@ -302,14 +390,25 @@ fn bad_requests_are_refused_with_one_line() {
     let t = tempfile::tempdir().unwrap();
     let f = vec![scene(8, 8, 0)];
     for (name, needle) in [("a.avi", "'.avi'"), ("noext", "(none)")] {
-        let e = write_video(&t.path().join(name), &f, 10).unwrap_err().to_string();
+        let e = write_video(&t.path().join(name), &f, 10)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(needle) && e.contains(".mp4"), "{e}");
         assert_eq!(e.lines().count(), 1);
     }
-    assert!(write_video(&t.path().join("a.gif"), &[], 10).unwrap_err().to_string().contains("no frames"));
+    assert!(write_video(&t.path().join("a.gif"), &[], 10)
+        .unwrap_err()
+        .to_string()
+        .contains("no frames"));
     let mixed = vec![scene(8, 8, 0), scene(8, 6, 1)];
-    assert!(write_video(&t.path().join("a.mp4"), &mixed, 10).unwrap_err().to_string().contains("frame 1 is 8x6"));
-    assert!(write_video(&t.path().join("a.webp"), &f, 0).unwrap_err().to_string().contains("fps"));
+    assert!(write_video(&t.path().join("a.mp4"), &mixed, 10)
+        .unwrap_err()
+        .to_string()
+        .contains("frame 1 is 8x6"));
+    assert!(write_video(&t.path().join("a.webp"), &f, 0)
+        .unwrap_err()
+        .to_string()
+        .contains("fps"));
     assert!(write_video(&t.path().join("a.webp"), &f, 121).is_err());
     assert!(!t.path().join("a.mp4").exists() && !t.path().join("a.webp").exists());
 }
@@ -321,14 +420,24 @@ fn speed_and_size_of_60_frames_at_256() {
     let frames: Vec<Image> = (0..60).map(|i| scene(256, 256, i)).collect();
     // MEDIA_SAMPLES_DIR keeps the files (to inspect them with other tools).
     let t = tempfile::tempdir().unwrap();
-    let dir = std::env::var_os("MEDIA_SAMPLES_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| t.path().to_path_buf());
+    let dir = std::env::var_os("MEDIA_SAMPLES_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| t.path().to_path_buf());
     for name in ["v.mp4", "v.webp", "v.gif", "dir/"] {
         let start = std::time::Instant::now();
         let info = write_video(&dir.join(name), &frames, 30).unwrap();
         let s = start.elapsed().as_secs_f64();
-        eprintln!("{name}: {} bytes, {s:.2} s ({:.0} frames/s)", info.bytes, 60.0 / s);
+        eprintln!(
+            "{name}: {} bytes, {s:.2} s ({:.0} frames/s)",
+            info.bytes,
+            60.0 / s
+        );
     }
     let decoded = decode_mp4(&std::fs::read(dir.join("v.mp4")).unwrap()).unwrap();
-    let worst = decoded.iter().zip(&frames).map(|(d, f)| psnr_rgb(d, f, 256, 256)).fold(f64::INFINITY, f64::min);
+    let worst = decoded
+        .iter()
+        .zip(&frames)
+        .map(|(d, f)| psnr_rgb(d, f, 256, 256))
+        .fold(f64::INFINITY, f64::min);
     eprintln!("mp4 worst PSNR {worst:.1} dB");
 }

@@ -88,7 +88,11 @@ pub fn bias_act<B: Backend, const D: usize>(
     let identity = act == Activation::Linear && bias.is_none() && gain == 1.0 && clamp.is_none();
     let (x, bias) = match act {
         Activation::Linear | Activation::Lrelu if !identity => {
-            let slope = if act == Activation::Linear { 1.0 } else { act.def_alpha() as f32 };
+            let slope = if act == Activation::Linear {
+                1.0
+            } else {
+                act.def_alpha() as f32
+            };
             match cpu::try_bias_act(x, bias, slope, gain as f32, clamp.map(|c| c as f32)) {
                 Ok(y) => return y,
                 Err(args) => args,

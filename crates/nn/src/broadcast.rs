@@ -9,10 +9,17 @@
 use burn::tensor::{backend::Backend, Tensor};
 
 /// `x + b` with `b: [C]` added along dimension 1 of `x: [N, C, ...]`.
-pub fn add_channel_bias<B: Backend, const D: usize>(x: Tensor<B, D>, b: Tensor<B, 1>) -> Tensor<B, D> {
+pub fn add_channel_bias<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    b: Tensor<B, 1>,
+) -> Tensor<B, D> {
     let dims = x.dims();
     let c = b.dims()[0];
-    assert_eq!(dims[1], c, "add_channel_bias: {c} biases for {} channels", dims[1]);
+    assert_eq!(
+        dims[1], c,
+        "add_channel_bias: {c} biases for {} channels",
+        dims[1]
+    );
     let mut shape = [1usize; D];
     shape[1] = c;
     if D == 2 {

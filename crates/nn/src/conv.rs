@@ -29,7 +29,10 @@ fn conv_wrapper<B: Backend>(
     } else {
         w
     };
-    let spec = cpu::ConvSpec { stride: [stride, stride], padding };
+    let spec = cpu::ConvSpec {
+        stride: [stride, stride],
+        padding,
+    };
     if transpose {
         let (x, w) = match cpu::try_conv_transpose(x, w, spec, groups) {
             Ok(y) => return y,

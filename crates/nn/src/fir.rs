@@ -95,7 +95,10 @@ impl Fir {
     pub fn from_buffer(shape: &[usize], data: &[f32]) -> Result<Self, String> {
         let numel: usize = shape.iter().product();
         if numel == 0 || numel != data.len() {
-            return Err(format!("shape {shape:?} with {} values is not a filter", data.len()));
+            return Err(format!(
+                "shape {shape:?} with {} values is not a filter",
+                data.len()
+            ));
         }
         if let Some(v) = data.iter().find(|v| !v.is_finite()) {
             return Err(format!("holds the non-finite tap {v}"));
@@ -104,7 +107,10 @@ impl Fir {
             [n] => Ok(Fir {
                 fh: n,
                 fw: n,
-                taps: data.iter().flat_map(|a| data.iter().map(move |b| a * b)).collect(),
+                taps: data
+                    .iter()
+                    .flat_map(|a| data.iter().map(move |b| a * b))
+                    .collect(),
                 separable: Some(data.to_vec()),
                 stored_1d: true,
             }),
@@ -114,11 +120,20 @@ impl Fir {
                     if rows.iter().sum::<f32>() != 0.0 {
                         let f = Fir::from_1d(&rows);
                         if f.taps == data {
-                            return Ok(Fir { stored_1d: false, ..f });
+                            return Ok(Fir {
+                                stored_1d: false,
+                                ..f
+                            });
                         }
                     }
                 }
-                Ok(Fir { fh, fw, taps: data.to_vec(), separable: None, stored_1d: false })
+                Ok(Fir {
+                    fh,
+                    fw,
+                    taps: data.to_vec(),
+                    separable: None,
+                    stored_1d: false,
+                })
             }
             _ => Err(format!("shape {shape:?} is neither 1D nor 2D")),
         }
@@ -140,7 +155,11 @@ impl Fir {
     }
 
     /// [`Fir::correlation_taps`] as (column taps, row taps) when the filter is separable.
-    pub fn correlation_separable(&self, flip_filter: bool, gain: f64) -> Option<(Vec<f32>, Vec<f32>)> {
+    pub fn correlation_separable(
+        &self,
+        flip_filter: bool,
+        gain: f64,
+    ) -> Option<(Vec<f32>, Vec<f32>)> {
         let f = self.separable.as_ref()?;
         let oriented = |scale: f64| -> Vec<f32> {
             let mut v: Vec<f32> = f.iter().map(|t| (*t as f64 * scale) as f32).collect();

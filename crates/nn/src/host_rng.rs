@@ -15,6 +15,7 @@ pub fn seed(seed: u64) {
 
 /// A tensor of independent `N(0, 1)` draws from the host generator, on `device`.
 pub fn normal<B: Backend, const D: usize>(shape: [usize; D], device: &B::Device) -> Tensor<B, D> {
-    let host = Tensor::<Flex, D>::random(shape, Distribution::Normal(0.0, 1.0), &Default::default());
+    let host =
+        Tensor::<Flex, D>::random(shape, Distribution::Normal(0.0, 1.0), &Default::default());
     Tensor::from_data(host.into_data(), device)
 }

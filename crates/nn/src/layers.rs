@@ -162,7 +162,10 @@ impl<B: Backend> Conv2dLayer<B> {
         trainable: bool,
         device: &B::Device,
     ) -> Self {
-        let w = host_rng::normal::<B, 4>([out_channels, in_channels, kernel_size, kernel_size], device);
+        let w = host_rng::normal::<B, 4>(
+            [out_channels, in_channels, kernel_size, kernel_size],
+            device,
+        );
         let b = bias
             .then(|| trainable_or_buffer(Tensor::<B, 1>::zeros([out_channels], device), trainable));
         Conv2dLayer {
@@ -388,9 +391,9 @@ pub fn minibatch_std<B: Backend>(
     let y = y.square().mean_dim(0); // [1, n, F, c, H, W]
     let y = (y + 1e-8).sqrt();
     let y = y.mean_dims(&[3, 4, 5]); // [1, n, F, 1, 1, 1]
-    // Row i takes the statistic of group i % (n / g). Broadcast rather than `repeat`: Burn 0.21's
-    // autodiff sums repeat_dim's gradient as if the copies were interleaved, which is wrong along
-    // dim 0 when n / g > 1.
+                                     // Row i takes the statistic of group i % (n / g). Broadcast rather than `repeat`: Burn 0.21's
+                                     // autodiff sums repeat_dim's gradient as if the copies were interleaved, which is wrong along
+                                     // dim 0 when n / g > 1.
     let y: Tensor<B, 5> = y.reshape([1, n / g, f, 1, 1]).expand([g, n / g, f, h, w]);
     let y: Tensor<B, 4> = y.reshape([n, f, h, w]);
     Tensor::cat(vec![x, y], 1)

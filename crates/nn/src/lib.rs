@@ -21,11 +21,11 @@
 pub mod bias_act;
 pub mod broadcast;
 pub mod conv;
+pub mod cpu;
 pub mod fir;
 pub mod host_rng;
 pub mod layers;
 pub mod state;
-pub mod cpu;
 
 pub use bias_act::{bias_act, Activation};
 pub use broadcast::{add_channel_bias, add_pixel_noise};

@@ -211,16 +211,35 @@ fn upfirdn2d_matches_reference_definition() {
 fn filters_from_stored_buffers() {
     // Every filter gives back its own buffer, and the buffer the same filter (taps as stored, no
     // renormalisation; separable where the official code stores 1D or the 2D buffer factorises exactly).
-    for f in [Fir::default_stylegan(), Fir::from_1d(&[1.0, 2.0, 1.0]), Fir::from_1d(&[1.0; 8]), asym_filter()] {
+    for f in [
+        Fir::default_stylegan(),
+        Fir::from_1d(&[1.0, 2.0, 1.0]),
+        Fir::from_1d(&[1.0; 8]),
+        asym_filter(),
+    ] {
         let (shape, data) = f.buffer();
         assert_eq!(Fir::from_buffer(&shape, &data).unwrap(), f);
     }
     let unnormalised = Fir::from_buffer(&[2], &[1.0, 2.0]).unwrap();
-    assert_eq!((unnormalised.taps, unnormalised.separable), (vec![1.0, 2.0, 2.0, 4.0], Some(vec![1.0, 2.0])));
+    assert_eq!(
+        (unnormalised.taps, unnormalised.separable),
+        (vec![1.0, 2.0, 2.0, 4.0], Some(vec![1.0, 2.0]))
+    );
     let rank2 = Fir::from_buffer(&[2, 2], &[0.5, 0.0, 0.0, 0.5]).unwrap();
-    assert_eq!((rank2.buffer(), rank2.separable), ((vec![2, 2], vec![0.5, 0.0, 0.0, 0.5]), None));
-    for (shape, data) in [(vec![], vec![1.0]), (vec![1, 1, 1], vec![1.0]), (vec![2], vec![1.0]), (vec![1], vec![f32::INFINITY])] {
-        assert!(Fir::from_buffer(&shape, &data).is_err(), "{shape:?} {data:?}");
+    assert_eq!(
+        (rank2.buffer(), rank2.separable),
+        ((vec![2, 2], vec![0.5, 0.0, 0.0, 0.5]), None)
+    );
+    for (shape, data) in [
+        (vec![], vec![1.0]),
+        (vec![1, 1, 1], vec![1.0]),
+        (vec![2], vec![1.0]),
+        (vec![1], vec![f32::INFINITY]),
+    ] {
+        assert!(
+            Fir::from_buffer(&shape, &data).is_err(),
+            "{shape:?} {data:?}"
+        );
     }
 }
 
@@ -359,12 +378,33 @@ fn small_and_odd_stored_filters_keep_the_official_sizes() {
     let x = rand4([1, 2, 8, 8], 41);
     let w = rand4([3, 2, 3, 3], 42);
     for (i, f) in filters.iter().enumerate() {
-        assert_eq!(upsample2d(x.clone(), f, 2).dims(), [1, 2, 16, 16], "filter {i}");
-        assert_eq!(downsample2d(x.clone(), f, 2).dims(), [1, 2, 4, 4], "filter {i}");
+        assert_eq!(
+            upsample2d(x.clone(), f, 2).dims(),
+            [1, 2, 16, 16],
+            "filter {i}"
+        );
+        assert_eq!(
+            downsample2d(x.clone(), f, 2).dims(),
+            [1, 2, 4, 4],
+            "filter {i}"
+        );
         for (up, down, flip) in [(2, 1, false), (1, 2, true)] {
             let got = conv2d_resample(x.clone(), w.clone(), f, up, down, [1; 4], 1, flip);
-            assert_eq!(got.dims(), [1, 3, 8 * up / down, 8 * up / down], "filter {i} up {up}");
-            let want = naive_conv2d_resample(&Img::from_tensor(x.clone()), &Img::from_tensor(w.clone()), f, up, down, 1, 1, flip);
+            assert_eq!(
+                got.dims(),
+                [1, 3, 8 * up / down, 8 * up / down],
+                "filter {i} up {up}"
+            );
+            let want = naive_conv2d_resample(
+                &Img::from_tensor(x.clone()),
+                &Img::from_tensor(w.clone()),
+                f,
+                up,
+                down,
+                1,
+                1,
+                flip,
+            );
             let e = max_err(&Img::from_tensor(got), &want);
             assert!(e < 1e-4, "filter {i} up {up} down {down}: err {e}");
         }
@@ -475,14 +515,24 @@ fn minibatch_std_input_gradient_matches_a_row_by_row_reference() {
         let m = n / g;
         let stats: Vec<Tensor<A, 4>> = (0..m)
             .map(|j| {
-                let rows: Vec<Tensor<A, 4>> = (0..g).map(|gi| x.clone().slice([j + gi * m..j + gi * m + 1, 0..c, 0..h, 0..w])).collect();
+                let rows: Vec<Tensor<A, 4>> = (0..g)
+                    .map(|gi| {
+                        x.clone()
+                            .slice([j + gi * m..j + gi * m + 1, 0..c, 0..h, 0..w])
+                    })
+                    .collect();
                 let grp: Tensor<A, 5> = Tensor::cat(rows, 0).reshape([g, f, c / f, h, w]);
                 let var = (grp.clone() - grp.mean_dim(0)).square().mean_dim(0);
-                (var + 1e-8).sqrt().mean_dims(&[2, 3, 4]).reshape([1, f, 1, 1])
+                (var + 1e-8)
+                    .sqrt()
+                    .mean_dims(&[2, 3, 4])
+                    .reshape([1, f, 1, 1])
             })
             .collect();
         let dev = x.device();
-        let rows: Vec<Tensor<A, 4>> = (0..n).map(|i| stats[i % m].clone() * Tensor::<A, 4>::ones([1, f, h, w], &dev)).collect();
+        let rows: Vec<Tensor<A, 4>> = (0..n)
+            .map(|i| stats[i % m].clone() * Tensor::<A, 4>::ones([1, f, h, w], &dev))
+            .collect();
         Tensor::cat(vec![x, Tensor::cat(rows, 0)], 1)
     }
     let (n, c, h, w) = (8, 4, 2, 3);
@@ -491,15 +541,30 @@ fn minibatch_std_input_gradient_matches_a_row_by_row_reference() {
     for g in [2, 4] {
         let grad = |reference: bool| {
             let xa = Tensor::<A, 4>::from_inner(x.clone()).require_grad();
-            let y = if reference { by_rows(xa.clone(), g, 2) } else { minibatch_std(xa.clone(), Some(g), 2) };
+            let y = if reference {
+                by_rows(xa.clone(), g, 2)
+            } else {
+                minibatch_std(xa.clone(), Some(g), 2)
+            };
             let grads = (y.clone() * r.clone()).sum().backward();
-            (Img::from_tensor(y.inner()), Img::from_tensor(xa.grad(&grads).unwrap()))
+            (
+                Img::from_tensor(y.inner()),
+                Img::from_tensor(xa.grad(&grads).unwrap()),
+            )
         };
         let ((y, dx), (y_ref, dx_ref)) = (grad(false), grad(true));
-        let err = |a: &Img, b: &Img| a.d.iter().zip(&b.d).fold(0f64, |m, (p, q)| m.max((p - q).abs()));
+        let err = |a: &Img, b: &Img| {
+            a.d.iter()
+                .zip(&b.d)
+                .fold(0f64, |m, (p, q)| m.max((p - q).abs()))
+        };
         assert!(err(&y, &y_ref) < 1e-6, "group {g}: values differ");
         let scale = dx_ref.d.iter().fold(0f64, |m, v| m.max(v.abs()));
-        assert!(err(&dx, &dx_ref) <= 1e-5 * scale, "group {g}: input gradient off by {} (scale {scale})", err(&dx, &dx_ref));
+        assert!(
+            err(&dx, &dx_ref) <= 1e-5 * scale,
+            "group {g}: input gradient off by {} (scale {scale})",
+            err(&dx, &dx_ref)
+        );
     }
 }
 
@@ -712,25 +777,48 @@ mod second_order {
                 .unwrap()
                 .square()
         };
-        for (k, (xs, ws)) in [([2, 3, 7, 6], [4, 3, 3, 3]), ([3, 8, 5, 5], [6, 8, 3, 3])].into_iter().enumerate() {
+        for (k, (xs, ws)) in [([2, 3, 7, 6], [4, 3, 3, 3]), ([3, 8, 5, 5], [6, 8, 3, 3])]
+            .into_iter()
+            .enumerate()
+        {
             let x = rand4(xs, 10 + k as u64);
             let w = rand4(ws, 20 + k as u64);
             let r = rand4([xs[0], ws[0], xs[2], xs[3]], 30 + k as u64);
-            let y_ref = conv2d(x.clone(), w.clone(), None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
-            let y = crate::cpu::try_conv3x3(x.clone(), w.clone()).map_err(|_| ()).unwrap();
+            let y_ref = conv2d(
+                x.clone(),
+                w.clone(),
+                None,
+                ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+            );
+            let y = crate::cpu::try_conv3x3(x.clone(), w.clone())
+                .map_err(|_| ())
+                .unwrap();
             let diff = (y - y_ref).abs().max().into_scalar();
             assert!(diff < 1e-5, "forward differs by {diff}");
             let (p_ref, g_ref) = penalty(&burn_conv, &x, &w, &r);
             let (p, g) = penalty(&ours, &x, &w, &r);
-            assert!((p - p_ref).abs() <= 1e-4 * p_ref.abs(), "penalty {p} vs {p_ref}");
+            assert!(
+                (p - p_ref).abs() <= 1e-4 * p_ref.abs(),
+                "penalty {p} vs {p_ref}"
+            );
             let scale = g_ref.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let err = g.iter().zip(&g_ref).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-            assert!(err <= 1e-4 * scale, "second-order weight gradient off by {err} (scale {scale})");
+            let err = g
+                .iter()
+                .zip(&g_ref)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(
+                err <= 1e-4 * scale,
+                "second-order weight gradient off by {err} (scale {scale})"
+            );
         }
         // Other kernels and non-f32 tensors are handed back untouched.
         let x = rand4([1, 2, 4, 4], 1);
         assert!(crate::cpu::try_conv3x3(x.clone(), rand4([2, 2, 1, 1], 2)).is_err());
-        assert!(crate::cpu::try_conv3x3(x.clone().cast(burn::tensor::DType::F64), rand4([2, 2, 3, 3], 3).cast(burn::tensor::DType::F64)).is_err());
+        assert!(crate::cpu::try_conv3x3(
+            x.clone().cast(burn::tensor::DType::F64),
+            rand4([2, 2, 3, 3], 3).cast(burn::tensor::DType::F64)
+        )
+        .is_err());
     }
 
     /// The im2col path against Burn's conv2d and conv_transpose2d, to second order.
@@ -748,21 +836,35 @@ mod second_order {
             ([2, 6, 4, 5], [6, 8, 3, 3], 2, 0, true),
         ];
         for (k, (xs, ws, s, p, transposed)) in cases.into_iter().enumerate() {
-            let spec = ConvSpec { stride: [s, s], padding: [p, p] };
+            let spec = ConvSpec {
+                stride: [s, s],
+                padding: [p, p],
+            };
             let reference = move |x: Tensor<O, 4>, w: Tensor<O, 4>| {
                 if transposed {
-                    conv_transpose2d(x, w, None, ConvTransposeOptions::new([s, s], [p, p], [0, 0], [1, 1], 1))
+                    conv_transpose2d(
+                        x,
+                        w,
+                        None,
+                        ConvTransposeOptions::new([s, s], [p, p], [0, 0], [1, 1], 1),
+                    )
                 } else {
                     conv2d(x, w, None, ConvOptions::new([s, s], [p, p], [1, 1], 1))
                 }
             };
             let ours = move |x: Tensor<O, 4>, w: Tensor<O, 4>| {
-                let y = if transposed { try_conv_transpose(x, w, spec, 1) } else { try_conv(x, w, spec) };
+                let y = if transposed {
+                    try_conv_transpose(x, w, spec, 1)
+                } else {
+                    try_conv(x, w, spec)
+                };
                 y.map_err(|_| "fast path not taken").unwrap()
             };
             let x = rand4(xs, 40 + k as u64);
             let w = rand4(ws, 50 + k as u64);
-            let lift = |t: &Tensor<B, 4>| Tensor::<O, 4>::from_inner(Tensor::<I, 4>::from_inner(t.clone()));
+            let lift = |t: &Tensor<B, 4>| {
+                Tensor::<O, 4>::from_inner(Tensor::<I, 4>::from_inner(t.clone()))
+            };
             let y_ref = reference(lift(&x), lift(&w)).inner().inner();
             let y = ours(lift(&x), lift(&w)).inner().inner();
             assert_eq!(y.dims(), y_ref.dims(), "case {k}");
@@ -771,10 +873,19 @@ mod second_order {
             let r = rand4(y.dims(), 60 + k as u64);
             let (p_ref, g_ref) = penalty(&|x, w| reference(x, w).square(), &x, &w, &r);
             let (p_ours, g) = penalty(&|x, w| ours(x, w).square(), &x, &w, &r);
-            assert!((p_ours - p_ref).abs() <= 1e-4 * p_ref.abs(), "case {k}: penalty {p_ours} vs {p_ref}");
+            assert!(
+                (p_ours - p_ref).abs() <= 1e-4 * p_ref.abs(),
+                "case {k}: penalty {p_ours} vs {p_ref}"
+            );
             let scale = g_ref.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let err = g.iter().zip(&g_ref).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-            assert!(err <= 1e-4 * scale, "case {k}: second-order weight gradient off by {err} (scale {scale})");
+            let err = g
+                .iter()
+                .zip(&g_ref)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(
+                err <= 1e-4 * scale,
+                "case {k}: second-order weight gradient off by {err} (scale {scale})"
+            );
         }
     }
 
@@ -786,17 +897,31 @@ mod second_order {
         use burn::tensor::{module::conv2d, ops::ConvOptions};
         let f = Fir::default_stylegan();
         // (up, down, padding, gain)
-        let cases: [(usize, usize, [isize; 4], f64); 4] =
-            [(1, 1, [2, 1, 2, 1], 4.0), (1, 2, [1, 1, 1, 1], 1.0), (2, 1, [2, 1, 2, 1], 4.0), (1, 1, [-1, 1, 0, -1], 1.0)];
+        let cases: [(usize, usize, [isize; 4], f64); 4] = [
+            (1, 1, [2, 1, 2, 1], 4.0),
+            (1, 2, [1, 1, 1, 1], 1.0),
+            (2, 1, [2, 1, 2, 1], 4.0),
+            (1, 1, [-1, 1, 0, -1], 1.0),
+        ];
         for (k, (up, down, pad, gain)) in cases.into_iter().enumerate() {
             let x = rand4([2, 3, 6, 5], 70 + k as u64);
             let ours = |x: Tensor<O, 4>| {
-                crate::cpu::try_fir(x, f.correlation_taps(false, gain), f.correlation_separable(false, gain), [f.fh, f.fw], up, down, pad)
-                    .map_err(|_| "fast path not taken")
-                    .unwrap()
+                crate::cpu::try_fir(
+                    x,
+                    f.correlation_taps(false, gain),
+                    f.correlation_separable(false, gain),
+                    [f.fh, f.fw],
+                    up,
+                    down,
+                    pad,
+                )
+                .map_err(|_| "fast path not taken")
+                .unwrap()
             };
             let composed = |x: Tensor<O, 4>| upfirdn2d_composed(x, &f, up, down, pad, false, gain);
-            let lift = |t: &Tensor<B, 4>| Tensor::<O, 4>::from_inner(Tensor::<I, 4>::from_inner(t.clone()));
+            let lift = |t: &Tensor<B, 4>| {
+                Tensor::<O, 4>::from_inner(Tensor::<I, 4>::from_inner(t.clone()))
+            };
             let y = ours(lift(&x)).inner().inner();
             let y_ref = composed(lift(&x)).inner().inner();
             assert_eq!(y.dims(), y_ref.dims(), "case {k}");
@@ -805,13 +930,24 @@ mod second_order {
             let [_, _, oh, ow] = y.dims();
             let w = rand4([4, 3, 3, 3], 80 + k as u64);
             let r = rand4([2, 4, oh, ow], 90 + k as u64);
-            let conv = |t: Tensor<O, 4>, w: Tensor<O, 4>| conv2d(t, w, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1)).square();
+            let conv = |t: Tensor<O, 4>, w: Tensor<O, 4>| {
+                conv2d(t, w, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1)).square()
+            };
             let (p_ref, g_ref) = penalty(&|x, w| conv(composed(x), w), &x, &w, &r);
             let (p_ours, g) = penalty(&|x, w| conv(ours(x), w), &x, &w, &r);
-            assert!((p_ours - p_ref).abs() <= 1e-4 * p_ref.abs(), "case {k}: penalty {p_ours} vs {p_ref}");
+            assert!(
+                (p_ours - p_ref).abs() <= 1e-4 * p_ref.abs(),
+                "case {k}: penalty {p_ours} vs {p_ref}"
+            );
             let scale = g_ref.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let err = g.iter().zip(&g_ref).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-            assert!(err <= 1e-4 * scale, "case {k}: second-order weight gradient off by {err} (scale {scale})");
+            let err = g
+                .iter()
+                .zip(&g_ref)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(
+                err <= 1e-4 * scale,
+                "case {k}: second-order weight gradient off by {err} (scale {scale})"
+            );
         }
     }
 
@@ -846,9 +982,17 @@ mod second_order {
             let x = rand4([3, 4, 5, 6], 100 + k as u64);
             let b: Tensor<B, 1> = rand4([1, 4, 1, 1], 110 + k as u64).reshape([4]);
             let o = |t: Tensor<B, 4>| Tensor::<O, 4>::from_inner(Tensor::<I, 4>::from_inner(t));
-            let fast = |f: f32, c: Option<f32>| crate::cpu::try_bias_act(o(x.clone()), None, 0.2, f, c).is_ok();
-            assert!(fast(gain as f32, clamp.map(|c| c as f32)), "case {k}: the fused path is not taken");
-            assert!(!fast(-1.0, None) && !fast(1.0, Some(-1.0)), "negative gains and clamps are refused");
+            let fast = |f: f32, c: Option<f32>| {
+                crate::cpu::try_bias_act(o(x.clone()), None, 0.2, f, c).is_ok()
+            };
+            assert!(
+                fast(gain as f32, clamp.map(|c| c as f32)),
+                "case {k}: the fused path is not taken"
+            );
+            assert!(
+                !fast(-1.0, None) && !fast(1.0, Some(-1.0)),
+                "negative gains and clamps are refused"
+            );
             // First order, on a 4D map and on a dense [N, C] input.
             let x2: Tensor<B, 2> = rand4([3, 4, 1, 1], 120 + k as u64).reshape([3, 4]);
             let r = rand4([3, 4, 5, 6], 130 + k as u64);
@@ -857,12 +1001,20 @@ mod second_order {
                 let x2i = Tensor::<I, 2>::from_inner(x2.clone()).require_grad();
                 let bi = Tensor::<I, 1>::from_inner(b.clone()).require_grad();
                 let (y, y2) = if fused {
-                    (bias_act(xi.clone(), Some(bi.clone()), act, Some(gain), clamp), bias_act(x2i.clone(), Some(bi.clone()), act, Some(gain), clamp))
+                    (
+                        bias_act(xi.clone(), Some(bi.clone()), act, Some(gain), clamp),
+                        bias_act(x2i.clone(), Some(bi.clone()), act, Some(gain), clamp),
+                    )
                 } else {
-                    (composed_bias_act(xi.clone(), bi.clone(), slope, gain, clamp), composed_bias_act(x2i.clone(), bi.clone(), slope, gain, clamp))
+                    (
+                        composed_bias_act(xi.clone(), bi.clone(), slope, gain, clamp),
+                        composed_bias_act(x2i.clone(), bi.clone(), slope, gain, clamp),
+                    )
                 };
-                let r2: Tensor<I, 2> = Tensor::from_inner(r.clone().slice([0..3, 0..4, 0..1, 0..1]).reshape([3, 4]));
-                let loss = (y.clone() * Tensor::from_inner(r.clone())).sum() + (y2.clone() * r2).sum();
+                let r2: Tensor<I, 2> =
+                    Tensor::from_inner(r.clone().slice([0..3, 0..4, 0..1, 0..1]).reshape([3, 4]));
+                let loss =
+                    (y.clone() * Tensor::from_inner(r.clone())).sum() + (y2.clone() * r2).sum();
                 let g = loss.backward();
                 let v = |t: Tensor<B, 1>| t.into_data().to_vec::<f32>().unwrap();
                 [
@@ -874,13 +1026,17 @@ mod second_order {
                 ]
             };
             let (ours, reference) = (grads(true), grads(false));
-            for (what, (a, e)) in ["y", "y (dense)", "dx", "dx (dense)", "db"].iter().zip(ours.iter().zip(&reference)) {
+            for (what, (a, e)) in ["y", "y (dense)", "dx", "dx (dense)", "db"]
+                .iter()
+                .zip(ours.iter().zip(&reference))
+            {
                 let err = a.iter().zip(e).fold(0f32, |m, (a, e)| m.max((a - e).abs()));
                 assert!(err <= 1e-5, "case {k} {what}: off by {err}");
             }
             // The bias gradient when the op's backward runs on an autodiff backend (nested).
             let nested_db = |fused: bool| -> Vec<f32> {
-                let bo = Tensor::<O, 1>::from_inner(Tensor::<I, 1>::from_inner(b.clone())).require_grad();
+                let bo = Tensor::<O, 1>::from_inner(Tensor::<I, 1>::from_inner(b.clone()))
+                    .require_grad();
                 let y = if fused {
                     bias_act(o(x.clone()), Some(bo.clone()), act, Some(gain), clamp)
                 } else {
@@ -890,7 +1046,10 @@ mod second_order {
                 bo.grad(&g).unwrap().inner().into_data().to_vec().unwrap()
             };
             let (db, db_ref) = (nested_db(true), nested_db(false));
-            let err = db.iter().zip(&db_ref).fold(0f32, |m, (a, e)| m.max((a - e).abs()));
+            let err = db
+                .iter()
+                .zip(&db_ref)
+                .fold(0f32, |m, (a, e)| m.max((a - e).abs()));
             assert!(err <= 1e-5, "case {k} nested db: off by {err}");
             // Second order: the penalty's weight gradient flows through the gradient op.
             let w = rand4([4, 3, 3, 3], 140 + k as u64);
@@ -898,15 +1057,30 @@ mod second_order {
             let rc = rand4([2, 4, 5, 5], 160 + k as u64);
             let bias = b.clone();
             let lift = move || Tensor::<O, 1>::from_inner(Tensor::<I, 1>::from_inner(bias.clone()));
-            let conv = |x: Tensor<O, 4>, w: Tensor<O, 4>| conv2d_resample(x, w, &Fir::default_stylegan(), 1, 1, [1; 4], 1, true);
-            let fused = |x: Tensor<O, 4>, w: Tensor<O, 4>| bias_act(conv(x, w), Some(lift()), act, Some(gain), clamp).square();
-            let composed = |x: Tensor<O, 4>, w: Tensor<O, 4>| composed_bias_act(conv(x, w), lift(), slope, gain, clamp).square();
+            let conv = |x: Tensor<O, 4>, w: Tensor<O, 4>| {
+                conv2d_resample(x, w, &Fir::default_stylegan(), 1, 1, [1; 4], 1, true)
+            };
+            let fused = |x: Tensor<O, 4>, w: Tensor<O, 4>| {
+                bias_act(conv(x, w), Some(lift()), act, Some(gain), clamp).square()
+            };
+            let composed = |x: Tensor<O, 4>, w: Tensor<O, 4>| {
+                composed_bias_act(conv(x, w), lift(), slope, gain, clamp).square()
+            };
             let (p_ref, g_ref) = penalty(&composed, &xc, &w, &rc);
             let (p, g) = penalty(&fused, &xc, &w, &rc);
-            assert!((p - p_ref).abs() <= 1e-4 * p_ref.abs(), "case {k}: penalty {p} vs {p_ref}");
+            assert!(
+                (p - p_ref).abs() <= 1e-4 * p_ref.abs(),
+                "case {k}: penalty {p} vs {p_ref}"
+            );
             let scale = g_ref.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let err = g.iter().zip(&g_ref).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-            assert!(scale > 0.0 && err <= 1e-4 * scale, "case {k}: second-order weight gradient off by {err} (scale {scale})");
+            let err = g
+                .iter()
+                .zip(&g_ref)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(
+                scale > 0.0 && err <= 1e-4 * scale,
+                "case {k}: second-order weight gradient off by {err} (scale {scale})"
+            );
         }
     }
 
@@ -918,20 +1092,38 @@ mod second_order {
         let x = rand4([n, c, 4, 6], 170);
         let w = rand4([n, c, 1, 1], 171);
         let r = rand4([n, c, 4, 6], 172);
-        let ours = |x: Tensor<O, 4>, w: Tensor<O, 4>| crate::cpu::scale_channels(x.clone(), w.reshape([n, c])).square() * x;
+        let ours = |x: Tensor<O, 4>, w: Tensor<O, 4>| {
+            crate::cpu::scale_channels(x.clone(), w.reshape([n, c])).square() * x
+        };
         let reference = |x: Tensor<O, 4>, w: Tensor<O, 4>| (x.clone() * w).square() * x;
-        let lift = |t: &Tensor<B, 4>| Tensor::<O, 4>::from_inner(Tensor::<I, 4>::from_inner(t.clone()));
+        let lift =
+            |t: &Tensor<B, 4>| Tensor::<O, 4>::from_inner(Tensor::<I, 4>::from_inner(t.clone()));
         let y = crate::cpu::scale_channels(x.clone(), w.clone().reshape([n, c]));
         let diff = (y - x.clone() * w.clone()).abs().max().into_scalar();
         assert!(diff < 1e-6, "forward differs by {diff}");
         let y_ad = ours(lift(&x), lift(&w)).inner().inner();
-        assert!((y_ad - reference(lift(&x), lift(&w)).inner().inner()).abs().max().into_scalar() < 1e-5);
+        assert!(
+            (y_ad - reference(lift(&x), lift(&w)).inner().inner())
+                .abs()
+                .max()
+                .into_scalar()
+                < 1e-5
+        );
         let (p_ref, g_ref) = penalty(&reference, &x, &w, &r);
         let (p, g) = penalty(&ours, &x, &w, &r);
-        assert!((p - p_ref).abs() <= 1e-4 * p_ref.abs(), "penalty {p} vs {p_ref}");
+        assert!(
+            (p - p_ref).abs() <= 1e-4 * p_ref.abs(),
+            "penalty {p} vs {p_ref}"
+        );
         let scale = g_ref.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let err = g.iter().zip(&g_ref).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-        assert!(scale > 0.0 && err <= 1e-4 * scale, "second-order factor gradient off by {err} (scale {scale})");
+        let err = g
+            .iter()
+            .zip(&g_ref)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            scale > 0.0 && err <= 1e-4 * scale,
+            "second-order factor gradient off by {err} (scale {scale})"
+        );
     }
 
     #[test]
@@ -1121,13 +1313,25 @@ fn host_rng_is_the_cpu_generator_on_every_backend() {
     use burn::tensor::{backend::Backend, Distribution};
     let dev = Default::default();
     B::seed(&dev, 42);
-    let direct = Tensor::<B, 2>::random([3, 5], Distribution::Normal(0.0, 1.0), &dev).into_data().to_vec::<f32>().unwrap();
+    let direct = Tensor::<B, 2>::random([3, 5], Distribution::Normal(0.0, 1.0), &dev)
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
     host_rng::seed(42);
-    let host = host_rng::normal::<B, 2>([3, 5], &dev).into_data().to_vec::<f32>().unwrap();
+    let host = host_rng::normal::<B, 2>([3, 5], &dev)
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
     host_rng::seed(42);
-    let ad = host_rng::normal::<Autodiff<B>, 2>([3, 5], &dev).into_data().to_vec::<f32>().unwrap();
+    let ad = host_rng::normal::<Autodiff<B>, 2>([3, 5], &dev)
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
     assert_eq!(direct, host);
     assert_eq!(host, ad);
-    let next = host_rng::normal::<B, 2>([3, 5], &dev).into_data().to_vec::<f32>().unwrap();
+    let next = host_rng::normal::<B, 2>([3, 5], &dev)
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
     assert_ne!(next, host, "consecutive draws must differ");
 }

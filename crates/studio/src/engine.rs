@@ -5,7 +5,9 @@ use crate::StudioError;
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_explore as ex;
 use bestiary_stylegan::networks::{generate_seeds, Sampling};
-use bestiary_stylegan::{load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions};
+use bestiary_stylegan::{
+    load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions,
+};
 use burn::tensor::backend::Backend;
 
 /// Directions of one method (unit rows in W) with σ, the spread of W along each.
@@ -88,30 +90,55 @@ impl<B: Backend> Engine<B> {
     /// Loads the sampling generator of `model` and computes its SeFa and GANSpace directions. `class`
     /// (a recorded class name or an index, see [`ex::resolve_class`]) picks the class of a conditional
     /// network for the whole session: every seed is mapped with its one-hot label.
-    pub fn load(model: &ModelFile, network: &str, class: Option<&str>, dev: B::Device) -> Result<Engine<B>, StudioError> {
+    pub fn load(
+        model: &ModelFile,
+        network: &str,
+        class: Option<&str>,
+        dev: B::Device,
+    ) -> Result<Engine<B>, StudioError> {
         let (g, cfg) = load_generator::<B>(model, &dev).map_err(flat)?;
         let names = ex::class_names(model, cfg.c_dim);
         let class = ex::resolve_class(class, cfg.c_dim, names.as_deref())
             .map_err(flat)?
-            .map(|index| Class { index, name: names.as_ref().and_then(|n| n.get(index).cloned()) });
+            .map(|index| Class {
+                index,
+                name: names.as_ref().and_then(|n| n.get(index).cloned()),
+            });
         let k = NUM_DIRECTIONS.min(g.w_dim);
         let mut directions = Vec::new();
-        let (_, sefa) = ex::sefa_directions(model.generator().map_err(flat)?, None, k).map_err(flat)?;
+        let (_, sefa) =
+            ex::sefa_directions(model.generator().map_err(flat)?, None, k).map_err(flat)?;
         let seeds: Vec<u32> = (0..1000).collect();
         let index = class.as_ref().map(|c| c.index);
         let sample_ws = ex::seed_ws_of_class(&g, &seeds, index, 1.0, &dev).map_err(flat)?;
         let firsts: Vec<&[f32]> = sample_ws.iter().map(|w| &w[..g.w_dim]).collect();
         let sigma = ex::projection_sigma(&firsts, &sefa);
-        directions.push(DirectionSet { method: "sefa", dirs: sefa, sigma });
-        let pca = ex::ganspace_directions_of_class(&g, index, GANSPACE_SAMPLES, k, 500, &dev, |_| {}).map_err(flat)?;
-        directions.push(DirectionSet { method: "ganspace", dirs: pca.directions, sigma: pca.sigma });
+        directions.push(DirectionSet {
+            method: "sefa",
+            dirs: sefa,
+            sigma,
+        });
+        let pca =
+            ex::ganspace_directions_of_class(&g, index, GANSPACE_SAMPLES, k, 500, &dev, |_| {})
+                .map_err(flat)?;
+        directions.push(DirectionSet {
+            method: "ganspace",
+            dirs: pca.directions,
+            sigma: pca.sigma,
+        });
         let mut engine = Engine::with_directions(g, cfg, dev, network, directions);
         engine.info.class = class;
         Ok(engine)
     }
 
     /// An engine around an already built generator (directions as given; e.g. none for benchmarks).
-    pub fn with_directions(g: Generator<B>, cfg: GeneratorConfig, dev: B::Device, network: &str, directions: Vec<DirectionSet>) -> Engine<B> {
+    pub fn with_directions(
+        g: Generator<B>,
+        cfg: GeneratorConfig,
+        dev: B::Device,
+        network: &str,
+        directions: Vec<DirectionSet>,
+    ) -> Engine<B> {
         let groups = ex::LayerGroups::from_resolutions(&ex::ws_resolutions(&g.synthesis));
         let info = Info {
             network: network.to_string(),
@@ -144,10 +171,25 @@ impl<B: Backend> Engine<B> {
     }
 
     /// The pixels `generate --seeds S --trunc PSI --noise-mode N [--class K]` writes for this seed.
-    pub fn seed_pixels(&self, seed: u32, psi: f64, noise: NoiseMode) -> Result<Vec<u8>, StudioError> {
-        let synthesis = SynthesisOptions { noise_mode: noise, ..Default::default() };
-        let s = Sampling { psi, cutoff: None, class: self.class_index(), synthesis };
-        Ok(generate_seeds(&self.g, &self.cfg, &[seed], &s, &self.dev).map_err(flat)?.remove(0))
+    pub fn seed_pixels(
+        &self,
+        seed: u32,
+        psi: f64,
+        noise: NoiseMode,
+    ) -> Result<Vec<u8>, StudioError> {
+        let synthesis = SynthesisOptions {
+            noise_mode: noise,
+            ..Default::default()
+        };
+        let s = Sampling {
+            psi,
+            cutoff: None,
+            class: self.class_index(),
+            synthesis,
+        };
+        Ok(generate_seeds(&self.g, &self.cfg, &[seed], &s, &self.dev)
+            .map_err(flat)?
+            .remove(0))
     }
 
     /// Host W vectors (`[num_ws * w_dim]`) of seeds at truncation `psi`.
@@ -157,41 +199,100 @@ impl<B: Backend> Engine<B> {
 
     /// The pixels of one W vector.
     pub fn render(&self, w: &[f32], noise: NoiseMode) -> Vec<u8> {
-        ex::render_ws(&self.g, &[w.to_vec()], &SynthesisOptions { noise_mode: noise, ..Default::default() }, &self.dev).remove(0)
+        ex::render_ws(
+            &self.g,
+            &[w.to_vec()],
+            &SynthesisOptions {
+                noise_mode: noise,
+                ..Default::default()
+            },
+            &self.dev,
+        )
+        .remove(0)
     }
 
     /// Children of `parent`: each moved by `strength` times a random seed's offset from the mean W
     /// (the same offset on every layer), seeds drawn from `seed`.
-    pub fn breed(&self, parent: &[f32], count: usize, strength: f32, seed: u32) -> Result<Vec<Vec<f32>>, StudioError> {
-        let seeds: Vec<u32> = (0..count as u32).map(|i| seed.wrapping_mul(2_654_435_761).wrapping_add(i.wrapping_mul(40_503))).collect();
+    pub fn breed(
+        &self,
+        parent: &[f32],
+        count: usize,
+        strength: f32,
+        seed: u32,
+    ) -> Result<Vec<Vec<f32>>, StudioError> {
+        let seeds: Vec<u32> = (0..count as u32)
+            .map(|i| {
+                seed.wrapping_mul(2_654_435_761)
+                    .wrapping_add(i.wrapping_mul(40_503))
+            })
+            .collect();
         let full = self.seed_ws(&seeds, 1.0)?;
         let avg = self.seed_ws(&[0], 0.0)?.remove(0);
         Ok(full
             .iter()
-            .map(|w| parent.iter().zip(w).zip(&avg).map(|((p, x), a)| p + strength * (x - a)).collect())
+            .map(|w| {
+                parent
+                    .iter()
+                    .zip(w)
+                    .zip(&avg)
+                    .map(|((p, x), a)| p + strength * (x - a))
+                    .collect()
+            })
             .collect())
     }
 
     /// A local edit: `edit_w` inside the painted mask (`size * size` bytes, non-zero = change) over `base_w`.
-    pub fn local_edit(&self, base_w: &[f32], edit_w: &[f32], mask: &[u8], noise: NoiseMode) -> Result<Vec<u8>, StudioError> {
+    pub fn local_edit(
+        &self,
+        base_w: &[f32],
+        edit_w: &[f32],
+        mask: &[u8],
+        noise: NoiseMode,
+    ) -> Result<Vec<u8>, StudioError> {
         let size = self.cfg.img_resolution;
         let bin = ex::BinaryMask::from_pixels(size, size, 1, mask, size).map_err(flat)?;
         if bin.count() == 0 {
-            return Err(StudioError::Invalid("the mask selects no pixel: paint where the image should change".into()));
+            return Err(StudioError::Invalid(
+                "the mask selects no pixel: paint where the image should change".into(),
+            ));
         }
         let soft = bin.feathered(self.info.feather);
-        let opts = SynthesisOptions { noise_mode: noise, ..Default::default() };
-        Ok(ex::local_edit(&self.g, base_w, edit_w, &soft, self.info.blend_layer, &opts, &self.dev).map_err(flat)?.edited)
+        let opts = SynthesisOptions {
+            noise_mode: noise,
+            ..Default::default()
+        };
+        Ok(ex::local_edit(
+            &self.g,
+            base_w,
+            edit_w,
+            &soft,
+            self.info.blend_layer,
+            &opts,
+            &self.dev,
+        )
+        .map_err(flat)?
+        .edited)
     }
 
     /// A walk through `keys` (W vectors, looped back to the first), `frames` frames in all, encoded as
     /// `format` (gif, webp or mp4) at `fps`; returns the bytes and their content type.
-    pub fn walk_video(&self, keys: &[Vec<f32>], frames: usize, fps: u32, noise: NoiseMode, format: &str) -> Result<(Vec<u8>, &'static str), StudioError> {
-        let ws: Vec<Vec<f32>> = ex::eased_positions(keys.len(), frames, true, ex::Easing::EaseInOut)
-            .into_iter()
-            .map(|(from, to, t)| ex::lerp(&keys[from], &keys[to], t))
-            .collect();
-        let opts = SynthesisOptions { noise_mode: noise, ..Default::default() };
+    pub fn walk_video(
+        &self,
+        keys: &[Vec<f32>],
+        frames: usize,
+        fps: u32,
+        noise: NoiseMode,
+        format: &str,
+    ) -> Result<(Vec<u8>, &'static str), StudioError> {
+        let ws: Vec<Vec<f32>> =
+            ex::eased_positions(keys.len(), frames, true, ex::Easing::EaseInOut)
+                .into_iter()
+                .map(|(from, to, t)| ex::lerp(&keys[from], &keys[to], t))
+                .collect();
+        let opts = SynthesisOptions {
+            noise_mode: noise,
+            ..Default::default()
+        };
         let mut images = Vec::with_capacity(frames);
         for chunk in ws.chunks(8) {
             for hwc in ex::render_ws(&self.g, chunk, &opts, &self.dev) {
@@ -199,13 +300,25 @@ impl<B: Backend> Engine<B> {
             }
         }
         match format {
-            "gif" => Ok((bestiary_canvas::gif_out::encode_gif(&images, bestiary_media::gif_delay_cs(fps)).map_err(flat)?, "image/gif")),
-            "webp" => Ok((bestiary_media::webp::encode_animation(&images, fps).map_err(flat)?, "image/webp")),
+            "gif" => Ok((
+                bestiary_canvas::gif_out::encode_gif(&images, bestiary_media::gif_delay_cs(fps))
+                    .map_err(flat)?,
+                "image/gif",
+            )),
+            "webp" => Ok((
+                bestiary_media::webp::encode_animation(&images, fps).map_err(flat)?,
+                "image/webp",
+            )),
             "mp4" => {
                 let track = bestiary_media::h264::encode(&images, fps).map_err(flat)?;
-                Ok((bestiary_media::mp4::mux(&track, fps).map_err(flat)?, "video/mp4"))
+                Ok((
+                    bestiary_media::mp4::mux(&track, fps).map_err(flat)?,
+                    "video/mp4",
+                ))
             }
-            other => Err(StudioError::Invalid(format!("unknown walk format '{other}' (gif, webp or mp4)"))),
+            other => Err(StudioError::Invalid(format!(
+                "unknown walk format '{other}' (gif, webp or mp4)"
+            ))),
         }
     }
 }

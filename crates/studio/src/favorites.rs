@@ -14,7 +14,8 @@ pub struct Favorites {
 
 /// `fav-` and 4 to 9 digits.
 pub fn valid_name(name: &str) -> bool {
-    name.strip_prefix("fav-").is_some_and(|d| (4..=9).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+    name.strip_prefix("fav-")
+        .is_some_and(|d| (4..=9).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn io_err(what: &str, p: &Path, e: impl std::fmt::Display) -> StudioError {
@@ -25,7 +26,9 @@ impl Favorites {
     /// The folder is created now (with its parents) so that a bad path fails at start, not at the first save.
     pub fn open(dir: &Path) -> Result<Favorites, StudioError> {
         std::fs::create_dir_all(dir).map_err(|e| io_err("create", dir, e))?;
-        Ok(Favorites { dir: dir.to_path_buf() })
+        Ok(Favorites {
+            dir: dir.to_path_buf(),
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -38,7 +41,12 @@ impl Favorites {
             .into_iter()
             .flatten()
             .flatten()
-            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".safetensors")).map(str::to_string))
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".safetensors"))
+                    .map(str::to_string)
+            })
             .filter(|n| valid_name(n) && self.dir.join(format!("{n}.png")).is_file())
             .collect();
         names.sort_by_key(|n| n[4..].parse::<u64>().unwrap_or(0));
@@ -53,7 +61,9 @@ impl Favorites {
             .filter_map(|e| {
                 let n = e.file_name().to_str()?.to_string();
                 let stem = n.split('.').next()?.to_string();
-                valid_name(&stem).then(|| stem[4..].parse::<u64>().ok()).flatten()
+                valid_name(&stem)
+                    .then(|| stem[4..].parse::<u64>().ok())
+                    .flatten()
             })
             .max()
             .map_or(1, |m| m + 1);
@@ -62,15 +72,31 @@ impl Favorites {
 
     /// Writes a new favourite (PNG bytes and its W) and returns its name. Called from the one worker
     /// thread only, so two saves never pick the same name.
-    pub fn save(&self, png: &[u8], w: &[f32], num_ws: usize, w_dim: usize, meta: &str) -> Result<String, StudioError> {
+    pub fn save(
+        &self,
+        png: &[u8],
+        w: &[f32],
+        num_ws: usize,
+        w_dim: usize,
+        meta: &str,
+    ) -> Result<String, StudioError> {
         let name = self.next_name();
         let st = self.dir.join(format!("{name}.safetensors"));
-        let tensors = BTreeMap::from([("w".to_string(), TensorData { shape: vec![num_ws, w_dim], dtype: DType::F32, data: w.to_vec() })]);
+        let tensors = BTreeMap::from([(
+            "w".to_string(),
+            TensorData {
+                shape: vec![num_ws, w_dim],
+                dtype: DType::F32,
+                data: w.to_vec(),
+            },
+        )]);
         let metadata = BTreeMap::from([("bestiary".to_string(), meta.to_string())]);
-        let bytes = safetensors_io::write(&tensors, &metadata, DType::F32).map_err(|e| io_err("encode", &st, e))?;
+        let bytes = safetensors_io::write(&tensors, &metadata, DType::F32)
+            .map_err(|e| io_err("encode", &st, e))?;
         bestiary_canvas::io::write_atomic(&st, &bytes).map_err(|e| io_err("write", &st, e))?;
         let png_path = self.dir.join(format!("{name}.png"));
-        bestiary_canvas::io::write_atomic(&png_path, png).map_err(|e| io_err("write", &png_path, e))?;
+        bestiary_canvas::io::write_atomic(&png_path, png)
+            .map_err(|e| io_err("write", &png_path, e))?;
         Ok(name)
     }
 
@@ -103,7 +129,16 @@ mod tests {
     fn names() {
         assert!(valid_name("fav-0001"));
         assert!(valid_name("fav-123456789"));
-        for bad in ["fav-1", "fav-00a1", "../fav-0001", "fav-0001/..", "fav-%2e%2e", "/etc/passwd", "fav-0001.png", ""] {
+        for bad in [
+            "fav-1",
+            "fav-00a1",
+            "../fav-0001",
+            "fav-0001/..",
+            "fav-%2e%2e",
+            "/etc/passwd",
+            "fav-0001.png",
+            "",
+        ] {
             assert!(!valid_name(bad), "{bad}");
         }
     }

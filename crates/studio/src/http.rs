@@ -26,7 +26,10 @@ pub struct Request {
 impl Request {
     /// The first value of query parameter `key`.
     pub fn param(&self, key: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -41,7 +44,12 @@ pub struct Response {
 
 impl Response {
     pub fn new(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
-        Response { status, content_type, body, headers: Vec::new() }
+        Response {
+            status,
+            content_type,
+            body,
+            headers: Vec::new(),
+        }
     }
     pub fn json(v: &serde_json::Value) -> Response {
         Response::new(200, "application/json", v.to_string().into_bytes())
@@ -51,7 +59,13 @@ impl Response {
     }
     /// An error as `{"error": message}`.
     pub fn error(status: u16, msg: impl std::fmt::Display) -> Response {
-        Response::new(status, "application/json", serde_json::json!({ "error": msg.to_string() }).to_string().into_bytes())
+        Response::new(
+            status,
+            "application/json",
+            serde_json::json!({ "error": msg.to_string() })
+                .to_string()
+                .into_bytes(),
+        )
     }
     pub fn with_header(mut self, k: &'static str, v: impl Into<String>) -> Response {
         self.headers.push((k, v.into()));
@@ -101,13 +115,21 @@ pub fn read_request(stream: &TcpStream, max_body: usize) -> Result<Request, Read
     let mut lines: Vec<String> = Vec::new();
     loop {
         let mut line = Vec::new();
-        let n = reader.by_ref().take((MAX_HEAD + 1 - head.len().min(MAX_HEAD)) as u64).read_until(b'\n', &mut line);
+        let n = reader
+            .by_ref()
+            .take((MAX_HEAD + 1 - head.len().min(MAX_HEAD)) as u64)
+            .read_until(b'\n', &mut line);
         match n {
             Ok(0) if lines.is_empty() => return Err(ReadError::Gone),
             Ok(0) => return Err(bad("the request ended inside its headers")),
             Ok(_) => {}
             Err(_) if lines.is_empty() => return Err(ReadError::Gone),
-            Err(_) => return Err(ReadError::Status(408, "timed out reading the request".into())),
+            Err(_) => {
+                return Err(ReadError::Status(
+                    408,
+                    "timed out reading the request".into(),
+                ))
+            }
         }
         head.extend_from_slice(&line);
         if head.len() > MAX_HEAD {
@@ -158,21 +180,41 @@ pub fn read_request(stream: &TcpStream, max_body: usize) -> Result<Request, Read
             }
             "host" => host = Some(v.to_ascii_lowercase()),
             "content-type" => content_type = Some(v.to_ascii_lowercase()),
-            "transfer-encoding" => return Err(ReadError::Status(411, "send the body with a Content-Length".into())),
+            "transfer-encoding" => {
+                return Err(ReadError::Status(
+                    411,
+                    "send the body with a Content-Length".into(),
+                ))
+            }
             _ => {}
         }
     }
     let len = content_length.unwrap_or(0);
     if len > max_body {
-        return Err(ReadError::Status(413, format!("request body of {len} bytes is over the {max_body}-byte limit")));
+        return Err(ReadError::Status(
+            413,
+            format!("request body of {len} bytes is over the {max_body}-byte limit"),
+        ));
     }
     let mut body = vec![0u8; len];
-    reader.read_exact(&mut body).map_err(|_| ReadError::Status(400, "the request body is shorter than its Content-Length".into()))?;
+    reader.read_exact(&mut body).map_err(|_| {
+        ReadError::Status(
+            400,
+            "the request body is shorter than its Content-Length".into(),
+        )
+    })?;
     let (path, query) = match target.split_once('?') {
         Some((p, q)) => (p, parse_query(q)?),
         None => (target, Vec::new()),
     };
-    Ok(Request { method: method.to_string(), path: path.to_string(), query, host, content_type, body })
+    Ok(Request {
+        method: method.to_string(),
+        path: path.to_string(),
+        query,
+        host,
+        content_type,
+        body,
+    })
 }
 
 /// `a=1&b=x%20y` (form encoding: `+` is a space), each key and value percent-decoded to UTF-8.
@@ -193,7 +235,10 @@ pub fn percent_decode(s: &str) -> Result<String, ReadError> {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 out.push(hex.ok_or_else(|| bad("malformed percent-encoding"))?);
                 i += 2;
             }
@@ -218,7 +263,10 @@ pub fn write_response(stream: &mut TcpStream, r: &Response, drain: bool) {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(&r.body)).and_then(|_| stream.flush());
+    let _ = stream
+        .write_all(head.as_bytes())
+        .and_then(|_| stream.write_all(&r.body))
+        .and_then(|_| stream.flush());
     let _ = stream.shutdown(std::net::Shutdown::Write);
     if drain {
         let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));

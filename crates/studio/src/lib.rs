@@ -137,18 +137,29 @@ pub struct Studio {
 
 impl Studio {
     /// Binds `cfg.host:cfg.port` (port 0 picks a free one), loads the network and starts serving.
-    pub fn start<B: Backend>(model: ModelFile, device: B::Device, cfg: StudioConfig) -> Result<Studio, StudioError> {
+    pub fn start<B: Backend>(
+        model: ModelFile,
+        device: B::Device,
+        cfg: StudioConfig,
+    ) -> Result<Studio, StudioError> {
         let listener = Studio::bind(&cfg)?;
         Studio::start_on::<B>(listener, model, device, cfg)
     }
 
     /// The listening socket of `cfg` (so that a busy port fails before the network loads).
     pub fn bind(cfg: &StudioConfig) -> Result<TcpListener, StudioError> {
-        TcpListener::bind((cfg.host.as_str(), cfg.port)).map_err(|e| StudioError::Io(format!("cannot listen on {}:{}: {e}", cfg.host, cfg.port)))
+        TcpListener::bind((cfg.host.as_str(), cfg.port)).map_err(|e| {
+            StudioError::Io(format!("cannot listen on {}:{}: {e}", cfg.host, cfg.port))
+        })
     }
 
     /// Loads the network on a new worker thread (computing its directions) and serves on `listener`.
-    pub fn start_on<B: Backend>(listener: TcpListener, model: ModelFile, device: B::Device, cfg: StudioConfig) -> Result<Studio, StudioError> {
+    pub fn start_on<B: Backend>(
+        listener: TcpListener,
+        model: ModelFile,
+        device: B::Device,
+        cfg: StudioConfig,
+    ) -> Result<Studio, StudioError> {
         let favorites = Arc::new(Favorites::open(&cfg.favorites)?);
         let queue: Arc<Queue<Engine<B>>> = Arc::new(Queue::new(cfg.queue_capacity));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -156,16 +167,18 @@ impl Studio {
         let q = queue.clone();
         let worker = std::thread::Builder::new()
             .name("studio-worker".into())
-            .spawn(move || match Engine::<B>::load(&model, &name, class.as_deref(), device) {
-                Ok(engine) => {
-                    drop(model);
-                    let _ = ready_tx.send(Ok(engine.info.clone()));
-                    q.run_worker(&engine);
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e));
-                }
-            })
+            .spawn(
+                move || match Engine::<B>::load(&model, &name, class.as_deref(), device) {
+                    Ok(engine) => {
+                        drop(model);
+                        let _ = ready_tx.send(Ok(engine.info.clone()));
+                        q.run_worker(&engine);
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                },
+            )
             .map_err(|e| StudioError::Io(format!("cannot start the worker thread: {e}")))?;
         let info = match ready_rx.recv() {
             Ok(Ok(info)) => info,
@@ -175,22 +188,43 @@ impl Studio {
             }
             Err(_) => {
                 let _ = worker.join();
-                return Err(StudioError::Model("the network could not be loaded (the worker stopped)".into()));
+                return Err(StudioError::Model(
+                    "the network could not be loaded (the worker stopped)".into(),
+                ));
             }
         };
-        let addr = listener.local_addr().map_err(|e| StudioError::Io(e.to_string()))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StudioError::Io(e.to_string()))?;
         let stop = Arc::new(AtomicBool::new(false));
         let allowed_hosts = addr.ip().is_loopback().then(|| {
             let p = addr.port();
-            vec![format!("127.0.0.1:{p}"), format!("localhost:{p}"), format!("[::1]:{p}"), addr.to_string()]
+            vec![
+                format!("127.0.0.1:{p}"),
+                format!("localhost:{p}"),
+                format!("[::1]:{p}"),
+                addr.to_string(),
+            ]
         });
-        let shared = Arc::new(Shared::<B> { info: info.clone(), queue: queue.clone(), favorites, max_body: cfg.max_body, allowed_hosts });
+        let shared = Arc::new(Shared::<B> {
+            info: info.clone(),
+            queue: queue.clone(),
+            favorites,
+            max_body: cfg.max_body,
+            allowed_hosts,
+        });
         let (stop2, max_conn) = (stop.clone(), cfg.max_connections.max(1));
         let acceptor = std::thread::Builder::new()
             .name("studio-accept".into())
             .spawn(move || accept_loop(listener, shared, stop2, max_conn))
             .map_err(|e| StudioError::Io(format!("cannot start the server thread: {e}")))?;
-        Ok(Studio { addr, info, stop, control: queue, threads: vec![acceptor, worker] })
+        Ok(Studio {
+            addr,
+            info,
+            stop,
+            control: queue,
+            threads: vec![acceptor, worker],
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -238,7 +272,12 @@ impl Drop for Studio {
     }
 }
 
-fn accept_loop<B: Backend>(listener: TcpListener, shared: Arc<Shared<B>>, stop: Arc<AtomicBool>, max_conn: usize) {
+fn accept_loop<B: Backend>(
+    listener: TcpListener,
+    shared: Arc<Shared<B>>,
+    stop: Arc<AtomicBool>,
+    max_conn: usize,
+) {
     let active = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
@@ -246,17 +285,20 @@ fn accept_loop<B: Backend>(listener: TcpListener, shared: Arc<Shared<B>>, stop: 
         }
         let Ok(mut stream) = stream else { continue };
         if active.load(Ordering::SeqCst) >= max_conn {
-            let r = http::Response::error(503, "too many connections").with_header("Retry-After", "1");
+            let r =
+                http::Response::error(503, "too many connections").with_header("Retry-After", "1");
             let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
             http::write_response(&mut stream, &r, false);
             continue;
         }
         active.fetch_add(1, Ordering::SeqCst);
         let (shared, active2) = (shared.clone(), active.clone());
-        let spawned = std::thread::Builder::new().name("studio-conn".into()).spawn(move || {
-            routes::handle_connection(stream, &shared);
-            active2.fetch_sub(1, Ordering::SeqCst);
-        });
+        let spawned = std::thread::Builder::new()
+            .name("studio-conn".into())
+            .spawn(move || {
+                routes::handle_connection(stream, &shared);
+                active2.fetch_sub(1, Ordering::SeqCst);
+            });
         if spawned.is_err() {
             active.fetch_sub(1, Ordering::SeqCst);
         }

@@ -87,7 +87,12 @@ fn superseded() -> Response {
 impl<C> Queue<C> {
     pub fn new(capacity: usize) -> Queue<C> {
         Queue {
-            state: Mutex::new(State { jobs: VecDeque::new(), latest: HashMap::new(), paused: false, closed: false }),
+            state: Mutex::new(State {
+                jobs: VecDeque::new(),
+                latest: HashMap::new(),
+                paused: false,
+                closed: false,
+            }),
             cv: Condvar::new(),
             capacity: capacity.max(1),
             stats: Stats::default(),
@@ -98,7 +103,12 @@ impl<C> Queue<C> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn submit(&self, ticket: Option<Ticket>, cancelled: Arc<AtomicBool>, work: Work<C>) -> Submitted {
+    pub fn submit(
+        &self,
+        ticket: Option<Ticket>,
+        cancelled: Arc<AtomicBool>,
+        work: Work<C>,
+    ) -> Submitted {
         let mut st = self.lock();
         if st.closed {
             return Submitted::Closed;
@@ -121,7 +131,9 @@ impl<C> Queue<C> {
                         _ => kept.push_back(job),
                     }
                 }
-                self.stats.dropped_stale.fetch_add(before - kept.len(), Ordering::Relaxed);
+                self.stats
+                    .dropped_stale
+                    .fetch_add(before - kept.len(), Ordering::Relaxed);
                 st.jobs = kept;
                 if st.latest.len() >= MAX_TABS {
                     st.latest.clear();
@@ -134,7 +146,12 @@ impl<C> Queue<C> {
             return Submitted::Full;
         }
         let (tx, rx) = channel();
-        st.jobs.push_back(Job { work, ticket, cancelled, reply: tx });
+        st.jobs.push_back(Job {
+            work,
+            ticket,
+            cancelled,
+            reply: tx,
+        });
         self.cv.notify_one();
         Submitted::Queued(rx)
     }
@@ -149,7 +166,9 @@ impl<C> Queue<C> {
             if !st.paused {
                 while let Some(job) = st.jobs.pop_front() {
                     if job.cancelled.load(Ordering::SeqCst) {
-                        self.stats.dropped_disconnected.fetch_add(1, Ordering::Relaxed);
+                        self.stats
+                            .dropped_disconnected
+                            .fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
                     if let Some(t) = &job.ticket {
@@ -195,7 +214,13 @@ impl<C> Queue<C> {
     pub fn snapshot(&self) -> StatsSnapshot {
         let (queued, queued_cancelled) = {
             let st = self.lock();
-            (st.jobs.len(), st.jobs.iter().filter(|j| j.cancelled.load(Ordering::SeqCst)).count())
+            (
+                st.jobs.len(),
+                st.jobs
+                    .iter()
+                    .filter(|j| j.cancelled.load(Ordering::SeqCst))
+                    .count(),
+            )
         };
         let s = &self.stats;
         StatsSnapshot {

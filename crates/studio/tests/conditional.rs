@@ -3,9 +3,9 @@
 //! with the valid ones listed. The network is the official cond32 fixture (3 classes).
 
 use bestiary_canvas::png_meta;
+use bestiary_studio::{Studio, StudioConfig};
 use bestiary_stylegan::networks::{generate_seeds, Sampling};
 use bestiary_stylegan::{load_generator, ModelFile, NoiseMode, SynthesisOptions};
-use bestiary_studio::{Studio, StudioConfig};
 use bestiary_weights::Network;
 use burn::backend::Flex;
 use serde_json::{json, Value};
@@ -20,9 +20,16 @@ type B = Flex;
 /// cond32's G as a model file whose training set named its classes bird, cat and dog.
 fn model() -> ModelFile {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stylegan/tests/fixtures/cond32");
-    let cfg: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
-    let (tensors, _) = bestiary_weights::safetensors_io::read(&std::fs::read(dir.join("G.safetensors")).unwrap()).unwrap();
-    let g = Network { class_name: "Generator".into(), init_kwargs: cfg["G"].clone(), tensors };
+    let cfg: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let (tensors, _) =
+        bestiary_weights::safetensors_io::read(&std::fs::read(dir.join("G.safetensors")).unwrap())
+            .unwrap();
+    let g = Network {
+        class_name: "Generator".into(),
+        init_kwargs: cfg["G"].clone(),
+        tensors,
+    };
     ModelFile {
         networks: BTreeMap::from([("G_ema".to_string(), g)]),
         training_set_kwargs: Some(json!({"class_names": ["bird", "cat", "dog"]})),
@@ -40,11 +47,27 @@ fn start(dir: &Path, class: Option<&str>) -> Result<Studio, String> {
 fn request(addr: SocketAddr, head: &str, body: &str) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    s.write_all(format!("{head}\r\nHost: localhost:{}\r\nContent-Length: {}\r\n\r\n{body}", addr.port(), body.len()).as_bytes()).unwrap();
+    s.write_all(
+        format!(
+            "{head}\r\nHost: localhost:{}\r\nContent-Length: {}\r\n\r\n{body}",
+            addr.port(),
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
-    let split = out.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
-    let status = String::from_utf8_lossy(&out[..split]).split(' ').nth(1).unwrap().parse().unwrap();
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let status = String::from_utf8_lossy(&out[..split])
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     (status, out[split + 4..].to_vec())
 }
 
@@ -52,10 +75,22 @@ fn request(addr: SocketAddr, head: &str, body: &str) -> (u16, Vec<u8>) {
 fn generated(seed: u32, psi: f64, class: usize) -> Vec<u8> {
     let dev = Default::default();
     let (g, cfg) = load_generator::<B>(&model(), &dev).unwrap();
-    let s = Sampling { psi, cutoff: None, class: Some(class), synthesis: SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() } };
-    let hwc = generate_seeds(&g, &cfg, &[seed], &s, &dev).unwrap().remove(0);
+    let s = Sampling {
+        psi,
+        cutoff: None,
+        class: Some(class),
+        synthesis: SynthesisOptions {
+            noise_mode: NoiseMode::Const,
+            ..Default::default()
+        },
+    };
+    let hwc = generate_seeds(&g, &cfg, &[seed], &s, &dev)
+        .unwrap()
+        .remove(0);
     let r = cfg.img_resolution as u32;
-    bestiary_canvas::Image::from_channels(r, r, cfg.img_channels, &hwc).unwrap().into_raw()
+    bestiary_canvas::Image::from_channels(r, r, cfg.img_channels, &hwc)
+        .unwrap()
+        .into_raw()
 }
 
 #[test]
@@ -69,7 +104,11 @@ fn a_session_explores_one_class_as_generate_renders_it() {
     assert_eq!(info["class"], json!({"index": 2, "name": "dog"}));
     assert_eq!(info["directions"].as_array().unwrap().len(), 2);
     for (seed, psi) in [(5u32, 1.0f64), (6, 0.7)] {
-        let (status, png) = request(a, &format!("GET /api/seed.png?seed={seed}&psi={psi}&noise=const HTTP/1.1"), "");
+        let (status, png) = request(
+            a,
+            &format!("GET /api/seed.png?seed={seed}&psi={psi}&noise=const HTTP/1.1"),
+            "",
+        );
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&png));
         let px = png_meta::decode_png(&png).unwrap().0.into_raw();
         assert_eq!(px, generated(seed, psi, 2), "seed {seed} psi {psi}");
@@ -78,11 +117,20 @@ fn a_session_explores_one_class_as_generate_renders_it() {
     // A favourite of a seed's W is that seed's class-2 image, and records the class.
     let (_, body) = request(a, "GET /api/seed.w?seed=5&psi=1 HTTP/1.1", "");
     let w = serde_json::from_slice::<Value>(&body).unwrap()["w"].clone();
-    let (status, body) = request(a, "POST /api/favorites HTTP/1.1\r\nContent-Type: application/json", &json!({"w": w}).to_string());
+    let (status, body) = request(
+        a,
+        "POST /api/favorites HTTP/1.1\r\nContent-Type: application/json",
+        &json!({"w": w}).to_string(),
+    );
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    let (img, meta) = png_meta::decode_png(&std::fs::read(dir.path().join("favs/fav-0001.png")).unwrap()).unwrap();
+    let (img, meta) =
+        png_meta::decode_png(&std::fs::read(dir.path().join("favs/fav-0001.png")).unwrap())
+            .unwrap();
     assert_eq!(img.into_raw(), generated(5, 1.0, 2));
-    assert_eq!(meta.unwrap().params["class"], json!({"index": 2, "name": "dog"}));
+    assert_eq!(
+        meta.unwrap().params["class"],
+        json!({"index": 2, "name": "dog"})
+    );
     st.shutdown();
 
     // The index works as the name does.
@@ -95,11 +143,19 @@ fn a_session_explores_one_class_as_generate_renders_it() {
 fn a_wrong_or_missing_class_is_refused_with_the_valid_ones() {
     let dir = tempfile::tempdir().unwrap();
     for (class, msg) in [
-        (Some("cow"), "no class named 'cow': this network's classes are 0 (bird), 1 (cat), 2 (dog)"),
+        (
+            Some("cow"),
+            "no class named 'cow': this network's classes are 0 (bird), 1 (cat), 2 (dog)",
+        ),
         (Some("7"), "class 7 is out of range"),
-        (None, "choose a class with --class (one of 0 (bird), 1 (cat), 2 (dog))"),
+        (
+            None,
+            "choose a class with --class (one of 0 (bird), 1 (cat), 2 (dog))",
+        ),
     ] {
-        let err = start(dir.path(), class).err().unwrap_or_else(|| panic!("{class:?} was accepted"));
+        let err = start(dir.path(), class)
+            .err()
+            .unwrap_or_else(|| panic!("{class:?} was accepted"));
         assert!(err.contains(msg), "{err}");
     }
 }

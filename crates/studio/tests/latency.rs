@@ -3,9 +3,9 @@
 //! (`GET /api/seed.png`). The budget is 100 ms per image; the assertions are looser (a shared, loaded test
 //! machine) and the medians are printed (`--nocapture`).
 
-use bestiary_stylegan::{preset, Generator, ModelFile, NoiseMode};
 use bestiary_studio::engine::Engine;
 use bestiary_studio::{Studio, StudioConfig};
+use bestiary_stylegan::{preset, Generator, ModelFile, NoiseMode};
 use bestiary_weights::{DType, Network, TensorData};
 use burn::backend::Flex;
 use std::collections::BTreeMap;
@@ -30,14 +30,35 @@ fn lite_64px_tile_latency() {
     let cfg = preset("lite", 64, 0, 3, 1).unwrap().g;
     let dev = Default::default();
     let g = Generator::<Flex>::new(&cfg, &dev);
-    let tensors: BTreeMap<String, TensorData> =
-        g.state_dict().into_iter().map(|(n, (shape, data))| (n, TensorData { shape, dtype: DType::F32, data })).collect();
-    let net = Network { class_name: "Generator".into(), init_kwargs: serde_json::from_str(&cfg.to_json()).unwrap(), tensors };
-    let model = ModelFile { networks: BTreeMap::from([("G_ema".to_string(), net)]), training_set_kwargs: None };
+    let tensors: BTreeMap<String, TensorData> = g
+        .state_dict()
+        .into_iter()
+        .map(|(n, (shape, data))| {
+            (
+                n,
+                TensorData {
+                    shape,
+                    dtype: DType::F32,
+                    data,
+                },
+            )
+        })
+        .collect();
+    let net = Network {
+        class_name: "Generator".into(),
+        init_kwargs: serde_json::from_str(&cfg.to_json()).unwrap(),
+        tensors,
+    };
+    let model = ModelFile {
+        networks: BTreeMap::from([("G_ema".to_string(), net)]),
+        training_set_kwargs: None,
+    };
 
     let e = Engine::with_directions(g, cfg, dev, "lite64", Vec::new());
     let (med, lo, hi) = median_ms(|s| {
-        let png = e.png(&e.seed_pixels(s, 0.7, NoiseMode::Const).unwrap(), None).unwrap();
+        let png = e
+            .png(&e.seed_pixels(s, 0.7, NoiseMode::Const).unwrap(), None)
+            .unwrap();
         assert!(png.starts_with(b"\x89PNG"));
     });
     println!("lite 64x64 tile in the engine: median {med:.1} ms (min {lo:.1}, max {hi:.1})");
@@ -49,12 +70,16 @@ fn lite_64px_tile_latency() {
     let st = Studio::start::<Flex>(model, Default::default(), scfg).unwrap();
     let (hmed, hlo, hhi) = median_ms(|s| {
         let mut c = std::net::TcpStream::connect(st.addr()).unwrap();
-        c.write_all(format!("GET /api/seed.png?seed={s}&psi=0.7 HTTP/1.1\r\n\r\n").as_bytes()).unwrap();
+        c.write_all(format!("GET /api/seed.png?seed={s}&psi=0.7 HTTP/1.1\r\n\r\n").as_bytes())
+            .unwrap();
         let mut out = Vec::new();
         c.read_to_end(&mut out).unwrap();
         assert!(out.starts_with(b"HTTP/1.1 200"));
     });
     println!("lite 64x64 tile over HTTP: median {hmed:.1} ms (min {hlo:.1}, max {hhi:.1})");
     st.shutdown();
-    assert!(med < 1000.0 && hmed < 1000.0, "a 64px tile took {med:.1} / {hmed:.1} ms (budget 100 ms)");
+    assert!(
+        med < 1000.0 && hmed < 1000.0,
+        "a 64px tile took {med:.1} / {hmed:.1} ms (budget 100 ms)"
+    );
 }

@@ -1,9 +1,9 @@
 //! The studio over real HTTP on an ephemeral port, with the 16x16 fixture network.
 
 use bestiary_canvas::png_meta;
+use bestiary_studio::{b64, Studio, StudioConfig};
 use bestiary_stylegan::networks::{generate_seeds, Sampling};
 use bestiary_stylegan::{load_generator, ModelFile, NoiseMode, SynthesisOptions};
-use bestiary_studio::{b64, Studio, StudioConfig};
 use burn::backend::Flex;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -37,7 +37,8 @@ struct Reply {
 
 impl Reply {
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
@@ -47,14 +48,24 @@ fn raw(addr: SocketAddr, bytes: &[u8]) -> Reply {
     let _ = s.write_all(bytes);
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
-    let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no response head: {:?}", String::from_utf8_lossy(&out)));
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response head: {:?}", String::from_utf8_lossy(&out)));
     let head = String::from_utf8_lossy(&out[..split]).into_owned();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    Reply { status, headers: head, body: out[split + 4..].to_vec() }
+    Reply {
+        status,
+        headers: head,
+        body: out[split + 4..].to_vec(),
+    }
 }
 
 fn get(addr: SocketAddr, path: &str) -> Reply {
-    raw(addr, format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+    raw(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes(),
+    )
 }
 
 fn post(addr: SocketAddr, path: &str, body: &Value) -> Reply {
@@ -71,10 +82,22 @@ fn generated(seed: u32, psi: f64) -> Vec<u8> {
     let model = ModelFile::load(&fixture()).unwrap();
     let dev = Default::default();
     let (g, cfg) = load_generator::<B>(&model, &dev).unwrap();
-    let s = Sampling { psi, cutoff: None, class: None, synthesis: SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() } };
-    let hwc = generate_seeds(&g, &cfg, &[seed], &s, &dev).unwrap().remove(0);
+    let s = Sampling {
+        psi,
+        cutoff: None,
+        class: None,
+        synthesis: SynthesisOptions {
+            noise_mode: NoiseMode::Const,
+            ..Default::default()
+        },
+    };
+    let hwc = generate_seeds(&g, &cfg, &[seed], &s, &dev)
+        .unwrap()
+        .remove(0);
     let r = cfg.img_resolution as u32;
-    bestiary_canvas::Image::from_channels(r, r, cfg.img_channels, &hwc).unwrap().into_raw()
+    bestiary_canvas::Image::from_channels(r, r, cfg.img_channels, &hwc)
+        .unwrap()
+        .into_raw()
 }
 
 fn seed_w(addr: SocketAddr, seed: u32, psi: f64) -> String {
@@ -86,7 +109,10 @@ fn seed_w(addr: SocketAddr, seed: u32, psi: f64) -> String {
 fn wait_until(what: &str, f: impl Fn() -> bool) {
     let t = Instant::now();
     while !f() {
-        assert!(t.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -116,10 +142,17 @@ fn seed_tiles_match_generate() {
     let dir = tempfile::tempdir().unwrap();
     let st = start(dir.path());
     for (seed, psi) in [(0u32, 1.0f64), (7, 0.5), (42, -1.5), (3, 2.5)] {
-        let r = get(st.addr(), &format!("/api/seed.png?seed={seed}&psi={psi}&noise=const"));
+        let r = get(
+            st.addr(),
+            &format!("/api/seed.png?seed={seed}&psi={psi}&noise=const"),
+        );
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
         assert!(r.headers.contains("image/png"));
-        assert_eq!(pixels(&r.body), generated(seed, psi), "seed {seed} psi {psi}");
+        assert_eq!(
+            pixels(&r.body),
+            generated(seed, psi),
+            "seed {seed} psi {psi}"
+        );
         // Rendering the seed's W gives the same pixels too.
         let w = seed_w(st.addr(), seed, psi);
         let r = post(st.addr(), "/api/render", &json!({"w": w, "noise": "const"}));
@@ -128,7 +161,10 @@ fn seed_tiles_match_generate() {
     }
     // Other noise modes answer images too.
     for n in ["random", "none"] {
-        assert_eq!(get(st.addr(), &format!("/api/seed.png?seed=1&noise={n}")).status, 200);
+        assert_eq!(
+            get(st.addr(), &format!("/api/seed.png?seed=1&noise={n}")).status,
+            200
+        );
     }
     st.shutdown();
 }
@@ -139,7 +175,11 @@ fn breed_mix_direction_edit_walk() {
     let st = start(dir.path());
     let a = st.addr();
     let (w0, w1, w2) = (seed_w(a, 1, 0.7), seed_w(a, 2, 0.7), seed_w(a, 3, 0.7));
-    let r = post(a, "/api/breed", &json!({"w": w0, "count": 4, "strength": 0.5, "seed": 9}));
+    let r = post(
+        a,
+        "/api/breed",
+        &json!({"w": w0, "count": 4, "strength": 0.5, "seed": 9}),
+    );
     assert_eq!(r.status, 200);
     let kids = r.json()["children"].as_array().unwrap().clone();
     assert_eq!(kids.len(), 4);
@@ -148,22 +188,47 @@ fn breed_mix_direction_edit_walk() {
     assert_eq!(png.status, 200);
     assert_eq!(pixels(&png.body).len(), 16 * 16 * 4);
     // Same request, same children.
-    assert_eq!(post(a, "/api/breed", &json!({"w": w0, "count": 4, "strength": 0.5, "seed": 9})).json()["children"].as_array().unwrap(), &kids);
+    assert_eq!(
+        post(
+            a,
+            "/api/breed",
+            &json!({"w": w0, "count": 4, "strength": 0.5, "seed": 9})
+        )
+        .json()["children"]
+            .as_array()
+            .unwrap(),
+        &kids
+    );
 
-    let r = post(a, "/api/mix", &json!({"coarse": w0, "middle": w1, "fine": w2}));
+    let r = post(
+        a,
+        "/api/mix",
+        &json!({"coarse": w0, "middle": w1, "fine": w2}),
+    );
     assert_eq!(r.status, 200);
     let mixed = r.json()["w"].as_str().unwrap().to_string();
     assert_ne!(mixed, w0);
     assert_eq!(post(a, "/api/render", &json!({"w": mixed})).status, 200);
     // Two parents: the fine layers follow the middle one.
-    assert_eq!(post(a, "/api/mix", &json!({"coarse": w0, "middle": w1})).status, 200);
+    assert_eq!(
+        post(a, "/api/mix", &json!({"coarse": w0, "middle": w1})).status,
+        200
+    );
 
     for method in ["sefa", "ganspace"] {
-        let r = post(a, "/api/direction", &json!({"w": w0, "method": method, "index": 0, "amount": 2.0}));
+        let r = post(
+            a,
+            "/api/direction",
+            &json!({"w": w0, "method": method, "index": 0, "amount": 2.0}),
+        );
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
         assert_ne!(r.json()["w"].as_str().unwrap(), w0);
     }
-    let r = post(a, "/api/direction", &json!({"w": w0, "method": "sefa", "index": 0, "amount": 0.0}));
+    let r = post(
+        a,
+        "/api/direction",
+        &json!({"w": w0, "method": "sefa", "index": 0, "amount": 0.0}),
+    );
     assert_eq!(r.json()["w"].as_str().unwrap(), w0);
 
     let mut mask = vec![0u8; 16 * 16];
@@ -184,7 +249,10 @@ fn breed_mix_direction_edit_walk() {
         assert_eq!(px.len(), base.len());
         assert_ne!(px, base, "the edit changes something");
         // A far corner stays as the base renders it (feather 1 px, mask 4..10).
-        assert_eq!(px[(15 * 16 + 15) * 4..(15 * 16 + 16) * 4], base[(15 * 16 + 15) * 4..(15 * 16 + 16) * 4]);
+        assert_eq!(
+            px[(15 * 16 + 15) * 4..(15 * 16 + 16) * 4],
+            base[(15 * 16 + 15) * 4..(15 * 16 + 16) * 4]
+        );
     }
 
     let r = post(a, "/api/walk", &json!({"ws": [w0, w1, w2], "frames": 6}));
@@ -192,11 +260,19 @@ fn breed_mix_direction_edit_walk() {
     assert!(r.headers.contains("image/gif"));
     assert!(r.body.starts_with(b"GIF89a"));
     assert_eq!(gif_frames(&r.body), 6);
-    let r = post(a, "/api/walk", &json!({"ws": [w0, w1], "frames": 4, "fps": 10, "format": "webp"}));
+    let r = post(
+        a,
+        "/api/walk",
+        &json!({"ws": [w0, w1], "frames": 4, "fps": 10, "format": "webp"}),
+    );
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert!(r.headers.contains("image/webp"));
     assert_eq!(bestiary_media::decode_webp(&r.body).unwrap().len(), 4);
-    let r = post(a, "/api/walk", &json!({"ws": [w0, w1], "frames": 4, "format": "mp4"}));
+    let r = post(
+        a,
+        "/api/walk",
+        &json!({"ws": [w0, w1], "frames": 4, "format": "mp4"}),
+    );
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert!(r.headers.contains("video/mp4"));
     assert_eq!(bestiary_media::decode_mp4(&r.body).unwrap().len(), 4);
@@ -221,7 +297,11 @@ fn favourites_reproduce_their_image() {
     let st = start(dir.path());
     let a = st.addr();
     let w = seed_w(a, 5, 0.8);
-    let r = post(a, "/api/favorites", &json!({"w": w, "lineage": [{"seed": 5, "psi": 0.8}], "label": "first"}));
+    let r = post(
+        a,
+        "/api/favorites",
+        &json!({"w": w, "lineage": [{"seed": 5, "psi": 0.8}], "label": "first"}),
+    );
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let name = r.json()["name"].as_str().unwrap().to_string();
     assert_eq!(name, "fav-0001");
@@ -236,14 +316,26 @@ fn favourites_reproduce_their_image() {
     let st_bytes = std::fs::read(favs.join("fav-0001.safetensors")).unwrap();
     let (m, _) = bestiary_weights::safetensors_io::read(&st_bytes).unwrap();
     let info = get(a, "/api/info").json();
-    assert_eq!(m["w"].shape, vec![info["num_ws"].as_u64().unwrap() as usize, info["w_dim"].as_u64().unwrap() as usize]);
+    assert_eq!(
+        m["w"].shape,
+        vec![
+            info["num_ws"].as_u64().unwrap() as usize,
+            info["w_dim"].as_u64().unwrap() as usize
+        ]
+    );
     assert_eq!(b64::encode_f32(&m["w"].data), w);
     // Listed and served back.
-    assert_eq!(get(a, "/api/favorites").json()["favorites"], json!(["fav-0001"]));
+    assert_eq!(
+        get(a, "/api/favorites").json()["favorites"],
+        json!(["fav-0001"])
+    );
     assert_eq!(get(a, "/api/favorites/fav-0001.png").body, png);
     assert_eq!(get(a, "/api/favorites/fav-0001.safetensors").body, st_bytes);
     assert_eq!(get(a, "/api/favorites/fav-0001.w").json()["w"], json!(w));
-    assert_eq!(post(a, "/api/favorites", &json!({"w": w})).json()["name"], "fav-0002");
+    assert_eq!(
+        post(a, "/api/favorites", &json!({"w": w})).json()["name"],
+        "fav-0002"
+    );
     st.shutdown();
 }
 
@@ -289,14 +381,38 @@ fn invalid_parameters_are_400() {
         ("/api/breed", json!({"w": w})),
         ("/api/mix", json!({"coarse": w})),
         ("/api/mix", json!({"coarse": w, "middle": short})),
-        ("/api/direction", json!({"w": w, "method": "sefa", "index": 99, "amount": 1})),
-        ("/api/direction", json!({"w": w, "method": "pca", "index": 0, "amount": 1})),
-        ("/api/direction", json!({"w": w, "method": "sefa", "index": 0, "amount": 1e9})),
-        ("/api/direction", json!({"w": w, "method": "sefa", "index": 0, "amount": 1, "layers": "0-3"})),
-        ("/api/edit", json!({"w": w, "mask": b64::encode(&[255u8; 255]), "seed": 1})),
-        ("/api/edit", json!({"w": w, "mask": b64::encode(&[0u8; 256]), "seed": 1})),
-        ("/api/edit", json!({"w": w, "mask": mask16, "mode": "erase", "seed": 1})),
-        ("/api/edit", json!({"w": w, "mask": mask16, "mode": "reroll"})),
+        (
+            "/api/direction",
+            json!({"w": w, "method": "sefa", "index": 99, "amount": 1}),
+        ),
+        (
+            "/api/direction",
+            json!({"w": w, "method": "pca", "index": 0, "amount": 1}),
+        ),
+        (
+            "/api/direction",
+            json!({"w": w, "method": "sefa", "index": 0, "amount": 1e9}),
+        ),
+        (
+            "/api/direction",
+            json!({"w": w, "method": "sefa", "index": 0, "amount": 1, "layers": "0-3"}),
+        ),
+        (
+            "/api/edit",
+            json!({"w": w, "mask": b64::encode(&[255u8; 255]), "seed": 1}),
+        ),
+        (
+            "/api/edit",
+            json!({"w": w, "mask": b64::encode(&[0u8; 256]), "seed": 1}),
+        ),
+        (
+            "/api/edit",
+            json!({"w": w, "mask": mask16, "mode": "erase", "seed": 1}),
+        ),
+        (
+            "/api/edit",
+            json!({"w": w, "mask": mask16, "mode": "reroll"}),
+        ),
         ("/api/walk", json!({"ws": [w]})),
         ("/api/walk", json!({"ws": [w, w, w, w, w, w, w, w, w]})),
         ("/api/walk", json!({"ws": [w, w], "frames": 1000})),
@@ -304,30 +420,87 @@ fn invalid_parameters_are_400() {
         ("/api/walk", json!({"ws": [w, w], "format": "avi"})),
         ("/api/walk", json!({"ws": [w, w], "fps": 0})),
         ("/api/favorites", json!({"w": short})),
-        ("/api/favorites", json!({"w": w, "label": "x".repeat(70_000)})),
+        (
+            "/api/favorites",
+            json!({"w": w, "label": "x".repeat(70_000)}),
+        ),
     ] {
         let r = post(a, path, &body);
-        assert_eq!(r.status, 400, "{path} {body}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            400,
+            "{path} {body}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         assert!(r.json()["error"].is_string());
     }
     // Malformed HTTP and bodies.
     let json = "Content-Type: application/json\r\n";
-    assert_eq!(raw(a, format!("POST /api/render HTTP/1.1\r\n{json}Content-Length: 5\r\n\r\n{{nope").as_bytes()).status, 400);
-    assert_eq!(raw(a, format!("POST /api/render HTTP/1.1\r\n{json}Content-Length: 2\r\n\r\n[]").as_bytes()).status, 400);
+    assert_eq!(
+        raw(
+            a,
+            format!("POST /api/render HTTP/1.1\r\n{json}Content-Length: 5\r\n\r\n{{nope")
+                .as_bytes()
+        )
+        .status,
+        400
+    );
+    assert_eq!(
+        raw(
+            a,
+            format!("POST /api/render HTTP/1.1\r\n{json}Content-Length: 2\r\n\r\n[]").as_bytes()
+        )
+        .status,
+        400
+    );
     // Cross-site protections: a foreign Host (DNS rebinding) and non-JSON POSTs (CSRF without preflight).
-    assert_eq!(raw(a, b"GET /api/info HTTP/1.1\r\nHost: evil.example:80\r\n\r\n").status, 403);
+    assert_eq!(
+        raw(
+            a,
+            b"GET /api/info HTTP/1.1\r\nHost: evil.example:80\r\n\r\n"
+        )
+        .status,
+        403
+    );
     let body = json!({"w": w}).to_string();
     let form = format!("POST /api/favorites HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}", body.len());
     assert_eq!(raw(a, form.as_bytes()).status, 415);
     assert_eq!(get(a, "/api/favorites").json()["favorites"], json!([]));
     assert_eq!(raw(a, b"GARBAGE\r\n\r\n").status, 400);
-    assert_eq!(raw(a, b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n").status, 400);
+    assert_eq!(
+        raw(a, b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n").status,
+        400
+    );
     assert_eq!(raw(a, b"GET / HTTP/2\r\n\r\n").status, 505);
-    assert_eq!(raw(a, b"POST /api/render HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n").status, 411);
-    assert_eq!(raw(a, format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(20_000)).as_bytes()).status, 431);
+    assert_eq!(
+        raw(
+            a,
+            b"POST /api/render HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        )
+        .status,
+        411
+    );
+    assert_eq!(
+        raw(
+            a,
+            format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(20_000)).as_bytes()
+        )
+        .status,
+        431
+    );
     // Wrong methods and unknown routes.
-    assert_eq!(raw(a, b"DELETE /api/favorites HTTP/1.1\r\n\r\n").status, 405);
-    assert_eq!(raw(a, b"POST /api/seed.png HTTP/1.1\r\nContent-Length: 0\r\n\r\n").status, 405);
+    assert_eq!(
+        raw(a, b"DELETE /api/favorites HTTP/1.1\r\n\r\n").status,
+        405
+    );
+    assert_eq!(
+        raw(
+            a,
+            b"POST /api/seed.png HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
+        )
+        .status,
+        405
+    );
     assert_eq!(get(a, "/api/nothing").status, 404);
     assert_eq!(get(a, "/Cargo.toml").status, 404);
     // The server still works afterwards.
@@ -340,12 +513,23 @@ fn oversized_bodies_are_413() {
     let dir = tempfile::tempdir().unwrap();
     let st = start(dir.path());
     let big = vec![b'x'; 3 * 1024 * 1024];
-    let mut req = format!("POST /api/render HTTP/1.1\r\nContent-Length: {}\r\n\r\n", big.len()).into_bytes();
+    let mut req = format!(
+        "POST /api/render HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+        big.len()
+    )
+    .into_bytes();
     req.extend_from_slice(&big);
     let r = raw(st.addr(), &req);
     assert_eq!(r.status, 413);
     // Announced but not sent: refused before reading.
-    assert_eq!(raw(st.addr(), b"POST /api/render HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n").status, 413);
+    assert_eq!(
+        raw(
+            st.addr(),
+            b"POST /api/render HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n"
+        )
+        .status,
+        413
+    );
     assert_eq!(get(st.addr(), "/api/info").status, 200);
     st.shutdown();
 }
@@ -379,7 +563,10 @@ fn nothing_outside_the_favourites_folder() {
     ] {
         let r = get(a, path);
         assert!(r.status == 404 || r.status == 400, "{path}: {}", r.status);
-        assert!(!r.body.windows(6).any(|w| w == b"secret" || w == b"outsid"), "{path}");
+        assert!(
+            !r.body.windows(6).any(|w| w == b"secret" || w == b"outsid"),
+            "{path}"
+        );
     }
     // Requests cannot choose where favourites go: names are the server's own.
     let w = seed_w(a, 1, 1.0);
@@ -389,20 +576,45 @@ fn nothing_outside_the_favourites_folder() {
     ] {
         let r = post(a, "/api/favorites", &body);
         assert_eq!(r.status, 200);
-        assert!(bestiary_studio::favorites::valid_name(r.json()["name"].as_str().unwrap()));
+        assert!(bestiary_studio::favorites::valid_name(
+            r.json()["name"].as_str().unwrap()
+        ));
     }
-    let mut outside: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut outside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     outside.sort();
     assert_eq!(outside, ["fav-0001.png", "favs", "secret.png"]);
-    assert_eq!(std::fs::read(dir.path().join("fav-0001.png")).unwrap(), b"outside");
-    let inside: Vec<_> = std::fs::read_dir(dir.path().join("favs")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    assert!(inside.iter().all(|n| n.starts_with("fav-000") && (n.ends_with(".png") || n.ends_with(".safetensors"))), "{inside:?}");
+    assert_eq!(
+        std::fs::read(dir.path().join("fav-0001.png")).unwrap(),
+        b"outside"
+    );
+    let inside: Vec<_> = std::fs::read_dir(dir.path().join("favs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        inside
+            .iter()
+            .all(|n| n.starts_with("fav-000")
+                && (n.ends_with(".png") || n.ends_with(".safetensors"))),
+        "{inside:?}"
+    );
     assert_eq!(inside.len(), 4);
     // A symbolic link inside the folder is not followed out of it.
     #[cfg(unix)]
     {
-        std::os::unix::fs::symlink(dir.path().join("secret.png"), dir.path().join("favs/fav-0099.png")).unwrap();
-        std::fs::copy(dir.path().join("favs/fav-0001.safetensors"), dir.path().join("favs/fav-0099.safetensors")).unwrap();
+        std::os::unix::fs::symlink(
+            dir.path().join("secret.png"),
+            dir.path().join("favs/fav-0099.png"),
+        )
+        .unwrap();
+        std::fs::copy(
+            dir.path().join("favs/fav-0001.safetensors"),
+            dir.path().join("favs/fav-0099.safetensors"),
+        )
+        .unwrap();
         assert_eq!(get(a, "/api/favorites/fav-0099.png").status, 404);
     }
     st.shutdown();
@@ -411,7 +623,8 @@ fn nothing_outside_the_favourites_folder() {
 /// Opens a request and returns the socket without reading the answer.
 fn send(addr: SocketAddr, path: &str) -> TcpStream {
     let mut s = TcpStream::connect(addr).unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes()).unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes())
+        .unwrap();
     s
 }
 
@@ -419,7 +632,11 @@ fn finish(mut s: TcpStream) -> u16 {
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    String::from_utf8_lossy(&out)
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -427,7 +644,9 @@ fn full_queue_is_503() {
     let dir = tempfile::tempdir().unwrap();
     let st = start_with(dir.path(), |c| c.queue_capacity = 3);
     st.pause_worker(true);
-    let waiting: Vec<_> = (0..3).map(|i| send(st.addr(), &format!("/api/seed.png?seed={i}"))).collect();
+    let waiting: Vec<_> = (0..3)
+        .map(|i| send(st.addr(), &format!("/api/seed.png?seed={i}")))
+        .collect();
     wait_until("3 queued jobs", || st.stats().queued == 3);
     let r = get(st.addr(), "/api/seed.png?seed=9");
     assert_eq!(r.status, 503);
@@ -457,10 +676,15 @@ fn disconnected_and_stale_requests_are_dropped() {
     let new = send(st.addr(), "/api/seed.png?seed=3&tab=A&gen=2");
     assert_eq!(finish(old), 409);
     // A late request of an older generation is refused at once.
-    assert_eq!(get(st.addr(), "/api/seed.png?seed=4&tab=A&gen=1").status, 409);
+    assert_eq!(
+        get(st.addr(), "/api/seed.png?seed=4&tab=A&gen=1").status,
+        409
+    );
     // Another tab is not affected.
     let other = send(st.addr(), "/api/seed.png?seed=5&tab=B&gen=1");
-    wait_until("the disconnect noticed", || st.stats().queued_cancelled == 1 && st.stats().queued == 3);
+    wait_until("the disconnect noticed", || {
+        st.stats().queued_cancelled == 1 && st.stats().queued == 3
+    });
     st.pause_worker(false);
     assert_eq!(finish(new), 200);
     assert_eq!(finish(other), 200);
@@ -478,7 +702,15 @@ fn many_clients_at_once() {
     let st = start(dir.path());
     let a = st.addr();
     let handles: Vec<_> = (0..24)
-        .map(|i| std::thread::spawn(move || get(a, &format!("/api/seed.png?seed={i}&psi=0.5&tab=t{}&gen=0", i % 4)).status))
+        .map(|i| {
+            std::thread::spawn(move || {
+                get(
+                    a,
+                    &format!("/api/seed.png?seed={i}&psi=0.5&tab=t{}&gen=0", i % 4),
+                )
+                .status
+            })
+        })
         .collect();
     for h in handles {
         assert_eq!(h.join().unwrap(), 200);
@@ -494,7 +726,9 @@ fn binding_a_busy_port_fails_cleanly() {
     let model = ModelFile::load(&fixture()).unwrap();
     let mut cfg = StudioConfig::new(dir.path().join("favs"), "n");
     cfg.port = port;
-    let err = Studio::start::<B>(model, Default::default(), cfg).err().expect("port in use");
+    let err = Studio::start::<B>(model, Default::default(), cfg)
+        .err()
+        .expect("port in use");
     assert!(err.to_string().contains("cannot listen"), "{err}");
     st.shutdown();
 }
@@ -510,10 +744,19 @@ fn mutated_requests_never_break_the_server() {
     let w = seed_w(addr, 3, 0.7);
     let bodies = [
         ("/api/render", json!({"w": w, "noise": "const"})),
-        ("/api/breed", json!({"w": w, "count": 3, "strength": 0.5, "seed": 9})),
+        (
+            "/api/breed",
+            json!({"w": w, "count": 3, "strength": 0.5, "seed": 9}),
+        ),
         ("/api/mix", json!({"coarse": w, "middle": w, "fine": w})),
-        ("/api/direction", json!({"w": w, "method": "sefa", "index": 0, "amount": 1.0, "layers": "all"})),
-        ("/api/walk", json!({"ws": [w, w], "frames": 3, "fps": 10, "format": "gif"})),
+        (
+            "/api/direction",
+            json!({"w": w, "method": "sefa", "index": 0, "amount": 1.0, "layers": "all"}),
+        ),
+        (
+            "/api/walk",
+            json!({"ws": [w, w], "frames": 3, "fps": 10, "format": "gif"}),
+        ),
         ("/api/favorites", json!({"w": w, "noise": "const"})),
     ];
     let mut templates: Vec<Vec<u8>> = bodies
@@ -524,15 +767,34 @@ fn mutated_requests_never_break_the_server() {
                 .into_bytes()
         })
         .collect();
-    for path in ["/api/seed.png?seed=12&psi=0.5&noise=const", "/api/seed.w?seed=4&psi=1", "/api/info", "/", "/api/favorites"] {
+    for path in [
+        "/api/seed.png?seed=12&psi=0.5&noise=const",
+        "/api/seed.w?seed=4&psi=1",
+        "/api/info",
+        "/",
+        "/api/favorites",
+    ] {
         templates.push(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes());
     }
     let mut state = 0x5eed_u64;
     let mut next = move |n: usize| {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((state >> 33) as usize) % n.max(1)
     };
-    let specials: [&[u8]; 10] = [b"%", b"%zz", b"..", b"%2e%2e/", b"-1", b"99999999999999999999", b"\r\n", b"\0", b"\xff\xfe", b"NaN"];
+    let specials: [&[u8]; 10] = [
+        b"%",
+        b"%zz",
+        b"..",
+        b"%2e%2e/",
+        b"-1",
+        b"99999999999999999999",
+        b"\r\n",
+        b"\0",
+        b"\xff\xfe",
+        b"NaN",
+    ];
     let (mut answered, mut statuses) = (0, std::collections::BTreeMap::new());
     for i in 0..240 {
         let mut req = templates[i % templates.len()].clone();
@@ -544,13 +806,19 @@ fn mutated_requests_never_break_the_server() {
                 2 => {
                     req.remove(at);
                 }
-                3 => req.splice(at..at, specials[next(specials.len())].iter().copied()).for_each(drop),
+                3 => req
+                    .splice(at..at, specials[next(specials.len())].iter().copied())
+                    .for_each(drop),
                 4 => req.truncate(at.max(1)),
                 _ => {
                     // Repeat a header line (e.g. a second, different Content-Length).
                     let line = b"Content-Length: 7\r\n";
-                    let head_end = req.windows(2).position(|w| w == b"\r\n").map_or(req.len(), |p| p + 2);
-                    req.splice(head_end..head_end, line.iter().copied()).for_each(drop);
+                    let head_end = req
+                        .windows(2)
+                        .position(|w| w == b"\r\n")
+                        .map_or(req.len(), |p| p + 2);
+                    req.splice(head_end..head_end, line.iter().copied())
+                        .for_each(drop);
                 }
             }
         }
@@ -565,20 +833,39 @@ fn mutated_requests_never_break_the_server() {
             continue; // no complete request line: closed without an answer
         }
         let head = String::from_utf8_lossy(&out[..out.len().min(64)]).into_owned();
-        assert!(head.starts_with("HTTP/1.1 "), "request {i}: not an HTTP answer: {head:?}");
-        let status: u16 = head[9..12].parse().unwrap_or_else(|_| panic!("request {i}: bad status in {head:?}"));
-        assert!((200..500).contains(&status) || status == 503 || status == 505, "request {i}: status {status} for {:?}", String::from_utf8_lossy(&req));
+        assert!(
+            head.starts_with("HTTP/1.1 "),
+            "request {i}: not an HTTP answer: {head:?}"
+        );
+        let status: u16 = head[9..12]
+            .parse()
+            .unwrap_or_else(|_| panic!("request {i}: bad status in {head:?}"));
+        assert!(
+            (200..500).contains(&status) || status == 503 || status == 505,
+            "request {i}: status {status} for {:?}",
+            String::from_utf8_lossy(&req)
+        );
         answered += 1;
         *statuses.entry(status).or_insert(0) += 1;
     }
     eprintln!("mutated requests answered by status: {statuses:?}");
-    assert!(statuses.keys().any(|s| *s == 200) && statuses.keys().any(|s| (400..500).contains(s)), "{statuses:?}");
-    assert!(answered > 150, "only {answered} of 240 mutated requests were answered");
+    assert!(
+        statuses.keys().any(|s| *s == 200) && statuses.keys().any(|s| (400..500).contains(s)),
+        "{statuses:?}"
+    );
+    assert!(
+        answered > 150,
+        "only {answered} of 240 mutated requests were answered"
+    );
     // Still serving, and the worker still renders.
     let r = get(addr, "/api/seed.png?seed=5&psi=0.7&noise=const");
     assert_eq!(r.status, 200);
     assert_eq!(pixels(&r.body), generated(5, 0.7));
     // Nothing was written outside the favourites folder.
-    let outside: Vec<_> = std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n != "favs").collect();
+    let outside: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "favs")
+        .collect();
     assert!(outside.is_empty(), "{outside:?}");
 }

@@ -46,9 +46,16 @@ pub fn bench_generate<B: Backend>(
 ) -> Result<GenerateBench, crate::ConfigError> {
     let cfg = shape.generator_config()?;
     let g = Generator::<B>::new(&cfg, device);
-    let g_elements = g.state_dict().values().map(|(s, _)| s.iter().product::<usize>()).sum();
+    let g_elements = g
+        .state_dict()
+        .values()
+        .map(|(s, _)| s.iter().product::<usize>())
+        .sum();
     let z = bestiary_nn::host_rng::normal::<B, 2>([shape.batch, shape.z_dim], device);
-    let opts = SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() };
+    let opts = SynthesisOptions {
+        noise_mode: NoiseMode::Const,
+        ..Default::default()
+    };
     // Reading the result back forces asynchronous backends to finish before the clock stops.
     let run = || g.forward(z.clone(), None, 1.0, None, &opts).into_data();
     run();
@@ -57,5 +64,11 @@ pub fn bench_generate<B: Backend>(
         run();
     }
     let seconds = t.elapsed().as_secs_f64();
-    Ok(GenerateBench { shape, iters, seconds, imgs_per_s: (shape.batch * iters) as f64 / seconds, g_elements })
+    Ok(GenerateBench {
+        shape,
+        iters,
+        seconds,
+        imgs_per_s: (shape.batch * iters) as f64 / seconds,
+        g_elements,
+    })
 }

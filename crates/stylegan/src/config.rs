@@ -705,25 +705,40 @@ mod tests {
         let mut g = preset("lite", 32, 0, 3, 1).unwrap().g;
         g.synthesis_kwargs.channel_base = 7;
         let e = g.validate().unwrap_err().to_string();
-        assert!(e.contains("channel_base 7") && e.contains("at least 32"), "{e}");
+        assert!(
+            e.contains("channel_base 7") && e.contains("at least 32"),
+            "{e}"
+        );
         g.synthesis_kwargs.channel_base = 32; // the smallest that works: 1 channel at 32x32
         g.validate().unwrap();
         g.synthesis_kwargs.channel_max = 0;
         let e = g.validate().unwrap_err().to_string();
-        assert!(e.contains("channel_max 0") && e.contains("at least 1"), "{e}");
+        assert!(
+            e.contains("channel_max 0") && e.contains("at least 1"),
+            "{e}"
+        );
         g.synthesis_kwargs.channel_max = 3;
         g.synthesis_kwargs.kernel_size = 2;
-        assert!(g.validate().unwrap_err().to_string().contains("kernel_size 2"));
+        assert!(g
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("kernel_size 2"));
 
         let mut d = preset("lite", 32, 0, 3, 1).unwrap().d;
         d.channel_base = 7;
         d.channel_max = 3;
         let e = d.validate().unwrap_err().to_string();
-        assert!(e.contains("channel_base 7") && e.contains("at least 32"), "{e}");
+        assert!(
+            e.contains("channel_base 7") && e.contains("at least 32"),
+            "{e}"
+        );
         // Loading an official file with such kwargs fails the same way, before any tensor is made.
-        let e = DiscriminatorConfig::from_json(r#"{"img_resolution": 16, "img_channels": 3, "channel_base": 8}"#)
-            .unwrap_err()
-            .to_string();
+        let e = DiscriminatorConfig::from_json(
+            r#"{"img_resolution": 16, "img_channels": 3, "channel_base": 8}"#,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("channel_base 8"), "{e}");
     }
 

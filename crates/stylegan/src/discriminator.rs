@@ -2,8 +2,8 @@
 
 use bestiary_nn::layers::export_filter;
 use bestiary_nn::{
-    downsample2d, minibatch_std, Activation, Conv2dLayer, Fir, FullyConnectedLayer, StateError,
-    StateReader, WeightMap, join,
+    downsample2d, join, minibatch_std, Activation, Conv2dLayer, Fir, FullyConnectedLayer,
+    StateError, StateReader, WeightMap,
 };
 use burn::module::Module;
 use burn::tensor::{backend::Backend, Tensor};

@@ -2,13 +2,13 @@
 //! PyTorch implementation (NVlabs/stylegan2-ada-pytorch), with configs that read and write the
 //! official constructor kwargs and weights keyed by the official `state_dict` names.
 
+pub mod bench;
 pub mod config;
 pub mod discriminator;
 pub mod generator;
 pub mod mapping;
 pub mod model_file;
 pub mod networks;
-pub mod bench;
 pub mod seed;
 pub mod snapshot;
 pub mod state;
@@ -22,7 +22,7 @@ pub use config::{
 pub use discriminator::Discriminator;
 pub use generator::{to_uint8_nhwc, Generator};
 pub use mapping::MappingNetwork;
-pub use state::{select_network, StateError, WeightMap};
-pub use synthesis::{NoiseMode, SynthesisNetwork, SynthesisOptions};
 pub use model_file::{resolve_model_path, ModelError, ModelFile};
 pub use networks::{load_discriminator, load_generator, weight_map};
+pub use state::{select_network, StateError, WeightMap};
+pub use synthesis::{NoiseMode, SynthesisNetwork, SynthesisOptions};

@@ -1,8 +1,8 @@
 //! Mapping network: z (and label c) -> w, with the W moving average and truncation.
 
 use bestiary_nn::{
-    buffer, export_tensor, normalize_2nd_moment, Activation, FullyConnectedLayer, StateError,
-    StateReader, WeightMap, join,
+    buffer, export_tensor, join, normalize_2nd_moment, Activation, FullyConnectedLayer, StateError,
+    StateReader, WeightMap,
 };
 use burn::module::{Module, Param};
 use burn::tensor::{backend::Backend, Tensor};

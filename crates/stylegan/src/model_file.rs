@@ -22,7 +22,10 @@ pub const NETWORK_KEYS: [&str; 3] = ["G", "D", "G_ema"];
 pub enum ModelError {
     // The cause is part of the message (not a `source`), so error chains print it once.
     #[error("{path}: {reason}")]
-    Io { path: String, reason: std::io::Error },
+    Io {
+        path: String,
+        reason: std::io::Error,
+    },
     #[error("{0}")]
     Weights(#[from] bestiary_weights::Error),
     #[error("{0}")]
@@ -38,7 +41,10 @@ pub fn resolve_model_path(path: &Path) -> Result<PathBuf, ModelError> {
     if !path.is_dir() {
         return Ok(path.to_path_buf());
     }
-    let latest = crate::snapshot::latest_snapshot(path).map_err(|reason| ModelError::Io { path: path.display().to_string(), reason })?;
+    let latest = crate::snapshot::latest_snapshot(path).map_err(|reason| ModelError::Io {
+        path: path.display().to_string(),
+        reason,
+    })?;
     latest.map(|(_, p)| p).ok_or_else(|| {
         ModelError::Invalid(format!(
             "{} is a folder without network snapshots ({}*.safetensors or .pkl): give a model file \
@@ -62,14 +68,22 @@ pub const MAX_FILE_BYTES: u64 = 4 << 30;
 impl ModelFile {
     /// Reads `.pkl` (official pickle, nothing executed) or `.safetensors` (ours), chosen by content.
     pub fn load(path: &Path) -> Result<ModelFile, ModelError> {
-        let io = |reason| ModelError::Io { path: path.display().to_string(), reason };
+        let io = |reason| ModelError::Io {
+            path: path.display().to_string(),
+            reason,
+        };
         let len = std::fs::metadata(path).map_err(io)?.len();
         if len > MAX_FILE_BYTES {
-            return Err(ModelError::Invalid(format!("{}: {len} bytes is larger than any model file we accept", path.display())));
+            return Err(ModelError::Invalid(format!(
+                "{}: {len} bytes is larger than any model file we accept",
+                path.display()
+            )));
         }
         let bytes = std::fs::read(path).map_err(io)?;
         Self::from_bytes(&bytes).map_err(|e| match e {
-            ModelError::NotAModel(what) => ModelError::Invalid(format!("{} is not a model file: {what}", path.display())),
+            ModelError::NotAModel(what) => {
+                ModelError::Invalid(format!("{} is not a model file: {what}", path.display()))
+            }
             e => ModelError::Invalid(format!("{}: {e}", path.display())),
         })
     }
@@ -100,7 +114,10 @@ impl ModelFile {
         if let Some(d) = pkl.d {
             networks.insert("D".to_string(), d);
         }
-        Ok(ModelFile { networks, training_set_kwargs: pkl.training_set_kwargs })
+        Ok(ModelFile {
+            networks,
+            training_set_kwargs: pkl.training_set_kwargs,
+        })
     }
 
     pub fn from_safetensors(bytes: &[u8]) -> Result<ModelFile, ModelError> {
@@ -108,13 +125,18 @@ impl ModelFile {
         if let Some(state) = meta.get(TRAIN_STATE_KEY) {
             return Self::from_training_state(state, tensors);
         }
-        let header = meta
-            .get(META_KEY)
-            .ok_or_else(|| ModelError::Invalid(format!("not a bestiary model file (no '{META_KEY}' metadata)")))?;
-        let header: serde_json::Value =
-            serde_json::from_str(header).map_err(|e| ModelError::Invalid(format!("bad model metadata: {e}")))?;
+        let header = meta.get(META_KEY).ok_or_else(|| {
+            ModelError::Invalid(format!(
+                "not a bestiary model file (no '{META_KEY}' metadata)"
+            ))
+        })?;
+        let header: serde_json::Value = serde_json::from_str(header)
+            .map_err(|e| ModelError::Invalid(format!("bad model metadata: {e}")))?;
         if header["format"] != FORMAT {
-            return Err(ModelError::Invalid(format!("unsupported model format {} (expected {FORMAT})", header["format"])));
+            return Err(ModelError::Invalid(format!(
+                "unsupported model format {} (expected {FORMAT})",
+                header["format"]
+            )));
         }
         let nets = header["networks"]
             .as_object()
@@ -127,31 +149,73 @@ impl ModelFile {
                 .iter()
                 .filter_map(|(n, t)| n.strip_prefix(&prefix).map(|s| (s.to_string(), t.clone())))
                 .collect();
-            networks.insert(key.clone(), Network { class_name, init_kwargs: info["init_kwargs"].clone(), tensors: own });
+            networks.insert(
+                key.clone(),
+                Network {
+                    class_name,
+                    init_kwargs: info["init_kwargs"].clone(),
+                    tensors: own,
+                },
+            );
         }
-        if let Some(stray) = tensors.keys().find(|n| !nets.keys().any(|k| n.starts_with(&format!("{k}.")))) {
-            return Err(ModelError::Invalid(format!("tensor '{stray}' belongs to no listed network")));
+        if let Some(stray) = tensors
+            .keys()
+            .find(|n| !nets.keys().any(|k| n.starts_with(&format!("{k}."))))
+        {
+            return Err(ModelError::Invalid(format!(
+                "tensor '{stray}' belongs to no listed network"
+            )));
         }
-        let training_set_kwargs = header.get("training_set_kwargs").filter(|v| !v.is_null()).cloned();
-        Ok(ModelFile { networks, training_set_kwargs })
+        let training_set_kwargs = header
+            .get("training_set_kwargs")
+            .filter(|v| !v.is_null())
+            .cloned();
+        Ok(ModelFile {
+            networks,
+            training_set_kwargs,
+        })
     }
 
     /// G, D and G_ema of a training state (its optimizer moments are left out).
-    fn from_training_state(header: &str, tensors: BTreeMap<String, TensorData>) -> Result<ModelFile, ModelError> {
-        let header: serde_json::Value =
-            serde_json::from_str(header).map_err(|e| ModelError::Invalid(format!("bad training-state metadata: {e}")))?;
+    fn from_training_state(
+        header: &str,
+        tensors: BTreeMap<String, TensorData>,
+    ) -> Result<ModelFile, ModelError> {
+        let header: serde_json::Value = serde_json::from_str(header)
+            .map_err(|e| ModelError::Invalid(format!("bad training-state metadata: {e}")))?;
         let mut networks = BTreeMap::new();
-        for (key, class_name, kwargs) in [("G", "Generator", "G_kwargs"), ("D", "Discriminator", "D_kwargs"), ("G_ema", "Generator", "G_kwargs")] {
+        for (key, class_name, kwargs) in [
+            ("G", "Generator", "G_kwargs"),
+            ("D", "Discriminator", "D_kwargs"),
+            ("G_ema", "Generator", "G_kwargs"),
+        ] {
             let prefix = format!("{key}.");
-            let own: BTreeMap<String, TensorData> =
-                tensors.iter().filter_map(|(n, t)| n.strip_prefix(&prefix).map(|s| (s.to_string(), t.clone()))).collect();
+            let own: BTreeMap<String, TensorData> = tensors
+                .iter()
+                .filter_map(|(n, t)| n.strip_prefix(&prefix).map(|s| (s.to_string(), t.clone())))
+                .collect();
             if own.is_empty() {
-                return Err(ModelError::Invalid(format!("the training state holds no {key} tensors")));
+                return Err(ModelError::Invalid(format!(
+                    "the training state holds no {key} tensors"
+                )));
             }
-            networks.insert(key.to_string(), Network { class_name: class_name.into(), init_kwargs: header[kwargs].clone(), tensors: own });
+            networks.insert(
+                key.to_string(),
+                Network {
+                    class_name: class_name.into(),
+                    init_kwargs: header[kwargs].clone(),
+                    tensors: own,
+                },
+            );
         }
-        let training_set_kwargs = header.get("training_set_kwargs").filter(|v| !v.is_null()).cloned();
-        Ok(ModelFile { networks, training_set_kwargs })
+        let training_set_kwargs = header
+            .get("training_set_kwargs")
+            .filter(|v| !v.is_null())
+            .cloned();
+        Ok(ModelFile {
+            networks,
+            training_set_kwargs,
+        })
     }
 
     /// Serializes to our safetensors format, tensors in `dtype` (F32, or F16 for compact shipping).
@@ -159,7 +223,10 @@ impl ModelFile {
         let mut tensors = BTreeMap::new();
         let mut nets = serde_json::Map::new();
         for (key, net) in &self.networks {
-            nets.insert(key.clone(), serde_json::json!({"class_name": net.class_name, "init_kwargs": net.init_kwargs}));
+            nets.insert(
+                key.clone(),
+                serde_json::json!({"class_name": net.class_name, "init_kwargs": net.init_kwargs}),
+            );
             for (name, t) in &net.tensors {
                 tensors.insert(format!("{key}.{name}"), t.clone());
             }
@@ -175,7 +242,10 @@ impl ModelFile {
     pub fn network(&self, key: &str) -> Result<&Network, ModelError> {
         self.networks.get(key).ok_or_else(|| {
             let have: Vec<&str> = self.networks.keys().map(String::as_str).collect();
-            ModelError::Invalid(format!("the model file has no {key} network (it holds: {})", have.join(", ")))
+            ModelError::Invalid(format!(
+                "the model file has no {key} network (it holds: {})",
+                have.join(", ")
+            ))
         })
     }
 
@@ -196,8 +266,14 @@ mod tests {
     #[test]
     fn files_that_are_no_model_say_what_they_are() {
         assert_eq!(err(b""), "not a model file: it is an empty file");
-        assert_eq!(err(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01"), "not a model file: it is a PNG image");
-        assert_eq!(err(&[0x13, 0x37, 0xfe, 0x00, 0x01, 0x99]), "not a model file: neither a pickle nor safetensors");
+        assert_eq!(
+            err(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01"),
+            "not a model file: it is a PNG image"
+        );
+        assert_eq!(
+            err(&[0x13, 0x37, 0xfe, 0x00, 0x01, 0x99]),
+            "not a model file: neither a pickle nor safetensors"
+        );
         assert!(err(b"PK\x03\x04..archive/data.pkl..").contains("PyTorch zip checkpoint"));
         // A protocol-0 pickle that calls os.system: named and refused, never run.
         assert_eq!(
@@ -215,10 +291,19 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let e = resolve_model_path(&dir).unwrap_err().to_string();
         assert!(e.contains("folder without network snapshots"), "{e}");
-        for name in ["network-snapshot-000000.safetensors", "network-snapshot-000100.safetensors", "network-snapshot-000020.pkl", "network-snapshot-000900.json", "log.jsonl"] {
+        for name in [
+            "network-snapshot-000000.safetensors",
+            "network-snapshot-000100.safetensors",
+            "network-snapshot-000020.pkl",
+            "network-snapshot-000900.json",
+            "log.jsonl",
+        ] {
             std::fs::write(dir.join(name), b"x").unwrap();
         }
-        assert_eq!(resolve_model_path(&dir).unwrap(), dir.join("network-snapshot-000100.safetensors"));
+        assert_eq!(
+            resolve_model_path(&dir).unwrap(),
+            dir.join("network-snapshot-000100.safetensors")
+        );
         let file = dir.join("log.jsonl");
         assert_eq!(resolve_model_path(&file).unwrap(), file);
         std::fs::remove_dir_all(&dir).unwrap();
@@ -231,7 +316,10 @@ mod tests {
         let p = dir.join("x.pkl");
         std::fs::write(&p, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
         let e = ModelFile::load(&p).unwrap_err().to_string();
-        assert_eq!(e, format!("{} is not a model file: it is a PNG image", p.display()));
+        assert_eq!(
+            e,
+            format!("{} is not a model file: it is a PNG image", p.display())
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

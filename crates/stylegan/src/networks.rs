@@ -1,14 +1,20 @@
 //! From a model file to runnable Burn networks, and the sampling/scoring steps the CLI and later tools share.
 
 use crate::model_file::{ModelError, ModelFile};
-use crate::{seed, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, SynthesisOptions, WeightMap};
+use crate::{
+    seed, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, SynthesisOptions,
+    WeightMap,
+};
 use bestiary_weights::{Network, TensorData};
 use burn::tensor::{backend::Backend, Tensor, TensorData as BurnData};
 use std::collections::BTreeMap;
 
 /// Converts reader tensors to the networks' weight map (name -> shape + f32 data).
 pub fn weight_map(tensors: &BTreeMap<String, TensorData>) -> WeightMap {
-    tensors.iter().map(|(n, t)| (n.clone(), (t.shape.clone(), t.data.clone()))).collect()
+    tensors
+        .iter()
+        .map(|(n, t)| (n.clone(), (t.shape.clone(), t.data.clone())))
+        .collect()
 }
 
 fn check_class(net: &Network, key: &str, expected: &str) -> Result<(), ModelError> {
@@ -19,7 +25,10 @@ fn check_class(net: &Network, key: &str, expected: &str) -> Result<(), ModelErro
         _ => net.class_name.contains("Generator"),
     };
     if bad {
-        return Err(ModelError::Invalid(format!("{key} is a {}, expected a {expected}", net.class_name)));
+        return Err(ModelError::Invalid(format!(
+            "{key} is a {}, expected a {expected}",
+            net.class_name
+        )));
     }
     Ok(())
 }
@@ -29,7 +38,11 @@ pub fn load_generator<B: Backend>(
     model: &ModelFile,
     device: &B::Device,
 ) -> Result<(Generator<B>, GeneratorConfig), ModelError> {
-    let key = if model.networks.contains_key("G_ema") { "G_ema" } else { "G" };
+    let key = if model.networks.contains_key("G_ema") {
+        "G_ema"
+    } else {
+        "G"
+    };
     load_generator_named(model, key, device)
 }
 
@@ -41,7 +54,8 @@ pub fn load_generator_named<B: Backend>(
 ) -> Result<(Generator<B>, GeneratorConfig), ModelError> {
     let net = model.network(key)?;
     check_class(net, key, "Generator")?;
-    let cfg = GeneratorConfig::from_value(&net.init_kwargs).map_err(|e| ModelError::Invalid(format!("{key}: {e}")))?;
+    let cfg = GeneratorConfig::from_value(&net.init_kwargs)
+        .map_err(|e| ModelError::Invalid(format!("{key}: {e}")))?;
     let g = Generator::from_weights(&cfg, &weight_map(&net.tensors), device)
         .map_err(|e| ModelError::Invalid(format!("{key}: {e}")))?;
     Ok((g, cfg))
@@ -54,7 +68,8 @@ pub fn load_discriminator<B: Backend>(
 ) -> Result<(Discriminator<B>, DiscriminatorConfig), ModelError> {
     let net = model.network("D")?;
     check_class(net, "D", "Discriminator")?;
-    let cfg = DiscriminatorConfig::from_value(&net.init_kwargs).map_err(|e| ModelError::Invalid(format!("D: {e}")))?;
+    let cfg = DiscriminatorConfig::from_value(&net.init_kwargs)
+        .map_err(|e| ModelError::Invalid(format!("D: {e}")))?;
     let d = Discriminator::from_weights(&cfg, &weight_map(&net.tensors), device)
         .map_err(|e| ModelError::Invalid(format!("D: {e}")))?;
     Ok((d, cfg))
@@ -74,9 +89,10 @@ pub fn labels<B: Backend>(
         (_, None) => Err(ModelError::Invalid(format!(
             "this network is conditional ({c_dim} classes): give a class label with --class"
         ))),
-        (c, Some(k)) if k >= c => {
-            Err(ModelError::Invalid(format!("class {k} is out of range: this network has classes 0..{}", c - 1)))
-        }
+        (c, Some(k)) if k >= c => Err(ModelError::Invalid(format!(
+            "class {k} is out of range: this network has classes 0..{}",
+            c - 1
+        ))),
         (c, Some(k)) => {
             let mut v = vec![0f32; n * c];
             for i in 0..n {
@@ -89,7 +105,10 @@ pub fn labels<B: Backend>(
 
 /// z for each seed, exactly as the official generate.py makes it (numpy RandomState(seed).randn).
 pub fn z_for_seeds<B: Backend>(seeds: &[u32], z_dim: usize, device: &B::Device) -> Tensor<B, 2> {
-    let v: Vec<f32> = seeds.iter().flat_map(|&s| seed::z_from_seed(s, z_dim)).collect();
+    let v: Vec<f32> = seeds
+        .iter()
+        .flat_map(|&s| seed::z_from_seed(s, z_dim))
+        .collect();
     Tensor::from_data(BurnData::new(v, [seeds.len(), z_dim]), device)
 }
 
@@ -121,7 +140,9 @@ pub fn split_images<B: Backend>(img: Tensor<B, 4>) -> Vec<Vec<u8>> {
     let [n, c, h, w] = img.dims();
     let bytes = crate::to_uint8_nhwc(img);
     let per = h * w * c;
-    (0..n).map(|i| bytes[i * per..(i + 1) * per].to_vec()).collect()
+    (0..n)
+        .map(|i| bytes[i * per..(i + 1) * per].to_vec())
+        .collect()
 }
 
 /// Images from stored W vectors `[N, num_ws, w_dim]` (a projection's output).
@@ -145,11 +166,20 @@ pub fn critic_logit<B: Backend>(
 ) -> Result<f32, ModelError> {
     let (r, ch) = (cfg.img_resolution, cfg.img_channels);
     if hwc.len() != r * r * ch {
-        return Err(ModelError::Invalid(format!("expected {r}x{r}x{ch} pixels, got {} bytes", hwc.len())));
+        return Err(ModelError::Invalid(format!(
+            "expected {r}x{r}x{ch} pixels, got {} bytes",
+            hwc.len()
+        )));
     }
     let v: Vec<f32> = hwc.iter().map(|&b| b as f32 / 127.5 - 1.0).collect();
-    let x = Tensor::<B, 4>::from_data(BurnData::new(v, [1, r, r, ch]), device).permute([0, 3, 1, 2]);
+    let x =
+        Tensor::<B, 4>::from_data(BurnData::new(v, [1, r, r, ch]), device).permute([0, 3, 1, 2]);
     let c = labels::<B>(cfg.c_dim, class, 1, device)?;
-    let out = d.forward(x, c).into_data().convert::<f32>().to_vec::<f32>().map_err(|e| ModelError::Invalid(format!("{e:?}")))?;
+    let out = d
+        .forward(x, c)
+        .into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .map_err(|e| ModelError::Invalid(format!("{e:?}")))?;
     Ok(out[0])
 }

@@ -30,7 +30,10 @@ pub struct RandomState {
 
 impl std::fmt::Debug for RandomState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RandomState").field("pos", &self.pos).field("gauss", &self.gauss).finish()
+        f.debug_struct("RandomState")
+            .field("pos", &self.pos)
+            .field("gauss", &self.gauss)
+            .finish()
     }
 }
 
@@ -40,9 +43,15 @@ impl RandomState {
         let mut mt = [0u32; N];
         mt[0] = seed;
         for i in 1..N {
-            mt[i] = 1_812_433_253u32.wrapping_mul(mt[i - 1] ^ (mt[i - 1] >> 30)).wrapping_add(i as u32);
+            mt[i] = 1_812_433_253u32
+                .wrapping_mul(mt[i - 1] ^ (mt[i - 1] >> 30))
+                .wrapping_add(i as u32);
         }
-        RandomState { mt, pos: N, gauss: None }
+        RandomState {
+            mt,
+            pos: N,
+            gauss: None,
+        }
     }
 
     fn generate(&mut self) {
@@ -100,7 +109,11 @@ impl RandomState {
 
 /// The official latent of a seed: `RandomState(seed).randn(1, z_dim)` rounded to f32 (see the module docs).
 pub fn z_from_seed(seed: u32, z_dim: usize) -> Vec<f32> {
-    RandomState::new(seed).randn(z_dim).into_iter().map(|x| x as f32).collect()
+    RandomState::new(seed)
+        .randn(z_dim)
+        .into_iter()
+        .map(|x| x as f32)
+        .collect()
 }
 
 #[cfg(test)]
@@ -133,8 +146,19 @@ mod tests {
             seed: 0,
             u32s: [2357136044, 2546248239, 3071714933, 3626093760, 2588848963],
             f64s: [0.5488135039273248, 0.7151893663724195, 0.6027633760716439],
-            normals: [1.764052345967664, 0.4001572083672233, 0.9787379841057392, 2.240893199201458, 1.8675579901499675],
-            z_first: [1.764052391052246, 0.40015721321105957, 0.978738009929657, 2.2408931255340576],
+            normals: [
+                1.764052345967664,
+                0.4001572083672233,
+                0.9787379841057392,
+                2.240893199201458,
+                1.8675579901499675,
+            ],
+            z_first: [
+                1.764052391052246,
+                0.40015721321105957,
+                0.978738009929657,
+                2.2408931255340576,
+            ],
             z_255: 0.694749116897583,
             z_511: 1.3749641180038452,
             z_sum: -13.203225093195215,
@@ -142,7 +166,11 @@ mod tests {
         Ref {
             seed: 1,
             u32s: [1791095845, 4282876139, 3093770124, 4005303368, 491263],
-            f64s: [0.417022004702574, 0.7203244934421581, 0.00011437481734488664],
+            f64s: [
+                0.417022004702574,
+                0.7203244934421581,
+                0.00011437481734488664,
+            ],
             normals: [
                 1.6243453636632417,
                 -0.6117564136500754,
@@ -150,7 +178,12 @@ mod tests {
                 -1.0729686221561705,
                 0.8654076293246785,
             ],
-            z_first: [1.6243454217910767, -0.6117563843727112, -0.5281717777252197, -1.072968602180481],
+            z_first: [
+                1.6243454217910767,
+                -0.6117563843727112,
+                -0.5281717777252197,
+                -1.072968602180481,
+            ],
             z_255: -1.0445894002914429,
             z_511: 0.19686977565288544,
             z_sum: 25.26683539780788,
@@ -166,7 +199,12 @@ mod tests {
                 1.5230298564080254,
                 -0.23415337472333597,
             ],
-            z_first: [0.49671414494514465, -0.13826429843902588, 0.6476885676383972, 1.5230298042297363],
+            z_first: [
+                0.49671414494514465,
+                -0.13826429843902588,
+                0.6476885676383972,
+                1.5230298042297363,
+            ],
             z_255: -0.4842340648174286,
             z_511: -0.05023811012506485,
             z_sum: 2.2626309851184487,
@@ -182,7 +220,12 @@ mod tests {
                 0.2845010447986309,
                 0.11388773652167104,
             ],
-            z_first: [0.6484086513519287, 0.6693235039710999, -1.0805437564849854, 0.2845010459423065],
+            z_first: [
+                0.6484086513519287,
+                0.6693235039710999,
+                -1.0805437564849854,
+                0.2845010459423065,
+            ],
             z_255: 1.1589730978012085,
             z_511: -0.16334505379199982,
             z_sum: 12.683985859388486,
@@ -203,7 +246,12 @@ mod tests {
         for r in &REFS {
             let mut rs = RandomState::new(r.seed);
             for (i, want) in r.f64s.iter().enumerate() {
-                assert_eq!(rs.random_f64().to_bits(), want.to_bits(), "seed {} #{i}", r.seed);
+                assert_eq!(
+                    rs.random_f64().to_bits(),
+                    want.to_bits(),
+                    "seed {} #{i}",
+                    r.seed
+                );
             }
         }
     }
@@ -213,7 +261,12 @@ mod tests {
         for r in &REFS {
             let mut rs = RandomState::new(r.seed);
             for (i, want) in r.normals.iter().enumerate() {
-                assert_eq!(rs.standard_normal().to_bits(), want.to_bits(), "seed {} #{i}", r.seed);
+                assert_eq!(
+                    rs.standard_normal().to_bits(),
+                    want.to_bits(),
+                    "seed {} #{i}",
+                    r.seed
+                );
             }
         }
     }
@@ -227,7 +280,12 @@ mod tests {
             assert_eq!(z[255], r.z_255, "seed {}", r.seed);
             assert_eq!(z[511], r.z_511, "seed {}", r.seed);
             let sum = z.iter().fold(0.0f64, |a, &x| a + x as f64);
-            assert_eq!(sum.to_bits(), r.z_sum.to_bits(), "seed {}: sum {sum}", r.seed);
+            assert_eq!(
+                sum.to_bits(),
+                r.z_sum.to_bits(),
+                "seed {}: sum {sum}",
+                r.seed
+            );
         }
     }
 

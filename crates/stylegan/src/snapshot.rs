@@ -24,14 +24,24 @@ pub fn snapshot_name(nimg: u64) -> String {
 /// The images shown when a snapshot was taken, from its file name (ours, or an official `.pkl`).
 pub fn parse_snapshot_name(name: &str) -> Option<u64> {
     let stem = name.strip_prefix(SNAPSHOT_PREFIX)?;
-    let stem = stem.strip_suffix(".safetensors").or_else(|| stem.strip_suffix(".pkl"))?;
+    let stem = stem
+        .strip_suffix(".safetensors")
+        .or_else(|| stem.strip_suffix(".pkl"))?;
     let (kimg, rest) = stem.split_once('.').unwrap_or((stem, "000"));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     // The official `{:06d}` pads to six digits at least; the part after the point is always three.
-    if kimg.len() < 6 || !digits(kimg) || rest.len() != 3 || !digits(rest) || (stem.contains('.') && rest == "000") {
+    if kimg.len() < 6
+        || !digits(kimg)
+        || rest.len() != 3
+        || !digits(rest)
+        || (stem.contains('.') && rest == "000")
+    {
         return None;
     }
-    kimg.parse::<u64>().ok()?.checked_mul(1000)?.checked_add(rest.parse::<u64>().ok()?)
+    kimg.parse::<u64>()
+        .ok()?
+        .checked_mul(1000)?
+        .checked_add(rest.parse::<u64>().ok()?)
 }
 
 /// The snapshot of `dir` with the most images shown (the newest file on a tie, e.g. a `.pkl` and a
@@ -41,11 +51,16 @@ pub fn latest_snapshot(dir: &Path) -> std::io::Result<Option<(u64, PathBuf)>> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
-        let Some(nimg) = name.to_str().and_then(parse_snapshot_name) else { continue };
+        let Some(nimg) = name.to_str().and_then(parse_snapshot_name) else {
+            continue;
+        };
         if !entry.file_type()?.is_file() {
             continue;
         }
-        let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+        let modified = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::UNIX_EPOCH);
         if best.as_ref().is_none_or(|(k, _)| (nimg, modified) > *k) {
             best = Some(((nimg, modified), entry.path()));
         }

@@ -2,8 +2,9 @@
 
 use bestiary_nn::layers::export_filter;
 use bestiary_nn::{
-    bias_act, buffer, export_tensor, host_rng, modulated_conv2d, param, upsample2d, Activation, Conv2dLayer,
-    Fir, FullyConnectedLayer, ModConv, ModConvArgs, StateError, StateReader, WeightMap, join,
+    bias_act, buffer, export_tensor, host_rng, join, modulated_conv2d, param, upsample2d,
+    Activation, Conv2dLayer, Fir, FullyConnectedLayer, ModConv, ModConvArgs, StateError,
+    StateReader, WeightMap,
 };
 use burn::module::{Module, Param};
 use burn::tensor::{backend::Backend, Tensor};
@@ -100,7 +101,10 @@ impl<B: Backend> SynthesisLayer<B> {
                 1.0,
                 device,
             ),
-            weight: param(host_rng::normal([out_channels, in_channels, kernel_size, kernel_size], device)),
+            weight: param(host_rng::normal(
+                [out_channels, in_channels, kernel_size, kernel_size],
+                device,
+            )),
             bias: param(Tensor::zeros([out_channels], device)),
             noise_const: use_noise
                 .then(|| buffer(host_rng::normal([resolution, resolution], device))),
@@ -372,7 +376,10 @@ impl<B: Backend> SynthesisBlock<B> {
             )
         };
         let const_input = (in_channels == 0).then(|| {
-            param(host_rng::normal([out_channels, resolution, resolution], device))
+            param(host_rng::normal(
+                [out_channels, resolution, resolution],
+                device,
+            ))
         });
         let conv0 = (in_channels != 0).then(|| layer(in_channels, 2, f.clone()));
         let conv1 = layer(out_channels, 1, Fir::default_stylegan());
@@ -453,7 +460,10 @@ impl<B: Backend> SynthesisBlock<B> {
             None => x.expect("synthesis block needs x"),
         };
         let x = if self.in_channels == 0 {
-            let x = hook(BlockPoint::Conv(0), self.conv1.forward(x, w_at(wi), opts, 1.0));
+            let x = hook(
+                BlockPoint::Conv(0),
+                self.conv1.forward(x, w_at(wi), opts, 1.0),
+            );
             wi += 1;
             x
         } else if self.architecture == Architecture::Resnet {
@@ -465,7 +475,10 @@ impl<B: Backend> SynthesisBlock<B> {
                 .expect("conv0")
                 .forward(x, w_at(wi), opts, 1.0);
             let x = hook(BlockPoint::Conv(0), x);
-            let x = hook(BlockPoint::Conv(1), self.conv1.forward(x, w_at(wi + 1), opts, half));
+            let x = hook(
+                BlockPoint::Conv(1),
+                self.conv1.forward(x, w_at(wi + 1), opts, half),
+            );
             wi += 2;
             y + x
         } else {
@@ -475,7 +488,10 @@ impl<B: Backend> SynthesisBlock<B> {
                 .expect("conv0")
                 .forward(x, w_at(wi), opts, 1.0);
             let x = hook(BlockPoint::Conv(0), x);
-            let x = hook(BlockPoint::Conv(1), self.conv1.forward(x, w_at(wi + 1), opts, 1.0));
+            let x = hook(
+                BlockPoint::Conv(1),
+                self.conv1.forward(x, w_at(wi + 1), opts, 1.0),
+            );
             wi += 2;
             x
         };

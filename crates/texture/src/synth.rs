@@ -88,7 +88,9 @@ impl SynthOptions {
     /// least [`MIN_MAP`] positions per side. With fewer positions than that, a 512-channel Gram matrix is
     /// estimated from so few samples that it nearly memorises the source's layout instead of its texture.
     pub fn active_layers(&self, w: usize, h: usize) -> Vec<usize> {
-        (0..self.layers.len()).filter(|&i| (w.min(h) >> self.layers[i].pools()) >= MIN_MAP).collect()
+        (0..self.layers.len())
+            .filter(|&i| (w.min(h) >> self.layers[i].pools()) >= MIN_MAP)
+            .collect()
     }
 
     /// Checks sizes, steps and layers; every error is one line.
@@ -101,10 +103,16 @@ impl SynthOptions {
             return bad(format!("octaves must be in 1..=6, got {}", self.octaves));
         }
         if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return bad(format!("learning rate must be a positive number, got {}", self.lr));
+            return bad(format!(
+                "learning rate must be a positive number, got {}",
+                self.lr
+            ));
         }
         if self.width > 4096 || self.height > 4096 {
-            return bad(format!("size {}x{} is too large (at most 4096)", self.width, self.height));
+            return bad(format!(
+                "size {}x{} is too large (at most 4096)",
+                self.width, self.height
+            ));
         }
         let pools = self.layers.iter().map(|l| l.pools()).max().unwrap_or(0);
         let unit = 1usize << pools;
@@ -149,11 +157,26 @@ pub enum Optimizer {
 #[derive(Debug)]
 pub enum Event<'a> {
     /// An octave begins; `layers` are the layers matched at its scale.
-    Octave { index: usize, count: usize, width: usize, height: usize, layers: &'a [Layer] },
+    Octave {
+        index: usize,
+        count: usize,
+        width: usize,
+        height: usize,
+        layers: &'a [Layer],
+    },
     /// One optimisation step finished; `loss` is the mean relative Gram error before the step.
-    Step { octave: usize, step: usize, steps: usize, loss: f32 },
+    Step {
+        octave: usize,
+        step: usize,
+        steps: usize,
+        loss: f32,
+    },
     /// The current image (before colour matching).
-    Snapshot { octave: usize, step: usize, image: &'a Image },
+    Snapshot {
+        octave: usize,
+        step: usize,
+        image: &'a Image,
+    },
 }
 
 /// The Gram matrices to match at every octave (a weighted blend of the sources') and the sources' pixels
@@ -176,26 +199,38 @@ impl<B: Backend> Targets<B> {
             return Err(TextureError::Invalid("no source image".into()));
         }
         if sources.iter().any(|(_, w)| !(w.is_finite() && *w >= 0.0)) {
-            return Err(TextureError::Invalid("source weights must be finite and non-negative".into()));
+            return Err(TextureError::Invalid(
+                "source weights must be finite and non-negative".into(),
+            ));
         }
         let total: f32 = sources.iter().map(|(_, w)| w).sum();
         if total <= 0.0 {
             return Err(TextureError::Invalid("source weights sum to zero".into()));
         }
-        let short = opts.source_size.unwrap_or(opts.width.max(opts.height)).max(1);
+        let short = opts
+            .source_size
+            .unwrap_or(opts.width.max(opts.height))
+            .max(1);
         let device = vgg_device(vgg);
         let mut grams: Vec<Vec<Tensor<B, 3>>> = Vec::new();
         let mut active = Vec::new();
         let mut full = Vec::new();
         for (k, &(w, h)) in opts.octave_sizes().iter().enumerate() {
-            let layers: Vec<Layer> = opts.active_layers(w, h).into_iter().map(|i| opts.layers[i]).collect();
+            let layers: Vec<Layer> = opts
+                .active_layers(w, h)
+                .into_iter()
+                .map(|i| opts.layers[i])
+                .collect();
             let factor = 1.0 / (1u64 << (opts.octaves - 1 - k)) as f64;
             let mut blend: Option<Vec<Tensor<B, 3>>> = None;
             for (img, w) in sources {
                 let src = scaled_source(img, (short as f64 * factor).round().max(1.0) as usize)?;
                 let x = planar_to_tensor::<B>(&src, &device);
                 let feats = vgg.activations(x, &layers, Pad::Zero, opts.pool);
-                let g: Vec<Tensor<B, 3>> = feats.into_iter().map(|f| gram(f) * (*w / total) as f64).collect();
+                let g: Vec<Tensor<B, 3>> = feats
+                    .into_iter()
+                    .map(|f| gram(f) * (*w / total) as f64)
+                    .collect();
                 blend = Some(match blend {
                     None => g,
                     Some(b) => b.into_iter().zip(g).map(|(a, b)| a + b).collect(),
@@ -207,7 +242,12 @@ impl<B: Backend> Targets<B> {
             grams.push(blend.expect("at least one source"));
             active.push(layers);
         }
-        Ok(Targets { opts: opts.clone(), grams, active, sources: full })
+        Ok(Targets {
+            opts: opts.clone(),
+            grams,
+            active,
+            sources: full,
+        })
     }
 
     /// The options these targets were made for.
@@ -239,37 +279,53 @@ pub fn synthesize<B: AutodiffBackend>(
     let mut current: Option<Planar> = None;
     let mut losses = Vec::new();
     for (k, &(w, h)) in sizes.iter().enumerate() {
-        on_event(Event::Octave { index: k, count: sizes.len(), width: w, height: h, layers: &targets.active[k] });
+        on_event(Event::Octave {
+            index: k,
+            count: sizes.len(),
+            width: w,
+            height: h,
+            layers: &targets.active[k],
+        });
         let start = match current.take() {
             Some(p) => p.resized(w, h, opts.tile),
             None => noise(&mut rng, w, h, &targets.sources),
         };
         let x0 = planar_to_tensor::<B::InnerBackend>(&start, &device);
         let mut octave_losses = Vec::with_capacity(opts.steps);
-        let snapshot = |t: usize, x: &Tensor<B::InnerBackend, 4>, on_event: &mut dyn FnMut(Event<'_>)| {
-            if opts.snapshot_every > 0 && (t.is_multiple_of(opts.snapshot_every) || t == opts.steps) {
+        let snapshot = |t: usize,
+                        x: &Tensor<B::InnerBackend, 4>,
+                        on_event: &mut dyn FnMut(Event<'_>)| {
+            if opts.snapshot_every > 0 && (t.is_multiple_of(opts.snapshot_every) || t == opts.steps)
+            {
                 let img = tensor_to_planar(x.clone()).to_image();
-                on_event(Event::Snapshot { octave: k, step: t, image: &img });
+                on_event(Event::Snapshot {
+                    octave: k,
+                    step: t,
+                    image: &img,
+                });
             }
         };
-        let mut eval = |x: &Tensor<B::InnerBackend, 4>| -> Result<(f32, Tensor<B::InnerBackend, 4>)> {
-            let xa = Tensor::<B, 4>::from_inner(x.clone()).require_grad();
-            let feats = vgg.activations(xa.clone(), &targets.active[k], pad, opts.pool);
-            let n = feats.len() as f64;
-            let loss = feats
-                .into_iter()
-                .zip(&targets.grams[k])
-                .map(|(f, tg)| gram_loss(gram(f), tg.clone()))
-                .reduce(|a, b| a + b)
-                .expect("at least one layer")
-                / n;
-            let value: f32 = loss.clone().into_scalar().elem();
-            if !value.is_finite() {
-                return Err(TextureError::Invalid(format!("the loss became {value}")));
-            }
-            let g = xa.grad(&loss.backward()).expect("the image is a leaf that requires grad");
-            Ok((value, g))
-        };
+        let mut eval =
+            |x: &Tensor<B::InnerBackend, 4>| -> Result<(f32, Tensor<B::InnerBackend, 4>)> {
+                let xa = Tensor::<B, 4>::from_inner(x.clone()).require_grad();
+                let feats = vgg.activations(xa.clone(), &targets.active[k], pad, opts.pool);
+                let n = feats.len() as f64;
+                let loss = feats
+                    .into_iter()
+                    .zip(&targets.grams[k])
+                    .map(|(f, tg)| gram_loss(gram(f), tg.clone()))
+                    .reduce(|a, b| a + b)
+                    .expect("at least one layer")
+                    / n;
+                let value: f32 = loss.clone().into_scalar().elem();
+                if !value.is_finite() {
+                    return Err(TextureError::Invalid(format!("the loss became {value}")));
+                }
+                let g = xa
+                    .grad(&loss.backward())
+                    .expect("the image is a leaf that requires grad");
+                Ok((value, g))
+            };
         let x = match opts.optimizer {
             Optimizer::Adam => {
                 let mut x = x0;
@@ -286,7 +342,12 @@ pub fn synthesize<B: AutodiffBackend>(
                     let vhat = v.clone() / (1.0 - b2.powi(t as i32));
                     x = (x - mhat / (vhat.sqrt() + eps) * lr).clamp(0.0, 1.0);
                     octave_losses.push(value);
-                    on_event(Event::Step { octave: k, step: t, steps: opts.steps, loss: value });
+                    on_event(Event::Step {
+                        octave: k,
+                        step: t,
+                        steps: opts.steps,
+                        loss: value,
+                    });
                     snapshot(t, &x, on_event);
                 }
                 x
@@ -296,7 +357,12 @@ pub fn synthesize<B: AutodiffBackend>(
                 for t in 1..=opts.steps {
                     let value = lb.step(&mut eval)?;
                     octave_losses.push(value);
-                    on_event(Event::Step { octave: k, step: t, steps: opts.steps, loss: value });
+                    on_event(Event::Step {
+                        octave: k,
+                        step: t,
+                        steps: opts.steps,
+                        loss: value,
+                    });
                     snapshot(t, &lb.x, on_event);
                 }
                 lb.x.clamp(0.0, 1.0)
@@ -310,7 +376,10 @@ pub fn synthesize<B: AutodiffBackend>(
         let srcs: Vec<(&Planar, f32)> = targets.sources.iter().map(|(p, w)| (p, *w)).collect();
         match_colors(&mut out, &srcs);
     }
-    Ok(Synthesis { image: out.to_image(), losses })
+    Ok(Synthesis {
+        image: out.to_image(),
+        losses,
+    })
 }
 
 /// A source resized (Lanczos) so that its shorter side is `short`, its longer side cropped (centred) to at
@@ -318,7 +387,10 @@ pub fn synthesize<B: AutodiffBackend>(
 pub fn scaled_source(img: &Image, short: usize) -> Result<Planar> {
     let (w, h) = (img.width() as f64, img.height() as f64);
     let s = short as f64 / w.min(h);
-    let (nw, nh) = ((w * s).round().max(1.0) as u32, (h * s).round().max(1.0) as u32);
+    let (nw, nh) = (
+        (w * s).round().max(1.0) as u32,
+        (h * s).round().max(1.0) as u32,
+    );
     let resized = img.resized(nw, nh);
     let (cw, ch) = (nw.min(2 * short as u32), nh.min(2 * short as u32));
     let p = Planar::from_image(&resized);
@@ -334,19 +406,35 @@ pub fn scaled_source(img: &Image, short: usize) -> Result<Planar> {
             data.extend_from_slice(&p.data[row..row + cw]);
         }
     }
-    Ok(Planar { width: cw, height: ch, data })
+    Ok(Planar {
+        width: cw,
+        height: ch,
+        data,
+    })
 }
 
 /// Planar RGB as a `[1, 3, H, W]` tensor.
 pub fn planar_to_tensor<B: Backend>(p: &Planar, device: &B::Device) -> Tensor<B, 4> {
-    Tensor::from_data(TensorData::new(p.data.clone(), [1, 3, p.height, p.width]), device)
+    Tensor::from_data(
+        TensorData::new(p.data.clone(), [1, 3, p.height, p.width]),
+        device,
+    )
 }
 
 /// The first image of a `[N, 3, H, W]` tensor as planar RGB.
 pub fn tensor_to_planar<B: Backend>(x: Tensor<B, 4>) -> Planar {
     let [_, _, h, w] = x.dims();
-    let data = x.slice(0..1).into_data().convert::<f32>().to_vec::<f32>().expect("f32 data");
-    Planar { width: w, height: h, data }
+    let data = x
+        .slice(0..1)
+        .into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .expect("f32 data");
+    Planar {
+        width: w,
+        height: h,
+        data,
+    }
 }
 
 fn vgg_device<B: Backend>(vgg: &Vgg16<B>) -> B::Device {
@@ -385,7 +473,11 @@ fn noise(rng: &mut Rng, w: usize, h: usize, sources: &[(Planar, f32)]) -> Planar
     for i in 0..3 {
         for j in 0..=i {
             let s: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
-            l[i][j] = if i == j { (cov[i][i] - s).max(1e-12).sqrt() } else { (cov[i][j] - s) / l[j][j] };
+            l[i][j] = if i == j {
+                (cov[i][i] - s).max(1e-12).sqrt()
+            } else {
+                (cov[i][j] - s) / l[j][j]
+            };
         }
     }
     let n = w * h;
@@ -397,7 +489,11 @@ fn noise(rng: &mut Rng, w: usize, h: usize, sources: &[(Planar, f32)]) -> Planar
             data[c * n + i] = v.clamp(0.0, 1.0) as f32;
         }
     }
-    Planar { width: w, height: h, data }
+    Planar {
+        width: w,
+        height: h,
+        data,
+    }
 }
 
 /// Limited-memory BFGS on the pixels (Gatys et al. used L-BFGS): two-loop recursion over the last `history`
@@ -421,7 +517,13 @@ fn dot<B: Backend>(a: &Tensor<B, 4>, b: &Tensor<B, 4>) -> f64 {
 
 impl<B: Backend> Lbfgs<B> {
     fn new(x: Tensor<B, 4>, history: usize) -> Self {
-        Lbfgs { x, history, s: Vec::new(), y: Vec::new(), at_x: None }
+        Lbfgs {
+            x,
+            history,
+            s: Vec::new(),
+            y: Vec::new(),
+            at_x: None,
+        }
     }
 
     /// One iteration; returns the loss at the starting point.
@@ -442,7 +544,10 @@ impl<B: Backend> Lbfgs<B> {
         let gamma = match (self.s.last(), self.y.last()) {
             (Some(s), Some(y)) => dot(s, y) / dot(y, y),
             // First step: move each pixel by about 0.01 on average.
-            _ => 0.01 * (g.dims().iter().product::<usize>() as f64).sqrt() / dot(&g, &g).sqrt().max(1e-30),
+            _ => {
+                0.01 * (g.dims().iter().product::<usize>() as f64).sqrt()
+                    / dot(&g, &g).sqrt().max(1e-30)
+            }
         };
         let mut r = q * gamma;
         for ((s, y), (a, rho)) in self.s.iter().zip(&self.y).zip(alphas.into_iter().rev()) {

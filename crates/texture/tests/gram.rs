@@ -10,7 +10,10 @@ type B = Flex;
 fn gram_of_a_tiny_tensor_by_hand() {
     // N=1, C=2, H=1, W=3: channel a = [1, 2, 3], channel b = [0, -1, 4].
     let dev = Default::default();
-    let x = Tensor::<B, 4>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0, 0.0, -1.0, 4.0], [1, 2, 1, 3]), &dev);
+    let x = Tensor::<B, 4>::from_data(
+        TensorData::new(vec![1.0f32, 2.0, 3.0, 0.0, -1.0, 4.0], [1, 2, 1, 3]),
+        &dev,
+    );
     let g = gram(x).into_data().to_vec::<f32>().unwrap();
     // a.a = 14, a.b = 10, b.b = 17; divided by H*W = 3.
     let want = [14.0 / 3.0, 10.0 / 3.0, 10.0 / 3.0, 17.0 / 3.0];
@@ -36,5 +39,8 @@ fn gram_is_batched_and_loss_is_relative() {
     let t = g.clone().slice(0..1);
     let zero = gram_loss(t.clone(), t.clone()).into_scalar();
     let one = gram_loss(t.zeros_like(), t.clone()).into_scalar();
-    assert!(zero.abs() < 1e-7 && (one - 1.0).abs() < 1e-6, "{zero} {one}");
+    assert!(
+        zero.abs() < 1e-7 && (one - 1.0).abs() < 1e-6,
+        "{zero} {one}"
+    );
 }

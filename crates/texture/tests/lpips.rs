@@ -20,11 +20,17 @@ fn host(t: Tensor<B, 1>) -> Vec<f32> {
 
 #[test]
 fn lpips_matches_pytorch_reference() {
-    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/lpips_parity.safetensors")).unwrap();
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/lpips_parity.safetensors"
+    ))
+    .unwrap();
     let (fx, _) = bestiary_weights::safetensors_io::read(&bytes).unwrap();
     let dev = Default::default();
     let vgg = vgg();
-    let t = |k: &str| Tensor::<B, 4>::from_data(TensorData::new(fx[k].data.clone(), [4, 3, 32, 32]), &dev);
+    let t = |k: &str| {
+        Tensor::<B, 4>::from_data(TensorData::new(fx[k].data.clone(), [4, 3, 32, 32]), &dev)
+    };
     let got = host(lpips::distance(&vgg, t("x"), t("y")).unwrap());
     let want = &fx["d"].data;
     eprintln!("LPIPS ours {got:?}, PyTorch float64 {want:?}");
@@ -47,7 +53,10 @@ fn lpips_is_a_distance_that_grows_with_distortion() {
         let xy = host(lpips::distance(&vgg, x.clone(), y.clone()).unwrap());
         let yx = host(lpips::distance(&vgg, y, x.clone()).unwrap());
         for i in 0..2 {
-            assert!((xy[i] - yx[i]).abs() < 1e-6 * xy[i].max(1.0), "symmetric: {xy:?} vs {yx:?}");
+            assert!(
+                (xy[i] - yx[i]).abs() < 1e-6 * xy[i].max(1.0),
+                "symmetric: {xy:?} vs {yx:?}"
+            );
             assert!(xy[i] > last[i], "noise {amp}: {} after {}", xy[i], last[i]);
         }
         last = xy;
@@ -61,7 +70,12 @@ fn lpips_is_a_distance_that_grows_with_distortion() {
     // Mismatched inputs are refused.
     let small = Tensor::<B, 4>::zeros([2, 3, 32, 32], &dev);
     assert!(lpips::distance(&vgg, small.clone(), Tensor::zeros([2, 3, 48, 48], &dev)).is_err());
-    assert!(lpips::distance(&vgg, Tensor::zeros([1, 1, 32, 32], &dev), Tensor::zeros([1, 1, 32, 32], &dev)).is_err());
+    assert!(lpips::distance(
+        &vgg,
+        Tensor::zeros([1, 1, 32, 32], &dev),
+        Tensor::zeros([1, 1, 32, 32], &dev)
+    )
+    .is_err());
 }
 
 #[test]
@@ -73,7 +87,12 @@ fn lpips_gradient_is_finite_even_on_flat_images() {
     let x = Tensor::<A, 4>::zeros([1, 3, 16, 16], &dev).require_grad();
     let y = Tensor::<A, 4>::random([1, 3, 16, 16], Distribution::Uniform(0.0, 1.0), &dev);
     let d = lpips::distance(&vgg, x.clone(), y).unwrap().sum();
-    let g = x.grad(&d.backward()).unwrap().into_data().to_vec::<f32>().unwrap();
+    let g = x
+        .grad(&d.backward())
+        .unwrap()
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
     assert!(g.iter().all(|v| v.is_finite()), "non-finite gradient");
     assert!(g.iter().any(|&v| v != 0.0), "zero gradient");
 }

@@ -11,7 +11,11 @@ type B = Flex;
 
 #[test]
 fn vgg16_matches_pytorch_reference() {
-    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/vgg16_parity.safetensors")).unwrap();
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/vgg16_parity.safetensors"
+    ))
+    .unwrap();
     let (fx, _) = bestiary_weights::safetensors_io::read(&bytes).unwrap();
     let dev = Default::default();
     let vgg = Vgg16::<B>::load(&common::vgg16_path(), &dev).unwrap();
@@ -27,9 +31,16 @@ fn vgg16_matches_pytorch_reference() {
         let got = act.into_data().to_vec::<f32>().unwrap();
         assert_eq!(got.len(), want.data.len(), "{layer}");
         let scale = want.data.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let err = got.iter().zip(&want.data).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        let err = got
+            .iter()
+            .zip(&want.data)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
         eprintln!("{layer}: max |a-b| / max |b| = {:.2e}", err / scale);
-        assert!(err / scale < 1e-4, "{layer}: relative error {}", err / scale);
+        assert!(
+            err / scale < 1e-4,
+            "{layer}: relative error {}",
+            err / scale
+        );
     }
 
     // `features` gives the LPIPS taps, the same tensors.
@@ -39,6 +50,11 @@ fn vgg16_matches_pytorch_reference() {
         let got = t.into_data().to_vec::<f32>().unwrap();
         let want = &fx[&layer.name()].data;
         let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
-        assert!(got.iter().zip(want).all(|(a, b)| (a - b).abs() <= 1e-4 * scale), "{layer}");
+        assert!(
+            got.iter()
+                .zip(want)
+                .all(|(a, b)| (a - b).abs() <= 1e-4 * scale),
+            "{layer}"
+        );
     }
 }

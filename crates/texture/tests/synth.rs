@@ -16,7 +16,12 @@ fn stripes() -> Image {
         for x in 0..64u32 {
             let s = (((x + y) / 4) % 2) as u8;
             let grain = ((x * 7 + y * 13) % 5) as u8 * 6;
-            raw.extend_from_slice(&[40 + 170 * s + grain, 90 + 60 * s, 160 - 100 * s + grain, 255]);
+            raw.extend_from_slice(&[
+                40 + 170 * s + grain,
+                90 + 60 * s,
+                160 - 100 * s + grain,
+                255,
+            ]);
         }
     }
     Image::from_raw(64, 64, raw).unwrap()
@@ -24,7 +29,15 @@ fn stripes() -> Image {
 
 fn run(tile: bool, steps: usize, seed: u64) -> Synthesis {
     let vgg = Vgg16::<B>::load(&common::vgg16_path(), &Default::default()).unwrap();
-    let opts = SynthOptions { width: 32, height: 32, steps, octaves: 1, tile, lr: 0.05, ..Default::default() };
+    let opts = SynthOptions {
+        width: 32,
+        height: 32,
+        steps,
+        octaves: 1,
+        tile,
+        lr: 0.05,
+        ..Default::default()
+    };
     let targets = Targets::new(&vgg, &[(stripes(), 1.0)], &opts).unwrap();
     let mut steps_seen = 0;
     let s = synthesize(&vgg, &targets, seed, &mut |e| {
@@ -69,7 +82,11 @@ fn transpose(p: &Planar) -> Planar {
             }
         }
     }
-    Planar { width: h, height: w, data }
+    Planar {
+        width: h,
+        height: w,
+        data,
+    }
 }
 
 #[test]
@@ -82,7 +99,13 @@ fn tiled_texture_wraps_without_seams() {
         let mut interior: Vec<f32> = (0..w - 1).map(|j| col_diff(&q, j, j + 1)).collect();
         interior.sort_by(f32::total_cmp);
         let median = interior[interior.len() / 2];
-        eprintln!("{what}: wrap-around {wrap:.4}, interior median {median:.4}, max {:.4}", interior[w - 2]);
-        assert!(wrap <= 1.25 * median, "{what}: wrap-around difference {wrap} vs interior median {median}");
+        eprintln!(
+            "{what}: wrap-around {wrap:.4}, interior median {median:.4}, max {:.4}",
+            interior[w - 2]
+        );
+        assert!(
+            wrap <= 1.25 * median,
+            "{what}: wrap-around difference {wrap} vs interior median {median}"
+        );
     }
 }

@@ -2,10 +2,10 @@
 //! regularization rescales both) and moments kept in parameter visiting order so that they can be
 //! saved by index and restored exactly into a network rebuilt from its config.
 
+use bestiary_nn::cpu;
 use burn::module::{AutodiffModule, ModuleMapper, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
-use bestiary_nn::cpu;
 
 /// Moments of one parameter (flattened) and its own step count.
 #[derive(Clone, Debug)]
@@ -34,7 +34,9 @@ pub struct AdamStep {
 
 impl<B: Backend> Adam<B> {
     pub fn new() -> Self {
-        Adam { moments: Vec::new() }
+        Adam {
+            moments: Vec::new(),
+        }
     }
 
     /// Updates every trainable parameter of `module`, with its gradient in `grads` (zero where
@@ -44,7 +46,12 @@ impl<B: Backend> Adam<B> {
         A: AutodiffBackend<InnerBackend = B>,
         M: AutodiffModule<A>,
     {
-        let mut mapper = AdamMapper::<A> { grads, adam: self, index: 0, hp };
+        let mut mapper = AdamMapper::<A> {
+            grads,
+            adam: self,
+            index: 0,
+            hp,
+        };
         module.map(&mut mapper)
     }
 
@@ -54,7 +61,8 @@ impl<B: Backend> Adam<B> {
             .iter()
             .enumerate()
             .filter_map(|(i, s)| {
-                s.as_ref().map(|s| (i, s.step, to_vec(s.m.clone()), to_vec(s.v.clone())))
+                s.as_ref()
+                    .map(|s| (i, s.step, to_vec(s.m.clone()), to_vec(s.v.clone())))
             })
             .collect()
     }
@@ -89,7 +97,10 @@ pub fn param_sizes<B: Backend, M: burn::module::Module<B>>(module: &M) -> Vec<us
 }
 
 fn to_vec<B: Backend>(t: Tensor<B, 1>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec::<f32>().expect("f32 data")
+    t.into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .expect("f32 data")
 }
 
 struct AdamMapper<'a, A: AutodiffBackend> {

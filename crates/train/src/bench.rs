@@ -30,7 +30,11 @@ pub fn bench_discriminator(shape: &BenchShape) -> Result<DiscriminatorConfig, Co
     }))
 }
 
-pub fn bench_train<B: Backend>(shape: BenchShape, iters: usize, device: &B::Device) -> Result<TrainBench, ConfigError> {
+pub fn bench_train<B: Backend>(
+    shape: BenchShape,
+    iters: usize,
+    device: &B::Device,
+) -> Result<TrainBench, ConfigError> {
     let g_cfg = shape.generator_config()?;
     let d_cfg = bench_discriminator(&shape)?;
     let preset = bestiary_stylegan::preset("auto", shape.res, 0, 3, 1)?;
@@ -48,7 +52,9 @@ pub fn bench_train<B: Backend>(shape: BenchShape, iters: usize, device: &B::Devi
         resolution: shape.res,
         channels: 3,
         c_dim: 0,
-        pixels: (0..shape.batch).map(|_| (0..n).map(|_| rng.below(256) as u8).collect()).collect(),
+        pixels: (0..shape.batch)
+            .map(|_| (0..n).map(|_| rng.below(256) as u8).collect())
+            .collect(),
         labels: vec![],
     };
     let mut t = Trainer::<B>::new(g_cfg, d_cfg, opts, device);

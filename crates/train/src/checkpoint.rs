@@ -5,7 +5,9 @@
 use crate::adam::Adam;
 use crate::options::TrainOptions;
 use crate::step::{Ad, Progress, Trainer, ADAM_BETAS};
-use bestiary_stylegan::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, ModelFile, WeightMap};
+use bestiary_stylegan::{
+    Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, ModelFile, WeightMap,
+};
 use bestiary_weights::{safetensors_io, DType, Network, TensorData};
 use burn::tensor::backend::Backend;
 use std::collections::BTreeMap;
@@ -26,7 +28,14 @@ pub enum CheckpointError {
 
 fn to_tensors(map: WeightMap, prefix: &str, out: &mut BTreeMap<String, TensorData>) {
     for (name, (shape, data)) in map {
-        out.insert(format!("{prefix}.{name}"), TensorData { shape, dtype: DType::F32, data });
+        out.insert(
+            format!("{prefix}.{name}"),
+            TensorData {
+                shape,
+                dtype: DType::F32,
+                data,
+            },
+        );
     }
 }
 
@@ -34,7 +43,19 @@ fn network(class_name: &str, kwargs: &str, map: WeightMap) -> Network {
     Network {
         class_name: class_name.to_string(),
         init_kwargs: serde_json::from_str(kwargs).unwrap_or(serde_json::Value::Null),
-        tensors: map.into_iter().map(|(n, (shape, data))| (n, TensorData { shape, dtype: DType::F32, data })).collect(),
+        tensors: map
+            .into_iter()
+            .map(|(n, (shape, data))| {
+                (
+                    n,
+                    TensorData {
+                        shape,
+                        dtype: DType::F32,
+                        data,
+                    },
+                )
+            })
+            .collect(),
     }
 }
 
@@ -44,14 +65,29 @@ impl<B: Backend> Trainer<B> {
     /// G, D and G_ema as a model file (what `generate`, `convert` and `--resume FILE` read).
     pub fn model_file(&self, training_set_kwargs: Option<serde_json::Value>) -> ModelFile {
         let mut networks = BTreeMap::new();
-        networks.insert("G".into(), network("Generator", &self.g_cfg.to_json(), self.g.state_dict()));
-        networks.insert("D".into(), network("Discriminator", &self.d_cfg.to_json(), self.d.state_dict()));
-        networks.insert("G_ema".into(), network("Generator", &self.g_cfg.to_json(), self.g_ema.state_dict()));
-        ModelFile { networks, training_set_kwargs }
+        networks.insert(
+            "G".into(),
+            network("Generator", &self.g_cfg.to_json(), self.g.state_dict()),
+        );
+        networks.insert(
+            "D".into(),
+            network("Discriminator", &self.d_cfg.to_json(), self.d.state_dict()),
+        );
+        networks.insert(
+            "G_ema".into(),
+            network("Generator", &self.g_cfg.to_json(), self.g_ema.state_dict()),
+        );
+        ModelFile {
+            networks,
+            training_set_kwargs,
+        }
     }
 
     /// Serializes the full training state.
-    pub fn state_bytes(&self, training_set_kwargs: Option<serde_json::Value>) -> Result<Vec<u8>, String> {
+    pub fn state_bytes(
+        &self,
+        training_set_kwargs: Option<serde_json::Value>,
+    ) -> Result<Vec<u8>, String> {
         let mut tensors = BTreeMap::new();
         to_tensors(self.g.state_dict(), "G", &mut tensors);
         to_tensors(self.d.state_dict(), "D", &mut tensors);
@@ -61,15 +97,33 @@ impl<B: Backend> Trainer<B> {
         // a resume is exact without them. `compact_state` stores the second moments as bf16 (half the
         // bytes, ~0.4% relative rounding of each step's scale): what lets a run travel between machines.
         let keep_m = ADAM_BETAS.0 != 0.0;
-        let v_dtype = if self.opts.compact_state { DType::BF16 } else { DType::F32 };
+        let v_dtype = if self.opts.compact_state {
+            DType::BF16
+        } else {
+            DType::F32
+        };
         for (key, opt) in [("G", &self.opt_g), ("D", &self.opt_d)] {
             let mut list = Vec::new();
             for (i, step, m, v) in opt.export() {
                 let n = m.len();
                 if keep_m {
-                    tensors.insert(format!("adam.{key}.{i}.m"), TensorData { shape: vec![n], dtype: DType::F32, data: m });
+                    tensors.insert(
+                        format!("adam.{key}.{i}.m"),
+                        TensorData {
+                            shape: vec![n],
+                            dtype: DType::F32,
+                            data: m,
+                        },
+                    );
                 }
-                tensors.insert(format!("adam.{key}.{i}.v"), TensorData { shape: vec![n], dtype: v_dtype, data: v });
+                tensors.insert(
+                    format!("adam.{key}.{i}.v"),
+                    TensorData {
+                        shape: vec![n],
+                        dtype: v_dtype,
+                        data: v,
+                    },
+                );
                 list.push(serde_json::json!([i, step]));
             }
             steps.insert(key.into(), serde_json::Value::Array(list));
@@ -89,61 +143,107 @@ impl<B: Backend> Trainer<B> {
 
     /// Writes `network-snapshot-KKKKKK[.III].safetensors` and then the training state, each atomically.
     /// Returns the snapshot path.
-    pub fn save(&self, outdir: &Path, training_set_kwargs: Option<serde_json::Value>) -> Result<PathBuf, CheckpointError> {
+    pub fn save(
+        &self,
+        outdir: &Path,
+        training_set_kwargs: Option<serde_json::Value>,
+    ) -> Result<PathBuf, CheckpointError> {
         let snap = outdir.join(snapshot_name(self.progress.nimg));
         let bytes = self
             .model_file(training_set_kwargs.clone())
             .to_safetensors(DType::F32)
-            .map_err(|e| CheckpointError::Io { path: snap.display().to_string(), reason: e.to_string() })?;
-        bestiary_canvas::io::write_atomic(&snap, &bytes)
-            .map_err(|e| CheckpointError::Io { path: snap.display().to_string(), reason: e.to_string() })?;
+            .map_err(|e| CheckpointError::Io {
+                path: snap.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        bestiary_canvas::io::write_atomic(&snap, &bytes).map_err(|e| CheckpointError::Io {
+            path: snap.display().to_string(),
+            reason: e.to_string(),
+        })?;
         self.save_state(outdir, training_set_kwargs)?;
         Ok(snap)
     }
 
     /// Writes the training state alone, atomically (a run writes it before its first step, so that its
     /// folder can be resumed from the start whenever it is stopped).
-    pub fn save_state(&self, outdir: &Path, training_set_kwargs: Option<serde_json::Value>) -> Result<PathBuf, CheckpointError> {
+    pub fn save_state(
+        &self,
+        outdir: &Path,
+        training_set_kwargs: Option<serde_json::Value>,
+    ) -> Result<PathBuf, CheckpointError> {
         let state = outdir.join(STATE_FILE);
-        let io = |e: String| CheckpointError::Io { path: state.display().to_string(), reason: e };
+        let io = |e: String| CheckpointError::Io {
+            path: state.display().to_string(),
+            reason: e,
+        };
         let bytes = self.state_bytes(training_set_kwargs).map_err(io)?;
         bestiary_canvas::io::write_atomic(&state, &bytes).map_err(|e| io(e.to_string()))?;
         Ok(state)
     }
 
     /// Restores a run from its training state: the same networks, moments and counters.
-    pub fn load_state(path: &Path, device: &B::Device) -> Result<(Self, Option<serde_json::Value>), CheckpointError> {
+    pub fn load_state(
+        path: &Path,
+        device: &B::Device,
+    ) -> Result<(Self, Option<serde_json::Value>), CheckpointError> {
         let shown = path.display().to_string();
-        let invalid = |reason: String| CheckpointError::Invalid { path: shown.clone(), reason };
-        let bytes = std::fs::read(path).map_err(|e| CheckpointError::Io { path: shown.clone(), reason: e.to_string() })?;
+        let invalid = |reason: String| CheckpointError::Invalid {
+            path: shown.clone(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| CheckpointError::Io {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
         let (tensors, meta) = safetensors_io::read(&bytes).map_err(|e| invalid(e.to_string()))?;
         let header: serde_json::Value = meta
             .get(STATE_KEY)
             .ok_or_else(|| invalid(format!("no '{STATE_KEY}' metadata")))
             .and_then(|s| serde_json::from_str(s).map_err(|e| invalid(e.to_string())))?;
         if header["format"] != STATE_FORMAT {
-            return Err(invalid(format!("format {} (expected {STATE_FORMAT})", header["format"])));
+            return Err(invalid(format!(
+                "format {} (expected {STATE_FORMAT})",
+                header["format"]
+            )));
         }
-        let field = |k: &str| header.get(k).cloned().ok_or_else(|| invalid(format!("missing '{k}'")));
-        let progress: Progress = serde_json::from_value(field("progress")?).map_err(|e| invalid(e.to_string()))?;
-        let opts: TrainOptions = serde_json::from_value(field("options")?).map_err(|e| invalid(e.to_string()))?;
-        let g_cfg = GeneratorConfig::from_value(&field("G_kwargs")?).map_err(|e| invalid(e.to_string()))?;
-        let d_cfg = DiscriminatorConfig::from_value(&field("D_kwargs")?).map_err(|e| invalid(e.to_string()))?;
+        let field = |k: &str| {
+            header
+                .get(k)
+                .cloned()
+                .ok_or_else(|| invalid(format!("missing '{k}'")))
+        };
+        let progress: Progress =
+            serde_json::from_value(field("progress")?).map_err(|e| invalid(e.to_string()))?;
+        let opts: TrainOptions =
+            serde_json::from_value(field("options")?).map_err(|e| invalid(e.to_string()))?;
+        let g_cfg =
+            GeneratorConfig::from_value(&field("G_kwargs")?).map_err(|e| invalid(e.to_string()))?;
+        let d_cfg = DiscriminatorConfig::from_value(&field("D_kwargs")?)
+            .map_err(|e| invalid(e.to_string()))?;
         let sub = |prefix: &str| -> WeightMap {
             let p = format!("{prefix}.");
             tensors
                 .iter()
-                .filter_map(|(n, t)| n.strip_prefix(&p).map(|s| (s.to_string(), (t.shape.clone(), t.data.clone()))))
+                .filter_map(|(n, t)| {
+                    n.strip_prefix(&p)
+                        .map(|s| (s.to_string(), (t.shape.clone(), t.data.clone())))
+                })
                 .collect()
         };
-        let g = Generator::<Ad<B>>::from_weights(&g_cfg, &sub("G"), device).map_err(|e| invalid(format!("G: {e}")))?;
-        let d = Discriminator::<Ad<B>>::from_weights(&d_cfg, &sub("D"), device).map_err(|e| invalid(format!("D: {e}")))?;
-        let g_ema = Generator::<B>::from_weights(&g_cfg, &sub("G_ema"), device).map_err(|e| invalid(format!("G_ema: {e}")))?;
+        let g = Generator::<Ad<B>>::from_weights(&g_cfg, &sub("G"), device)
+            .map_err(|e| invalid(format!("G: {e}")))?;
+        let d = Discriminator::<Ad<B>>::from_weights(&d_cfg, &sub("D"), device)
+            .map_err(|e| invalid(format!("D: {e}")))?;
+        let g_ema = Generator::<B>::from_weights(&g_cfg, &sub("G_ema"), device)
+            .map_err(|e| invalid(format!("G_ema: {e}")))?;
         let sizes_g = crate::adam::param_sizes(&g);
         let sizes_d = crate::adam::param_sizes(&d);
         let opt = |key: &str| -> Result<Adam<B>, CheckpointError> {
             let sizes = if key == "G" { &sizes_g } else { &sizes_d };
-            let list = header["adam_steps"][key].as_array().cloned().unwrap_or_default();
+            let list = header["adam_steps"][key]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let mut entries = Vec::new();
             for item in list {
                 let (Some(i), Some(step)) = (item[0].as_u64(), item[1].as_u64()) else {
@@ -153,14 +253,20 @@ impl<B: Backend> Trainer<B> {
                 let Some(&numel) = sizes.get(i) else {
                     return Err(invalid(format!("adam index {key}.{i} is out of range")));
                 };
-                let get = |s: &str| tensors.get(&format!("adam.{key}.{i}.{s}")).map(|t| t.data.clone());
+                let get = |s: &str| {
+                    tensors
+                        .get(&format!("adam.{key}.{i}.{s}"))
+                        .map(|t| t.data.clone())
+                };
                 let Some(v) = get("v") else {
                     return Err(invalid(format!("missing adam moments {key}.{i}")));
                 };
                 // States written since beta1 = 0 made them redundant have no first moments.
                 let m = get("m").unwrap_or_else(|| vec![0.0; v.len()]);
                 if m.len() != numel || v.len() != numel {
-                    return Err(invalid(format!("adam moments {key}.{i} do not match the parameter's size")));
+                    return Err(invalid(format!(
+                        "adam moments {key}.{i} do not match the parameter's size"
+                    )));
                 }
                 entries.push((i, step, m, v));
             }
@@ -168,7 +274,10 @@ impl<B: Backend> Trainer<B> {
         };
         let opt_g = opt("G")?;
         let opt_d = opt("D")?;
-        let kwargs = header.get("training_set_kwargs").filter(|v| !v.is_null()).cloned();
+        let kwargs = header
+            .get("training_set_kwargs")
+            .filter(|v| !v.is_null())
+            .cloned();
         let mut t = Trainer::new(g_cfg, d_cfg, opts, device);
         t.g = g;
         t.d = d;

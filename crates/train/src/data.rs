@@ -104,6 +104,11 @@ pub fn random_labels<B: Backend>(
     label_tensor(data.c_dim(), labels, n, device)
 }
 
-fn label_tensor<B: Backend>(c_dim: usize, v: Vec<f32>, n: usize, device: &B::Device) -> Option<Tensor<B, 2>> {
+fn label_tensor<B: Backend>(
+    c_dim: usize,
+    v: Vec<f32>,
+    n: usize,
+    device: &B::Device,
+) -> Option<Tensor<B, 2>> {
     (c_dim > 0).then(|| Tensor::from_data(TensorData::new(v, [n, c_dim]), device))
 }

@@ -10,8 +10,8 @@ use crate::rng::Rng;
 use crate::step::{pl_lengths, r1_penalty, Ad, Trainer};
 use bestiary_nn::host_rng;
 use bestiary_stylegan::{
-    to_uint8_nhwc, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode, SynthesisOptions,
-    WeightMap,
+    to_uint8_nhwc, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode,
+    SynthesisOptions, WeightMap,
 };
 use burn::backend::Flex;
 use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
@@ -33,7 +33,13 @@ pub struct ParityCheck {
 impl ParityCheck {
     fn new(name: &str, error: f64, tolerance: f64, unit: &'static str) -> Self {
         // NaN never passes.
-        ParityCheck { name: name.into(), error, tolerance, unit, pass: error <= tolerance }
+        ParityCheck {
+            name: name.into(),
+            error,
+            tolerance,
+            unit,
+            pass: error <= tolerance,
+        }
     }
 }
 
@@ -48,7 +54,11 @@ pub struct ParityShape {
 
 impl Default for ParityShape {
     fn default() -> Self {
-        ParityShape { resolution: 16, batch: 4, steps: 4 }
+        ParityShape {
+            resolution: 16,
+            batch: 4,
+            steps: 4,
+        }
     }
 }
 
@@ -97,11 +107,20 @@ fn parity_images(resolution: usize, count: usize) -> MemoryImages {
             chw
         })
         .collect();
-    MemoryImages { resolution, channels: 3, c_dim: 0, pixels, labels: vec![] }
+    MemoryImages {
+        resolution,
+        channels: 3,
+        c_dim: 0,
+        pixels,
+        labels: vec![],
+    }
 }
 
 fn values<T: Backend, const D: usize>(t: Tensor<T, D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec::<f32>().expect("f32 data")
+    t.into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .expect("f32 data")
 }
 
 /// `max |a - b| / max(max |a|, floor)`: the disagreement relative to the reference's scale.
@@ -112,7 +131,11 @@ fn rel_error(a: &[f32], b: &[f32], floor: f64) -> f64 {
     let scale = a.iter().fold(0f64, |m, v| m.max(v.abs() as f64)).max(floor);
     let diff = a.iter().zip(b).fold(0f64, |m, (x, y)| {
         let d = (*x as f64 - *y as f64).abs();
-        if d.is_nan() { f64::NAN } else { m.max(d) }
+        if d.is_nan() {
+            f64::NAN
+        } else {
+            m.max(d)
+        }
     });
     diff / scale
 }
@@ -122,7 +145,16 @@ fn worst_rel_error(a: &[Vec<f32>], b: &[Vec<f32>]) -> f64 {
     if a.len() != b.len() {
         return f64::INFINITY;
     }
-    a.iter().zip(b).map(|(x, y)| rel_error(x, y, 1e-12)).fold(0.0, |m, e| if e.is_nan() || m.is_nan() { f64::NAN } else { m.max(e) })
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| rel_error(x, y, 1e-12))
+        .fold(0.0, |m, e| {
+            if e.is_nan() || m.is_nan() {
+                f64::NAN
+            } else {
+                m.max(e)
+            }
+        })
 }
 
 /// Every float parameter's gradient, flattened, in module order (empty where there is none).
@@ -133,12 +165,19 @@ struct Grads<'a, B: Backend> {
 
 impl<B: Backend> ModuleVisitor<Ad<B>> for Grads<'_, B> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<Ad<B>, D>>) {
-        self.out.push(param.val().grad(self.grads).map(values).unwrap_or_default());
+        self.out
+            .push(param.val().grad(self.grads).map(values).unwrap_or_default());
     }
 }
 
-fn gradients<B: Backend, M: Module<Ad<B>>>(module: &M, grads: &<Ad<B> as AutodiffBackend>::Gradients) -> Vec<Vec<f32>> {
-    let mut v = Grads::<B> { grads, out: Vec::new() };
+fn gradients<B: Backend, M: Module<Ad<B>>>(
+    module: &M,
+    grads: &<Ad<B> as AutodiffBackend>::Gradients,
+) -> Vec<Vec<f32>> {
+    let mut v = Grads::<B> {
+        grads,
+        out: Vec::new(),
+    };
     module.visit(&mut v);
     v.out
 }
@@ -173,8 +212,14 @@ fn run<B: Backend>(shape: ParityShape, device: &B::Device) -> Outcome {
     d.export(&mut weights, "D");
 
     let mut rng = Rng::new(11);
-    let z = Tensor::<Ad<B>, 2>::from_data(TensorData::new(rng.normals(n * g_cfg.z_dim), [n, g_cfg.z_dim]), device);
-    let opts = SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() };
+    let z = Tensor::<Ad<B>, 2>::from_data(
+        TensorData::new(rng.normals(n * g_cfg.z_dim), [n, g_cfg.z_dim]),
+        device,
+    );
+    let opts = SynthesisOptions {
+        noise_mode: NoiseMode::Const,
+        ..Default::default()
+    };
 
     // Images and logits (forward only).
     let img = g.valid().forward(z.clone().inner(), None, 1.0, None, &opts);
@@ -188,8 +233,16 @@ fn run<B: Backend>(shape: ParityShape, device: &B::Device) -> Outcome {
 
     // Dmain on fixed fakes and reals.
     let reals = parity_images(shape.resolution, n);
-    let real: Vec<f32> = reals.pixels.iter().flatten().map(|p| *p as f32 / 127.5 - 1.0).collect();
-    let real = Tensor::<B, 4>::from_data(TensorData::new(real, [n, 3, shape.resolution, shape.resolution]), device);
+    let real: Vec<f32> = reals
+        .pixels
+        .iter()
+        .flatten()
+        .map(|p| *p as f32 / 127.5 - 1.0)
+        .collect();
+    let real = Tensor::<B, 4>::from_data(
+        TensorData::new(real, [n, 3, shape.resolution, shape.resolution]),
+        device,
+    );
     let fake_logits = d.forward(Tensor::from_inner(img), None);
     let real_logits = d.forward(Tensor::from_inner(real.clone()), None);
     let loss = softplus(fake_logits).mean() + softplus(real_logits.neg()).mean();
@@ -201,7 +254,10 @@ fn run<B: Backend>(shape: ParityShape, device: &B::Device) -> Outcome {
     let grads_r1 = gradients::<B, _>(&d, &r1.mean().backward());
     let ws = g.mapping(z, None, 1.0, None);
     let [_, _, res, _] = [n, 3, shape.resolution, shape.resolution];
-    let noise = Tensor::<B, 4>::from_data(TensorData::new(rng.normals(n * 3 * res * res), [n, 3, res, res]), device);
+    let noise = Tensor::<B, 4>::from_data(
+        TensorData::new(rng.normals(n * 3 * res * res), [n, 3, res, res]),
+        device,
+    );
     let lengths = pl_lengths(&g.synthesis, ws, noise, &opts);
     let pl = values(lengths.clone().inner());
     let grads_pl = gradients::<B, _>(&g, &lengths.mean().backward());
@@ -220,7 +276,18 @@ fn run<B: Backend>(shape: ParityShape, device: &B::Device) -> Outcome {
             Err(_) => [f64::NAN; 4],
         })
         .collect();
-    Outcome { weights, pixels, logits, grads_g, grads_d, r1: r1_values, grads_r1, pl, grads_pl, losses }
+    Outcome {
+        weights,
+        pixels,
+        logits,
+        grads_g,
+        grads_d,
+        r1: r1_values,
+        grads_r1,
+        pl,
+        grads_pl,
+        losses,
+    }
 }
 
 /// Compares `device` (backend `B`) against the CPU backend with bestiary's CPU kernels (the path
@@ -235,42 +302,92 @@ pub fn device_parity<B: Backend>(shape: ParityShape, device: &B::Device) -> Vec<
     };
     let dev = run::<B>(shape, device);
     let same_weights = cpu.weights.len() == dev.weights.len()
-        && cpu.weights.iter().zip(&dev.weights).all(|((na, (sa, a)), (nb, (sb, b)))| na == nb && sa == sb && a == b);
+        && cpu
+            .weights
+            .iter()
+            .zip(&dev.weights)
+            .all(|((na, (sa, a)), (nb, (sb, b)))| na == nb && sa == sb && a == b);
     let pixel_error = if cpu.pixels.len() == dev.pixels.len() {
-        cpu.pixels.iter().zip(&dev.pixels).map(|(a, b)| a.abs_diff(*b)).max().unwrap_or(0) as f64
+        cpu.pixels
+            .iter()
+            .zip(&dev.pixels)
+            .map(|(a, b)| a.abs_diff(*b))
+            .max()
+            .unwrap_or(0) as f64
     } else {
         f64::INFINITY
     };
     // Losses of the seeded steps: NaN entries (a phase that did not run) must agree too.
     let loss_error = if cpu.losses.len() == dev.losses.len() {
-        cpu.losses.iter().zip(&dev.losses).flat_map(|(a, b)| a.iter().zip(b)).fold(0f64, |m, (x, y)| match (x.is_nan(), y.is_nan()) {
-            (true, true) => m,
-            (false, false) => m.max((x - y).abs() / x.abs().max(1e-6)),
-            _ => f64::NAN,
-        })
+        cpu.losses
+            .iter()
+            .zip(&dev.losses)
+            .flat_map(|(a, b)| a.iter().zip(b))
+            .fold(0f64, |m, (x, y)| match (x.is_nan(), y.is_nan()) {
+                (true, true) => m,
+                (false, false) => m.max((x - y).abs() / x.abs().max(1e-6)),
+                _ => f64::NAN,
+            })
     } else {
         f64::INFINITY
     };
-    let nan_max = |m: f64, e: f64| if m.is_nan() || e.is_nan() { f64::NAN } else { m.max(e) };
+    let nan_max = |m: f64, e: f64| {
+        if m.is_nan() || e.is_nan() {
+            f64::NAN
+        } else {
+            m.max(e)
+        }
+    };
     vec![
-        ParityCheck::new("initial weights from the same seed", if same_weights { 0.0 } else { 1.0 }, 0.0, "differ"),
+        ParityCheck::new(
+            "initial weights from the same seed",
+            if same_weights { 0.0 } else { 1.0 },
+            0.0,
+            "differ",
+        ),
         ParityCheck::new("images (8-bit)", pixel_error, IMAGE_LEVELS, "levels"),
-        ParityCheck::new("D logits", rel_error(&cpu.logits, &dev.logits, 1e-3), LOGIT_REL, "relative"),
-        ParityCheck::new("G gradients (Gmain)", worst_rel_error(&cpu.grads_g, &dev.grads_g), GRAD_REL, "relative"),
-        ParityCheck::new("D gradients (Dmain)", worst_rel_error(&cpu.grads_d, &dev.grads_d), GRAD_REL, "relative"),
+        ParityCheck::new(
+            "D logits",
+            rel_error(&cpu.logits, &dev.logits, 1e-3),
+            LOGIT_REL,
+            "relative",
+        ),
+        ParityCheck::new(
+            "G gradients (Gmain)",
+            worst_rel_error(&cpu.grads_g, &dev.grads_g),
+            GRAD_REL,
+            "relative",
+        ),
+        ParityCheck::new(
+            "D gradients (Dmain)",
+            worst_rel_error(&cpu.grads_d, &dev.grads_d),
+            GRAD_REL,
+            "relative",
+        ),
         ParityCheck::new(
             "R1 penalty and its D gradients",
-            nan_max(rel_error(&cpu.r1, &dev.r1, 1e-6), worst_rel_error(&cpu.grads_r1, &dev.grads_r1)),
+            nan_max(
+                rel_error(&cpu.r1, &dev.r1, 1e-6),
+                worst_rel_error(&cpu.grads_r1, &dev.grads_r1),
+            ),
             GRAD_REL,
             "relative",
         ),
         ParityCheck::new(
             "path lengths and their G gradients",
-            nan_max(rel_error(&cpu.pl, &dev.pl, 1e-6), worst_rel_error(&cpu.grads_pl, &dev.grads_pl)),
+            nan_max(
+                rel_error(&cpu.pl, &dev.pl, 1e-6),
+                worst_rel_error(&cpu.grads_pl, &dev.grads_pl),
+            ),
             GRAD_REL,
             "relative",
         ),
-        ParityCheck::new(&format!("losses of {} seeded training steps", shape.steps), loss_error, LOSS_REL, "relative"),
+        ParityCheck::new(
+            &format!("losses of {} seeded training steps", shape.steps),
+            loss_error,
+            LOSS_REL,
+            "relative",
+        ),
     ]
 }
 
@@ -285,6 +402,9 @@ mod tests {
         assert!(rel_error(&[1.0], &[f32::NAN], 1e-6).is_nan());
         assert!(!ParityCheck::new("x", f64::NAN, 1.0, "u").pass);
         assert_eq!(rel_error(&[1.0], &[1.0, 2.0], 1e-6), f64::INFINITY);
-        assert_eq!(worst_rel_error(&[vec![1.0], vec![10.0]], &[vec![1.5], vec![10.0]]), 0.5);
+        assert_eq!(
+            worst_rel_error(&[vec![1.0], vec![10.0]], &[vec![1.5], vec![10.0]]),
+            0.5
+        );
     }
 }

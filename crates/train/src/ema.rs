@@ -25,14 +25,21 @@ struct Lerp<B: Backend> {
 
 impl<B: Backend> ModuleMapper<B> for Lerp<B> {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        let (src, trained) = self.src.next().expect("G and G_ema have the same structure");
+        let (src, trained) = self
+            .src
+            .next()
+            .expect("G and G_ema have the same structure");
         let beta = self.beta;
         param.map(|ema| {
             let dims = ema.dims();
             let n = dims.iter().product::<usize>();
             let e: Tensor<B, 1> = ema.reshape([n]);
             // Trained parameters: ema <- p + beta*(ema - p); buffers (w_avg, noise) are copied.
-            let out = if trained { src.clone() + (e - src) * beta } else { src };
+            let out = if trained {
+                src.clone() + (e - src) * beta
+            } else {
+                src
+            };
             out.reshape(dims)
         })
     }
@@ -46,7 +53,10 @@ where
 {
     let mut c = Collect::<A::InnerBackend> { out: Vec::new() };
     model.visit(&mut c);
-    let mut l = Lerp { src: c.out.into_iter(), beta };
+    let mut l = Lerp {
+        src: c.out.into_iter(),
+        beta,
+    };
     ema.map(&mut l)
 }
 

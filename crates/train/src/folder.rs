@@ -38,7 +38,9 @@ pub fn run_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         let entry = entry?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if (is_run_file(name) || temp_target(name).is_some_and(is_run_file)) && entry.file_type()?.is_file() {
+        if (is_run_file(name) || temp_target(name).is_some_and(is_run_file))
+            && entry.file_type()?.is_file()
+        {
             out.push(entry.path());
         }
     }
@@ -48,11 +50,15 @@ pub fn run_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// True when `dir` holds any file of a training run (a state, a log, snapshots, grids).
 pub fn holds_run(dir: &Path) -> bool {
-    run_files(dir).map(|f| f.iter().any(|p| !is_temp(p))).unwrap_or(false)
+    run_files(dir)
+        .map(|f| f.iter().any(|p| !is_temp(p)))
+        .unwrap_or(false)
 }
 
 fn is_temp(p: &Path) -> bool {
-    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| temp_target(n).is_some())
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| temp_target(n).is_some())
 }
 
 /// Deletes every file of a run in `dir` (for starting over with `--force`); other files stay.

@@ -22,4 +22,3 @@ impl ImageSet for bestiary_dataset::Dataset {
         bestiary_dataset::Dataset::label(self, i)
     }
 }
-

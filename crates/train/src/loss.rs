@@ -118,7 +118,10 @@ fn softplus<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
 }
 
 pub(crate) fn scalar<B: Backend>(t: Tensor<B, 1>) -> f64 {
-    t.into_data().convert::<f64>().to_vec::<f64>().expect("scalar")[0]
+    t.into_data()
+        .convert::<f64>()
+        .to_vec::<f64>()
+        .expect("scalar")[0]
 }
 
 fn lift<B: Backend, const D: usize>(x: &Tensor<B, D>) -> Tensor<Ad<B>, D> {
@@ -128,18 +131,35 @@ fn lift<B: Backend, const D: usize>(x: &Tensor<B, D>) -> Tensor<Ad<B>, D> {
 fn assert_latents<B: Backend>(g: &Generator<Ad<B>>, lat: &Latents<B>) -> usize {
     let [n, zd] = lat.z.dims();
     assert_eq!(zd, g.z_dim, "z must be [n, z_dim]");
-    assert_eq!(lat.c.as_ref().map(|c| c.dims()), (g.c_dim > 0).then_some([n, g.c_dim]), "c must be [n, c_dim] (conditional only)");
+    assert_eq!(
+        lat.c.as_ref().map(|c| c.dims()),
+        (g.c_dim > 0).then_some([n, g.c_dim]),
+        "c must be [n, c_dim] (conditional only)"
+    );
     if let Some(m) = &lat.mixing {
         assert_eq!(m.z.dims(), [n, zd], "the mixing z must be [n, z_dim]");
-        assert!(m.cutoff >= 1 && m.cutoff < g.num_ws(), "mixing cutoff {} outside 1..{}", m.cutoff, g.num_ws());
+        assert!(
+            m.cutoff >= 1 && m.cutoff < g.num_ws(),
+            "mixing cutoff {} outside 1..{}",
+            m.cutoff,
+            g.num_ws()
+        );
     }
     n
 }
 
 fn assert_reals<B: Backend>(d: &Discriminator<Ad<B>>, reals: &Reals<B>) -> usize {
     let [n, ch, h, w] = reals.images.dims();
-    assert_eq!([ch, h, w], [d.img_channels, d.img_resolution, d.img_resolution], "reals must be [n, C, R, R]");
-    assert_eq!(reals.c.as_ref().map(|c| c.dims()), (d.c_dim > 0).then_some([n, d.c_dim]), "real labels must be [n, c_dim]");
+    assert_eq!(
+        [ch, h, w],
+        [d.img_channels, d.img_resolution, d.img_resolution],
+        "reals must be [n, C, R, R]"
+    );
+    assert_eq!(
+        reals.c.as_ref().map(|c| c.dims()),
+        (d.c_dim > 0).then_some([n, d.c_dim]),
+        "real labels must be [n, c_dim]"
+    );
     n
 }
 
@@ -157,7 +177,13 @@ pub fn map_train<B: Backend>(g: &mut Generator<Ad<B>>, lat: &Latents<B>) -> Tens
     let zin2 = (g.z_dim > 0).then(|| lift(&mix.z));
     let ws2 = g.mapping.broadcast(g.mapping.forward_w(zin2, c));
     let [n, k, d] = ws.dims();
-    Tensor::cat(vec![ws.slice([0..n, 0..mix.cutoff, 0..d]), ws2.slice([0..n, mix.cutoff..k, 0..d])], 1)
+    Tensor::cat(
+        vec![
+            ws.slice([0..n, 0..mix.cutoff, 0..d]),
+            ws2.slice([0..n, mix.cutoff..k, 0..d]),
+        ],
+        1,
+    )
 }
 
 /// Gmain: `mean(softplus(-D(augment(G(z, c)))))`, differentiable w.r.t. G only (D is a fixed
@@ -173,7 +199,10 @@ pub fn gmain_loss<B: Backend>(
     let img = aug.apply(g.synthesis(ws, syn));
     let logits = d.clone().no_grad().forward(img, lat.c.as_ref().map(lift));
     let loss = softplus(logits.clone().neg()).mean();
-    GmainLoss { loss, fake_logits: logits.inner() }
+    GmainLoss {
+        loss,
+        fake_logits: logits.inner(),
+    }
 }
 
 /// Greg, path-length regularization: lengths `|J_w^T y|` with `y = pl_noise / sqrt(H*W)` per
@@ -191,7 +220,11 @@ pub fn greg_loss<B: Backend>(
 ) -> GregLoss<B> {
     let n = assert_latents(g, lat);
     let res = g.img_resolution;
-    assert_eq!(pl_noise.dims(), [n, g.img_channels, res, res], "pl_noise must be shaped like the images");
+    assert_eq!(
+        pl_noise.dims(),
+        [n, g.img_channels, res, res],
+        "pl_noise must be shaped like the images"
+    );
     let ws = map_train(g, lat);
     let lengths = pl_lengths(&g.synthesis, ws, pl_noise, syn);
     // `pl_mean.lerp(mean(lengths), decay)`, kept in the graph as officially (only the stored
@@ -201,7 +234,12 @@ pub fn greg_loss<B: Backend>(
     let penalty = (lengths.clone() - mean.clone().expand([n])).square();
     let loss = penalty.clone().mean() * (reg.weight * reg.gain);
     let pl_mean = scalar(mean.inner()) as f32;
-    GregLoss { loss, lengths: lengths.inner(), penalty: penalty.inner(), pl_mean }
+    GregLoss {
+        loss,
+        lengths: lengths.inner(),
+        penalty: penalty.inner(),
+        pl_mean,
+    }
 }
 
 /// Dmain: `mean(softplus(D(augment(fakes)))) + mean(softplus(-D(augment(reals))))`,
@@ -221,7 +259,11 @@ pub fn dmain_loss<B: Backend>(
     let fake_logits = d.forward(Tensor::from_inner(fake), lat.c.as_ref().map(lift));
     let real_logits = d.forward(Tensor::from_inner(real), reals.c.as_ref().map(lift));
     let loss = softplus(fake_logits.clone()).mean() + softplus(real_logits.clone().neg()).mean();
-    DmainLoss { loss, fake_logits: fake_logits.inner(), real_logits: real_logits.inner() }
+    DmainLoss {
+        loss,
+        fake_logits: fake_logits.inner(),
+        real_logits: real_logits.inner(),
+    }
 }
 
 /// Dreg, R1: `|d D(augment(x)) / dx|^2` per sample on the reals `x` (the gradient with respect
@@ -236,7 +278,11 @@ pub fn dreg_loss<B: Backend>(
     assert_reals(d, reals);
     let (r1, real_logits) = r1_through(d, reals.images.clone(), reals.c.clone(), aug);
     let loss = r1.clone().mean() * (reg.gamma / 2.0 * reg.gain);
-    DregLoss { loss, penalty: r1.inner(), real_logits }
+    DregLoss {
+        loss,
+        penalty: r1.inner(),
+        real_logits,
+    }
 }
 
 /// Path lengths `|J_w^T y|` per sample (official `pl_lengths`): `y` is `noise / sqrt(H*W)`, the
@@ -286,5 +332,8 @@ pub fn r1_through<B: Backend>(
     let values = logits.clone().inner().inner();
     let grads_o = logits.sum().backward();
     let gx: Tensor<Ad<B>, 4> = x_o.grad(&grads_o).expect("x takes part in D's output");
-    (gx.square().sum_dim(3).sum_dim(2).sum_dim(1).reshape([n]), values)
+    (
+        gx.square().sum_dim(3).sum_dim(2).sum_dim(1).reshape([n]),
+        values,
+    )
 }

@@ -21,7 +21,9 @@ impl std::str::FromStr for AugMode {
             "ada" => Ok(AugMode::Ada),
             "noaug" => Ok(AugMode::Noaug),
             "fixed" => Ok(AugMode::Fixed),
-            o => Err(format!("unknown augmentation `{o}` (expected ada, noaug or fixed)")),
+            o => Err(format!(
+                "unknown augmentation `{o}` (expected ada, noaug or fixed)"
+            )),
         }
     }
 }
@@ -108,8 +110,20 @@ impl TrainOptions {
 
     /// One-line errors for values that cannot train.
     pub fn validate(&self) -> Result<(), String> {
-        let pos = |v: f64, what: &str| if v.is_finite() && v > 0.0 { Ok(()) } else { Err(format!("{what} must be positive (got {v})")) };
-        let nonneg = |v: f64, what: &str| if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(format!("{what} must be zero or more (got {v})")) };
+        let pos = |v: f64, what: &str| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{what} must be positive (got {v})"))
+            }
+        };
+        let nonneg = |v: f64, what: &str| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{what} must be zero or more (got {v})"))
+            }
+        };
         if self.batch == 0 || self.batch > 4096 {
             return Err(format!("batch {} is out of range (1..=4096)", self.batch));
         }
@@ -124,7 +138,10 @@ impl TrainOptions {
             return Err(format!("--p {} is out of range [0, 1]", self.augment_p));
         }
         if !(0.0..=1.0).contains(&self.ada_target) {
-            return Err(format!("--target {} is out of range [0, 1]", self.ada_target));
+            return Err(format!(
+                "--target {} is out of range [0, 1]",
+                self.ada_target
+            ));
         }
         pos(self.total_kimg, "--kimg")?;
         pos(self.tick_kimg, "--tick")?;
@@ -132,7 +149,11 @@ impl TrainOptions {
         if self.snap_ticks == 0 {
             return Err("--snap must be at least 1".into());
         }
-        if self.g_reg_interval == 0 || self.d_reg_interval == 0 || self.ada_interval == 0 || self.pl_batch_shrink == 0 {
+        if self.g_reg_interval == 0
+            || self.d_reg_interval == 0
+            || self.ada_interval == 0
+            || self.pl_batch_shrink == 0
+        {
             return Err("intervals must be at least 1".into());
         }
         if self.grid.0 == 0 || self.grid.1 == 0 || self.grid.0 * self.grid.1 > 1024 {
@@ -190,7 +211,12 @@ impl ResumeOptions {
     /// Applies the options that may change to `opts` (and the augmentation probability `augment_p`),
     /// returning one `--flag NEW (was OLD)` per real change. Refuses, in one line naming them all, fixed
     /// options whose value differs from the run's, and values that cannot train.
-    pub fn apply(&self, opts: &mut TrainOptions, augment_p: &mut f64, fixed: &FixedByRun) -> Result<Vec<String>, String> {
+    pub fn apply(
+        &self,
+        opts: &mut TrainOptions,
+        augment_p: &mut f64,
+        fixed: &FixedByRun,
+    ) -> Result<Vec<String>, String> {
         let mut refused = Vec::new();
         let mut differs = |flag: &str, given: Option<String>, run: String| {
             if let Some(g) = given.filter(|g| *g != run) {
@@ -198,11 +224,31 @@ impl ResumeOptions {
             }
         };
         differs("--cfg", self.cfg.clone(), fixed.cfg.clone());
-        differs("--cbase", self.cbase.map(|v| v.to_string()), fixed.cbase.to_string());
-        differs("--cmax", self.cmax.map(|v| v.to_string()), fixed.cmax.to_string());
-        differs("--batch", self.batch.map(|v| v.to_string()), fixed.batch.to_string());
-        differs("--seed", self.seed.map(|v| v.to_string()), fixed.seed.to_string());
-        differs("--freezed", self.freezed.map(|v| v.to_string()), fixed.freezed.to_string());
+        differs(
+            "--cbase",
+            self.cbase.map(|v| v.to_string()),
+            fixed.cbase.to_string(),
+        );
+        differs(
+            "--cmax",
+            self.cmax.map(|v| v.to_string()),
+            fixed.cmax.to_string(),
+        );
+        differs(
+            "--batch",
+            self.batch.map(|v| v.to_string()),
+            fixed.batch.to_string(),
+        );
+        differs(
+            "--seed",
+            self.seed.map(|v| v.to_string()),
+            fixed.seed.to_string(),
+        );
+        differs(
+            "--freezed",
+            self.freezed.map(|v| v.to_string()),
+            fixed.freezed.to_string(),
+        );
         if !refused.is_empty() {
             return Err(format!(
                 "{} cannot change when resuming a run: they fix its networks or its random draws (drop them, or start a new run)",
@@ -225,7 +271,11 @@ impl ResumeOptions {
         set_f("--ada-kimg", self.ada_kimg, &mut opts.ada_kimg);
         if let Some(lr) = self.lrate {
             if lr != opts.lrate_g || lr != opts.lrate_d {
-                let was = if opts.lrate_g == opts.lrate_d { num(opts.lrate_g) } else { format!("G {} D {}", opts.lrate_g, opts.lrate_d) };
+                let was = if opts.lrate_g == opts.lrate_d {
+                    num(opts.lrate_g)
+                } else {
+                    format!("G {} D {}", opts.lrate_g, opts.lrate_d)
+                };
                 changes.push(format!("--lrate {} (was {was})", num(lr)));
                 opts.lrate_g = lr;
                 opts.lrate_d = lr;

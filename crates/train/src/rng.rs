@@ -20,7 +20,10 @@ impl Rng {
 
     /// The stream for `purpose` at training step `step` of a run seeded by `seed`.
     pub fn derive(seed: u64, step: u64, purpose: u64) -> Self {
-        Rng::new(mix(mix(seed).wrapping_add(step)).wrapping_add(purpose.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+        Rng::new(
+            mix(mix(seed).wrapping_add(step))
+                .wrapping_add(purpose.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+        )
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -57,10 +60,30 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_distinct() {
-        let a: Vec<u64> = (0..4).map({ let mut r = Rng::derive(1, 7, 0); move |_| r.next_u64() }).collect();
-        let b: Vec<u64> = (0..4).map({ let mut r = Rng::derive(1, 7, 0); move |_| r.next_u64() }).collect();
-        let c: Vec<u64> = (0..4).map({ let mut r = Rng::derive(1, 8, 0); move |_| r.next_u64() }).collect();
-        let d: Vec<u64> = (0..4).map({ let mut r = Rng::derive(1, 7, 1); move |_| r.next_u64() }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::derive(1, 7, 0);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::derive(1, 7, 0);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let c: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::derive(1, 8, 0);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let d: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::derive(1, 7, 1);
+                move |_| r.next_u64()
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);
@@ -78,6 +101,9 @@ mod tests {
         for _ in 0..50_000 {
             counts[r.below(5)] += 1;
         }
-        assert!(counts.iter().all(|&c| (9_500..10_500).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (9_500..10_500).contains(&c)),
+            "{counts:?}"
+        );
     }
 }

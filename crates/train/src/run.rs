@@ -47,7 +47,13 @@ pub struct TickLog {
 /// What the loop reports as it goes.
 pub enum Event<'a> {
     /// After every step: progress so far in this tick.
-    Step { kimg: f64, total_kimg: f64, sec_per_kimg: f64, augment_p: f64, stats: &'a StepStats },
+    Step {
+        kimg: f64,
+        total_kimg: f64,
+        sec_per_kimg: f64,
+        augment_p: f64,
+        stats: &'a StepStats,
+    },
     /// At the end of every tick.
     Tick(&'a TickLog),
     /// A snapshot was written.
@@ -71,9 +77,11 @@ pub fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
         })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
@@ -86,7 +94,13 @@ pub fn image_grid<B: Backend>(imgs: Tensor<B, 4>, cols: usize) -> Image {
     let rows = n.div_ceil(cols);
     let mut sheet = Image::new((cols * r) as u32, (rows * r) as u32);
     for i in 0..n {
-        let tile = Image::from_channels(r as u32, r as u32, c, &px[i * r * r * c..(i + 1) * r * r * c]).expect("tile");
+        let tile = Image::from_channels(
+            r as u32,
+            r as u32,
+            c,
+            &px[i * r * r * c..(i + 1) * r * r * c],
+        )
+        .expect("tile");
         sheet.draw_image(&tile, ((i % cols) * r) as i64, ((i / cols) * r) as i64);
     }
     sheet
@@ -108,7 +122,10 @@ impl<B: Backend> Trainer<B> {
         let (gw, gh) = self.opts.grid;
         let seeds: Vec<u32> = (0..(gw * gh) as u32).collect();
         let mut rng = Rng::derive(self.opts.seed, u64::MAX, 99);
-        let opts = SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() };
+        let opts = SynthesisOptions {
+            noise_mode: NoiseMode::Const,
+            ..Default::default()
+        };
         let mut parts = Vec::new();
         for chunk in seeds.chunks(self.opts.batch.clamp(1, 64)) {
             let z = z_for_seeds::<B>(chunk, self.g_cfg.z_dim, &self.device);
@@ -130,7 +147,10 @@ impl<B: Backend> Trainer<B> {
         stop: &AtomicBool,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<RunSummary, RunError> {
-        let io = |p: &Path, e: String| RunError::Io { path: p.display().to_string(), reason: e };
+        let io = |p: &Path, e: String| RunError::Io {
+            path: p.display().to_string(),
+            reason: e,
+        };
         let at_start = self.progress.nimg == 0;
         crate::folder::remove_stale_temps(outdir).map_err(|e| io(outdir, e.to_string()))?;
         if at_start {
@@ -145,17 +165,23 @@ impl<B: Backend> Trainer<B> {
             .open(&log_path)
             .map_err(|e| io(&log_path, e.to_string()))?;
         // A kill can leave a half-written last line: start on a fresh one.
-        if std::fs::read(&log_path).map(|b| b.last().is_some_and(|&c| c != b'\n')).unwrap_or(false) {
+        if std::fs::read(&log_path)
+            .map(|b| b.last().is_some_and(|&c| c != b'\n'))
+            .unwrap_or(false)
+        {
             let _ = log.write_all(b"\n");
         }
         if at_start {
             let (gw, gh) = self.opts.grid;
             let mut rng = Rng::derive(self.opts.seed, u64::MAX, 98);
-            let (reals, _) = crate::data::real_batch::<B>(data, gw * gh, false, &mut rng, &self.device);
+            let (reals, _) =
+                crate::data::real_batch::<B>(data, gw * gh, false, &mut rng, &self.device);
             let p = outdir.join("reals.png");
-            bestiary_canvas::png_meta::write_png(&p, &image_grid(reals, gw), None).map_err(|e| io(&p, e.to_string()))?;
+            bestiary_canvas::png_meta::write_png(&p, &image_grid(reals, gw), None)
+                .map_err(|e| io(&p, e.to_string()))?;
             let p = outdir.join("fakes-init.png");
-            bestiary_canvas::png_meta::write_png(&p, &self.fakes_grid(data), None).map_err(|e| io(&p, e.to_string()))?;
+            bestiary_canvas::png_meta::write_png(&p, &self.fakes_grid(data), None)
+                .map_err(|e| io(&p, e.to_string()))?;
         }
         let total_nimg = (self.opts.total_kimg * 1000.0).round() as u64;
         let tick_nimg = ((self.opts.tick_kimg * 1000.0).round() as u64).max(1);
@@ -187,7 +213,9 @@ impl<B: Backend> Trainer<B> {
             let done = self.progress.nimg >= total_nimg;
             if done || self.progress.nimg >= tick_start_nimg + tick_nimg {
                 self.progress.tick += 1;
-                let col = |f: fn(&StepStats) -> f64| finite_mean(&tick_stats.iter().map(f).collect::<Vec<_>>());
+                let col = |f: fn(&StepStats) -> f64| {
+                    finite_mean(&tick_stats.iter().map(f).collect::<Vec<_>>())
+                };
                 let secs = tick_start.elapsed().as_secs_f64();
                 let entry = TickLog {
                     tick: self.progress.tick,
@@ -239,9 +267,16 @@ impl<B: Backend> Trainer<B> {
         outdir: &Path,
         training_set_kwargs: Option<serde_json::Value>,
     ) -> Result<PathBuf, RunError> {
-        let fakes = outdir.join(format!("fakes-{}.png", crate::checkpoint::kimg_label(self.progress.nimg)));
-        bestiary_canvas::png_meta::write_png(&fakes, &self.fakes_grid(data), None)
-            .map_err(|e| RunError::Io { path: fakes.display().to_string(), reason: e.to_string() })?;
+        let fakes = outdir.join(format!(
+            "fakes-{}.png",
+            crate::checkpoint::kimg_label(self.progress.nimg)
+        ));
+        bestiary_canvas::png_meta::write_png(&fakes, &self.fakes_grid(data), None).map_err(
+            |e| RunError::Io {
+                path: fakes.display().to_string(),
+                reason: e.to_string(),
+            },
+        )?;
         Ok(self.save(outdir, training_set_kwargs)?)
     }
 }

@@ -63,7 +63,11 @@ pub struct StepStats {
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
     #[error("the {what} became {value} at kimg {kimg:.3} (the last snapshot is kept; try a lower learning rate or a larger --gamma)")]
-    NonFinite { what: &'static str, value: f64, kimg: f64 },
+    NonFinite {
+        what: &'static str,
+        value: f64,
+        kimg: f64,
+    },
 }
 
 /// Everything random in one iteration, drawn by [`Trainer::draw_inputs`] or given by a
@@ -99,12 +103,21 @@ pub struct Trainer<B: Backend> {
 
 impl<B: Backend> Trainer<B> {
     /// A fresh run: networks initialised from `seed` as the official constructors do.
-    pub fn new(g_cfg: GeneratorConfig, d_cfg: DiscriminatorConfig, opts: TrainOptions, device: &B::Device) -> Self {
+    pub fn new(
+        g_cfg: GeneratorConfig,
+        d_cfg: DiscriminatorConfig,
+        opts: TrainOptions,
+        device: &B::Device,
+    ) -> Self {
         host_rng::seed(Rng::derive(opts.seed, u64::MAX, 0).next_u64());
         let g = Generator::<Ad<B>>::new(&g_cfg, device);
         let d = Discriminator::<Ad<B>>::new(&d_cfg, device);
         let g_ema = g.valid();
-        let augment_p = if opts.aug == AugMode::Noaug { 0.0 } else { opts.augment_p };
+        let augment_p = if opts.aug == AugMode::Noaug {
+            0.0
+        } else {
+            opts.augment_p
+        };
         Trainer {
             g,
             d,
@@ -113,7 +126,10 @@ impl<B: Backend> Trainer<B> {
             opt_d: Adam::new(),
             g_cfg,
             d_cfg,
-            progress: Progress { augment_p, ..Default::default() },
+            progress: Progress {
+                augment_p,
+                ..Default::default()
+            },
             opts,
             pipe: AugmentPipe::bgc(),
             device: device.clone(),
@@ -128,7 +144,11 @@ impl<B: Backend> Trainer<B> {
         if value.is_finite() {
             Ok(value)
         } else {
-            Err(StepError::NonFinite { what, value, kimg: self.kimg() })
+            Err(StepError::NonFinite {
+                what,
+                value,
+                kimg: self.kimg(),
+            })
         }
     }
 
@@ -154,11 +174,19 @@ impl<B: Backend> Trainer<B> {
     }
 
     fn greg_due(&self) -> bool {
-        self.opts.pl_weight > 0.0 && self.progress.batch_idx.is_multiple_of(self.opts.g_reg_interval)
+        self.opts.pl_weight > 0.0
+            && self
+                .progress
+                .batch_idx
+                .is_multiple_of(self.opts.g_reg_interval)
     }
 
     fn dreg_due(&self) -> bool {
-        self.opts.r1_gamma > 0.0 && self.progress.batch_idx.is_multiple_of(self.opts.d_reg_interval)
+        self.opts.r1_gamma > 0.0
+            && self
+                .progress
+                .batch_idx
+                .is_multiple_of(self.opts.d_reg_interval)
     }
 
     /// Draws everything random in the coming iteration from the run seed and the step index:
@@ -177,7 +205,10 @@ impl<B: Backend> Trainer<B> {
             let nb = (n / opts.pl_batch_shrink).max(1);
             let lat = self.latents(data, nb, &mut rng);
             let (ch, r) = (self.g_cfg.img_channels, self.g_cfg.img_resolution);
-            let noise = Tensor::from_data(TensorData::new(rng.normals(nb * ch * r * r), [nb, ch, r, r]), dev);
+            let noise = Tensor::from_data(
+                TensorData::new(rng.normals(nb * ch * r * r), [nb, ch, r, r]),
+                dev,
+            );
             (lat, noise)
         });
         let real_aug = rng.next_u64();
@@ -205,7 +236,11 @@ impl<B: Backend> Trainer<B> {
         host_rng::seed(Rng::derive(opts.seed, i, 1).next_u64());
         let (inputs, seeds) = self.draw_inputs(data);
         let pipe = self.pipe.clone();
-        let mut aug = PipeAugment { pipe: &pipe, p: self.progress.augment_p, seeds: seeds.into_iter() };
+        let mut aug = PipeAugment {
+            pipe: &pipe,
+            p: self.progress.augment_p,
+            seeds: seeds.into_iter(),
+        };
         self.step_with(inputs, &mut aug)
     }
 
@@ -214,10 +249,21 @@ impl<B: Backend> Trainer<B> {
     /// (lazy regularization: lr and betas rescaled by `interval / (interval + 1)`); then G_ema,
     /// the counters and the ADA heuristic. `aug` is called in the official order: Gmain fakes,
     /// Dmain fakes, Dmain reals, Dreg reals.
-    pub fn step_with(&mut self, inputs: StepInputs<B>, aug: &mut impl Augment) -> Result<StepStats, StepError> {
+    pub fn step_with(
+        &mut self,
+        inputs: StepInputs<B>,
+        aug: &mut impl Augment,
+    ) -> Result<StepStats, StepError> {
         let opts = self.opts.clone();
-        let syn = SynthesisOptions { noise_mode: inputs.noise_mode, ..Default::default() };
-        let mut stats = StepStats { r1: f64::NAN, pl: f64::NAN, ..Default::default() };
+        let syn = SynthesisOptions {
+            noise_mode: inputs.noise_mode,
+            ..Default::default()
+        };
+        let mut stats = StepStats {
+            r1: f64::NAN,
+            pl: f64::NAN,
+            ..Default::default()
+        };
         let g_hp = lazy_adam(opts.lrate_g, opts.g_reg_interval);
         let d_hp = lazy_adam(opts.lrate_d, opts.d_reg_interval);
 
@@ -228,15 +274,36 @@ impl<B: Backend> Trainer<B> {
         self.g = self.opt_g.step(self.g.clone(), &grads, g_hp);
 
         if let Some((lat, noise)) = inputs.greg.as_ref().filter(|_| self.greg_due()) {
-            let reg = PathLengthReg { weight: opts.pl_weight, decay: opts.pl_decay, gain: opts.g_reg_interval as f64 };
-            let out = greg_loss(&mut self.g, lat, noise.clone(), self.progress.pl_mean, &reg, &syn);
+            let reg = PathLengthReg {
+                weight: opts.pl_weight,
+                decay: opts.pl_decay,
+                gain: opts.g_reg_interval as f64,
+            };
+            let out = greg_loss(
+                &mut self.g,
+                lat,
+                noise.clone(),
+                self.progress.pl_mean,
+                &reg,
+                &syn,
+            );
             self.progress.pl_mean = out.pl_mean;
-            stats.pl = self.check("path-length penalty", scalar(out.loss.clone().inner()) / reg.gain)?;
+            stats.pl = self.check(
+                "path-length penalty",
+                scalar(out.loss.clone().inner()) / reg.gain,
+            )?;
             let grads = out.loss.backward();
             self.g = self.opt_g.step(self.g.clone(), &grads, g_hp);
         }
 
-        let out = dmain_loss(&mut self.g, &self.d, &inputs.dmain, &inputs.reals, &syn, aug);
+        let out = dmain_loss(
+            &mut self.g,
+            &self.d,
+            &inputs.dmain,
+            &inputs.reals,
+            &syn,
+            aug,
+        );
         self.progress.ada_observe(&out.real_logits);
         stats.score_real = scalar(out.real_logits.mean().reshape([1]));
         stats.loss_d = self.check("D loss", scalar(out.loss.clone().inner()))?;
@@ -245,7 +312,10 @@ impl<B: Backend> Trainer<B> {
 
         if self.dreg_due() {
             // R1 on the reals before augmentation, through a fresh one (the official run_D).
-            let reg = R1Reg { gamma: opts.r1_gamma, gain: opts.d_reg_interval as f64 };
+            let reg = R1Reg {
+                gamma: opts.r1_gamma,
+                gain: opts.d_reg_interval as f64,
+            };
             let out = dreg_loss(&self.d, &inputs.reals, &reg, aug);
             self.progress.ada_observe(&out.real_logits);
             stats.r1 = self.check("R1 penalty", scalar(out.loss.clone().inner()) / reg.gain)?;
@@ -254,7 +324,12 @@ impl<B: Backend> Trainer<B> {
         }
 
         // G_ema, counters, ADA.
-        let beta = ema_beta(opts.batch, opts.ema_kimg, opts.ema_rampup, self.progress.nimg);
+        let beta = ema_beta(
+            opts.batch,
+            opts.ema_kimg,
+            opts.ema_rampup,
+            self.progress.nimg,
+        );
         self.g_ema = update_ema::<Ad<B>, _>(&self.g, self.g_ema.clone(), beta);
         self.progress.nimg += opts.batch as u64;
         self.progress.batch_idx += 1;
@@ -268,7 +343,12 @@ impl<B: Backend> Trainer<B> {
 /// `c = interval / (interval + 1)`, as the official loop does (betas 0 and 0.99, eps 1e-8).
 pub fn lazy_adam(lr: f64, interval: u64) -> AdamStep {
     let c = interval as f64 / (interval as f64 + 1.0);
-    AdamStep { lr: lr * c, beta1: ADAM_BETAS.0.powf(c), beta2: ADAM_BETAS.1.powf(c), eps: 1e-8 }
+    AdamStep {
+        lr: lr * c,
+        beta1: ADAM_BETAS.0.powf(c),
+        beta2: ADAM_BETAS.1.powf(c),
+        eps: 1e-8,
+    }
 }
 
 /// The official Adam betas. With beta1 = 0 every step replaces the first moment by the gradient, so
@@ -289,13 +369,22 @@ impl Progress {
     /// As officially, p is a float32 moved in float32 and clamped at 0 only: above 1 every
     /// transform fires, and p has to come back down through the excess.
     pub fn ada_adjust(&mut self, opts: &TrainOptions) {
-        if opts.aug != AugMode::Ada || !self.batch_idx.is_multiple_of(opts.ada_interval) || self.ada_sign_count == 0 {
+        if opts.aug != AugMode::Ada
+            || !self.batch_idx.is_multiple_of(opts.ada_interval)
+            || self.ada_sign_count == 0
+        {
             return;
         }
         let rt = self.ada_sign_sum / self.ada_sign_count as f64;
         let speed = (opts.batch as u64 * opts.ada_interval) as f64 / (opts.ada_kimg * 1000.0);
         // np.sign: 0 on a tie (f64::signum would give 1).
-        let sign = if rt > opts.ada_target { 1.0 } else if rt < opts.ada_target { -1.0 } else { 0.0 };
+        let sign = if rt > opts.ada_target {
+            1.0
+        } else if rt < opts.ada_target {
+            -1.0
+        } else {
+            0.0
+        };
         let p = self.augment_p as f32 + (sign * speed) as f32;
         self.augment_p = p.max(0.0) as f64;
         self.ada_sign_sum = 0.0;

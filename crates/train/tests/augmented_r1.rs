@@ -33,7 +33,10 @@ impl ModuleMapper<A> for Shift {
             }
             let dims = t.dims();
             let n: usize = dims.iter().product();
-            let dir = Tensor::<B, 1>::from_data(TensorData::new(rng.normals(n), [n]), &Default::default());
+            let dir = Tensor::<B, 1>::from_data(
+                TensorData::new(rng.normals(n), [n]),
+                &Default::default(),
+            );
             Tensor::from_inner(t.inner() + dir.reshape(dims) * s).require_grad()
         })
     }
@@ -51,13 +54,21 @@ impl ModuleVisitor<A> for Dot<'_> {
         let dir = self.1.normals(n);
         if let Some(g) = t.grad(self.0) {
             let g = g.into_data().to_vec::<f32>().unwrap();
-            self.2 += g.iter().zip(&dir).map(|(a, b)| *a as f64 * *b as f64).sum::<f64>();
+            self.2 += g
+                .iter()
+                .zip(&dir)
+                .map(|(a, b)| *a as f64 * *b as f64)
+                .sum::<f64>();
         }
     }
 }
 
 fn penalty(d: &Discriminator<A>, x: &Tensor<B, 4>, pipe: &AugmentPipe) -> Tensor<A, 1> {
-    let mut aug = PipeAugment { pipe, p: 1.0, seeds: vec![SEED].into_iter() };
+    let mut aug = PipeAugment {
+        pipe,
+        p: 1.0,
+        seeds: vec![SEED].into_iter(),
+    };
     r1_through(d, x.clone(), None, &mut aug).0.mean()
 }
 
@@ -73,20 +84,32 @@ fn r1_through_the_ada_pipe_matches_finite_differences() {
     <B as burn::tensor::backend::Backend>::seed(&dev, 21);
     let d = Discriminator::<A>::new(&dcfg, &dev);
     let mut rng = Rng::new(9);
-    let x = Tensor::<B, 4>::from_data(TensorData::new(rng.normals(2 * 3 * 16 * 16), [2, 3, 16, 16]), &dev);
+    let x = Tensor::<B, 4>::from_data(
+        TensorData::new(rng.normals(2 * 3 * 16 * 16), [2, 3, 16, 16]),
+        &dev,
+    );
     let pipe = AugmentPipe::bgc();
 
     let p0 = penalty(&d, &x, &pipe);
     let v0 = value(p0.clone());
     // The pipe really changes the penalty (R1 of the augmented images is another number).
     let plain = value(r1_penalty(&d, x.clone(), None).0.mean());
-    assert!((v0 - plain).abs() > 1e-3 * plain.abs(), "augmented R1 {v0} vs plain {plain}");
+    assert!(
+        (v0 - plain).abs() > 1e-3 * plain.abs(),
+        "augmented R1 {v0} vs plain {plain}"
+    );
 
     let grads = p0.backward();
     let mut dot = Dot(&grads, Rng::new(77), 0.0);
     d.visit(&mut dot);
     let analytic = dot.2;
-    let at = |s: f64| value(penalty(&d.clone().map(&mut Shift(s, Rng::new(77))), &x, &pipe));
+    let at = |s: f64| {
+        value(penalty(
+            &d.clone().map(&mut Shift(s, Rng::new(77))),
+            &x,
+            &pipe,
+        ))
+    };
     let eps = 1e-3;
     let numeric = (at(eps) - at(-eps)) / (2.0 * eps);
     eprintln!("R1 through the pipe {v0:.4e} (plain {plain:.4e}); along a direction: analytic {analytic:.5e}, numeric {numeric:.5e}");
@@ -96,5 +119,8 @@ fn r1_through_the_ada_pipe_matches_finite_differences() {
         (analytic - numeric).abs() <= 5e-3 * numeric.abs().max(analytic.abs()) + rounding,
         "d R1 / d params along a random direction: analytic {analytic} vs numeric {numeric}"
     );
-    assert!(analytic.abs() > 1e-6, "R1 through the pipe does not reach D's parameters ({analytic})");
+    assert!(
+        analytic.abs() > 1e-6,
+        "R1 through the pipe does not reach D's parameters ({analytic})"
+    );
 }

@@ -49,14 +49,17 @@ struct Fixture {
 }
 
 fn read(name: &str) -> WeightMap {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     weight_map(&bestiary_weights::safetensors_io::read(&bytes).unwrap().0)
 }
 
 fn fixture() -> Fixture {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let cfg: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let cfg: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     Fixture {
         gcfg: GeneratorConfig::from_value(&cfg["G_kwargs"]).unwrap(),
         dcfg: DiscriminatorConfig::from_value(&cfg["D_kwargs"]).unwrap(),
@@ -69,7 +72,8 @@ fn fixture() -> Fixture {
 }
 
 fn get<'a>(m: &'a WeightMap, name: &str) -> &'a (Vec<usize>, Vec<f32>) {
-    m.get(name).unwrap_or_else(|| panic!("fixture tensor `{name}` missing"))
+    m.get(name)
+        .unwrap_or_else(|| panic!("fixture tensor `{name}` missing"))
 }
 
 /// The first `rows` rows of a fixture tensor.
@@ -78,7 +82,10 @@ fn rows<const D: usize>(m: &WeightMap, name: &str, rows: usize) -> Tensor<B, D> 
     let mut shape = shape.clone();
     let per_row: usize = shape[1..].iter().product();
     shape[0] = rows;
-    Tensor::from_data(TensorData::new(data[..rows * per_row].to_vec(), shape), &Default::default())
+    Tensor::from_data(
+        TensorData::new(data[..rows * per_row].to_vec(), shape),
+        &Default::default(),
+    )
 }
 
 fn tensor<const D: usize>(m: &WeightMap, name: &str) -> Tensor<B, D> {
@@ -91,8 +98,10 @@ impl Fixture {
     }
     fn networks(&self) -> (Generator<A>, Discriminator<A>) {
         let dev = Default::default();
-        let g = Generator::from_weights(&self.gcfg, &select_network(&self.weights, "G"), &dev).unwrap();
-        let d = Discriminator::from_weights(&self.dcfg, &select_network(&self.weights, "D"), &dev).unwrap();
+        let g =
+            Generator::from_weights(&self.gcfg, &select_network(&self.weights, "G"), &dev).unwrap();
+        let d = Discriminator::from_weights(&self.dcfg, &select_network(&self.weights, "D"), &dev)
+            .unwrap();
         (g, d)
     }
     /// The inputs of `phase` (first `n` rows: Greg takes the shrunk batch, as the official code).
@@ -104,7 +113,10 @@ impl Fixture {
         }
     }
     fn reals(&self) -> Reals<B> {
-        Reals { images: tensor(&self.inputs, "real"), c: Some(tensor(&self.inputs, "real_c")) }
+        Reals {
+            images: tensor(&self.inputs, "real"),
+            c: Some(tensor(&self.inputs, "real_c")),
+        }
     }
     fn greg_batch(&self) -> usize {
         self.batch() / self.cfg["loss"]["pl_batch_shrink"].as_u64().unwrap() as usize
@@ -121,12 +133,19 @@ impl Fixture {
         }
     }
     fn r1(&self) -> R1Reg {
-        R1Reg { gamma: self.cfg["loss"]["r1_gamma"].as_f64().unwrap(), gain: self.cfg["loop"]["D_reg_interval"].as_f64().unwrap() }
+        R1Reg {
+            gamma: self.cfg["loss"]["r1_gamma"].as_f64().unwrap(),
+            gain: self.cfg["loop"]["D_reg_interval"].as_f64().unwrap(),
+        }
     }
     /// The fixture's augmentation for the given calls (`aug` variant), or none (`noaug`).
     fn aug(&self, variant: &str, calls: &[usize]) -> FixedAug {
         FixedAug {
-            calls: if variant == "aug" { Some(calls.to_vec()) } else { None },
+            calls: if variant == "aug" {
+                Some(calls.to_vec())
+            } else {
+                None
+            },
             next: 0,
             flip: get(&self.inputs, "aug.flip").1.clone(),
             mat: get(&self.inputs, "aug.mat").1.clone(),
@@ -157,14 +176,23 @@ impl Augment for FixedAug {
         let x = if self.flip[k] != 0.0 { x.flip([3]) } else { x };
         let m0 = k * self.batch * 9;
         let b0 = k * self.batch * 3;
-        let m = Tensor::<T, 3>::from_data(TensorData::new(self.mat[m0..m0 + n * 9].to_vec(), [n, 3, 3]), &dev);
-        let b = Tensor::<T, 3>::from_data(TensorData::new(self.offset[b0..b0 + n * 3].to_vec(), [n, 3, 1]), &dev);
+        let m = Tensor::<T, 3>::from_data(
+            TensorData::new(self.mat[m0..m0 + n * 9].to_vec(), [n, 3, 3]),
+            &dev,
+        );
+        let b = Tensor::<T, 3>::from_data(
+            TensorData::new(self.offset[b0..b0 + n * 3].to_vec(), [n, 3, 1]),
+            &dev,
+        );
         (m.matmul(x.reshape([n, c, h * w])) + b).reshape([n, c, h, w])
     }
 }
 
 fn const_noise() -> SynthesisOptions {
-    SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() }
+    SynthesisOptions {
+        noise_mode: NoiseMode::Const,
+        ..Default::default()
+    }
 }
 
 fn values<const D: usize, T: Backend>(t: Tensor<T, D>) -> Vec<f32> {
@@ -175,8 +203,14 @@ fn values<const D: usize, T: Backend>(t: Tensor<T, D>) -> Vec<f32> {
 fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f64) -> f64 {
     assert_eq!(got.len(), want.len(), "{what}: length");
     let scale = want.iter().fold(0f64, |m, &v| m.max((v as f64).abs()));
-    let err = got.iter().zip(want).fold(0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()));
-    assert!(err <= tol * scale.max(1e-6), "{what}: max error {err:e}, scale {scale:e} (tolerance {tol:e} relative)");
+    let err = got
+        .iter()
+        .zip(want)
+        .fold(0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()));
+    assert!(
+        err <= tol * scale.max(1e-6),
+        "{what}: max error {err:e}, scale {scale:e} (tolerance {tol:e} relative)"
+    );
     err / scale.max(1e-30)
 }
 
@@ -200,10 +234,21 @@ fn check_grads(f: &Fixture, key: &str, ours: WeightMap) -> usize {
     let prefix = format!("{key}.grad.");
     let mut n = 0;
     let mut worst = 0f64;
-    for (name, (shape, want)) in f.phases.iter().filter_map(|(k, v)| k.strip_prefix(&prefix).map(|s| (s, v))) {
-        let (gshape, got) = ours.get(name).unwrap_or_else(|| panic!("{key}: no parameter `{name}` in our network"));
+    for (name, (shape, want)) in f
+        .phases
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|s| (s, v)))
+    {
+        let (gshape, got) = ours
+            .get(name)
+            .unwrap_or_else(|| panic!("{key}: no parameter `{name}` in our network"));
         assert_eq!(gshape, shape, "{key}: {name} shape");
-        worst = worst.max(assert_close(&format!("{key}: d loss / d {name}"), got, want, GRAD_TOL));
+        worst = worst.max(assert_close(
+            &format!("{key}: d loss / d {name}"),
+            got,
+            want,
+            GRAD_TOL,
+        ));
         n += 1;
     }
     eprintln!("{key}: {n} gradients, worst relative error {worst:.1e}");
@@ -234,10 +279,20 @@ fn gmain_matches_official() {
         let key = format!("{variant}.Gmain");
         let (mut g, d) = f.networks();
         let mut aug = f.aug(variant, &[0]);
-        let out = gmain_loss(&mut g, &d, &f.latents("Gmain", f.batch()), &const_noise(), &mut aug);
+        let out = gmain_loss(
+            &mut g,
+            &d,
+            &f.latents("Gmain", f.batch()),
+            &const_noise(),
+            &mut aug,
+        );
         check_loss(&f, &key, &out.loss);
         check_value(&f, &format!("{key}.scores_fake"), values(out.fake_logits));
-        check_value(&f, &format!("{key}.w_avg"), values(g.mapping.w_avg().unwrap().inner()));
+        check_value(
+            &f,
+            &format!("{key}.w_avg"),
+            values(g.mapping.w_avg().unwrap().inner()),
+        );
         let grads = out.loss.backward();
         check_grads(&f, &key, g_grads(&g, &grads));
     }
@@ -248,11 +303,22 @@ fn greg_matches_official() {
     let f = fixture();
     let (mut g, _) = f.networks();
     let start = f.cfg["pl_mean_start"].as_f64().unwrap() as f32;
-    let out = greg_loss(&mut g, &f.latents("Greg", f.greg_batch()), f.pl_noise(), start, &f.path_length(), &const_noise());
+    let out = greg_loss(
+        &mut g,
+        &f.latents("Greg", f.greg_batch()),
+        f.pl_noise(),
+        start,
+        &f.path_length(),
+        &const_noise(),
+    );
     check_loss(&f, "noaug.Greg", &out.loss);
     check_value(&f, "noaug.Greg.pl_penalty", values(out.penalty));
     let want = f.cfg["pl_mean_after_greg"]["noaug.Greg"].as_f64().unwrap();
-    assert!((out.pl_mean as f64 - want).abs() <= VALUE_TOL * want, "pl_mean {} vs official {want}", out.pl_mean);
+    assert!(
+        (out.pl_mean as f64 - want).abs() <= VALUE_TOL * want,
+        "pl_mean {} vs official {want}",
+        out.pl_mean
+    );
     let grads = out.loss.backward();
     check_grads(&f, "noaug.Greg", g_grads(&g, &grads));
 }
@@ -264,7 +330,14 @@ fn dmain_matches_official() {
         let key = format!("{variant}.Dmain");
         let (mut g, d) = f.networks();
         let mut aug = f.aug(variant, &[1, 2]);
-        let out = dmain_loss(&mut g, &d, &f.latents("Dmain", f.batch()), &f.reals(), &const_noise(), &mut aug);
+        let out = dmain_loss(
+            &mut g,
+            &d,
+            &f.latents("Dmain", f.batch()),
+            &f.reals(),
+            &const_noise(),
+            &mut aug,
+        );
         check_loss(&f, &key, &out.loss);
         check_value(&f, &format!("{key}.scores_fake"), values(out.fake_logits));
         check_value(&f, &format!("{key}.scores_real"), values(out.real_logits));
@@ -315,8 +388,17 @@ impl ModuleMapper<B> for AdamState<'_> {
     }
 }
 
-fn adam_by_name<M: Module<B> + Clone>(m: &M, entries: &[(usize, u64, Vec<f32>, Vec<f32>)], steps: bool, export: impl Fn(M) -> WeightMap) -> WeightMap {
-    export(m.clone().map(&mut AdamState { entries, index: 0, steps }))
+fn adam_by_name<M: Module<B> + Clone>(
+    m: &M,
+    entries: &[(usize, u64, Vec<f32>, Vec<f32>)],
+    steps: bool,
+    export: impl Fn(M) -> WeightMap,
+) -> WeightMap {
+    export(m.clone().map(&mut AdamState {
+        entries,
+        index: 0,
+        steps,
+    }))
 }
 
 #[test]
@@ -359,8 +441,14 @@ fn one_iteration_matches_official() {
     let it = &f.cfg["iteration"];
     let want = it["pl_mean"].as_f64().unwrap();
     let got = t.progress.pl_mean as f64;
-    assert!((got - want).abs() <= VALUE_TOL * want, "pl_mean {got} vs official {want}");
-    assert_eq!(ema_beta(t.opts.batch, t.opts.ema_kimg, t.opts.ema_rampup, 0).to_bits(), it["ema_beta_bits"].as_u64().unwrap());
+    assert!(
+        (got - want).abs() <= VALUE_TOL * want,
+        "pl_mean {got} vs official {want}"
+    );
+    assert_eq!(
+        ema_beta(t.opts.batch, t.opts.ema_kimg, t.opts.ema_rampup, 0).to_bits(),
+        it["ema_beta_bits"].as_u64().unwrap()
+    );
 
     // Adam: every trainable parameter stepped by both phases (the official backward reaches all of
     // them, with zeros where a regularizer does not depend on it), second moments as torch's.
@@ -368,21 +456,52 @@ fn one_iteration_matches_official() {
     let lr = t.opts.lrate_g;
     let mut worst = [0f64; 3];
     for (key, sd, steps, v) in [
-        ("G", t.g.valid().state_dict(), adam_by_name(&t.g.valid(), &t.opt_g.export(), true, |m| m.state_dict()), adam_by_name(&t.g.valid(), &t.opt_g.export(), false, |m| m.state_dict())),
-        ("D", t.d.valid().state_dict(), adam_by_name(&t.d.valid(), &t.opt_d.export(), true, |m| m.state_dict()), adam_by_name(&t.d.valid(), &t.opt_d.export(), false, |m| m.state_dict())),
+        (
+            "G",
+            t.g.valid().state_dict(),
+            adam_by_name(&t.g.valid(), &t.opt_g.export(), true, |m| m.state_dict()),
+            adam_by_name(&t.g.valid(), &t.opt_g.export(), false, |m| m.state_dict()),
+        ),
+        (
+            "D",
+            t.d.valid().state_dict(),
+            adam_by_name(&t.d.valid(), &t.opt_d.export(), true, |m| m.state_dict()),
+            adam_by_name(&t.d.valid(), &t.opt_d.export(), false, |m| m.state_dict()),
+        ),
     ] {
         let mut n = 0;
-        for (name, want_steps) in steps_want.iter().filter_map(|(k, v)| k.strip_prefix(&format!("{key}.")).map(|s| (s, v))) {
-            let got_steps = steps.get(name).unwrap_or_else(|| panic!("{key}.{name} missing")).1[0] as u64;
-            assert_eq!(got_steps, want_steps.as_u64().unwrap(), "{key}.{name}: Adam steps");
+        for (name, want_steps) in steps_want
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(&format!("{key}.")).map(|s| (s, v)))
+        {
+            let got_steps = steps
+                .get(name)
+                .unwrap_or_else(|| panic!("{key}.{name} missing"))
+                .1[0] as u64;
+            assert_eq!(
+                got_steps,
+                want_steps.as_u64().unwrap(),
+                "{key}.{name}: Adam steps"
+            );
             let vw = &get(&f.iteration, &format!("adam.{key}.{name}.exp_avg_sq")).1;
-            worst[0] = worst[0].max(assert_close(&format!("{key}.{name}: Adam v"), &v[name].1, vw, 2.0 * GRAD_TOL));
+            worst[0] = worst[0].max(assert_close(
+                &format!("{key}.{name}: Adam v"),
+                &v[name].1,
+                vw,
+                2.0 * GRAD_TOL,
+            ));
             // Each Adam step moves an element by about lr * sign(g); elements whose gradient is
             // tiny (relative to the tensor's) move by less, and there ours may differ in sign.
             let pw = &get(&f.iteration, &format!("{key}.{name}")).1;
             let pg = &sd[name].1;
-            let err = pg.iter().zip(pw).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-            assert!((err as f64) <= 1e-2 * lr, "{key}.{name}: parameter after the iteration off by {err:e}");
+            let err = pg
+                .iter()
+                .zip(pw)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(
+                (err as f64) <= 1e-2 * lr,
+                "{key}.{name}: parameter after the iteration off by {err:e}"
+            );
             worst[1] = worst[1].max(err as f64);
             n += 1;
         }
@@ -390,9 +509,19 @@ fn one_iteration_matches_official() {
     }
     // G_ema: parameters lerped with beta, buffers (w_avg, noise_const) copied from G.
     let ema = t.g_ema.state_dict();
-    for (name, (_, want)) in f.iteration.iter().filter_map(|(k, v)| k.strip_prefix("G_ema.").map(|s| (s, v))) {
-        let got = &ema.get(name).unwrap_or_else(|| panic!("G_ema.{name} missing")).1;
-        let err = got.iter().zip(want).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    for (name, (_, want)) in f
+        .iteration
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("G_ema.").map(|s| (s, v)))
+    {
+        let got = &ema
+            .get(name)
+            .unwrap_or_else(|| panic!("G_ema.{name} missing"))
+            .1;
+        let err = got
+            .iter()
+            .zip(want)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
         assert!((err as f64) <= 1e-2 * lr, "G_ema.{name} off by {err:e}");
         worst[2] = worst[2].max(err as f64);
     }
@@ -409,7 +538,11 @@ fn ema_beta_matches_official() {
             case["ema_rampup"].as_f64(),
             case["nimg"].as_u64().unwrap(),
         );
-        assert_eq!(beta.to_bits(), case["beta_bits"].as_u64().unwrap(), "{case}: ours {beta}");
+        assert_eq!(
+            beta.to_bits(),
+            case["beta_bits"].as_u64().unwrap(),
+            "{case}: ours {beta}"
+        );
     }
 }
 
@@ -428,19 +561,29 @@ fn ada_p_matches_official() {
     let want = a["p_bits_after_each_iteration"].as_array().unwrap();
     for (i, reports) in a["signs"].as_array().unwrap().iter().enumerate() {
         for signs in reports.as_array().unwrap() {
-            let s: Vec<f32> = signs.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+            let s: Vec<f32> = signs
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
             let n = s.len();
             // D's logits with these signs (magnitudes do not matter).
-            let logits = Tensor::<B, 2>::from_data(TensorData::new(s.iter().map(|v| v * 1.7).collect::<Vec<_>>(), [n, 1]), &Default::default());
+            let logits = Tensor::<B, 2>::from_data(
+                TensorData::new(s.iter().map(|v| v * 1.7).collect::<Vec<_>>(), [n, 1]),
+                &Default::default(),
+            );
             p.ada_observe(&logits);
         }
         p.batch_idx += 1;
         p.ada_adjust(&o);
         let want = f32::from_bits(want[i].as_u64().unwrap() as u32);
-        assert_eq!(p.augment_p, want as f64, "p after iteration {i} (official: float32, clamped at 0 only)");
+        assert_eq!(
+            p.augment_p, want as f64,
+            "p after iteration {i} (official: float32, clamped at 0 only)"
+        );
     }
 }
-
 
 /// D's input gradient with minibatch-stddev groups smaller than the batch (here 2 groups of 4), as
 /// in every training step (batch 32, groups of 4). Burn 0.21's autodiff sums `repeat`'s gradient
@@ -451,11 +594,21 @@ fn discriminator_gradient_with_minibatch_groups_matches_official() {
     let f = fixture();
     let mut dcfg = f.dcfg.clone();
     dcfg.epilogue_kwargs.mbstd_group_size = Some(4);
-    let d = Discriminator::<A>::from_weights(&dcfg, &select_network(&f.weights, "D"), &Default::default()).unwrap();
+    let d = Discriminator::<A>::from_weights(
+        &dcfg,
+        &select_network(&f.weights, "D"),
+        &Default::default(),
+    )
+    .unwrap();
     let x = Tensor::<A, 4>::from_inner(tensor(&f.inputs, "real")).require_grad();
     let reals = f.reals();
     let logits = d.forward(x.clone(), reals.c.map(Tensor::from_inner));
     check_value(&f, "mbstd4.logits", values(logits.clone().inner()));
     let dx = x.grad(&logits.sum().backward()).unwrap();
-    assert_close("d sum(D(x)) / dx with groups of 4", &values(dx), &get(&f.phases, "mbstd4.dx").1, GRAD_TOL);
+    assert_close(
+        "d sum(D(x)) / dx with groups of 4",
+        &values(dx),
+        &get(&f.phases, "mbstd4.dx").1,
+        GRAD_TOL,
+    );
 }

@@ -39,7 +39,10 @@ impl ModuleMapper<A> for Shift {
             }
             let dims = t.dims();
             let n: usize = dims.iter().product();
-            let dir = Tensor::<B, 1>::from_data(TensorData::new(rng.normals(n), [n]), &Default::default());
+            let dir = Tensor::<B, 1>::from_data(
+                TensorData::new(rng.normals(n), [n]),
+                &Default::default(),
+            );
             Tensor::from_inner(t.inner() + dir.reshape(dims) * s).require_grad()
         })
     }
@@ -63,7 +66,10 @@ impl ModuleVisitor<A> for Dot<'_> {
         let dir = self.rng.normals(n);
         self.per.push(t.grad(self.grads).map(|g| {
             let g = g.into_data().to_vec::<f32>().unwrap();
-            g.iter().zip(&dir).map(|(a, b)| *a as f64 * *b as f64).sum::<f64>()
+            g.iter()
+                .zip(&dir)
+                .map(|(a, b)| *a as f64 * *b as f64)
+                .sum::<f64>()
         }));
     }
 }
@@ -77,21 +83,36 @@ fn check_all<M: Module<A> + Clone>(name: &str, m: &M, pen: &dyn Fn(&M) -> Tensor
     let p0 = pen(m);
     let v0 = value(p0.clone());
     let grads = p0.backward();
-    let mut dot = Dot { grads: &grads, rng: Rng::new(77), per: vec![] };
+    let mut dot = Dot {
+        grads: &grads,
+        rng: Rng::new(77),
+        per: vec![],
+    };
     m.visit(&mut dot);
     let mut reached = 0;
     for (k, analytic) in dot.per.iter().enumerate() {
-        let sh = |s: f64| value(pen(&m.clone().map(&mut Shift { s, rng: Rng::new(77), only: k, k: 0 })));
+        let sh = |s: f64| {
+            value(pen(&m.clone().map(&mut Shift {
+                s,
+                rng: Rng::new(77),
+                only: k,
+                k: 0,
+            })))
+        };
         let analytic = analytic.unwrap_or(0.0);
         let agrees = |eps: f64| {
             let numeric = (sh(eps) - sh(-eps)) / (2.0 * eps);
             // 16 units in the last place of the penalty, over the step.
             let rounding = 16.0 * f32::EPSILON as f64 * v0.abs().max(1e-6) / (2.0 * eps);
-            let ok = (analytic - numeric).abs() <= 2e-2 * numeric.abs().max(analytic.abs()) + rounding;
+            let ok =
+                (analytic - numeric).abs() <= 2e-2 * numeric.abs().max(analytic.abs()) + rounding;
             (ok, numeric)
         };
         let (ok, n1) = agrees(1e-3);
-        assert!(ok, "{name}: parameter tensor {k}: analytic {analytic} vs numeric {n1}");
+        assert!(
+            ok,
+            "{name}: parameter tensor {k}: analytic {analytic} vs numeric {n1}"
+        );
         if dot.per[k].is_some() && analytic.abs() > 1e-5 {
             reached += 1;
         }
@@ -107,7 +128,10 @@ fn r1_gradient_matches_finite_differences() {
     <B as burn::tensor::backend::Backend>::seed(&dev, 11);
     let d = Discriminator::<A>::new(&dcfg, &dev);
     let mut rng = Rng::new(5);
-    let x = Tensor::<B, 4>::from_data(TensorData::new(rng.normals(2 * 3 * 8 * 8), [2, 3, 8, 8]), &dev);
+    let x = Tensor::<B, 4>::from_data(
+        TensorData::new(rng.normals(2 * 3 * 8 * 8), [2, 3, 8, 8]),
+        &dev,
+    );
     let pen = |d: &Discriminator<A>| r1_penalty(d, x.clone(), None).0.mean();
     let reached = check_all("R1", &d, &pen);
     // Every weight (conv, skip, fc, out) shapes dD/dx; biases only move the kinks.
@@ -123,14 +147,25 @@ fn path_length_gradient_matches_finite_differences() {
     let g = Generator::<A>::new(&gcfg, &dev);
     let mut rng = Rng::new(6);
     let z = Tensor::<A, 2>::from_data(TensorData::new(rng.normals(2 * 8), [2, 8]), &dev);
-    let noise = Tensor::<B, 4>::from_data(TensorData::new(rng.normals(2 * 3 * 8 * 8), [2, 3, 8, 8]), &dev);
+    let noise = Tensor::<B, 4>::from_data(
+        TensorData::new(rng.normals(2 * 3 * 8 * 8), [2, 3, 8, 8]),
+        &dev,
+    );
     // Const noise: the penalty must be a deterministic function of the parameters.
-    let opts = SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() };
+    let opts = SynthesisOptions {
+        noise_mode: NoiseMode::Const,
+        ..Default::default()
+    };
     let pen = |g: &Generator<A>| {
         let ws = g.mapping(z.clone(), None, 1.0, None);
-        (pl_lengths(&g.synthesis, ws, noise.clone(), &opts) - 0.3).square().mean()
+        (pl_lengths(&g.synthesis, ws, noise.clone(), &opts) - 0.3)
+            .square()
+            .mean()
     };
     let reached = check_all("path length", &g, &pen);
     // Mapping and synthesis weights, affines, biases and noise strengths all move |J^T y|.
-    assert!(reached >= 15, "the path-length penalty reached only {reached} parameter tensors");
+    assert!(
+        reached >= 15,
+        "the path-length penalty reached only {reached} parameter tensors"
+    );
 }

@@ -29,9 +29,16 @@ fn options(total_kimg: f64) -> TrainOptions {
 /// Every tensor of G, D and G_ema plus the counters, bit for bit.
 fn fingerprint(t: &Trainer<B>) -> (Vec<(String, Vec<u32>)>, String) {
     let mut out = Vec::new();
-    for (key, map) in [("G", t.g.state_dict()), ("D", t.d.state_dict()), ("G_ema", t.g_ema.state_dict())] {
+    for (key, map) in [
+        ("G", t.g.state_dict()),
+        ("D", t.d.state_dict()),
+        ("G_ema", t.g_ema.state_dict()),
+    ] {
         for (name, (_, data)) in map {
-            out.push((format!("{key}.{name}"), data.iter().map(|v| v.to_bits()).collect()));
+            out.push((
+                format!("{key}.{name}"),
+                data.iter().map(|v| v.to_bits()).collect(),
+            ));
         }
     }
     let mut p = t.progress.clone();
@@ -45,15 +52,35 @@ fn snapshot_names_are_unique_per_snapshot_and_sort_by_images_shown() {
     assert_eq!(snapshot_name(0), "network-snapshot-000000.safetensors");
     assert_eq!(snapshot_name(20_000), "network-snapshot-000020.safetensors");
     assert_eq!(snapshot_name(16), "network-snapshot-000000.016.safetensors");
-    assert_eq!(snapshot_name(20_480), "network-snapshot-000020.480.safetensors");
+    assert_eq!(
+        snapshot_name(20_480),
+        "network-snapshot-000020.480.safetensors"
+    );
     assert_eq!(kimg_label(1_234_567_001), "1234567.001");
-    for nimg in [0u64, 4, 16, 999, 1000, 1001, 20_480, 25_000_000, 1_234_567_001] {
-        assert_eq!(parse_snapshot_name(&snapshot_name(nimg)), Some(nimg), "{nimg}");
+    for nimg in [
+        0u64,
+        4,
+        16,
+        999,
+        1000,
+        1001,
+        20_480,
+        25_000_000,
+        1_234_567_001,
+    ] {
+        assert_eq!(
+            parse_snapshot_name(&snapshot_name(nimg)),
+            Some(nimg),
+            "{nimg}"
+        );
     }
-    assert_eq!(parse_snapshot_name("network-snapshot-000800.pkl"), Some(800_000));
+    assert_eq!(
+        parse_snapshot_name("network-snapshot-000800.pkl"),
+        Some(800_000)
+    );
     for bad in [
-        "network-snapshot-00001.safetensors",     // fewer than six digits
-        "network-snapshot-000001.5.safetensors",  // not three digits after the point
+        "network-snapshot-00001.safetensors",    // fewer than six digits
+        "network-snapshot-000001.5.safetensors", // not three digits after the point
         "network-snapshot-000001.000.safetensors", // a whole kimg has the official name only
         "network-snapshot-000001.+12.safetensors",
         "network-snapshot-abcdef.safetensors",
@@ -68,7 +95,11 @@ fn snapshot_names_are_unique_per_snapshot_and_sort_by_images_shown() {
     for n in [20_000u64, 20_480, 19_996, 21_000] {
         std::fs::write(dir.path().join(snapshot_name(n)), b"x").unwrap();
     }
-    std::fs::write(dir.path().join("network-snapshot-999999.png"), b"not a snapshot").unwrap();
+    std::fs::write(
+        dir.path().join("network-snapshot-999999.png"),
+        b"not a snapshot",
+    )
+    .unwrap();
     let (nimg, path) = latest_snapshot(dir.path()).unwrap().unwrap();
     assert_eq!(nimg, 21_000);
     assert_eq!(path, dir.path().join("network-snapshot-000021.safetensors"));
@@ -91,16 +122,26 @@ fn short_ticks_write_one_snapshot_file_each() {
     .unwrap();
     // Three ticks of 4 images: three snapshots under three names, each file its own network.
     assert_eq!(snaps.len(), 3);
-    let names: Vec<String> = snaps.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = snaps
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(
         names,
-        ["network-snapshot-000000.004.safetensors", "network-snapshot-000000.008.safetensors", "network-snapshot-000000.012.safetensors"]
+        [
+            "network-snapshot-000000.004.safetensors",
+            "network-snapshot-000000.008.safetensors",
+            "network-snapshot-000000.012.safetensors"
+        ]
     );
     let bytes: Vec<Vec<u8>> = snaps.iter().map(|p| std::fs::read(p).unwrap()).collect();
     assert_ne!(bytes[0], bytes[1]);
     assert_ne!(bytes[1], bytes[2]);
     for k in ["004", "008", "012"] {
-        assert!(dir.path().join(format!("fakes-000000.{k}.png")).exists(), "fakes {k} missing");
+        assert!(
+            dir.path().join(format!("fakes-000000.{k}.png")).exists(),
+            "fakes {k} missing"
+        );
     }
     assert_eq!(latest_snapshot(dir.path()).unwrap().unwrap().1, snaps[2]);
 }
@@ -114,24 +155,48 @@ fn a_run_stopped_before_its_first_step_resumes_exactly_and_starts_a_fresh_log() 
 
     let straight_dir = tempfile::tempdir().unwrap();
     let mut straight = Trainer::<B>::new(gcfg.clone(), dcfg.clone(), options(0.012), &dev);
-    straight.run(&data, straight_dir.path(), None, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    straight
+        .run(
+            &data,
+            straight_dir.path(),
+            None,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap();
 
     // Stopped at once (a Ctrl-C before the first step): the state is already on disk, no snapshot.
     let dir = tempfile::tempdir().unwrap();
     // A log left by some earlier session must not be appended to.
     std::fs::write(dir.path().join(LOG_FILE), "{\"tick\": 99}\n").unwrap();
     let mut first = Trainer::<B>::new(gcfg, dcfg, options(0.012), &dev);
-    let s = first.run(&data, dir.path(), None, &AtomicBool::new(true), &mut |_| {}).unwrap();
+    let s = first
+        .run(&data, dir.path(), None, &AtomicBool::new(true), &mut |_| {})
+        .unwrap();
     assert!(s.interrupted);
     assert!(s.snapshot.is_none());
-    assert!(dir.path().join(STATE_FILE).exists(), "no training state before the first step");
-    assert_eq!(std::fs::read_to_string(dir.path().join(LOG_FILE)).unwrap(), "");
+    assert!(
+        dir.path().join(STATE_FILE).exists(),
+        "no training state before the first step"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(LOG_FILE)).unwrap(),
+        ""
+    );
     assert!(holds_run(dir.path()));
     drop(first);
 
     let (mut resumed, _) = Trainer::<B>::load_state(&dir.path().join(STATE_FILE), &dev).unwrap();
     assert_eq!(resumed.progress.nimg, 0);
-    resumed.run(&data, dir.path(), None, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    resumed
+        .run(
+            &data,
+            dir.path(),
+            None,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap();
     let (a, pa) = fingerprint(&straight);
     let (b, pb) = fingerprint(&resumed);
     assert_eq!(pa, pb);
@@ -142,7 +207,11 @@ fn a_run_stopped_before_its_first_step_resumes_exactly_and_starts_a_fresh_log() 
     // Snapshots are the same files as the straight run's.
     for n in [4u64, 8, 12] {
         let name = snapshot_name(n);
-        assert_eq!(std::fs::read(dir.path().join(&name)).unwrap(), std::fs::read(straight_dir.path().join(&name)).unwrap(), "{name}");
+        assert_eq!(
+            std::fs::read(dir.path().join(&name)).unwrap(),
+            std::fs::read(straight_dir.path().join(&name)).unwrap(),
+            "{name}"
+        );
     }
 }
 
@@ -150,7 +219,14 @@ fn a_run_stopped_before_its_first_step_resumes_exactly_and_starts_a_fresh_log() 
 fn clearing_a_run_deletes_its_files_only() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let ours = [LOG_FILE, STATE_FILE, "reals.png", "fakes-init.png", "fakes-000000.004.png", "network-snapshot-000000.004.safetensors"];
+    let ours = [
+        LOG_FILE,
+        STATE_FILE,
+        "reals.png",
+        "fakes-init.png",
+        "fakes-000000.004.png",
+        "network-snapshot-000000.004.safetensors",
+    ];
     for f in ours {
         std::fs::write(d.join(f), b"x").unwrap();
     }
@@ -163,16 +239,29 @@ fn clearing_a_run_deletes_its_files_only() {
     assert_eq!(run_files(d).unwrap().len(), ours.len() + 1);
     assert_eq!(clear_run(d).unwrap(), ours.len() + 1);
     assert!(!holds_run(d));
-    let mut left: Vec<String> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut left: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     left.sort();
-    assert_eq!(left, ["network-snapshot-000001.pkl", "notes.txt", "reals.jpg"]);
+    assert_eq!(
+        left,
+        ["network-snapshot-000001.pkl", "notes.txt", "reals.jpg"]
+    );
     // A temp file alone is debris, not a run.
     std::fs::write(d.join(".log.jsonl.tmp-9-9"), b"x").unwrap();
     assert!(!holds_run(d));
 }
 
 fn fixed() -> FixedByRun {
-    FixedByRun { cfg: "lite".into(), cbase: 64, cmax: 8, batch: 4, seed: 7, freezed: 0 }
+    FixedByRun {
+        cfg: "lite".into(),
+        cbase: 64,
+        cmax: 8,
+        batch: 4,
+        seed: 7,
+        freezed: 0,
+    }
 }
 
 #[test]
@@ -180,9 +269,23 @@ fn resume_options_take_effect_and_report_or_are_refused_by_name() {
     let mut o = options(0.012);
     o.r1_gamma = 1.0;
     let mut p = 0.25;
-    let r = ResumeOptions { kimg: Some(0.02), gamma: Some(2.0), lrate: Some(0.001), aug: Some(AugMode::Fixed), p: Some(0.5), mirror: true, tick: Some(0.004), ..Default::default() };
+    let r = ResumeOptions {
+        kimg: Some(0.02),
+        gamma: Some(2.0),
+        lrate: Some(0.001),
+        aug: Some(AugMode::Fixed),
+        p: Some(0.5),
+        mirror: true,
+        tick: Some(0.004),
+        ..Default::default()
+    };
     // Fixed options equal to the run's are fine.
-    let r = ResumeOptions { cbase: Some(64), cfg: Some("lite".into()), batch: Some(4), ..r };
+    let r = ResumeOptions {
+        cbase: Some(64),
+        cfg: Some("lite".into()),
+        batch: Some(4),
+        ..r
+    };
     let changes = r.apply(&mut o, &mut p, &fixed()).unwrap();
     let lr0 = small_options(4).lrate_g;
     assert_eq!(
@@ -196,19 +299,49 @@ fn resume_options_take_effect_and_report_or_are_refused_by_name() {
             "--p 0.5 (was 0.25)".into(),
         ]
     );
-    assert_eq!((o.total_kimg, o.r1_gamma, o.lrate_g, o.lrate_d, o.aug, o.mirror, p), (0.02, 2.0, 0.001, 0.001, AugMode::Fixed, true, 0.5));
+    assert_eq!(
+        (
+            o.total_kimg,
+            o.r1_gamma,
+            o.lrate_g,
+            o.lrate_d,
+            o.aug,
+            o.mirror,
+            p
+        ),
+        (0.02, 2.0, 0.001, 0.001, AugMode::Fixed, true, 0.5)
+    );
 
     // Switching augmentation off zeroes p.
     let mut p = 0.3;
-    ResumeOptions { aug: Some(AugMode::Noaug), ..Default::default() }.apply(&mut o, &mut p, &fixed()).unwrap();
+    ResumeOptions {
+        aug: Some(AugMode::Noaug),
+        ..Default::default()
+    }
+    .apply(&mut o, &mut p, &fixed())
+    .unwrap();
     assert_eq!(p, 0.0);
 
-    let err = ResumeOptions { cbase: Some(128), cmax: Some(8), gamma: Some(3.0), seed: Some(1), ..Default::default() }
-        .apply(&mut o, &mut 0.0, &fixed())
-        .unwrap_err();
-    assert!(err.starts_with("--cbase 128 (the run's is 64), --seed 1 (the run's is 7) cannot change"), "{err}");
+    let err = ResumeOptions {
+        cbase: Some(128),
+        cmax: Some(8),
+        gamma: Some(3.0),
+        seed: Some(1),
+        ..Default::default()
+    }
+    .apply(&mut o, &mut 0.0, &fixed())
+    .unwrap_err();
+    assert!(
+        err.starts_with("--cbase 128 (the run's is 64), --seed 1 (the run's is 7) cannot change"),
+        "{err}"
+    );
     assert!(!err.contains("--cmax") && !err.contains('\n'), "{err}");
     assert_eq!(o.r1_gamma, 2.0, "a refused resume changed the options");
-    let err = ResumeOptions { kimg: Some(-1.0), ..Default::default() }.apply(&mut o, &mut 0.0, &fixed()).unwrap_err();
+    let err = ResumeOptions {
+        kimg: Some(-1.0),
+        ..Default::default()
+    }
+    .apply(&mut o, &mut 0.0, &fixed())
+    .unwrap_err();
     assert!(err.contains("--kimg must be positive"), "{err}");
 }

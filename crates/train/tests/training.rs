@@ -29,15 +29,28 @@ fn resume_options() -> TrainOptions {
 /// Everything that must survive a resume, as comparable data.
 fn fingerprint(t: &Trainer<B>) -> (Vec<(String, Vec<u32>)>, String) {
     let mut out = Vec::new();
-    for (key, map) in [("G", t.g.state_dict()), ("D", t.d.state_dict()), ("G_ema", t.g_ema.state_dict())] {
+    for (key, map) in [
+        ("G", t.g.state_dict()),
+        ("D", t.d.state_dict()),
+        ("G_ema", t.g_ema.state_dict()),
+    ] {
         for (name, (_, data)) in map {
-            out.push((format!("{key}.{name}"), data.iter().map(|v| v.to_bits()).collect()));
+            out.push((
+                format!("{key}.{name}"),
+                data.iter().map(|v| v.to_bits()).collect(),
+            ));
         }
     }
     for (key, opt) in [("adamG", &t.opt_g), ("adamD", &t.opt_d)] {
         for (i, step, m, v) in opt.export() {
-            out.push((format!("{key}.{i}.m@{step}"), m.iter().map(|x| x.to_bits()).collect()));
-            out.push((format!("{key}.{i}.v"), v.iter().map(|x| x.to_bits()).collect()));
+            out.push((
+                format!("{key}.{i}.m@{step}"),
+                m.iter().map(|x| x.to_bits()).collect(),
+            ));
+            out.push((
+                format!("{key}.{i}.v"),
+                v.iter().map(|x| x.to_bits()).collect(),
+            ));
         }
     }
     (out, serde_json::to_string(&t.progress).unwrap())
@@ -78,7 +91,12 @@ fn resume_continues_exactly() {
         assert!(va == vb, "{na} differs after resume");
     }
     // And the run really trained: G moved away from its initialisation.
-    let fresh = Trainer::<B>::new(straight.g_cfg.clone(), straight.d_cfg.clone(), resume_options(), &dev);
+    let fresh = Trainer::<B>::new(
+        straight.g_cfg.clone(),
+        straight.d_cfg.clone(),
+        resume_options(),
+        &dev,
+    );
     assert_ne!(fingerprint(&fresh).0, a);
 }
 
@@ -107,19 +125,46 @@ fn compact_state_is_small_resumes_within_rounding_and_reads_as_a_model_file() {
     let state = dir.path().join(STATE_FILE);
     let bytes = std::fs::read(&state).unwrap();
     let (tensors, _) = bestiary_weights::safetensors_io::read(&bytes).unwrap();
-    assert!(!tensors.keys().any(|k| k.starts_with("adam.") && k.ends_with(".m")), "first moments are not kept");
-    let v: Vec<_> = tensors.iter().filter(|(k, _)| k.starts_with("adam.")).collect();
-    assert!(!v.is_empty() && v.iter().all(|(_, t)| t.dtype == bestiary_weights::DType::BF16));
-    let weights: usize = tensors.iter().filter(|(k, _)| !k.starts_with("adam.")).map(|(_, t)| t.data.len() * 4).sum();
+    assert!(
+        !tensors
+            .keys()
+            .any(|k| k.starts_with("adam.") && k.ends_with(".m")),
+        "first moments are not kept"
+    );
+    let v: Vec<_> = tensors
+        .iter()
+        .filter(|(k, _)| k.starts_with("adam."))
+        .collect();
+    assert!(
+        !v.is_empty()
+            && v.iter()
+                .all(|(_, t)| t.dtype == bestiary_weights::DType::BF16)
+    );
+    let weights: usize = tensors
+        .iter()
+        .filter(|(k, _)| !k.starts_with("adam."))
+        .map(|(_, t)| t.data.len() * 4)
+        .sum();
     let moments: usize = v.iter().map(|(_, t)| t.data.len() * 2).sum();
-    assert!(bytes.len() < weights + moments + 64 * 1024, "{} bytes for {weights} + {moments}", bytes.len());
+    assert!(
+        bytes.len() < weights + moments + 64 * 1024,
+        "{} bytes for {weights} + {moments}",
+        bytes.len()
+    );
 
     // As a model file: the same G_ema as the trainer's.
     let model = ModelFile::load(&state).unwrap();
     let (g_ema, _) = load_generator::<B>(&model, &dev).unwrap();
-    for ((na, (_, a)), (nb, (_, b))) in g_ema.state_dict().iter().zip(first.g_ema.state_dict().iter()) {
+    for ((na, (_, a)), (nb, (_, b))) in g_ema
+        .state_dict()
+        .iter()
+        .zip(first.g_ema.state_dict().iter())
+    {
         assert_eq!(na, nb);
-        assert!(a == b, "G_ema.{na} differs when read from the training state");
+        assert!(
+            a == b,
+            "G_ema.{na} differs when read from the training state"
+        );
     }
 
     drop(first);
@@ -131,13 +176,25 @@ fn compact_state_is_small_resumes_within_rounding_and_reads_as_a_model_file() {
     // bf16 keeps 8 significant bits of each v: a step's scale moves by at most ~0.4%, so after 3 steps
     // no parameter is further than 1% of the learning rate per step from the straight run.
     let tol = 0.01 * opts.lrate_g * 3.0;
-    for (key, a, b) in [("G", straight.g.state_dict(), resumed.g.state_dict()), ("D", straight.d.state_dict(), resumed.d.state_dict())] {
+    for (key, a, b) in [
+        ("G", straight.g.state_dict(), resumed.g.state_dict()),
+        ("D", straight.d.state_dict(), resumed.d.state_dict()),
+    ] {
         for ((name, (_, x)), (_, (_, y))) in a.iter().zip(b.iter()) {
-            let d = x.iter().zip(y).fold(0f64, |m, (p, q)| m.max((*p as f64 - *q as f64).abs()));
-            assert!(d <= tol, "{key}.{name} is {d} from the straight run (tolerance {tol})");
+            let d = x
+                .iter()
+                .zip(y)
+                .fold(0f64, |m, (p, q)| m.max((*p as f64 - *q as f64).abs()));
+            assert!(
+                d <= tol,
+                "{key}.{name} is {d} from the straight run (tolerance {tol})"
+            );
         }
     }
-    assert_eq!(serde_json::to_value(&straight.progress.nimg).unwrap(), serde_json::to_value(&resumed.progress.nimg).unwrap());
+    assert_eq!(
+        serde_json::to_value(&straight.progress.nimg).unwrap(),
+        serde_json::to_value(&resumed.progress.nimg).unwrap()
+    );
 }
 
 #[test]
@@ -156,11 +213,17 @@ fn tiny_run_trains_snapshots_and_generates() {
     let mut ticks = 0;
     let mut snaps = Vec::new();
     let summary = t
-        .run(&data, dir.path(), None, &AtomicBool::new(false), &mut |e| match e {
-            Event::Tick(_) => ticks += 1,
-            Event::Snapshot(p) => snaps.push(p.to_path_buf()),
-            Event::Step { .. } => {}
-        })
+        .run(
+            &data,
+            dir.path(),
+            None,
+            &AtomicBool::new(false),
+            &mut |e| match e {
+                Event::Tick(_) => ticks += 1,
+                Event::Snapshot(p) => snaps.push(p.to_path_buf()),
+                Event::Step { .. } => {}
+            },
+        )
         .unwrap();
     assert_eq!(ticks, 4);
     assert_eq!(snaps.len(), 2);
@@ -168,22 +231,48 @@ fn tiny_run_trains_snapshots_and_generates() {
     assert!((summary.kimg - 0.192).abs() < 1e-9);
 
     let log = std::fs::read_to_string(dir.path().join("log.jsonl")).unwrap();
-    let rows: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 4);
-    for key in ["kimg", "sec_per_kimg", "loss_g", "loss_d", "augment_p", "peak_rss_mb"] {
-        assert!(rows.iter().all(|r| r[key].is_number()), "{key} missing or not finite in {log}");
+    for key in [
+        "kimg",
+        "sec_per_kimg",
+        "loss_g",
+        "loss_d",
+        "augment_p",
+        "peak_rss_mb",
+    ] {
+        assert!(
+            rows.iter().all(|r| r[key].is_number()),
+            "{key} missing or not finite in {log}"
+        );
     }
     // The lazy regularizers run every 4 (G) and 16 (D) steps: null in ticks without one.
     for key in ["r1", "pl"] {
-        assert!(rows.iter().any(|r| r[key].as_f64().is_some_and(|v| v > 0.0)), "{key} never logged: {log}");
+        assert!(
+            rows.iter()
+                .any(|r| r[key].as_f64().is_some_and(|v| v > 0.0)),
+            "{key} never logged: {log}"
+        );
     }
     // Losses move, D learns to tell the squares from noise, and ADA raises p.
     let first = &rows[0];
     let last = &rows[3];
     assert_ne!(first["loss_d"], last["loss_d"]);
-    assert!(last["loss_d"].as_f64().unwrap() < 2.0 * std::f64::consts::LN_2 + 0.2, "{log}");
+    assert!(
+        last["loss_d"].as_f64().unwrap() < 2.0 * std::f64::consts::LN_2 + 0.2,
+        "{log}"
+    );
     assert!(last["augment_p"].as_f64().unwrap() > 0.0, "{log}");
-    for f in ["reals.png", "fakes-init.png", "fakes-000000.096.png", "fakes-000000.192.png", STATE_FILE] {
+    for f in [
+        "reals.png",
+        "fakes-init.png",
+        "fakes-000000.096.png",
+        "fakes-000000.192.png",
+        STATE_FILE,
+    ] {
         assert!(dir.path().join(f).exists(), "{f} missing");
     }
 
@@ -192,10 +281,21 @@ fn tiny_run_trains_snapshots_and_generates() {
     assert!(model.networks.contains_key("G") && model.networks.contains_key("D"));
     let (g, _) = load_generator::<B>(&model, &dev).unwrap();
     let z = z_for_seeds::<B>(&[0, 1], 8, &dev);
-    let img = g.forward(z, None, 1.0, None, &SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() });
+    let img = g.forward(
+        z,
+        None,
+        1.0,
+        None,
+        &SynthesisOptions {
+            noise_mode: NoiseMode::Const,
+            ..Default::default()
+        },
+    );
     let v = img.into_data().to_vec::<f32>().unwrap();
     assert!(v.iter().all(|x| x.is_finite()));
-    let (lo, hi) = v.iter().fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    let (lo, hi) = v
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x)));
     assert!(hi - lo > 0.05, "flat image {lo}..{hi}");
 }
 
@@ -227,7 +327,15 @@ fn stop_request_saves_and_resume_finishes() {
     assert!(s.snapshot.is_some());
     let (mut r, _) = Trainer::<B>::load_state(&dir.path().join(STATE_FILE), &dev).unwrap();
     assert_eq!(r.progress.nimg, 12);
-    let s = r.run(&data, dir.path(), None, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let s = r
+        .run(
+            &data,
+            dir.path(),
+            None,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap();
     assert!(!s.interrupted);
     assert_eq!(r.progress.nimg, 40);
 }
@@ -242,16 +350,35 @@ fn non_finite_loss_stops_with_a_clear_error_and_keeps_the_snapshot() {
     o.total_kimg = 0.008;
     let dir = tempfile::tempdir().unwrap();
     let mut t = Trainer::<B>::new(gcfg, dcfg, o, &dev);
-    let s = t.run(&data, dir.path(), None, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let s = t
+        .run(
+            &data,
+            dir.path(),
+            None,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap();
     let snap = s.snapshot.unwrap();
     let before = std::fs::read(&snap).unwrap();
     // An absurd learning rate blows the weights up within a step or two.
     t.opts.lrate_d = 1e30;
     t.opts.lrate_g = 1e30;
     t.opts.total_kimg = 1.0;
-    let err = t.run(&data, dir.path(), None, &AtomicBool::new(false), &mut |_| {}).unwrap_err();
+    let err = t
+        .run(
+            &data,
+            dir.path(),
+            None,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("became") && msg.contains("last snapshot is kept"), "{msg}");
+    assert!(
+        msg.contains("became") && msg.contains("last snapshot is kept"),
+        "{msg}"
+    );
     assert_eq!(std::fs::read(&snap).unwrap(), before);
     ModelFile::load(&snap).unwrap();
 }

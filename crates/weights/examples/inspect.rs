@@ -15,7 +15,10 @@ fn main() {
     } else if path.ends_with(".pkl") {
         match bestiary_weights::read_stylegan_pkl(&bytes) {
             Ok(p) => {
-                println!("G_ema {} init_kwargs {}", p.g_ema.class_name, p.g_ema.init_kwargs);
+                println!(
+                    "G_ema {} init_kwargs {}",
+                    p.g_ema.class_name, p.g_ema.init_kwargs
+                );
                 Ok(p.g_ema.tensors)
             }
             Err(e) => {

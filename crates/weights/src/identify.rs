@@ -51,7 +51,9 @@ pub fn identify(bytes: &[u8]) -> FileKind {
         return FileKind::Empty;
     }
     if let [0x80, protocol @ 2..=5, ..] = bytes {
-        return FileKind::Pickle { protocol: *protocol };
+        return FileKind::Pickle {
+            protocol: *protocol,
+        };
     }
     if starts(b"\x89PNG\r\n\x1a\n") {
         return FileKind::Other("a PNG image");
@@ -74,7 +76,11 @@ pub fn identify(bytes: &[u8]) -> FileKind {
     if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") {
         // torch.save zips name their records `<archive>/data.pkl`; the names sit in the local headers.
         let head = &bytes[..bytes.len().min(1 << 16)];
-        return if head.windows(9).any(|w| w == b"/data.pkl") { FileKind::TorchZip } else { FileKind::Zip };
+        return if head.windows(9).any(|w| w == b"/data.pkl") {
+            FileKind::TorchZip
+        } else {
+            FileKind::Zip
+        };
     }
     if starts(b"\x93NUMPY") {
         return FileKind::Npy;
@@ -90,9 +96,13 @@ pub fn identify(bytes: &[u8]) -> FileKind {
         return FileKind::Pickle { protocol: 0 };
     }
     let text = &bytes[..bytes.len().min(4096)];
-    let lower = String::from_utf8_lossy(text).trim_start().to_ascii_lowercase();
+    let lower = String::from_utf8_lossy(text)
+        .trim_start()
+        .to_ascii_lowercase();
     if lower.starts_with("version https://git-lfs.github.com/spec") {
-        return FileKind::Other("a Git LFS pointer (the real file was never downloaded: run `git lfs pull`)");
+        return FileKind::Other(
+            "a Git LFS pointer (the real file was never downloaded: run `git lfs pull`)",
+        );
     }
     if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
         return FileKind::Other("an HTML page (a download that returned a web page?)");
@@ -100,7 +110,9 @@ pub fn identify(bytes: &[u8]) -> FileKind {
     if lower.starts_with('{') || lower.starts_with('[') {
         return FileKind::Other("a JSON or text file");
     }
-    if std::str::from_utf8(text).is_ok() && !text.iter().any(|b| *b < 0x20 && !b"\n\r\t".contains(b)) {
+    if std::str::from_utf8(text).is_ok()
+        && !text.iter().any(|b| *b < 0x20 && !b"\n\r\t".contains(b))
+    {
         return FileKind::Other("a text file");
     }
     FileKind::Unknown
@@ -109,7 +121,10 @@ pub fn identify(bytes: &[u8]) -> FileKind {
 /// A little-endian u64 header length no larger than safetensors allows (100 MB), then a JSON object. The
 /// length may exceed the file: a truncated download is still safetensors (its reader then says so).
 fn is_safetensors(bytes: &[u8]) -> bool {
-    let Some(len) = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))) else {
+    let Some(len) = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    else {
         return false;
     };
     (2..=100_000_000).contains(&len) && bytes.get(8) == Some(&b'{')
@@ -122,26 +137,56 @@ mod tests {
     #[test]
     fn kinds_from_their_first_bytes() {
         assert_eq!(identify(b""), FileKind::Empty);
-        assert_eq!(identify(b"\x80\x04\x95..."), FileKind::Pickle { protocol: 4 });
-        assert_eq!(identify(b"cos\nsystem\n(S'echo hi'\ntR."), FileKind::Pickle { protocol: 0 });
-        assert_eq!(identify(b"}q\x00X\x01\x00\x00\x00aq\x01K\x01s.\n"), FileKind::Pickle { protocol: 0 });
-        assert_eq!(identify(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), FileKind::Other("a PNG image"));
-        assert_eq!(identify(b"\xff\xd8\xff\xe0\0\x10JFIF"), FileKind::Other("a JPEG image"));
-        assert_eq!(identify(b"RIFF\x10\0\0\0WEBPVP8 "), FileKind::Other("a WebP image"));
+        assert_eq!(
+            identify(b"\x80\x04\x95..."),
+            FileKind::Pickle { protocol: 4 }
+        );
+        assert_eq!(
+            identify(b"cos\nsystem\n(S'echo hi'\ntR."),
+            FileKind::Pickle { protocol: 0 }
+        );
+        assert_eq!(
+            identify(b"}q\x00X\x01\x00\x00\x00aq\x01K\x01s.\n"),
+            FileKind::Pickle { protocol: 0 }
+        );
+        assert_eq!(
+            identify(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
+            FileKind::Other("a PNG image")
+        );
+        assert_eq!(
+            identify(b"\xff\xd8\xff\xe0\0\x10JFIF"),
+            FileKind::Other("a JPEG image")
+        );
+        assert_eq!(
+            identify(b"RIFF\x10\0\0\0WEBPVP8 "),
+            FileKind::Other("a WebP image")
+        );
         let mut st = 4u64.to_le_bytes().to_vec();
         st.extend_from_slice(b"{}  ");
         assert_eq!(identify(&st), FileKind::Safetensors);
-        assert_eq!(identify(b"PK\x03\x04....archive/data.pkl...."), FileKind::TorchZip);
+        assert_eq!(
+            identify(b"PK\x03\x04....archive/data.pkl...."),
+            FileKind::TorchZip
+        );
         assert_eq!(identify(b"PK\x03\x04....img/0001.png"), FileKind::Zip);
         assert_eq!(identify(b"\x93NUMPY\x01\0"), FileKind::Npy);
-        assert!(identify(b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\n").describe().contains("LFS"));
-        assert!(identify(b"<!DOCTYPE html><html>").describe().contains("HTML"));
+        assert!(
+            identify(b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\n")
+                .describe()
+                .contains("LFS")
+        );
+        assert!(identify(b"<!DOCTYPE html><html>")
+            .describe()
+            .contains("HTML"));
         assert_eq!(identify(b"hello\n"), FileKind::Other("a text file"));
         // A text file that happens to start with a pickle opcode is no pickle without its STOP.
         assert_eq!(identify(b"cat and dog\n"), FileKind::Other("a text file"));
         assert_eq!(identify(&[0x13, 0x37, 0xfe, 0x00, 0x01]), FileKind::Unknown);
         // An impossible safetensors header length is not safetensors; a truncated file still is.
         assert_eq!(identify(&[0xff; 16]), FileKind::Unknown);
-        assert_eq!(identify(b"\x10\x00\x00\x00\x00\x00\x00\x00{}"), FileKind::Safetensors);
+        assert_eq!(
+            identify(b"\x10\x00\x00\x00\x00\x00\x00\x00{}"),
+            FileKind::Safetensors
+        );
     }
 }

@@ -75,7 +75,11 @@ pub fn dict_items(v: &Value) -> Option<Vec<(&Value, &Value)>> {
 
 /// Looks up a string key in a dict-like.
 pub fn get<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
-    dict_items(v)?.into_iter().rev().find(|(k, _)| k.as_str() == Some(key)).map(|(_, x)| x)
+    dict_items(v)?
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k.as_str() == Some(key))
+        .map(|(_, x)| x)
 }
 
 /// Name of a dict key for paths and JSON.
@@ -95,10 +99,16 @@ fn key_name(k: &Value) -> String {
 ///   with a dict holding `_parameters` or `_modules`.
 pub fn module_state(v: &Value) -> Option<(&Value, String)> {
     match v {
-        Value::Call(c) if c.func.as_global() == Some(("torch_utils.persistence", "_reconstruct_persistent_obj")) => {
+        Value::Call(c)
+            if c.func.as_global()
+                == Some(("torch_utils.persistence", "_reconstruct_persistent_obj")) =>
+        {
             let meta = c.args.as_seq()?.first()?;
             let state = get(meta, "state")?;
-            let class = get(meta, "class_name").and_then(|x| x.as_str()).unwrap_or("?").to_string();
+            let class = get(meta, "class_name")
+                .and_then(|x| x.as_str())
+                .unwrap_or("?")
+                .to_string();
             is_module_dict(state).then_some((state, class))
         }
         Value::Build { obj, state } if is_module_dict(state) => {
@@ -123,21 +133,32 @@ pub fn module_state(v: &Value) -> Option<(&Value, String)> {
 
 fn is_module_dict(state: &Value) -> bool {
     dict_items(state).is_some_and(|items| {
-        items.iter().any(|(k, _)| matches!(k.as_str(), Some("_parameters" | "_modules" | "_buffers")))
+        items
+            .iter()
+            .any(|(k, _)| matches!(k.as_str(), Some("_parameters" | "_modules" | "_buffers")))
     })
 }
 
 /// Names in a module's `_non_persistent_buffers_set` (a set, or `builtins.set([...])` at protocol < 4).
 fn non_persistent(state: &Value) -> Vec<String> {
-    let Some(s) = get(state, "_non_persistent_buffers_set") else { return Vec::new() };
+    let Some(s) = get(state, "_non_persistent_buffers_set") else {
+        return Vec::new();
+    };
     let items: &[Value] = match s {
         Value::Set(v) | Value::FrozenSet(v) | Value::List(v) => v,
         Value::Call(c) if matches!(c.func.as_global(), Some(("builtins", "set" | "frozenset"))) => {
-            c.args.as_seq().and_then(|a| a.first()).and_then(|x| x.as_seq()).unwrap_or(&[])
+            c.args
+                .as_seq()
+                .and_then(|a| a.first())
+                .and_then(|x| x.as_seq())
+                .unwrap_or(&[])
         }
         _ => &[],
     };
-    items.iter().filter_map(|x| x.as_str().map(|s| s.to_string())).collect()
+    items
+        .iter()
+        .filter_map(|x| x.as_str().map(|s| s.to_string()))
+        .collect()
 }
 
 /// torch `Module.state_dict()` of a module `__dict__`: parameters, then persistent buffers, then children, all
@@ -152,7 +173,10 @@ pub fn module_tensors<'s>(
     for (field, persistent_only) in [("_parameters", false), ("_buffers", true)] {
         let Some(d) = get(state, field) else { continue };
         let items = dict_items(d).ok_or_else(|| {
-            Error::Tensor(format!("{prefix}{field} must be a dict, found {}", d.describe()))
+            Error::Tensor(format!(
+                "{prefix}{field} must be a dict, found {}",
+                d.describe()
+            ))
         })?;
         for (k, t) in items {
             let name = key_name(k);
@@ -165,8 +189,12 @@ pub fn module_tensors<'s>(
         }
     }
     if let Some(mods) = get(state, "_modules") {
-        let items = dict_items(mods)
-            .ok_or_else(|| Error::Tensor(format!("{prefix}_modules must be a dict, found {}", mods.describe())))?;
+        let items = dict_items(mods).ok_or_else(|| {
+            Error::Tensor(format!(
+                "{prefix}_modules must be a dict, found {}",
+                mods.describe()
+            ))
+        })?;
         for (k, child) in items {
             if child.is_none() {
                 continue;
@@ -198,7 +226,10 @@ fn is_known_call(m: &str, n: &str) -> bool {
                 | ("torch", "device")
                 | ("numpy", "dtype")
                 | ("_codecs", "encode")
-                | ("builtins", "bytes" | "bytearray" | "set" | "frozenset" | "slice" | "complex" | "object")
+                | (
+                    "builtins",
+                    "bytes" | "bytearray" | "set" | "frozenset" | "slice" | "complex" | "object"
+                )
         )
         || (m == "torch._utils" && n.starts_with("_rebuild_"))
         || (m == "torch._tensor" && n.starts_with("_rebuild_"))
@@ -229,7 +260,9 @@ pub fn unknown_call(v: &Value) -> Option<String> {
                 stack.extend(c.list_items.iter());
                 stack.extend(c.dict_items.iter().flat_map(|(k, x)| [k, x]));
             }
-            Value::List(x) | Value::Tuple(x) | Value::Set(x) | Value::FrozenSet(x) => stack.extend(x.iter().rev()),
+            Value::List(x) | Value::Tuple(x) | Value::Set(x) | Value::FrozenSet(x) => {
+                stack.extend(x.iter().rev())
+            }
             Value::Dict(d) => stack.extend(d.iter().rev().flat_map(|(k, x)| [x, k])),
             Value::Build { obj, state } => {
                 stack.push(state);
@@ -279,7 +312,11 @@ pub fn collect_tensors<'s>(
         return Ok(());
     }
     if let Some((state, _)) = module_state(v) {
-        let p = if prefix.is_empty() { String::new() } else { format!("{prefix}.") };
+        let p = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}.")
+        };
         return module_tensors(state, &p, reader, out);
     }
     if let Some(items) = dict_items(v) {
@@ -325,8 +362,16 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         Value::None => J::Null,
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
-        Value::BigInt(b) => J::String(format!("0x{}", b.iter().rev().map(|x| format!("{x:02x}")).collect::<String>())),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        Value::BigInt(b) => J::String(format!(
+            "0x{}",
+            b.iter()
+                .rev()
+                .map(|x| format!("{x:02x}"))
+                .collect::<String>()
+        )),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or(J::Null),
         Value::Str(s) => J::String(s.to_string()),
         Value::Bytes(b) | Value::ByteArray(b) => serde_json::json!({ "__bytes__": b.len() }),
         Value::List(x) | Value::Tuple(x) | Value::Set(x) | Value::FrozenSet(x) => {

@@ -73,7 +73,8 @@ impl Limits {
     }
     /// Tensor element budget for a file of `len` bytes.
     pub fn tensor_budget(&self, len: usize) -> usize {
-        self.max_tensor_elements.min(len.saturating_mul(2).max(1 << 22))
+        self.max_tensor_elements
+            .min(len.saturating_mul(2).max(1 << 22))
     }
 }
 
@@ -124,11 +125,17 @@ pub enum Value {
     Set(Vec<Value>),
     FrozenSet(Vec<Value>),
     /// A reference to a Python object by name. Never resolved.
-    Global { module: Arc<str>, name: Arc<str> },
+    Global {
+        module: Arc<str>,
+        name: Arc<str>,
+    },
     /// A recorded constructor call.
     Call(Box<Call>),
     /// `BUILD`: `obj.__setstate__(state)` (or `obj.__dict__.update(state)`), recorded.
-    Build { obj: Box<Value>, state: Box<Value> },
+    Build {
+        obj: Box<Value>,
+        state: Box<Value>,
+    },
     /// A persistent id (resolved by torch readers to storages).
     PersistentId(Box<Value>),
 }
@@ -268,10 +275,7 @@ enum Node {
     Set(Vec<Slot>),
     FrozenSet(Vec<Slot>),
     Obj(Box<ObjNode>),
-    Build {
-        obj: Slot,
-        states: Vec<Slot>,
-    },
+    Build { obj: Slot, states: Vec<Slot> },
     PersId(Slot),
 }
 
@@ -315,7 +319,10 @@ impl<'a> Machine<'a> {
     }
 
     fn truncated(&self) -> Error {
-        Error::Pickle(format!("truncated input (opcode at byte {} needs more bytes)", self.op_pos))
+        Error::Pickle(format!(
+            "truncated input (opcode at byte {} needs more bytes)",
+            self.op_pos
+        ))
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
@@ -417,7 +424,10 @@ impl<'a> Machine<'a> {
     }
 
     fn nesting_error(&self) -> Error {
-        self.limit(format!("values nested deeper than {} levels", self.limits.max_nesting))
+        self.limit(format!(
+            "values nested deeper than {} levels",
+            self.limits.max_nesting
+        ))
     }
 
     /// Records that node `i` now contains something `child` deep.
@@ -447,10 +457,14 @@ impl<'a> Machine<'a> {
             return Err(self.limit("too many containers"));
         }
         let child = match &n {
-            Node::List(v) | Node::Tuple(v) | Node::Set(v) | Node::FrozenSet(v) => self.max_depth(v.iter()),
+            Node::List(v) | Node::Tuple(v) | Node::Set(v) | Node::FrozenSet(v) => {
+                self.max_depth(v.iter())
+            }
             Node::Dict(v) => self.max_depth(v.iter().flat_map(|(a, b)| [a, b])),
             Node::Obj(o) => self.max_depth([&o.func, &o.args].into_iter().chain(o.kwargs.iter())),
-            Node::Build { obj, states } => self.max_depth(std::iter::once(obj).chain(states.iter())),
+            Node::Build { obj, states } => {
+                self.max_depth(std::iter::once(obj).chain(states.iter()))
+            }
             Node::PersId(p) => self.depth_of(p),
         };
         if child as usize + 1 > self.limits.max_nesting {
@@ -490,7 +504,10 @@ impl<'a> Machine<'a> {
     fn memo_put(&mut self, key: u64) -> Result<()> {
         let v = self.top()?.clone();
         if !self.memo.contains_key(&key) && self.memo.len() >= self.limits.max_memo_entries {
-            return Err(self.limit(format!("more than {} memo entries", self.limits.max_memo_entries)));
+            return Err(self.limit(format!(
+                "more than {} memo entries",
+                self.limits.max_memo_entries
+            )));
         }
         self.memo.insert(key, v);
         Ok(())
@@ -538,7 +555,9 @@ impl<'a> Machine<'a> {
             Node::Obj(o) => o.list_items.extend(items),
             other => {
                 let kind = node_kind(other);
-                return Err(Error::Pickle(format!("cannot append to a {kind} at byte {op}")));
+                return Err(Error::Pickle(format!(
+                    "cannot append to a {kind} at byte {op}"
+                )));
             }
         }
         Ok(())
@@ -562,7 +581,9 @@ impl<'a> Machine<'a> {
             Node::Obj(o) => o.dict_items.extend(pairs),
             other => {
                 let kind = node_kind(other);
-                return Err(Error::Pickle(format!("cannot set items on a {kind} at byte {op}")));
+                return Err(Error::Pickle(format!(
+                    "cannot set items on a {kind} at byte {op}"
+                )));
             }
         }
         Ok(())
@@ -580,7 +601,10 @@ impl<'a> Machine<'a> {
             module
         };
         self.charge_bytes(module.len() + name.len())?;
-        self.push_v(Value::Global { module: Arc::from(module), name: Arc::from(name) })
+        self.push_v(Value::Global {
+            module: Arc::from(module),
+            name: Arc::from(name),
+        })
     }
 
     fn call(&mut self, func: Slot, args: Slot, kwargs: Option<Slot>, kind: CallKind) -> Result<()> {
@@ -613,7 +637,8 @@ impl<'a> Machine<'a> {
                 }
                 b'(' => {
                     if self.stack.len() + self.marks.len() >= self.limits.max_stack_depth {
-                        return Err(self.limit(format!("stack deeper than {}", self.limits.max_stack_depth)));
+                        return Err(self
+                            .limit(format!("stack deeper than {}", self.limits.max_stack_depth)));
                     }
                     self.marks.push(self.stack.len());
                 }
@@ -824,8 +849,10 @@ impl<'a> Machine<'a> {
                 b'c' => {
                     let module = self.line()?;
                     let name = self.line()?;
-                    let module = std::str::from_utf8(module).map_err(|_| self.err("GLOBAL module is not UTF-8"))?;
-                    let name = std::str::from_utf8(name).map_err(|_| self.err("GLOBAL name is not UTF-8"))?;
+                    let module = std::str::from_utf8(module)
+                        .map_err(|_| self.err("GLOBAL module is not UTF-8"))?;
+                    let name = std::str::from_utf8(name)
+                        .map_err(|_| self.err("GLOBAL name is not UTF-8"))?;
                     self.global(module, name)?
                 }
                 0x93 => {
@@ -839,8 +866,10 @@ impl<'a> Machine<'a> {
                 b'i' => {
                     let module = self.line()?;
                     let name = self.line()?;
-                    let module = std::str::from_utf8(module).map_err(|_| self.err("INST module is not UTF-8"))?;
-                    let name = std::str::from_utf8(name).map_err(|_| self.err("INST name is not UTF-8"))?;
+                    let module = std::str::from_utf8(module)
+                        .map_err(|_| self.err("INST module is not UTF-8"))?;
+                    let name = std::str::from_utf8(name)
+                        .map_err(|_| self.err("INST name is not UTF-8"))?;
                     let args = self.pop_mark()?;
                     self.global(module, name)?;
                     let func = self.stack.pop().unwrap();
@@ -891,19 +920,26 @@ impl<'a> Machine<'a> {
                             _ => {
                                 self.stack.pop();
                                 self.pushes -= 1; // a replacement, not a new value
-                                self.push_node(Node::Build { obj: Slot::N(i), states: vec![state] })?
+                                self.push_node(Node::Build {
+                                    obj: Slot::N(i),
+                                    states: vec![state],
+                                })?
                             }
                         },
                         Slot::V(v) => {
                             self.stack.pop();
                             self.pushes -= 1;
-                            self.push_node(Node::Build { obj: Slot::V(v), states: vec![state] })?
+                            self.push_node(Node::Build {
+                                obj: Slot::V(v),
+                                states: vec![state],
+                            })?
                         }
                     }
                 }
                 b'P' => {
                     let line = self.line()?;
-                    let s = std::str::from_utf8(line).map_err(|_| self.err("PERSID is not ASCII"))?;
+                    let s =
+                        std::str::from_utf8(line).map_err(|_| self.err("PERSID is not ASCII"))?;
                     self.charge_bytes(s.len())?;
                     let pid = Slot::V(Value::Str(Arc::from(s)));
                     self.push_node(Node::PersId(pid))?
@@ -962,7 +998,11 @@ impl<'a> Machine<'a> {
                         "unsupported opcode 0x{op:02x} (copyreg extension registry)"
                     )))
                 }
-                0x97 => return Err(self.err("unsupported opcode 0x97 (NEXT_BUFFER: out-of-band buffers)")),
+                0x97 => {
+                    return Err(
+                        self.err("unsupported opcode 0x97 (NEXT_BUFFER: out-of-band buffers)")
+                    )
+                }
                 0x98 => match self.top()? {
                     Slot::V(Value::Bytes(_)) | Slot::V(Value::ByteArray(_)) => {}
                     _ => return Err(self.err("READONLY_BUFFER on a value that is not a buffer")),
@@ -973,7 +1013,9 @@ impl<'a> Machine<'a> {
     }
 
     fn text_long(&self, line: &[u8]) -> Result<Value> {
-        let s = std::str::from_utf8(line).map_err(|_| self.err("integer is not ASCII"))?.trim();
+        let s = std::str::from_utf8(line)
+            .map_err(|_| self.err("integer is not ASCII"))?
+            .trim();
         if let Ok(v) = s.parse::<i64>() {
             return Ok(Value::Int(v));
         }
@@ -1004,7 +1046,12 @@ impl<'a> Machine<'a> {
         };
         let pairs = |v: &[(Slot, Slot)], count: &mut usize| -> Result<Vec<(Value, Value)>> {
             v.iter()
-                .map(|(k, x)| Ok((self.materialize(k, d, count)?, self.materialize(x, d, count)?)))
+                .map(|(k, x)| {
+                    Ok((
+                        self.materialize(k, d, count)?,
+                        self.materialize(x, d, count)?,
+                    ))
+                })
                 .collect()
         };
         Ok(match &self.nodes[i] {
@@ -1015,7 +1062,15 @@ impl<'a> Machine<'a> {
             Node::Dict(v) => Value::Dict(pairs(v, count)?),
             Node::PersId(p) => Value::PersistentId(Box::new(self.materialize(p, d, count)?)),
             Node::Obj(o) => {
-                let ObjNode { func, args, kwargs, kind, list_items, dict_items, states } = &**o;
+                let ObjNode {
+                    func,
+                    args,
+                    kwargs,
+                    kind,
+                    list_items,
+                    dict_items,
+                    states,
+                } = &**o;
                 if depth + states.len() >= self.limits.max_nesting {
                     return Err(nesting_err(self.limits));
                 }
@@ -1031,7 +1086,10 @@ impl<'a> Machine<'a> {
                     dict_items: pairs(dict_items, count)?,
                 }));
                 for st in states {
-                    v = Value::Build { obj: Box::new(v), state: Box::new(self.materialize(st, d, count)?) };
+                    v = Value::Build {
+                        obj: Box::new(v),
+                        state: Box::new(self.materialize(st, d, count)?),
+                    };
                 }
                 v
             }
@@ -1041,7 +1099,10 @@ impl<'a> Machine<'a> {
                 }
                 let mut v = self.materialize(obj, d, count)?;
                 for st in states {
-                    v = Value::Build { obj: Box::new(v), state: Box::new(self.materialize(st, d, count)?) };
+                    v = Value::Build {
+                        obj: Box::new(v),
+                        state: Box::new(self.materialize(st, d, count)?),
+                    };
                 }
                 v
             }
@@ -1230,7 +1291,9 @@ fn raw_unicode_escape(s: &[u8]) -> std::result::Result<String, String> {
         out.extend(std::iter::repeat_n('\\', literal));
         if esc {
             let n = if s[i] == b'u' { 4 } else { 8 };
-            let h = s.get(i + 1..i + 1 + n).ok_or("UNICODE has a truncated \\u escape")?;
+            let h = s
+                .get(i + 1..i + 1 + n)
+                .ok_or("UNICODE has a truncated \\u escape")?;
             let cp = std::str::from_utf8(h)
                 .ok()
                 .and_then(|h| u32::from_str_radix(h, 16).ok())
@@ -1265,18 +1328,32 @@ mod tests {
         // -1 written with redundant bytes
         assert_eq!(decode_long(&[0xff; 12]), Value::Int(-1));
         assert_eq!(parse_big_decimal("-1"), Some(Value::Int(-1)));
-        assert_eq!(parse_big_decimal("9223372036854775808"), Some(Value::BigInt(b)));
-        assert_eq!(parse_big_decimal("-9223372036854775808"), Some(Value::Int(i64::MIN)));
-        assert_eq!(parse_big_decimal("-9223372036854775809"), Some(Value::BigInt(vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff])));
+        assert_eq!(
+            parse_big_decimal("9223372036854775808"),
+            Some(Value::BigInt(b))
+        );
+        assert_eq!(
+            parse_big_decimal("-9223372036854775808"),
+            Some(Value::Int(i64::MIN))
+        );
+        assert_eq!(
+            parse_big_decimal("-9223372036854775809"),
+            Some(Value::BigInt(vec![
+                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff
+            ]))
+        );
         assert_eq!(parse_big_decimal("12x"), None);
     }
 
     #[test]
     fn protocol0_and_1_opcodes() {
         // pickle.dumps([1, 'a\u00e9', 2.5, True, None, (3,), 2**70], protocol=0) from CPython 3.11
-        let data = b"(lp0\nI1\naVa\xe9\np1\naF2.5\naI01\naNa(I3\ntp2\naL1180591620717411303424L\na.";
+        let data =
+            b"(lp0\nI1\naVa\xe9\np1\naF2.5\naI01\naNa(I3\ntp2\naL1180591620717411303424L\na.";
         let v = p(data).unwrap();
-        let Value::List(items) = v else { panic!("not a list") };
+        let Value::List(items) = v else {
+            panic!("not a list")
+        };
         assert_eq!(items[0], Value::Int(1));
         assert_eq!(items[1].as_str(), Some("a\u{e9}"));
         assert_eq!(items[2], Value::Float(2.5));
@@ -1308,7 +1385,10 @@ mod tests {
         let Value::List(items) = v else { panic!() };
         assert_eq!(items.len(), 2);
         for it in &items {
-            assert_eq!(it, &Value::Dict(vec![(Value::Str("k".into()), Value::Int(1))]));
+            assert_eq!(
+                it,
+                &Value::Dict(vec![(Value::Str("k".into()), Value::Int(1))])
+            );
         }
     }
 
@@ -1358,6 +1438,8 @@ mod tests {
         let Value::List(items) = v else { panic!() };
         assert_eq!(items.len(), 2);
         assert_eq!(items[0], items[1]);
-        assert!(matches!(&items[1], Value::Build { state, .. } if matches!(**state, Value::Dict(_))));
+        assert!(
+            matches!(&items[1], Value::Build { state, .. } if matches!(**state, Value::Dict(_)))
+        );
     }
 }

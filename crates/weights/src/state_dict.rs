@@ -20,11 +20,16 @@ pub fn read_torch_state_dict(bytes: &[u8]) -> Result<BTreeMap<String, TensorData
 }
 
 /// [`read_torch_state_dict`] with explicit limits.
-pub fn read_torch_state_dict_with(bytes: &[u8], limits: &Limits) -> Result<BTreeMap<String, TensorData>> {
+pub fn read_torch_state_dict_with(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<BTreeMap<String, TensorData>> {
     let mut out = BTreeMap::new();
     if torch_zip::is_zip(bytes) {
         let mut z = torch_zip::TorchZip::open(bytes, limits)?;
-        let root = z.pickle("data")?.ok_or_else(|| Error::Torch("zip archive has no data.pkl".into()))?;
+        let root = z
+            .pickle("data")?
+            .ok_or_else(|| Error::Torch("zip archive has no data.pkl".into()))?;
         let maps = z.storages(&root, "data")?;
         let res = torch_zip::resolver(&maps);
         let mut reader = TensorReader::new(limits, Some(&res), bytes.len());

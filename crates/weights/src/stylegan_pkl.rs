@@ -53,7 +53,10 @@ pub fn read_stylegan_pkl_with(bytes: &[u8], limits: &Limits) -> Result<StyleganP
 
 fn networks(root: &Value, bytes: &[u8], limits: &Limits) -> Result<StyleganPkl> {
     if dict_items(root).is_none() {
-        return Err(Error::Stylegan(format!("top level must be a dict, found {}", root.describe())));
+        return Err(Error::Stylegan(format!(
+            "top level must be a dict, found {}",
+            root.describe()
+        )));
     }
     let mut reader = TensorReader::new(limits, None, bytes.len());
     let mut net = |key: &str| -> Result<Option<Network>> {
@@ -66,14 +69,20 @@ fn networks(root: &Value, bytes: &[u8], limits: &Limits) -> Result<StyleganPkl> 
             }),
         }
     };
-    let g_ema = net("G_ema")?.ok_or_else(|| Error::Stylegan("no G_ema network in the pickle".into()))?;
+    let g_ema =
+        net("G_ema")?.ok_or_else(|| Error::Stylegan("no G_ema network in the pickle".into()))?;
     let g = net("G")?;
     let d = net("D")?;
     let training_set_kwargs = match get(root, "training_set_kwargs") {
         None | Some(Value::None) => None,
         Some(v) => Some(interp::to_json(v)),
     };
-    Ok(StyleganPkl { g, d, g_ema, training_set_kwargs })
+    Ok(StyleganPkl {
+        g,
+        d,
+        g_ema,
+        training_set_kwargs,
+    })
 }
 
 /// One persistent network object.
@@ -82,27 +91,38 @@ fn network<'s>(v: &'s Value, reader: &mut TensorReader<'s, '_>) -> Result<Networ
         if c.func.as_global() == Some(("torch_utils.persistence", "_reconstruct_persistent_obj")));
     if is_persistent {
         let Value::Call(c) = v else { unreachable!() };
-        let meta = c
-            .args
-            .as_seq()
-            .and_then(|a| a.first())
-            .ok_or_else(|| Error::Stylegan("_reconstruct_persistent_obj without its meta argument".into()))?;
+        let meta = c.args.as_seq().and_then(|a| a.first()).ok_or_else(|| {
+            Error::Stylegan("_reconstruct_persistent_obj without its meta argument".into())
+        })?;
         if dict_items(meta).is_none() {
-            return Err(Error::Stylegan(format!("persistent object meta must be a dict, found {}", meta.describe())));
+            return Err(Error::Stylegan(format!(
+                "persistent object meta must be a dict, found {}",
+                meta.describe()
+            )));
         }
         match get(meta, "type").and_then(|t| t.as_str()) {
             Some("class") => {}
-            Some(t) => return Err(Error::Stylegan(format!("unsupported persistent object type '{}'", show(t)))),
+            Some(t) => {
+                return Err(Error::Stylegan(format!(
+                    "unsupported persistent object type '{}'",
+                    show(t)
+                )))
+            }
             None => return Err(Error::Stylegan("persistent object meta has no type".into())),
         }
     } else if interp::module_state(v).is_none() {
         return Err(Error::Stylegan(match v.constructor() {
-            Some((m, n)) => format!("global '{}.{}' is not an allowed network constructor", show(m), show(n)),
+            Some((m, n)) => format!(
+                "global '{}.{}' is not an allowed network constructor",
+                show(m),
+                show(n)
+            ),
             None => format!("expected a network, found {}", v.describe()),
         }));
     }
-    let (state, class) = interp::module_state(v)
-        .ok_or_else(|| Error::Stylegan("network state has no _parameters/_buffers/_modules".into()))?;
+    let (state, class) = interp::module_state(v).ok_or_else(|| {
+        Error::Stylegan("network state has no _parameters/_buffers/_modules".into())
+    })?;
     let class_name = class.rsplit('.').next().unwrap_or(&class).to_string();
     let init_kwargs = match get(state, "_init_kwargs") {
         Some(k) => interp::to_json(k),
@@ -110,5 +130,9 @@ fn network<'s>(v: &'s Value, reader: &mut TensorReader<'s, '_>) -> Result<Networ
     };
     let mut tensors = BTreeMap::new();
     module_tensors(state, "", reader, &mut tensors)?;
-    Ok(Network { class_name, init_kwargs, tensors })
+    Ok(Network {
+        class_name,
+        init_kwargs,
+        tensors,
+    })
 }

@@ -195,11 +195,15 @@ fn convert_run(st: &Storage, start: usize, count: usize, out: &mut Vec<f32>) {
     let n = dtype.size();
     let bytes = &st.bytes[start * n..(start + count) * n];
     match (dtype, be) {
-        (DType::F32, false) => {
-            out.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())))
-        }
+        (DType::F32, false) => out.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap())),
+        ),
         (DType::F16, false) => out.extend(
-            bytes.chunks_exact(2).map(|c| half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32()),
+            bytes
+                .chunks_exact(2)
+                .map(|c| half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32()),
         ),
         _ => out.extend((0..count).map(|i| elem(dtype, be, bytes, i))),
     }
@@ -225,12 +229,17 @@ const TORCH_REBUILD: &[&str] = &[
 ];
 
 fn is_numpy_core(module: &str, sub: &str) -> bool {
-    module.strip_prefix("numpy.core.").or_else(|| module.strip_prefix("numpy._core.")) == Some(sub)
+    module
+        .strip_prefix("numpy.core.")
+        .or_else(|| module.strip_prefix("numpy._core."))
+        == Some(sub)
 }
 
 /// Whether `v` is a value this module knows to be a tensor (it may still be malformed).
 pub fn is_tensor(v: &Value) -> bool {
-    let Some((m, n)) = v.constructor() else { return false };
+    let Some((m, n)) = v.constructor() else {
+        return false;
+    };
     (m == "torch._utils" && TORCH_REBUILD.contains(&n))
         || (m == "torch._tensor" && n == "_rebuild_from_type_v2")
         || (is_numpy_core(m, "multiarray") && (n == "_reconstruct" || n == "scalar"))
@@ -245,27 +254,41 @@ fn args_of(v: &Value) -> &[Value] {
 }
 
 fn arg<'v>(args: &'v [Value], i: usize, what: &str) -> Result<&'v Value> {
-    args.get(i).ok_or_else(|| Error::Tensor(format!("missing argument {i} ({what})")))
+    args.get(i)
+        .ok_or_else(|| Error::Tensor(format!("missing argument {i} ({what})")))
 }
 
 fn usize_of(v: &Value, what: &str) -> Result<usize> {
     match v {
         Value::Int(i) if *i >= 0 => Ok(*i as usize),
-        _ => Err(Error::Tensor(format!("{what} must be a non-negative integer, found {}", v.describe()))),
+        _ => Err(Error::Tensor(format!(
+            "{what} must be a non-negative integer, found {}",
+            v.describe()
+        ))),
     }
 }
 
 /// A tuple/list of non-negative ints (also `torch.Size((…))`).
 fn usize_list(v: &Value, what: &str) -> Result<Vec<usize>> {
     let seq = match v {
-        Value::Call(c) if c.func.as_global() == Some(("torch", "Size")) => {
-            c.args.as_seq().and_then(|a| a.first()).and_then(|x| x.as_seq())
-        }
+        Value::Call(c) if c.func.as_global() == Some(("torch", "Size")) => c
+            .args
+            .as_seq()
+            .and_then(|a| a.first())
+            .and_then(|x| x.as_seq()),
         other => other.as_seq(),
     };
-    let seq = seq.ok_or_else(|| Error::Tensor(format!("{what} must be a tuple of ints, found {}", v.describe())))?;
+    let seq = seq.ok_or_else(|| {
+        Error::Tensor(format!(
+            "{what} must be a tuple of ints, found {}",
+            v.describe()
+        ))
+    })?;
     if seq.len() > 64 {
-        return Err(Error::Tensor(format!("{what} has {} dimensions (at most 64)", seq.len())));
+        return Err(Error::Tensor(format!(
+            "{what} has {} dimensions (at most 64)",
+            seq.len()
+        )));
     }
     seq.iter().map(|x| usize_of(x, what)).collect()
 }
@@ -284,7 +307,10 @@ pub(crate) fn bytes_like(v: &Value) -> Option<Cow<'_, [u8]>> {
                     if !matches!(enc, "latin1" | "latin-1" | "iso-8859-1") {
                         return None;
                     }
-                    s.chars().map(|ch| u8::try_from(ch as u32).ok()).collect::<Option<Vec<u8>>>().map(Cow::Owned)
+                    s.chars()
+                        .map(|ch| u8::try_from(ch as u32).ok())
+                        .collect::<Option<Vec<u8>>>()
+                        .map(Cow::Owned)
                 }
                 ("builtins", "bytes") | ("builtins", "bytearray") => match args {
                     [] => Some(Cow::Owned(Vec::new())),
@@ -306,7 +332,11 @@ pub(crate) fn bytes_like(v: &Value) -> Option<Cow<'_, [u8]>> {
 impl<'s, 'r> TensorReader<'s, 'r> {
     /// A reader for a file of `file_len` bytes. `resolver` maps persistent ids to storages (None for plain
     /// pickles, whose tensors carry their bytes inline).
-    pub fn new(limits: &'r Limits, resolver: Option<&'r Resolver<'s, 'r>>, file_len: usize) -> Self {
+    pub fn new(
+        limits: &'r Limits,
+        resolver: Option<&'r Resolver<'s, 'r>>,
+        file_len: usize,
+    ) -> Self {
         TensorReader {
             limits,
             resolver,
@@ -319,22 +349,30 @@ impl<'s, 'r> TensorReader<'s, 'r> {
     pub fn read(&mut self, v: &'s Value) -> Result<TensorData> {
         let (m, n) = match v.constructor() {
             Some(g) => g,
-            None => return Err(Error::Tensor(format!("expected a tensor, found {}", v.describe()))),
+            None => {
+                return Err(Error::Tensor(format!(
+                    "expected a tensor, found {}",
+                    v.describe()
+                )))
+            }
         };
         let args = args_of(strip_build(v));
         match (m, n) {
-            ("torch._utils", "_rebuild_parameter") | ("torch._utils", "_rebuild_parameter_with_state") => {
-                self.read(arg(args, 0, "data")?)
-            }
+            ("torch._utils", "_rebuild_parameter")
+            | ("torch._utils", "_rebuild_parameter_with_state") => self.read(arg(args, 0, "data")?),
             ("torch._tensor", "_rebuild_from_type_v2") => {
                 // (func, new_type, args, state): the tensor is func(*args)
                 let func = arg(args, 0, "func")?;
                 let inner = arg(args, 2, "args")?;
                 match (func.as_global(), inner) {
-                    (Some((fm, fname)), Value::Tuple(a)) if fm == "torch._utils" && TORCH_REBUILD.contains(&fname) => {
+                    (Some((fm, fname)), Value::Tuple(a))
+                        if fm == "torch._utils" && TORCH_REBUILD.contains(&fname) =>
+                    {
                         self.rebuild(fname, a)
                     }
-                    _ => Err(Error::Tensor("unsupported _rebuild_from_type_v2 arguments".into())),
+                    _ => Err(Error::Tensor(
+                        "unsupported _rebuild_from_type_v2 arguments".into(),
+                    )),
                 }
             }
             ("torch._utils", "_rebuild_tensor" | "_rebuild_tensor_v2" | "_rebuild_tensor_v3") => {
@@ -372,14 +410,20 @@ impl<'s, 'r> TensorReader<'s, 'r> {
         match v {
             Value::PersistentId(pid) => match self.resolver {
                 Some(r) => r(pid),
-                None => Err(Error::Tensor("persistent id in a file that has no storages".into())),
+                None => Err(Error::Tensor(
+                    "persistent id in a file that has no storages".into(),
+                )),
             },
             Value::Call(c) if c.func.as_global() == Some(("torch.storage", "_load_from_bytes")) => {
-                let b = c.args.as_seq().and_then(|a| a.first()).ok_or_else(|| {
-                    Error::Tensor("_load_from_bytes without an argument".into())
-                })?;
+                let b =
+                    c.args.as_seq().and_then(|a| a.first()).ok_or_else(|| {
+                        Error::Tensor("_load_from_bytes without an argument".into())
+                    })?;
                 let bytes = bytes_like(b).ok_or_else(|| {
-                    Error::Tensor(format!("_load_from_bytes argument must be bytes, found {}", b.describe()))
+                    Error::Tensor(format!(
+                        "_load_from_bytes argument must be bytes, found {}",
+                        b.describe()
+                    ))
                 })?;
                 if self.nested_left == 0 {
                     return Err(Error::Limit(format!(
@@ -392,7 +436,11 @@ impl<'s, 'r> TensorReader<'s, 'r> {
                     Cow::Owned(v) => {
                         // protocol 0/1: the bytes were rebuilt from latin-1 text; copy the storage out
                         let st = torch_legacy::read_storage_stream(&v, self.limits)?;
-                        Ok(Storage { dtype: st.dtype, bytes: Cow::Owned(st.bytes.into_owned()), big_endian: st.big_endian })
+                        Ok(Storage {
+                            dtype: st.dtype,
+                            bytes: Cow::Owned(st.bytes.into_owned()),
+                            big_endian: st.big_endian,
+                        })
                     }
                 }
             }
@@ -402,7 +450,10 @@ impl<'s, 'r> TensorReader<'s, 'r> {
                     show(m),
                     show(n)
                 ))),
-                None => Err(Error::Tensor(format!("expected a storage, found {}", other.describe()))),
+                None => Err(Error::Tensor(format!(
+                    "expected a storage, found {}",
+                    other.describe()
+                ))),
             },
         }
     }
@@ -428,7 +479,11 @@ impl<'s, 'r> TensorReader<'s, 'r> {
             .ok_or_else(|| Error::Tensor("element count overflows".into()))?;
         let have = st.numel();
         if numel == 0 {
-            return Ok(TensorData { shape: shape.to_vec(), dtype: st.dtype, data: Vec::new() });
+            return Ok(TensorData {
+                shape: shape.to_vec(),
+                dtype: st.dtype,
+                data: Vec::new(),
+            });
         }
         let mut last = offset;
         for (&d, &s) in shape.iter().zip(stride) {
@@ -486,7 +541,11 @@ impl<'s, 'r> TensorReader<'s, 'r> {
                 }
             }
         }
-        Ok(TensorData { shape: shape.to_vec(), dtype: st.dtype, data })
+        Ok(TensorData {
+            shape: shape.to_vec(),
+            dtype: st.dtype,
+            data,
+        })
     }
 
     // --- numpy -------------------------------------------------------------------------------------------
@@ -495,15 +554,26 @@ impl<'s, 'r> TensorReader<'s, 'r> {
     fn numpy_reconstruct(&mut self, v: &'s Value) -> Result<TensorData> {
         let state = match v {
             Value::Build { state, .. } => state,
-            _ => return Err(Error::Tensor("numpy array without its state (BUILD)".into())),
+            _ => {
+                return Err(Error::Tensor(
+                    "numpy array without its state (BUILD)".into(),
+                ))
+            }
         };
-        let st = state
-            .as_seq()
-            .ok_or_else(|| Error::Tensor(format!("numpy array state must be a tuple, found {}", state.describe())))?;
+        let st = state.as_seq().ok_or_else(|| {
+            Error::Tensor(format!(
+                "numpy array state must be a tuple, found {}",
+                state.describe()
+            ))
+        })?;
         let st = match st.len() {
             5 => &st[1..],
             4 => st,
-            n => return Err(Error::Tensor(format!("numpy array state has {n} fields (expected 4 or 5)"))),
+            n => {
+                return Err(Error::Tensor(format!(
+                    "numpy array state has {n} fields (expected 4 or 5)"
+                )))
+            }
         };
         let shape = usize_list(&st[0], "numpy shape")?;
         let (dtype, be) = numpy_dtype(&st[1])?;
@@ -514,7 +584,10 @@ impl<'s, 'r> TensorReader<'s, 'r> {
             Value::List(items) => self.numpy_from_list(items, shape, dtype),
             raw => {
                 let bytes = bytes_like(raw).ok_or_else(|| {
-                    Error::Tensor(format!("numpy raw data must be bytes, found {}", raw.describe()))
+                    Error::Tensor(format!(
+                        "numpy raw data must be bytes, found {}",
+                        raw.describe()
+                    ))
                 })?;
                 self.numpy_from_bytes(bytes, dtype, be, shape, fortran)
             }
@@ -524,8 +597,12 @@ impl<'s, 'r> TensorReader<'s, 'r> {
     /// Protocol 5: `numpy.core.numeric._frombuffer(buffer, dtype, shape, order)`.
     fn numpy_frombuffer(&mut self, args: &'s [Value]) -> Result<TensorData> {
         let buf = arg(args, 0, "buffer")?;
-        let bytes = bytes_like(buf)
-            .ok_or_else(|| Error::Tensor(format!("numpy buffer must be bytes, found {}", buf.describe())))?;
+        let bytes = bytes_like(buf).ok_or_else(|| {
+            Error::Tensor(format!(
+                "numpy buffer must be bytes, found {}",
+                buf.describe()
+            ))
+        })?;
         let (dtype, be) = numpy_dtype(arg(args, 1, "dtype")?)?;
         let shape = usize_list(arg(args, 2, "shape")?, "numpy shape")?;
         let fortran = match arg(args, 3, "order")?.as_str() {
@@ -540,8 +617,12 @@ impl<'s, 'r> TensorReader<'s, 'r> {
     fn numpy_scalar(&mut self, args: &'s [Value]) -> Result<TensorData> {
         let (dtype, be) = numpy_dtype(arg(args, 0, "dtype")?)?;
         let raw = arg(args, 1, "data")?;
-        let bytes = bytes_like(raw)
-            .ok_or_else(|| Error::Tensor(format!("numpy scalar data must be bytes, found {}", raw.describe())))?;
+        let bytes = bytes_like(raw).ok_or_else(|| {
+            Error::Tensor(format!(
+                "numpy scalar data must be bytes, found {}",
+                raw.describe()
+            ))
+        })?;
         self.numpy_from_bytes(bytes, dtype, be, Vec::new(), false)
     }
 
@@ -566,7 +647,11 @@ impl<'s, 'r> TensorReader<'s, 'r> {
                 bytes.len()
             )));
         }
-        let st = Storage { dtype, bytes, big_endian: be };
+        let st = Storage {
+            dtype,
+            bytes,
+            big_endian: be,
+        };
         // Column-major data: element (i0, i1, …) sits at i0 + d0*(i1 + d1*(…)).
         let stride: Vec<usize> = if fortran {
             let mut s = Vec::with_capacity(shape.len());
@@ -588,8 +673,16 @@ impl<'s, 'r> TensorReader<'s, 'r> {
         self.gather(&st, 0, &shape, &stride)
     }
 
-    fn numpy_from_list(&mut self, items: &[Value], shape: Vec<usize>, dtype: DType) -> Result<TensorData> {
-        let numel: usize = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);
+    fn numpy_from_list(
+        &mut self,
+        items: &[Value],
+        shape: Vec<usize>,
+        dtype: DType,
+    ) -> Result<TensorData> {
+        let numel: usize = shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .unwrap_or(usize::MAX);
         if numel != items.len() {
             return Err(Error::Tensor(format!(
                 "numpy array of shape {shape:?} has {} listed elements",
@@ -606,7 +699,10 @@ impl<'s, 'r> TensorReader<'s, 'r> {
                 Value::Float(f) => Ok(*f as f32),
                 Value::Int(i) => Ok(*i as f32),
                 Value::Bool(b) => Ok(*b as u8 as f32),
-                other => Err(Error::Tensor(format!("numpy element must be a number, found {}", other.describe()))),
+                other => Err(Error::Tensor(format!(
+                    "numpy element must be a number, found {}",
+                    other.describe()
+                ))),
             })
             .collect::<Result<Vec<f32>>>()?;
         Ok(TensorData { shape, dtype, data })
@@ -637,15 +733,23 @@ fn numpy_dtype(v: &Value) -> Result<(DType, bool)> {
                         show(n)
                     )))
                 }
-                None => return Err(Error::Tensor("numpy dtype is not a call of numpy.dtype".into())),
+                None => {
+                    return Err(Error::Tensor(
+                        "numpy dtype is not a call of numpy.dtype".into(),
+                    ))
+                }
             }
-            c.args.as_seq().and_then(|a| a.first()).and_then(|x| x.as_str())
+            c.args
+                .as_seq()
+                .and_then(|a| a.first())
+                .and_then(|x| x.as_str())
         }
         _ => None,
     };
-    let code = code.ok_or_else(|| Error::Tensor(format!("expected a numpy dtype, found {}", v.describe())))?;
-    let (dt, be_code) =
-        DType::from_numpy(code).ok_or_else(|| Error::Tensor(format!("unsupported numpy dtype '{}'", show(code))))?;
+    let code = code
+        .ok_or_else(|| Error::Tensor(format!("expected a numpy dtype, found {}", v.describe())))?;
+    let (dt, be_code) = DType::from_numpy(code)
+        .ok_or_else(|| Error::Tensor(format!("unsupported numpy dtype '{}'", show(code))))?;
     let be_state = state
         .and_then(|s| s.as_seq())
         .and_then(|s| s.get(1))
@@ -659,7 +763,11 @@ mod tests {
     use super::*;
 
     fn st(dtype: DType, bytes: Vec<u8>) -> Storage<'static> {
-        Storage { dtype, bytes: Cow::Owned(bytes), big_endian: false }
+        Storage {
+            dtype,
+            bytes: Cow::Owned(bytes),
+            big_endian: false,
+        }
     }
 
     #[test]
@@ -670,7 +778,10 @@ mod tests {
         let s = st(DType::F32, vals);
         // 3x4 storage viewed transposed: shape [4,3], stride [1,4]
         let t = r.gather(&s, 0, &[4, 3], &[1, 4]).unwrap();
-        assert_eq!(t.data, vec![0., 4., 8., 1., 5., 9., 2., 6., 10., 3., 7., 11.]);
+        assert_eq!(
+            t.data,
+            vec![0., 4., 8., 1., 5., 9., 2., 6., 10., 3., 7., 11.]
+        );
         // offset + stride-2 slice
         let t = r.gather(&s, 1, &[3], &[2]).unwrap();
         assert_eq!(t.data, vec![1., 3., 5.]);
@@ -678,35 +789,76 @@ mod tests {
         let t = r.gather(&s, 5, &[2, 2], &[0, 1]).unwrap();
         assert_eq!(t.data, vec![5., 6., 5., 6.]);
         // size-1 dimensions may carry any stride (torch writes such views)
-        let t = r.gather(&s, 2, &[1, 3, 1], &[usize::MAX / 2, 3, usize::MAX]).unwrap();
+        let t = r
+            .gather(&s, 2, &[1, 3, 1], &[usize::MAX / 2, 3, usize::MAX])
+            .unwrap();
         assert_eq!(t.data, vec![2., 5., 8.]);
         // out of bounds
         let e = r.gather(&s, 10, &[3], &[1]).unwrap_err().to_string();
         assert!(e.contains("reaches element 12"), "{e}");
-        let e = r.gather(&s, 0, &[usize::MAX, 2], &[1, 1]).unwrap_err().to_string();
+        let e = r
+            .gather(&s, 0, &[usize::MAX, 2], &[1, 1])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("overflows"), "{e}");
         // huge broadcast view of a tiny storage is refused before allocating
         let e = r.gather(&s, 0, &[1 << 40], &[0]).unwrap_err().to_string();
         assert!(e.starts_with("limit:"), "{e}");
         // empty tensors need no storage
-        assert!(r.gather(&st(DType::F32, vec![]), 0, &[0, 5], &[5, 1]).unwrap().data.is_empty());
+        assert!(r
+            .gather(&st(DType::F32, vec![]), 0, &[0, 5], &[5, 1])
+            .unwrap()
+            .data
+            .is_empty());
     }
 
     #[test]
     fn conversions() {
         let limits = Limits::default();
         let mut r = TensorReader::new(&limits, None, 0);
-        let h: Vec<u8> = [1.5f32, -2.0, 65504.0].iter().flat_map(|&x| half::f16::from_f32(x).to_le_bytes()).collect();
-        assert_eq!(r.gather(&st(DType::F16, h), 0, &[3], &[1]).unwrap().data, vec![1.5, -2.0, 65504.0]);
-        let b: Vec<u8> = [1.5f32, -3.25].iter().flat_map(|&x| half::bf16::from_f32(x).to_le_bytes()).collect();
-        assert_eq!(r.gather(&st(DType::BF16, b), 0, &[2], &[1]).unwrap().data, vec![1.5, -3.25]);
-        let l: Vec<u8> = [-7i64, 1 << 40].iter().flat_map(|x| x.to_le_bytes()).collect();
-        assert_eq!(r.gather(&st(DType::I64, l), 0, &[2], &[1]).unwrap().data, vec![-7.0, (1u64 << 40) as f32]);
+        let h: Vec<u8> = [1.5f32, -2.0, 65504.0]
+            .iter()
+            .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+            .collect();
+        assert_eq!(
+            r.gather(&st(DType::F16, h), 0, &[3], &[1]).unwrap().data,
+            vec![1.5, -2.0, 65504.0]
+        );
+        let b: Vec<u8> = [1.5f32, -3.25]
+            .iter()
+            .flat_map(|&x| half::bf16::from_f32(x).to_le_bytes())
+            .collect();
+        assert_eq!(
+            r.gather(&st(DType::BF16, b), 0, &[2], &[1]).unwrap().data,
+            vec![1.5, -3.25]
+        );
+        let l: Vec<u8> = [-7i64, 1 << 40]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        assert_eq!(
+            r.gather(&st(DType::I64, l), 0, &[2], &[1]).unwrap().data,
+            vec![-7.0, (1u64 << 40) as f32]
+        );
         let d: Vec<u8> = 0.1f64.to_be_bytes().to_vec();
-        let s = Storage { dtype: DType::F64, bytes: Cow::Owned(d), big_endian: true };
+        let s = Storage {
+            dtype: DType::F64,
+            bytes: Cow::Owned(d),
+            big_endian: true,
+        };
         assert_eq!(r.gather(&s, 0, &[], &[]).unwrap().data, vec![0.1f32]);
-        assert_eq!(r.gather(&st(DType::Bool, vec![0, 2, 1]), 0, &[3], &[1]).unwrap().data, vec![0., 1., 1.]);
-        assert_eq!(r.gather(&st(DType::I8, vec![0xff]), 0, &[1], &[1]).unwrap().data, vec![-1.]);
+        assert_eq!(
+            r.gather(&st(DType::Bool, vec![0, 2, 1]), 0, &[3], &[1])
+                .unwrap()
+                .data,
+            vec![0., 1., 1.]
+        );
+        assert_eq!(
+            r.gather(&st(DType::I8, vec![0xff]), 0, &[1], &[1])
+                .unwrap()
+                .data,
+            vec![-1.]
+        );
     }
 
     #[test]
@@ -714,7 +866,10 @@ mod tests {
         let limits = Limits::default();
         let mut r = TensorReader::new(&limits, None, 0);
         let v = Value::Call(Box::new(crate::pickle::Call {
-            func: Value::Global { module: "os".into(), name: "system".into() },
+            func: Value::Global {
+                module: "os".into(),
+                name: "system".into(),
+            },
             args: Value::Tuple(vec![Value::Str("rm -rf /".into())]),
             kwargs: None,
             kind: crate::pickle::CallKind::Reduce,
@@ -722,6 +877,9 @@ mod tests {
             dict_items: vec![],
         }));
         let e = r.read(Box::leak(Box::new(v))).unwrap_err().to_string();
-        assert_eq!(e, "tensor: global 'os.system' is not an allowed tensor constructor");
+        assert_eq!(
+            e,
+            "tensor: global 'os.system' is not an allowed tensor constructor"
+        );
     }
 }

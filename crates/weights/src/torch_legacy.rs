@@ -46,9 +46,18 @@ pub(crate) fn parse_pid(pid: &Value) -> Result<Pid> {
     }
     let dtype = match t[1].as_global() {
         Some((m, n)) => DType::from_torch_storage(m, n).ok_or_else(|| {
-            Error::Torch(format!("global '{}.{}' is not a supported storage type", show(m), show(n)))
+            Error::Torch(format!(
+                "global '{}.{}' is not a supported storage type",
+                show(m),
+                show(n)
+            ))
         })?,
-        None => return Err(Error::Torch(format!("storage type must be a global, found {}", t[1].describe()))),
+        None => {
+            return Err(Error::Torch(format!(
+                "storage type must be a global, found {}",
+                t[1].describe()
+            )))
+        }
     };
     let key = key_of(&t[2]).ok_or_else(bad)?;
     let numel = match t[4] {
@@ -60,13 +69,20 @@ pub(crate) fn parse_pid(pid: &Value) -> Result<Pid> {
         Some(Value::Tuple(v)) if v.len() == 3 => {
             let vk = key_of(&v[0]).ok_or_else(bad)?;
             match (&v[1], &v[2]) {
-                (Value::Int(o), Value::Int(n)) if *o >= 0 && *n >= 0 => Some((vk, *o as usize, *n as usize)),
+                (Value::Int(o), Value::Int(n)) if *o >= 0 && *n >= 0 => {
+                    Some((vk, *o as usize, *n as usize))
+                }
                 _ => return Err(bad()),
             }
         }
         Some(_) => return Err(bad()),
     };
-    Ok(Pid { key, dtype, numel, view })
+    Ok(Pid {
+        key,
+        dtype,
+        numel,
+        view,
+    })
 }
 
 /// Every storage persistent id in a tree (the tree is already bounded in size and depth).
@@ -134,52 +150,79 @@ pub fn read_legacy<'a>(data: &'a [u8], limits: &Limits) -> Result<LegacyFile<'a>
     };
     match next("magic number", &mut pos)? {
         Value::BigInt(b) if b == MAGIC => {}
-        _ => return Err(Error::Torch("not a torch legacy stream (bad magic number)".into())),
+        _ => {
+            return Err(Error::Torch(
+                "not a torch legacy stream (bad magic number)".into(),
+            ))
+        }
     }
     match next("protocol version", &mut pos)? {
         Value::Int(PROTOCOL_VERSION) => {}
         other => {
-            return Err(Error::Torch(format!("unsupported legacy protocol version ({})", other.describe())))
+            return Err(Error::Torch(format!(
+                "unsupported legacy protocol version ({})",
+                other.describe()
+            )))
         }
     }
     let sys = next("sys info", &mut pos)?;
     if let Value::Dict(items) = &sys {
         for (k, v) in items {
             if k.as_str() == Some("little_endian") && v.as_bool() == Some(false) {
-                return Err(Error::Torch("big-endian legacy streams are not supported".into()));
+                return Err(Error::Torch(
+                    "big-endian legacy streams are not supported".into(),
+                ));
             }
         }
     }
     let root = next("main object", &mut pos)?;
     let keys = next("storage keys", &mut pos)?;
     let keys: Vec<String> = match &keys {
-        Value::List(k) | Value::Tuple(k) => {
-            k.iter().map(|x| key_of(x).ok_or_else(|| Error::Torch("storage key is not a string".into()))).collect::<Result<_>>()?
+        Value::List(k) | Value::Tuple(k) => k
+            .iter()
+            .map(|x| key_of(x).ok_or_else(|| Error::Torch("storage key is not a string".into())))
+            .collect::<Result<_>>()?,
+        other => {
+            return Err(Error::Torch(format!(
+                "storage key list expected, found {}",
+                other.describe()
+            )))
         }
-        other => return Err(Error::Torch(format!("storage key list expected, found {}", other.describe()))),
     };
     let mut pids = Vec::new();
     collect_pids(&root, &mut pids)?;
     let mut dtypes: HashMap<&str, DType> = HashMap::new();
     for p in &pids {
-        let root_key = p.view.as_ref().map(|v| v.0.as_str()).unwrap_or(p.key.as_str());
+        let root_key = p
+            .view
+            .as_ref()
+            .map(|v| v.0.as_str())
+            .unwrap_or(p.key.as_str());
         dtypes.entry(root_key).or_insert(p.dtype);
     }
     let mut storages: HashMap<String, Storage<'a>> = HashMap::new();
     for key in &keys {
-        let dtype = *dtypes
-            .get(key.as_str())
-            .ok_or_else(|| Error::Torch(format!("storage '{}' is listed but never used", show(key))))?;
+        let dtype = *dtypes.get(key.as_str()).ok_or_else(|| {
+            Error::Torch(format!("storage '{}' is listed but never used", show(key)))
+        })?;
         if storages.contains_key(key) {
-            return Err(Error::Torch(format!("storage '{}' is listed twice", show(key))));
+            return Err(Error::Torch(format!(
+                "storage '{}' is listed twice",
+                show(key)
+            )));
         }
         let left = data.len() - pos;
         if left < 8 {
-            return Err(Error::Torch(format!("legacy stream: truncated before the data of storage '{}'", show(key))));
+            return Err(Error::Torch(format!(
+                "legacy stream: truncated before the data of storage '{}'",
+                show(key)
+            )));
         }
         let count = u64::from_le_bytes(data[pos..pos + 8].try_into().unwrap());
         pos += 8;
-        let nbytes = count.checked_mul(dtype.size() as u64).filter(|&n| n <= (data.len() - pos) as u64);
+        let nbytes = count
+            .checked_mul(dtype.size() as u64)
+            .filter(|&n| n <= (data.len() - pos) as u64);
         let Some(nbytes) = nbytes else {
             return Err(Error::Torch(format!(
                 "storage '{}' declares {count} elements of {} but only {} bytes remain",
@@ -191,11 +234,19 @@ pub fn read_legacy<'a>(data: &'a [u8], limits: &Limits) -> Result<LegacyFile<'a>
         let nbytes = nbytes as usize;
         storages.insert(
             key.clone(),
-            Storage { dtype, bytes: Cow::Borrowed(&data[pos..pos + nbytes]), big_endian: false },
+            Storage {
+                dtype,
+                bytes: Cow::Borrowed(&data[pos..pos + nbytes]),
+                big_endian: false,
+            },
         );
         pos += nbytes;
     }
-    Ok(LegacyFile { root, storages, len: pos })
+    Ok(LegacyFile {
+        root,
+        storages,
+        len: pos,
+    })
 }
 
 impl<'a> LegacyFile<'a> {
@@ -206,17 +257,25 @@ impl<'a> LegacyFile<'a> {
             Some((k, off, n)) => (k.as_str(), Some((*off, *n))),
             None => (p.key.as_str(), None),
         };
-        let st = self
-            .storages
-            .get(root_key)
-            .ok_or_else(|| Error::Torch(format!("storage '{}' has no data in the stream", show(root_key))))?;
+        let st = self.storages.get(root_key).ok_or_else(|| {
+            Error::Torch(format!(
+                "storage '{}' has no data in the stream",
+                show(root_key)
+            ))
+        })?;
         let mut st = st.clone();
         st.dtype = p.dtype;
         if let Some((off, n)) = range {
             let es = st.dtype.size();
-            let ok = off.checked_add(n).and_then(|e| e.checked_mul(es)).filter(|&e| e <= st.bytes.len());
+            let ok = off
+                .checked_add(n)
+                .and_then(|e| e.checked_mul(es))
+                .filter(|&e| e <= st.bytes.len());
             let Some(end) = ok else {
-                return Err(Error::Torch(format!("storage view '{}' lies outside its storage", show(&p.key))));
+                return Err(Error::Torch(format!(
+                    "storage view '{}' lies outside its storage",
+                    show(&p.key)
+                )));
             };
             st.bytes = match st.bytes {
                 Cow::Borrowed(b) => Cow::Borrowed(&b[off * es..end]),

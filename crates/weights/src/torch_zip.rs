@@ -41,7 +41,10 @@ impl<'a> TorchZip<'a> {
     /// Opens an archive and finds its `data.pkl`.
     pub fn open(data: &'a [u8], limits: &Limits) -> Result<Self> {
         if data.len() > limits.max_input_bytes {
-            return Err(Error::Limit(format!("input of {} bytes exceeds the limit", data.len())));
+            return Err(Error::Limit(format!(
+                "input of {} bytes exceeds the limit",
+                data.len()
+            )));
         }
         let archive = ZipArchive::new(Cursor::new(data)).map_err(zerr)?;
         let mut prefix: Option<String> = None;
@@ -53,14 +56,19 @@ impl<'a> TorchZip<'a> {
                 }
             }
         }
-        let prefix = prefix.ok_or_else(|| Error::Torch("zip archive has no <archive>/data.pkl".into()))?;
+        let prefix =
+            prefix.ok_or_else(|| Error::Torch("zip archive has no <archive>/data.pkl".into()))?;
         let mut z = TorchZip {
             data,
             archive,
             prefix,
             big_endian: false,
             limits: limits.clone(),
-            inflated_left: data.len().saturating_mul(16).max(64 << 20).min(limits.max_total_bytes),
+            inflated_left: data
+                .len()
+                .saturating_mul(16)
+                .max(64 << 20)
+                .min(limits.max_total_bytes),
         };
         let bo_name = format!("{}byteorder", z.prefix);
         if let Some(bo) = z.record(&bo_name, 16)? {
@@ -89,20 +97,35 @@ impl<'a> TorchZip<'a> {
     }
 
     /// Reads a record; with `prefix_ok`, a record longer than `max` gives its first `max` bytes.
-    fn record_prefix(&mut self, name: &str, max: usize, prefix_ok: bool) -> Result<Option<Cow<'a, [u8]>>> {
-        let Some(i) = self.archive.index_for_name(name) else { return Ok(None) };
+    fn record_prefix(
+        &mut self,
+        name: &str,
+        max: usize,
+        prefix_ok: bool,
+    ) -> Result<Option<Cow<'a, [u8]>>> {
+        let Some(i) = self.archive.index_for_name(name) else {
+            return Ok(None);
+        };
         let data = self.data;
         let mut f = self.archive.by_index(i).map_err(zerr)?;
         let size = f.size();
         if size > max as u64 && !prefix_ok {
-            return Err(Error::Torch(format!("record '{}' is {size} bytes (at most {max} expected)", show(name))));
+            return Err(Error::Torch(format!(
+                "record '{}' is {size} bytes (at most {max} expected)",
+                show(name)
+            )));
         }
         let want = (size.min(max as u64)) as usize;
         if f.compression() == CompressionMethod::Stored {
             let start = f.data_start();
-            let end = start.checked_add(want as u64).filter(|&e| e <= data.len() as u64 && f.compressed_size() >= want as u64);
+            let end = start
+                .checked_add(want as u64)
+                .filter(|&e| e <= data.len() as u64 && f.compressed_size() >= want as u64);
             let Some(end) = end else {
-                return Err(Error::Torch(format!("record '{}' extends past the end of the file", show(name))));
+                return Err(Error::Torch(format!(
+                    "record '{}' extends past the end of the file",
+                    show(name)
+                )));
             };
             return Ok(Some(Cow::Borrowed(&data[start as usize..end as usize])));
         }
@@ -113,9 +136,15 @@ impl<'a> TorchZip<'a> {
             )));
         }
         let mut buf = Vec::with_capacity(want.min(1 << 20));
-        (&mut f).take(want as u64).read_to_end(&mut buf).map_err(zerr)?;
+        (&mut f)
+            .take(want as u64)
+            .read_to_end(&mut buf)
+            .map_err(zerr)?;
         if buf.len() != want {
-            return Err(Error::Torch(format!("record '{}' is shorter than its declared size", show(name))));
+            return Err(Error::Torch(format!(
+                "record '{}' is shorter than its declared size",
+                show(name)
+            )));
         }
         self.inflated_left -= want;
         Ok(Some(Cow::Owned(buf)))
@@ -125,7 +154,9 @@ impl<'a> TorchZip<'a> {
     pub fn pickle(&mut self, name: &str) -> Result<Option<Value>> {
         let rec = format!("{}{name}.pkl", self.prefix);
         let max = self.limits.max_input_bytes;
-        let Some(bytes) = self.record(&rec, max)? else { return Ok(None) };
+        let Some(bytes) = self.record(&rec, max)? else {
+            return Ok(None);
+        };
         Ok(Some(pickle::parse(&bytes, &self.limits)?))
     }
 
@@ -136,7 +167,9 @@ impl<'a> TorchZip<'a> {
         let mut out: HashMap<String, Storage<'a>> = HashMap::new();
         for p in pids {
             if p.view.is_some() {
-                return Err(Error::Torch("storage views are not used by the zip format".into()));
+                return Err(Error::Torch(
+                    "storage views are not used by the zip format".into(),
+                ));
             }
             if let Some(prev) = out.get(&p.key) {
                 if prev.dtype != p.dtype {
@@ -148,7 +181,9 @@ impl<'a> TorchZip<'a> {
                 .numel
                 .checked_mul(p.dtype.size())
                 .filter(|&n| n <= self.limits.max_string_bytes)
-                .ok_or_else(|| Error::Limit(format!("torch: storage '{}' is too large", show(&p.key))))?;
+                .ok_or_else(|| {
+                    Error::Limit(format!("torch: storage '{}' is too large", show(&p.key)))
+                })?;
             let candidates = [
                 format!("{}{dir}/{}", self.prefix, p.key),
                 format!("{}.data/{}.storage", self.prefix, p.key),
@@ -163,7 +198,11 @@ impl<'a> TorchZip<'a> {
                 }
             }
             let bytes = found.ok_or_else(|| {
-                Error::Torch(format!("storage '{}' has no record {}", show(&p.key), show(&candidates[0])))
+                Error::Torch(format!(
+                    "storage '{}' has no record {}",
+                    show(&p.key),
+                    show(&candidates[0])
+                ))
             })?;
             if bytes.len() < nbytes {
                 return Err(Error::Torch(format!(
@@ -174,7 +213,14 @@ impl<'a> TorchZip<'a> {
                     bytes.len()
                 )));
             }
-            out.insert(p.key.clone(), Storage { dtype: p.dtype, bytes, big_endian: self.big_endian });
+            out.insert(
+                p.key.clone(),
+                Storage {
+                    dtype: p.dtype,
+                    bytes,
+                    big_endian: self.big_endian,
+                },
+            );
         }
         Ok(out)
     }
@@ -206,7 +252,9 @@ pub fn read_zip_tensors(data: &[u8]) -> Result<BTreeMap<String, TensorData>> {
 pub fn read_zip_tensors_with(data: &[u8], limits: &Limits) -> Result<BTreeMap<String, TensorData>> {
     let mut z = TorchZip::open(data, limits)?;
     let mut out = BTreeMap::new();
-    let root = z.pickle("data")?.ok_or_else(|| Error::Torch("zip archive has no data.pkl".into()))?;
+    let root = z
+        .pickle("data")?
+        .ok_or_else(|| Error::Torch("zip archive has no data.pkl".into()))?;
     let maps = z.storages(&root, "data")?;
     let res = resolver(&maps);
     let mut reader = TensorReader::new(limits, Some(&res), data.len());

@@ -3,7 +3,9 @@
 mod common;
 
 use bestiary_weights::pickle::{self, Limits, Value};
-use bestiary_weights::{read_stylegan_pkl, read_torch_state_dict, read_zip_tensors, safetensors_io, DType};
+use bestiary_weights::{
+    read_stylegan_pkl, read_torch_state_dict, read_zip_tensors, safetensors_io, DType,
+};
 use common::*;
 
 #[test]
@@ -15,19 +17,31 @@ fn stylegan_pickles_all_protocols() {
         let pkl = read_stylegan_pkl(&fixture(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         check_tensors(&format!("{name} G_ema"), &pkl.g_ema.tensors, &sg["G_ema"]);
         assert_eq!(pkl.g_ema.class_name, "Generator");
-        assert_eq!(pkl.g_ema.init_kwargs, sg["G_ema_init_kwargs"], "{name}: init_kwargs");
-        assert!(!pkl.g_ema.tensors.contains_key("synthesis.b4.scratch"), "non-persistent buffer kept");
+        assert_eq!(
+            pkl.g_ema.init_kwargs, sg["G_ema_init_kwargs"],
+            "{name}: init_kwargs"
+        );
+        assert!(
+            !pkl.g_ema.tensors.contains_key("synthesis.b4.scratch"),
+            "non-persistent buffer kept"
+        );
         if proto == 0 {
             assert!(pkl.g.is_none() && pkl.d.is_none() && pkl.training_set_kwargs.is_none());
             continue;
         }
         let g = pkl.g.as_ref().expect("G");
-        assert_eq!(g.tensors, pkl.g_ema.tensors, "{name}: G equals G_ema by construction");
+        assert_eq!(
+            g.tensors, pkl.g_ema.tensors,
+            "{name}: G equals G_ema by construction"
+        );
         let d = pkl.d.as_ref().expect("D");
         assert_eq!(d.class_name, "Discriminator");
         check_tensors(&format!("{name} D"), &d.tensors, &sg["D"]);
         assert_eq!(d.init_kwargs["epilogue_kwargs"]["mbstd_group_size"], 4);
-        assert_eq!(pkl.training_set_kwargs.as_ref().unwrap(), &sg["training_set_kwargs"]);
+        assert_eq!(
+            pkl.training_set_kwargs.as_ref().unwrap(),
+            &sg["training_set_kwargs"]
+        );
     }
 }
 
@@ -38,15 +52,23 @@ fn stylegan_kwargs_keep_types() {
     assert_eq!(k["z_dim"], serde_json::json!(4));
     assert_eq!(k["synthesis_kwargs"]["ratio"], serde_json::json!(0.5));
     assert_eq!(k["synthesis_kwargs"]["conv_clamp"], serde_json::Value::Null);
-    assert_eq!(k["synthesis_kwargs"]["nested"]["a"], serde_json::json!([1, 2.5, null, true]));
-    assert_eq!(k["synthesis_kwargs"]["nested"]["t"], serde_json::json!([1, "x"]));
+    assert_eq!(
+        k["synthesis_kwargs"]["nested"]["a"],
+        serde_json::json!([1, 2.5, null, true])
+    );
+    assert_eq!(
+        k["synthesis_kwargs"]["nested"]["t"],
+        serde_json::json!([1, "x"])
+    );
 }
 
 #[test]
 fn evil_network_and_tensor_are_refused_with_clear_errors() {
     // A network or a tensor that is a call of os.system: the call is named and refused.
     let refused = "refused: the pickle calls 'posix.system', which no network pickle does (nothing was executed)";
-    let e = read_stylegan_pkl(&fixture("evil_network_p4.pkl")).unwrap_err().to_string();
+    let e = read_stylegan_pkl(&fixture("evil_network_p4.pkl"))
+        .unwrap_err()
+        .to_string();
     assert_eq!(e, refused);
     let bytes = fixture("evil_tensor_p4.pkl");
     let e = read_stylegan_pkl(&bytes).unwrap_err().to_string();
@@ -58,7 +80,9 @@ fn evil_network_and_tensor_are_refused_with_clear_errors() {
             Value::Call(c) => {
                 c.func.as_global() == Some(("posix", "system"))
                     || find_system(&c.args)
-                    || c.dict_items.iter().any(|(k, x)| find_system(k) || find_system(x))
+                    || c.dict_items
+                        .iter()
+                        .any(|(k, x)| find_system(k) || find_system(x))
             }
             Value::Dict(d) => d.iter().any(|(k, x)| find_system(k) || find_system(x)),
             Value::List(x) | Value::Tuple(x) => x.iter().any(find_system),

@@ -10,7 +10,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bestiary_weights::pickle::{self, Limits};
-use bestiary_weights::{read_stylegan_pkl, read_torch_state_dict, read_zip_tensors, safetensors_io};
+use bestiary_weights::{
+    read_stylegan_pkl, read_torch_state_dict, read_zip_tensors, safetensors_io,
+};
 use common::*;
 
 struct Counting;
@@ -101,25 +103,39 @@ const SMALL_FIXTURES: &[&str] = &[
 fn truncated_at_every_offset_is_an_error() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let mut runs = 0usize;
-    let every = ["stylegan_p4.pkl", "legacy_p2.pt", "zip_state_dict.pt", "torchscript_like.pt", "numpy_p2.pkl", "numpy_p5.pkl"];
+    let every = [
+        "stylegan_p4.pkl",
+        "legacy_p2.pt",
+        "zip_state_dict.pt",
+        "torchscript_like.pt",
+        "numpy_p2.pkl",
+        "numpy_p5.pkl",
+    ];
     let ((), peak, el) = measure(|| {
         for name in SMALL_FIXTURES {
             let data = fixture(name);
             let step = if every.contains(name) { 1 } else { 17 };
-            let read: &dyn Fn(&[u8]) -> bool = if name.starts_with("stylegan") || name.starts_with("evil") {
-                &|d| read_stylegan_pkl(d).is_ok()
-            } else if name.starts_with("torchscript") {
-                &|d| read_zip_tensors(d).is_ok()
-            } else {
-                &|d| read_torch_state_dict(d).is_ok()
-            };
+            let read: &dyn Fn(&[u8]) -> bool =
+                if name.starts_with("stylegan") || name.starts_with("evil") {
+                    &|d| read_stylegan_pkl(d).is_ok()
+                } else if name.starts_with("torchscript") {
+                    &|d| read_zip_tensors(d).is_ok()
+                } else {
+                    &|d| read_torch_state_dict(d).is_ok()
+                };
             for cut in (0..data.len()).step_by(step) {
-                assert!(!read(&data[..cut]), "{name} truncated to {cut} bytes was accepted");
+                assert!(
+                    !read(&data[..cut]),
+                    "{name} truncated to {cut} bytes was accepted"
+                );
                 runs += 1;
             }
         }
     });
-    eprintln!("truncations: {runs} runs, peak {} KiB, {el:.2?}", peak >> 10);
+    eprintln!(
+        "truncations: {runs} runs, peak {} KiB, {el:.2?}",
+        peak >> 10
+    );
     assert!(peak < 16 * MB, "peak allocation {peak}");
 }
 
@@ -127,17 +143,47 @@ fn truncated_at_every_offset_is_an_error() {
 fn huge_declared_lengths() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("BINBYTES8", [&b"\x80\x04\x8e"[..], &(1u64 << 62).to_le_bytes(), b"xx."].concat()),
-        ("BINUNICODE8", [&b"\x80\x04\x8d"[..], &u64::MAX.to_le_bytes(), b"xx."].concat()),
-        ("BYTEARRAY8", [&b"\x80\x05\x96"[..], &(u64::MAX - 1).to_le_bytes(), b"xx."].concat()),
-        ("BINUNICODE", [&b"\x80\x04X"[..], &u32::MAX.to_le_bytes(), b"xx."].concat()),
-        ("BINBYTES", [&b"\x80\x04B"[..], &u32::MAX.to_le_bytes(), b"xx."].concat()),
-        ("LONG4", [&b"\x80\x04\x8b"[..], &i32::MAX.to_le_bytes(), b"xx."].concat()),
-        ("BINSTRING", [&b"\x80\x02T"[..], &i32::MAX.to_le_bytes(), b"xx."].concat()),
-        ("FRAME", [&b"\x80\x04\x95"[..], &u64::MAX.to_le_bytes(), b"N."].concat()),
-        ("LONG_BINGET", [&b"\x80\x04j"[..], &u32::MAX.to_le_bytes(), b"."].concat()),
+        (
+            "BINBYTES8",
+            [&b"\x80\x04\x8e"[..], &(1u64 << 62).to_le_bytes(), b"xx."].concat(),
+        ),
+        (
+            "BINUNICODE8",
+            [&b"\x80\x04\x8d"[..], &u64::MAX.to_le_bytes(), b"xx."].concat(),
+        ),
+        (
+            "BYTEARRAY8",
+            [&b"\x80\x05\x96"[..], &(u64::MAX - 1).to_le_bytes(), b"xx."].concat(),
+        ),
+        (
+            "BINUNICODE",
+            [&b"\x80\x04X"[..], &u32::MAX.to_le_bytes(), b"xx."].concat(),
+        ),
+        (
+            "BINBYTES",
+            [&b"\x80\x04B"[..], &u32::MAX.to_le_bytes(), b"xx."].concat(),
+        ),
+        (
+            "LONG4",
+            [&b"\x80\x04\x8b"[..], &i32::MAX.to_le_bytes(), b"xx."].concat(),
+        ),
+        (
+            "BINSTRING",
+            [&b"\x80\x02T"[..], &i32::MAX.to_le_bytes(), b"xx."].concat(),
+        ),
+        (
+            "FRAME",
+            [&b"\x80\x04\x95"[..], &u64::MAX.to_le_bytes(), b"N."].concat(),
+        ),
+        (
+            "LONG_BINGET",
+            [&b"\x80\x04j"[..], &u32::MAX.to_le_bytes(), b"."].concat(),
+        ),
         ("text GET", b"(lp0\ng99999999999999999999\n.".to_vec()),
-        ("long text INT", [&b"I"[..], &vec![b'9'; 100_000], b"\n."].concat()),
+        (
+            "long text INT",
+            [&b"I"[..], &vec![b'9'; 100_000], b"\n."].concat(),
+        ),
     ];
     for (what, data) in cases {
         let (r, peak, el) = measure(|| pickle::parse(&data, &Limits::default()));
@@ -178,19 +224,45 @@ fn nesting_bombs() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let n = 1_000_000;
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("TUPLE1 chain", [&b"\x80\x04)"[..], &vec![0x85u8; n], b"."].concat(), "nested deeper"),
-        ("MARK TUPLE chain", [&b"\x80\x02"[..], &b"(".repeat(n), &b"t".repeat(n), b"."].concat(), "stack deeper"),
+        (
+            "TUPLE1 chain",
+            [&b"\x80\x04)"[..], &vec![0x85u8; n], b"."].concat(),
+            "nested deeper",
+        ),
+        (
+            "MARK TUPLE chain",
+            [&b"\x80\x02"[..], &b"(".repeat(n), &b"t".repeat(n), b"."].concat(),
+            "stack deeper",
+        ),
         // a wide list of 100k empty lists (200 kB): accepted; memory stays proportional
-        ("wide list", [&b"\x80\x02]"[..], &b"]a".repeat(100_000), b"."].concat(), ""),
+        (
+            "wide list",
+            [&b"\x80\x02]"[..], &b"]a".repeat(100_000), b"."].concat(),
+            "",
+        ),
         (
             "list into list chain",
             // l0 = []; then repeatedly: l_new = []; l_new.append(top) — build via EMPTY_LIST, SWAP-less: use
             // (MARK  ... LIST): "(" x n then "l" x n nests lists inside lists
-            [&b"\x80\x02"[..], &b"(".repeat(n / 2), &b"l".repeat(n / 2), b"."].concat(),
+            [
+                &b"\x80\x02"[..],
+                &b"(".repeat(n / 2),
+                &b"l".repeat(n / 2),
+                b".",
+            ]
+            .concat(),
             "stack deeper",
         ),
-        ("BUILD chain", [&b"\x80\x02N"[..], &b"Nb".repeat(n), b"."].concat(), "nested deeper"),
-        ("dict value chain", [&b"\x80\x02N"[..], &b"}q\x00h\x00".repeat(10), b"."].concat(), ""),
+        (
+            "BUILD chain",
+            [&b"\x80\x02N"[..], &b"Nb".repeat(n), b"."].concat(),
+            "nested deeper",
+        ),
+        (
+            "dict value chain",
+            [&b"\x80\x02N"[..], &b"}q\x00h\x00".repeat(10), b"."].concat(),
+            "",
+        ),
     ];
     for (what, data, want) in cases {
         let (r, peak, el) = measure(|| pickle::parse(&data, &Limits::default()));
@@ -256,7 +328,8 @@ fn zip_storage_numel_beyond_record() {
     let make = |numel: u32| -> Vec<u8> {
         let mut buf = std::io::Cursor::new(Vec::new());
         let mut z = zip::ZipWriter::new(&mut buf);
-        let opt = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        let opt = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
         z.start_file("archive/data.pkl", opt).unwrap();
         z.write_all(&pkl(numel)).unwrap();
         z.start_file("archive/data/0", opt).unwrap();
@@ -270,7 +343,10 @@ fn zip_storage_numel_beyond_record() {
         let data = make(numel);
         let (r, peak, _) = measure(|| read_torch_state_dict(&data));
         let e = r.unwrap_err().to_string();
-        assert!(e.contains("record has 16 bytes") || e.contains("too large"), "{e}");
+        assert!(
+            e.contains("record has 16 bytes") || e.contains("too large"),
+            "{e}"
+        );
         assert!(peak < 2 * MB, "peak {peak}");
     }
 }
@@ -278,8 +354,13 @@ fn zip_storage_numel_beyond_record() {
 #[test]
 fn nested_stream_budget() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let limits = Limits { max_nested_streams: 0, ..Limits::default() };
-    let e = bestiary_weights::read_stylegan_pkl_with(&fixture("stylegan_p4.pkl"), &limits).unwrap_err().to_string();
+    let limits = Limits {
+        max_nested_streams: 0,
+        ..Limits::default()
+    };
+    let e = bestiary_weights::read_stylegan_pkl_with(&fixture("stylegan_p4.pkl"), &limits)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("nested deeper than 0"), "{e}");
 }
 
@@ -365,17 +446,29 @@ fn mutate(rng: &mut Rng, src: &[u8]) -> Vec<u8> {
 #[test]
 fn mutation_fuzzer() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let iters: usize = std::env::var("BESTIARY_FUZZ_ITERS").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
-    let mut seeds: Vec<(String, Vec<u8>)> =
-        SMALL_FIXTURES.iter().map(|n| (n.to_string(), fixture(n))).collect();
+    let iters: usize = std::env::var("BESTIARY_FUZZ_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    let mut seeds: Vec<(String, Vec<u8>)> = SMALL_FIXTURES
+        .iter()
+        .map(|n| (n.to_string(), fixture(n)))
+        .collect();
     let mut st = std::collections::BTreeMap::new();
     st.insert(
         "a".to_string(),
-        bestiary_weights::TensorData { shape: vec![2, 2], dtype: bestiary_weights::DType::F32, data: vec![1.0, 2.0, 3.0, 4.0] },
+        bestiary_weights::TensorData {
+            shape: vec![2, 2],
+            dtype: bestiary_weights::DType::F32,
+            data: vec![1.0, 2.0, 3.0, 4.0],
+        },
     );
     let mut meta = std::collections::BTreeMap::new();
     meta.insert("k".to_string(), "v".to_string());
-    seeds.push(("safetensors".into(), safetensors_io::write(&st, &meta, bestiary_weights::DType::F16).unwrap()));
+    seeds.push((
+        "safetensors".into(),
+        safetensors_io::write(&st, &meta, bestiary_weights::DType::F16).unwrap(),
+    ));
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let mut runs = 0usize;
     let mut panics = Vec::new();
@@ -386,7 +479,10 @@ fn mutation_fuzzer() {
                 let r = std::panic::catch_unwind(|| every_reader(&m));
                 runs += 1;
                 if r.is_err() {
-                    panics.push(format!("{name}: {}", m.iter().map(|b| format!("{b:02x}")).collect::<String>()));
+                    panics.push(format!(
+                        "{name}: {}",
+                        m.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                    ));
                 }
             }
         }
@@ -408,15 +504,39 @@ fn pickles_calling_other_functions_are_refused_by_name() {
     let p2 = b"\x80\x02cos\nsystem\nq\x00X\x0a\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.".to_vec();
     // protocol 4 (Python's own pickle.dumps): {'training_set_kwargs': eval('1'), 'G_ema': exec('1')}
     let p4 = b"\x80\x04\x95N\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x13training_set_kwargs\x94\x8c\x08builtins\x94\x8c\x04eval\x94\x93\x94\x8c\x011\x94\x85\x94R\x94\x8c\x05G_ema\x94h\x02\x8c\x04exec\x94\x93\x94h\x06R\x94u.".to_vec();
-    for (what, bytes, global) in [("protocol 0", p0, "os.system"), ("protocol 2", p2, "os.system"), ("protocol 4", p4, "builtins.eval")] {
-        assert!(matches!(bestiary_weights::identify(&bytes), bestiary_weights::FileKind::Pickle { .. }), "{what}");
+    for (what, bytes, global) in [
+        ("protocol 0", p0, "os.system"),
+        ("protocol 2", p2, "os.system"),
+        ("protocol 4", p4, "builtins.eval"),
+    ] {
+        assert!(
+            matches!(
+                bestiary_weights::identify(&bytes),
+                bestiary_weights::FileKind::Pickle { .. }
+            ),
+            "{what}"
+        );
         let e = read_stylegan_pkl(&bytes).unwrap_err();
-        assert!(matches!(e, bestiary_weights::Error::Refused(_)), "{what}: {e}");
+        assert!(
+            matches!(e, bestiary_weights::Error::Refused(_)),
+            "{what}: {e}"
+        );
         let msg = e.to_string();
-        assert!(msg.starts_with("refused: ") && msg.contains(&format!("'{global}'")), "{what}: {msg}");
+        assert!(
+            msg.starts_with("refused: ") && msg.contains(&format!("'{global}'")),
+            "{what}: {msg}"
+        );
         assert!(msg.contains("nothing was executed"), "{msg}");
     }
-    for name in ["official_like_p2.pkl", "official_like_p3.pkl", "official_like_p4.pkl", "official_like_p5.pkl", "stylegan_p0.pkl", "stylegan_p2.pkl", "stylegan_p5.pkl"] {
+    for name in [
+        "official_like_p2.pkl",
+        "official_like_p3.pkl",
+        "official_like_p4.pkl",
+        "official_like_p5.pkl",
+        "stylegan_p0.pkl",
+        "stylegan_p2.pkl",
+        "stylegan_p5.pkl",
+    ] {
         let v = pickle::parse(&fixture(name), &Limits::default()).unwrap();
         assert_eq!(bestiary_weights::interp::unknown_call(&v), None, "{name}");
     }
@@ -427,16 +547,37 @@ fn pickles_calling_other_functions_are_refused_by_name() {
 fn files_that_are_no_weight_file_are_named() {
     use bestiary_weights::{identify, FileKind};
     assert_eq!(identify(&[]), FileKind::Empty);
-    assert_eq!(identify(&fixture("official_like_p4.pkl")), FileKind::Pickle { protocol: 4 });
-    assert_eq!(identify(&fixture("stylegan_p0.pkl")), FileKind::Pickle { protocol: 0 });
+    assert_eq!(
+        identify(&fixture("official_like_p4.pkl")),
+        FileKind::Pickle { protocol: 4 }
+    );
+    assert_eq!(
+        identify(&fixture("stylegan_p0.pkl")),
+        FileKind::Pickle { protocol: 0 }
+    );
     assert_eq!(identify(&fixture("zip_state_dict.pt")), FileKind::TorchZip);
     let mut rng = Rng(7);
     let random: Vec<u8> = (0..4096).map(|_| rng.next() as u8).collect();
     assert_eq!(identify(&random), FileKind::Unknown);
-    assert_eq!(identify(&random).describe(), "neither a pickle nor safetensors");
+    assert_eq!(
+        identify(&random).describe(),
+        "neither a pickle nor safetensors"
+    );
     let png = [&b"\x89PNG\r\n\x1a\n"[..], &random[..64]].concat();
     assert_eq!(identify(&png).describe(), "a PNG image");
     let mut st = std::collections::BTreeMap::new();
-    st.insert("a".to_string(), bestiary_weights::TensorData { shape: vec![1], dtype: bestiary_weights::DType::F32, data: vec![1.0] });
-    assert_eq!(identify(&safetensors_io::write(&st, &Default::default(), bestiary_weights::DType::F32).unwrap()), FileKind::Safetensors);
+    st.insert(
+        "a".to_string(),
+        bestiary_weights::TensorData {
+            shape: vec![1],
+            dtype: bestiary_weights::DType::F32,
+            data: vec![1.0],
+        },
+    );
+    assert_eq!(
+        identify(
+            &safetensors_io::write(&st, &Default::default(), bestiary_weights::DType::F32).unwrap()
+        ),
+        FileKind::Safetensors
+    );
 }

@@ -15,7 +15,12 @@ fn check_net(what: &str, net: &Network, exp: &serde_json::Value) {
     want.sort();
     assert_eq!(got, want, "{what}: tensor names");
     for (name, shape) in shapes {
-        let shape: Vec<usize> = shape.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+        let shape: Vec<usize> = shape
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as usize)
+            .collect();
         assert_eq!(net.tensors[name].shape, shape, "{what}: {name}");
     }
     for (name, vals) in exp["ref"].as_object().unwrap() {
@@ -32,7 +37,8 @@ fn official_like_pickles() {
         eprintln!("official_like_names.json absent: nothing to check");
         return;
     }
-    let names: serde_json::Value = serde_json::from_slice(&fixture("official_like_names.json")).unwrap();
+    let names: serde_json::Value =
+        serde_json::from_slice(&fixture("official_like_names.json")).unwrap();
     let mut read = 0;
     for proto in 2..=5 {
         let file = format!("official_like_p{proto}.pkl");
@@ -45,8 +51,14 @@ fn official_like_pickles() {
         check_net(&format!("{file} D"), pkl.d.as_ref().unwrap(), &names["D"]);
         assert_eq!(pkl.g_ema.class_name, "Generator");
         assert_eq!(pkl.d.as_ref().unwrap().class_name, "Discriminator");
-        assert_eq!(pkl.training_set_kwargs.as_ref().unwrap(), &names["training_set_kwargs"]);
+        assert_eq!(
+            pkl.training_set_kwargs.as_ref().unwrap(),
+            &names["training_set_kwargs"]
+        );
         read += 1;
     }
-    assert!(read > 0, "official_like_names.json present but no official_like_p*.pkl");
+    assert!(
+        read > 0,
+        "official_like_names.json present but no official_like_p*.pkl"
+    );
 }

@@ -58,8 +58,11 @@ pub enum AssetsCommand {
 fn resolve(names: &[String]) -> Result<Vec<&'static AssetInfo>> {
     let mut out: Vec<&'static AssetInfo> = Vec::new();
     for n in names {
-        let items: Vec<&'static AssetInfo> =
-            if n == "all" { bestiary_assets::all().iter().collect() } else { vec![bestiary_assets::info(n)?] };
+        let items: Vec<&'static AssetInfo> = if n == "all" {
+            bestiary_assets::all().iter().collect()
+        } else {
+            vec![bestiary_assets::info(n)?]
+        };
         for a in items {
             if !out.iter().any(|b| b.name == a.name) {
                 out.push(a);
@@ -78,7 +81,10 @@ struct Log {
 
 impl Log {
     fn new() -> Log {
-        Log { live: std::io::stderr().is_terminal(), held: Vec::new() }
+        Log {
+            live: std::io::stderr().is_terminal(),
+            held: Vec::new(),
+        }
     }
 
     fn line(&mut self, m: &str) {
@@ -120,7 +126,11 @@ fn run_logged(args: &AssetsArgs, log: &mut Log) -> Result<()> {
         AssetsCommand::List { json } => list(&cache, *json)?,
         AssetsCommand::Verify { names } => {
             let explicit = !names.is_empty();
-            let list = if explicit { resolve(names)? } else { bestiary_assets::all().iter().collect() };
+            let list = if explicit {
+                resolve(names)?
+            } else {
+                bestiary_assets::all().iter().collect()
+            };
             let mut bad = Vec::new();
             for a in list {
                 if !explicit && cache.status(a.name)? == bestiary_assets::Status::Missing {
@@ -191,7 +201,15 @@ fn list(cache: &Cache, json: bool) -> Result<()> {
             ]
         })
         .collect();
-    let header = ["NAME", "CACHED", "PACKAGE", "LICENCE", "PATH", "DESCRIPTION"].map(String::from);
+    let header = [
+        "NAME",
+        "CACHED",
+        "PACKAGE",
+        "LICENCE",
+        "PATH",
+        "DESCRIPTION",
+    ]
+    .map(String::from);
     let mut widths = [0usize; 6];
     for r in std::iter::once(&header).chain(&table) {
         for (w, c) in widths.iter_mut().zip(r) {

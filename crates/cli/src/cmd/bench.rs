@@ -62,14 +62,22 @@ fn shape(g: &GenerateBenchArgs) -> Result<BenchShape> {
     if g.z_dim == 0 || g.cbase == 0 || g.cmax == 0 {
         bail!("--z-dim, --cbase and --cmax must be positive");
     }
-    Ok(BenchShape { res: g.res, cbase: g.cbase, cmax: g.cmax, z_dim: g.z_dim, batch: g.batch })
+    Ok(BenchShape {
+        res: g.res,
+        cbase: g.cbase,
+        cmax: g.cmax,
+        z_dim: g.z_dim,
+        batch: g.batch,
+    })
 }
 
 pub fn run(a: &BenchArgs) -> Result<()> {
     match &a.what {
         BenchWhat::Train(g) => {
             let shape = shape(g)?;
-            let r = with_backend!(g.device, |B, dev| anyhow::Ok(bestiary_train::bench::bench_train::<B>(shape, g.iters, &dev)?))?;
+            let r = with_backend!(g.device, |B, dev| anyhow::Ok(
+                bestiary_train::bench::bench_train::<B>(shape, g.iters, &dev)?
+            ))?;
             if g.json {
                 print_json(&serde_json::to_value(&r)?);
             } else {
@@ -83,7 +91,9 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         }
         BenchWhat::Generate(g) => {
             let shape = shape(g)?;
-            let r = with_backend!(g.device, |B, dev| anyhow::Ok(bench_generate::<B>(shape, g.iters, &dev)?))?;
+            let r = with_backend!(g.device, |B, dev| anyhow::Ok(bench_generate::<B>(
+                shape, g.iters, &dev
+            )?))?;
             if g.json {
                 print_json(&serde_json::to_value(&r)?);
             } else {

@@ -56,7 +56,9 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
     for key in model.networks.keys() {
         match key.as_str() {
             "D" => drop(load_discriminator::<crate::backend::Cpu>(&model, &dev)?),
-            k => drop(load_generator_named::<crate::backend::Cpu>(&model, k, &dev)?),
+            k => drop(load_generator_named::<crate::backend::Cpu>(
+                &model, k, &dev,
+            )?),
         }
     }
     let dtype = match a.dtype {
@@ -69,7 +71,12 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
     if a.json {
         print_json(&serde_json::json!({"out": a.out, "networks": nets, "bytes": bytes.len()}));
     } else {
-        println!("{} ({} bytes; networks {:?})", a.out.display(), bytes.len(), nets);
+        println!(
+            "{} ({} bytes; networks {:?})",
+            a.out.display(),
+            bytes.len(),
+            nets
+        );
     }
     Ok(())
 }

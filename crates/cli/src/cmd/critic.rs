@@ -45,7 +45,11 @@ pub fn run(a: &CriticArgs) -> Result<()> {
     with_backend!(a.device, |B, dev| run_on::<B>(a, &model, &dev))
 }
 
-fn run_on<B: burn::tensor::backend::Backend>(a: &CriticArgs, model: &ModelFile, dev: &B::Device) -> Result<()> {
+fn run_on<B: burn::tensor::backend::Backend>(
+    a: &CriticArgs,
+    model: &ModelFile,
+    dev: &B::Device,
+) -> Result<()> {
     let (d, cfg) = load_discriminator::<B>(model, dev)?;
     let names = bestiary_explore::class_names(model, cfg.c_dim);
     let class = bestiary_explore::resolve_class(a.class.as_deref(), cfg.c_dim, names.as_deref())?;
@@ -68,12 +72,15 @@ fn run_on<B: burn::tensor::backend::Backend>(a: &CriticArgs, model: &ModelFile, 
             img = img.resized(r, r);
         }
         let hwc = img.to_channels(cfg.img_channels)?;
-        let logit = critic_logit(&d, &cfg, &hwc, class, dev).with_context(|| path.display().to_string())?;
+        let logit =
+            critic_logit(&d, &cfg, &hwc, class, dev).with_context(|| path.display().to_string())?;
         rows.push((path.clone(), logit));
     }
     if a.json {
         print_json(&serde_json::Value::Array(
-            rows.iter().map(|(p, l)| serde_json::json!({"path": p, "logit": l})).collect(),
+            rows.iter()
+                .map(|(p, l)| serde_json::json!({"path": p, "logit": l}))
+                .collect(),
         ));
     } else {
         for (p, l) in rows {

@@ -33,8 +33,20 @@ pub(crate) fn tile(img: &RgbImage) -> Result<Image> {
 }
 
 /// A contact sheet in the format `out`'s extension names (checked before the work).
-pub(crate) fn write_sheet(out: &Path, tiles: &[(Image, String)], columns: usize, engine: &str, params: serde_json::Value) -> Result<()> {
-    let sheet = contact_sheet(tiles, &SheetOptions { columns, ..Default::default() });
+pub(crate) fn write_sheet(
+    out: &Path,
+    tiles: &[(Image, String)],
+    columns: usize,
+    engine: &str,
+    params: serde_json::Value,
+) -> Result<()> {
+    let sheet = contact_sheet(
+        tiles,
+        &SheetOptions {
+            columns,
+            ..Default::default()
+        },
+    );
     bestiary_canvas::io::write_image(out, &sheet, Some(&Metadata::new(engine, params, 0)))
         .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(())
@@ -56,7 +68,11 @@ impl SamplingArgs {
         if self.batch == 0 || self.batch > 1024 {
             bail!("--batch must be in 1..=1024, got {}", self.batch);
         }
-        Ok(Sampler { trunc: self.render.trunc, noise_mode: self.render.noise_mode, batch: self.batch })
+        Ok(Sampler {
+            trunc: self.render.trunc,
+            noise_mode: self.render.noise_mode,
+            batch: self.batch,
+        })
     }
 }
 
@@ -130,10 +146,18 @@ pub fn rank(a: &RankArgs) -> Result<()> {
     }
     a.outputs.image(&a.out)?;
     let model = load_model(&a.network)?;
-    with_backend!(a.sampling.render.device, |B, dev| rank_on::<B>(a, sampler, &model, &seeds, &dev))
+    with_backend!(a.sampling.render.device, |B, dev| rank_on::<B>(
+        a, sampler, &model, &seeds, &dev
+    ))
 }
 
-fn rank_on<B: Backend>(a: &RankArgs, sampler: Sampler, model: &ModelFile, seeds: &[u32], dev: &B::Device) -> Result<()> {
+fn rank_on<B: Backend>(
+    a: &RankArgs,
+    sampler: Sampler,
+    model: &ModelFile,
+    seeds: &[u32],
+    dev: &B::Device,
+) -> Result<()> {
     let r = SeedRenderer::<B>::new(model, sampler, dev)?;
     let scores = score_seeds(a, model, &r, seeds, dev)?;
     let mut order: Vec<usize> = (0..seeds.len()).collect();
@@ -165,18 +189,36 @@ fn rank_on<B: Backend>(a: &RankArgs, sampler: Sampler, model: &ModelFile, seeds:
             .enumerate()
             .map(|(rank, &i)| serde_json::json!({"rank": rank + 1, "seed": seeds[i], "score": scores[i]}))
             .collect();
-        print_json(&serde_json::json!({"out": a.out, "by": by, "lowest": a.lowest, "shown": top.len(), "ranked": ranked}));
+        print_json(
+            &serde_json::json!({"out": a.out, "by": by, "lowest": a.lowest, "shown": top.len(), "ranked": ranked}),
+        );
     } else {
         for (rank, &i) in top.iter().enumerate() {
-            println!("{:>4}  seed {:>6}  {by} {:.4}", rank + 1, seeds[i], scores[i]);
+            println!(
+                "{:>4}  seed {:>6}  {by} {:.4}",
+                rank + 1,
+                seeds[i],
+                scores[i]
+            );
         }
-        eprintln!("wrote the top {} of {} seeds by {by} to {}", top.len(), seeds.len(), a.out.display());
+        eprintln!(
+            "wrote the top {} of {} seeds by {by} to {}",
+            top.len(),
+            seeds.len(),
+            a.out.display()
+        );
     }
     Ok(())
 }
 
 /// One score per seed, higher meaning more of the chosen quality.
-fn score_seeds<B: Backend>(a: &RankArgs, model: &ModelFile, r: &SeedRenderer<B>, seeds: &[u32], dev: &B::Device) -> Result<Vec<f64>> {
+fn score_seeds<B: Backend>(
+    a: &RankArgs,
+    model: &ModelFile,
+    r: &SeedRenderer<B>,
+    seeds: &[u32],
+    dev: &B::Device,
+) -> Result<Vec<f64>> {
     let pb = progress(seeds.len() as u64, "score", a.json);
     let mut scores = Vec::with_capacity(seeds.len());
     match a.by {
@@ -185,14 +227,21 @@ fn score_seeds<B: Backend>(a: &RankArgs, model: &ModelFile, r: &SeedRenderer<B>,
             let weights = bestiary_assets::ensure("resmem", &mut log)?;
             let net = ResMem::<B>::load(&weights, dev)?;
             r.render(seeds, |chunk, imgs| {
-                scores.extend(net.score(&imgs, a.sampling.batch)?.into_iter().map(f64::from));
+                scores.extend(
+                    net.score(&imgs, a.sampling.batch)?
+                        .into_iter()
+                        .map(f64::from),
+                );
                 pb.inc(chunk.len() as u64);
                 Ok(())
             })?;
         }
         RankBy::Critic => {
             let (d, cfg) = load_discriminator::<B>(model, dev).map_err(|e| {
-                anyhow::anyhow!("--by critic needs the discriminator, and {}: {e}", a.network.display())
+                anyhow::anyhow!(
+                    "--by critic needs the discriminator, and {}: {e}",
+                    a.network.display()
+                )
             })?;
             r.render_raw(seeds, |chunk, raw| {
                 for (&seed, hwc) in chunk.iter().zip(&raw) {
@@ -264,17 +313,29 @@ pub fn nearest_cmd(a: &NearestArgs) -> Result<()> {
         bail!("--k must be in 1..=100, got {}", a.k);
     }
     if !(a.copy_ratio.is_finite() && a.copy_ratio >= 0.0) {
-        bail!("--copy-ratio must be a non-negative number, got {}", a.copy_ratio);
+        bail!(
+            "--copy-ratio must be a non-negative number, got {}",
+            a.copy_ratio
+        );
     }
     if let Some(out) = &a.out {
         a.outputs.image(out)?;
     }
     let model = load_model(&a.network)?;
     let data = ImageSet::open(&a.data)?;
-    with_backend!(a.sampling.render.device, |B, dev| nearest_on::<B>(a, sampler, &model, &data, &seeds, &dev))
+    with_backend!(a.sampling.render.device, |B, dev| nearest_on::<B>(
+        a, sampler, &model, &data, &seeds, &dev
+    ))
 }
 
-fn nearest_on<B: Backend>(a: &NearestArgs, sampler: Sampler, model: &ModelFile, data: &ImageSet, seeds: &[u32], dev: &B::Device) -> Result<()> {
+fn nearest_on<B: Backend>(
+    a: &NearestArgs,
+    sampler: Sampler,
+    model: &ModelFile,
+    data: &ImageSet,
+    seeds: &[u32],
+    dev: &B::Device,
+) -> Result<()> {
     let f = Featurizer::<B>::new(sampler.batch, a.json, dev)?;
     let data_features = f.set_features(&a.data, true)?;
     let r = SeedRenderer::<B>::new(model, sampler, dev)?;
@@ -301,7 +362,10 @@ fn nearest_on<B: Backend>(a: &NearestArgs, sampler: Sampler, model: &ModelFile, 
             tiles.push((tile(img)?, format!("seed {seed}")));
             for n in ns {
                 let flag = if is_copy(n.distance) { "COPY? " } else { "" };
-                tiles.push((tile(&data.image(n.index)?)?, format!("{flag}d {:.1}", n.distance)));
+                tiles.push((
+                    tile(&data.image(n.index)?)?,
+                    format!("{flag}d {:.1}", n.distance),
+                ));
             }
         }
         let params = serde_json::json!({
@@ -330,8 +394,16 @@ fn nearest_on<B: Backend>(a: &NearestArgs, sampler: Sampler, model: &ModelFile, 
     } else {
         for (seed, ns) in seeds.iter().zip(&found) {
             let n = ns[0];
-            let flag = if is_copy(n.distance) { "  LIKELY COPY" } else { "" };
-            println!("seed {seed:>6}  nearest {}  distance {:.2}{flag}", data.name(n.index), n.distance);
+            let flag = if is_copy(n.distance) {
+                "  LIKELY COPY"
+            } else {
+                ""
+            };
+            println!(
+                "seed {seed:>6}  nearest {}  distance {:.2}{flag}",
+                data.name(n.index),
+                n.distance
+            );
         }
         match &check {
             Some(c) => eprintln!(

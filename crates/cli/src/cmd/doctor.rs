@@ -38,30 +38,60 @@ pub fn run(a: &DoctorArgs) -> Result<()> {
     let mut report = serde_json::Map::new();
     let mut lines: Vec<String> = Vec::new();
     let cpu = bestiary_device::cpu_info();
-    lines.push(format!("cpu       {} ({} threads; {})", cpu.model, cpu.threads, cpu.simd.join(" ")));
+    lines.push(format!(
+        "cpu       {} ({} threads; {})",
+        cpu.model,
+        cpu.threads,
+        cpu.simd.join(" ")
+    ));
     report.insert("cpu".into(), json!(cpu));
     let mut ready = true;
     if a.device == DeviceKind::Cuda {
         let probe = bestiary_device::probe();
-        lines.push(format!("build     CUDA support {}", if cfg!(feature = "cuda") { "compiled in (autotune on)" } else { "absent: rebuild with --features cuda" }));
-        lines.push(part("driver", probe.driver.as_ref().map(|v| format!("CUDA {v}"))));
+        lines.push(format!(
+            "build     CUDA support {}",
+            if cfg!(feature = "cuda") {
+                "compiled in (autotune on)"
+            } else {
+                "absent: rebuild with --features cuda"
+            }
+        ));
+        lines.push(part(
+            "driver",
+            probe.driver.as_ref().map(|v| format!("CUDA {v}")),
+        ));
         for gpu in &probe.gpus {
             let (maj, min) = gpu.compute_capability;
-            lines.push(format!("gpu {}     {}, {:.1} GiB, compute capability {maj}.{min}", gpu.ordinal, gpu.name, gpu.memory_bytes as f64 / (1u64 << 30) as f64));
+            lines.push(format!(
+                "gpu {}     {}, {:.1} GiB, compute capability {maj}.{min}",
+                gpu.ordinal,
+                gpu.name,
+                gpu.memory_bytes as f64 / (1u64 << 30) as f64
+            ));
         }
         if probe.driver.is_ok() && probe.gpus.is_empty() {
             lines.push("gpu       MISSING: the driver sees no GPU".into());
         }
         lines.push(part("nvrtc", probe.nvrtc.clone()));
-        lines.push(part("headers", probe.headers.as_ref().map(|p| p.display().to_string())));
+        lines.push(part(
+            "headers",
+            probe.headers.as_ref().map(|p| p.display().to_string()),
+        ));
         ready = probe.usable() && cfg!(feature = "cuda");
         report.insert("cuda".into(), json!(probe));
         report.insert("cuda_build".into(), json!(cfg!(feature = "cuda")));
         if ready {
             crate::backend::prepare(a.device)?;
             if let Some(c) = crate::backend::gpu_caches() {
-                let state = if c.fresh { "empty: the first run compiles and tunes every kernel" } else { "warm" };
-                lines.push(format!("cache     {} ({state})", c.kernels.parent().unwrap_or(&c.kernels).display()));
+                let state = if c.fresh {
+                    "empty: the first run compiles and tunes every kernel"
+                } else {
+                    "warm"
+                };
+                lines.push(format!(
+                    "cache     {} ({state})",
+                    c.kernels.parent().unwrap_or(&c.kernels).display()
+                ));
                 report.insert("gpu_cache".into(), json!(c));
             }
         }
@@ -75,11 +105,17 @@ pub fn run(a: &DoctorArgs) -> Result<()> {
                 println!("{l}");
             }
             lines.clear();
-            eprintln!("parity    running {} against the CPU on a small network...", device_name(a.device));
+            eprintln!(
+                "parity    running {} against the CPU on a small network...",
+                device_name(a.device)
+            );
         }
         let t = Instant::now();
         match crate::backend::catch_panic(|| -> Result<Vec<ParityCheck>> {
-            with_backend!(a.device, |B, dev| Ok(device_parity::<B>(ParityShape::default(), &dev)))
+            with_backend!(a.device, |B, dev| Ok(device_parity::<B>(
+                ParityShape::default(),
+                &dev
+            )))
         }) {
             Ok(Ok(c)) => checks = c,
             Ok(Err(e)) => failure = Some(e.to_string()),
@@ -87,7 +123,9 @@ pub fn run(a: &DoctorArgs) -> Result<()> {
         }
         seconds = t.elapsed().as_secs_f64();
     }
-    let failed = checks.iter().filter(|c| !c.pass).count() + usize::from(failure.is_some()) + usize::from(!ready);
+    let failed = checks.iter().filter(|c| !c.pass).count()
+        + usize::from(failure.is_some())
+        + usize::from(!ready);
     report.insert("device".into(), json!(device_name(a.device)));
     report.insert("parity".into(), json!(checks));
     report.insert("parity_seconds".into(), json!(seconds));
@@ -99,12 +137,26 @@ pub fn run(a: &DoctorArgs) -> Result<()> {
         for l in &lines {
             println!("{l}");
         }
-        let reference = if a.device == DeviceKind::Cpu { "Burn's own ops" } else { "the CPU" };
+        let reference = if a.device == DeviceKind::Cpu {
+            "Burn's own ops"
+        } else {
+            "the CPU"
+        };
         if !checks.is_empty() {
-            println!("parity    {} against {reference} ({seconds:.1} s):", device_name(a.device));
+            println!(
+                "parity    {} against {reference} ({seconds:.1} s):",
+                device_name(a.device)
+            );
         }
         for c in &checks {
-            println!("  {}  {:<40} {:>9.2e} {:<8} (tolerance {:.0e})", if c.pass { "pass" } else { "FAIL" }, c.name, c.error, c.unit, c.tolerance);
+            println!(
+                "  {}  {:<40} {:>9.2e} {:<8} (tolerance {:.0e})",
+                if c.pass { "pass" } else { "FAIL" },
+                c.name,
+                c.error,
+                c.unit,
+                c.tolerance
+            );
         }
         if let Some(e) = &failure {
             println!("  FAIL  the check stopped: {e}");
@@ -114,7 +166,15 @@ pub fn run(a: &DoctorArgs) -> Result<()> {
         bail!("{failed} problem(s) found on {}", device_name(a.device));
     }
     if !a.json {
-        println!("ok: {} works and agrees with {}", device_name(a.device), if a.device == DeviceKind::Cpu { "Burn's own ops" } else { "the CPU" });
+        println!(
+            "ok: {} works and agrees with {}",
+            device_name(a.device),
+            if a.device == DeviceKind::Cpu {
+                "Burn's own ops"
+            } else {
+                "the CPU"
+            }
+        );
     }
     Ok(())
 }

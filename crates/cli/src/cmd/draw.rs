@@ -64,11 +64,19 @@ pub struct DrawArgs {
 }
 
 /// Resolves --palette / --palette-from into a palette (None: engine default).
-pub fn resolve_palette(name: Option<&str>, from: Option<&Path>, k: usize, seed: u64) -> Result<Option<Palette>> {
+pub fn resolve_palette(
+    name: Option<&str>,
+    from: Option<&Path>,
+    k: usize,
+    seed: u64,
+) -> Result<Option<Palette>> {
     if let Some(name) = name {
         return match Palette::named(name) {
             Some(p) => Ok(Some(p)),
-            None => bail!("unknown palette '{name}' (known: {})", Palette::names().join(", ")),
+            None => bail!(
+                "unknown palette '{name}' (known: {})",
+                Palette::names().join(", ")
+            ),
         };
     }
     if let Some(path) = from {
@@ -83,17 +91,30 @@ pub fn resolve_palette(name: Option<&str>, from: Option<&Path>, k: usize, seed: 
 
 fn check_engine(engine: &str) -> Result<()> {
     if !bestiary_classic::ENGINES.contains(&engine) {
-        bail!("unknown engine '{engine}' (known: {})", bestiary_classic::ENGINES.join(", "));
+        bail!(
+            "unknown engine '{engine}' (known: {})",
+            bestiary_classic::ENGINES.join(", ")
+        );
     }
     Ok(())
 }
 
 fn extension(path: &Path) -> String {
-    path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase()
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
 }
 
 /// Renders one engine/seed and writes it to `out` in the format its extension names.
-pub fn draw_one(engine: &str, params: &Params, out: &Path, animate: bool, frames: usize, delay: u16) -> Result<()> {
+pub fn draw_one(
+    engine: &str,
+    params: &Params,
+    out: &Path,
+    animate: bool,
+    frames: usize,
+    delay: u16,
+) -> Result<()> {
     let ext = extension(out);
     match (ext.as_str(), animate) {
         ("gif", true) => {
@@ -117,10 +138,15 @@ pub fn draw_one(engine: &str, params: &Params, out: &Path, animate: bool, frames
                     let svg = scene.to_svg(params.size, params.size);
                     bestiary_canvas::io::write_atomic(out, svg.as_bytes())?;
                 }
-                Artwork::Raster(_) => bail!("engine '{engine}' draws pixels, not vectors: use .png"),
+                Artwork::Raster(_) => {
+                    bail!("engine '{engine}' draws pixels, not vectors: use .png")
+                }
             }
         }
-        _ => bail!("{}: unsupported output format (use .png, .jpg, .jpeg, .webp, .svg or .gif)", out.display()),
+        _ => bail!(
+            "{}: unsupported output format (use .png, .jpg, .jpeg, .webp, .svg or .gif)",
+            out.display()
+        ),
     }
     Ok(())
 }
@@ -131,7 +157,10 @@ fn seed_name(seed: u64) -> String {
 }
 
 pub fn run(a: &DrawArgs) -> Result<()> {
-    if a.palette.as_deref().is_some_and(|p| p.trim().eq_ignore_ascii_case("list")) {
+    if a.palette
+        .as_deref()
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("list"))
+    {
         if a.json {
             print_json(&serde_json::json!(Palette::names()));
         } else {
@@ -141,14 +170,25 @@ pub fn run(a: &DrawArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let engine = a
-        .engine
-        .as_deref()
-        .ok_or_else(|| anyhow!("give an engine to draw: {}", bestiary_classic::ENGINES.join(", ")))?;
+    let engine = a.engine.as_deref().ok_or_else(|| {
+        anyhow!(
+            "give an engine to draw: {}",
+            bestiary_classic::ENGINES.join(", ")
+        )
+    })?;
     check_engine(engine)?;
     check_size(a.size, a.size)?;
-    let palette = resolve_palette(a.palette.as_deref(), a.palette_from.as_deref(), a.palette_colors, a.seed)?;
-    let params = |seed| Params { seed, size: a.size, palette: palette.clone() };
+    let palette = resolve_palette(
+        a.palette.as_deref(),
+        a.palette_from.as_deref(),
+        a.palette_colors,
+        a.seed,
+    )?;
+    let params = |seed| Params {
+        seed,
+        size: a.size,
+        palette: palette.clone(),
+    };
 
     if let (Some(count), Some(dir)) = (a.count, &a.outdir) {
         if a.animate {
@@ -157,7 +197,10 @@ pub fn run(a: &DrawArgs) -> Result<()> {
         if count == 0 || count > 1_000_000 {
             bail!("--count must be in 1..=1000000, got {count}");
         }
-        let last = a.seed.checked_add(count - 1).ok_or_else(|| anyhow!("--seed + --count overflows"))?;
+        let last = a
+            .seed
+            .checked_add(count - 1)
+            .ok_or_else(|| anyhow!("--seed + --count overflows"))?;
         a.outputs.dir(dir, (a.seed..=last).map(seed_name))?;
         create_dir(dir)?;
         let pb = progress(count, engine, a.json);
@@ -190,7 +233,10 @@ pub fn run(a: &DrawArgs) -> Result<()> {
         }
         // The default folder is the command's own: made when missing.
         None => {
-            let (dir, name) = (Path::new("bestiary-out"), format!("{}-seed{:04}.{default_ext}", engine, a.seed));
+            let (dir, name) = (
+                Path::new("bestiary-out"),
+                format!("{}-seed{:04}.{default_ext}", engine, a.seed),
+            );
             a.outputs.dir(dir, [&name])?;
             create_dir(dir)?;
             dir.join(name)
@@ -199,7 +245,9 @@ pub fn run(a: &DrawArgs) -> Result<()> {
     draw_one(engine, &params(a.seed), &out, a.animate, a.frames, a.delay)
         .with_context(|| format!("drawing {} (seed {})", engine, a.seed))?;
     if a.json {
-        print_json(&serde_json::json!({"engine": engine, "seed": a.seed, "size": a.size, "file": out}));
+        print_json(
+            &serde_json::json!({"engine": engine, "seed": a.seed, "size": a.size, "file": out}),
+        );
     } else {
         println!("{}", out.display());
     }

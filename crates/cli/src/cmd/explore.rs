@@ -9,7 +9,9 @@ use anyhow::{bail, Context, Result};
 use bestiary_canvas::sheet::{contact_sheet, SheetOptions};
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_explore as ex;
-use bestiary_stylegan::{load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions};
+use bestiary_stylegan::{
+    load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions,
+};
 use bestiary_weights::{safetensors_io, DType, TensorData};
 use burn::tensor::backend::Backend;
 use clap::Args;
@@ -17,7 +19,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub(crate) fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// A model file (or a run folder's latest snapshot); one-line errors.
@@ -46,7 +50,10 @@ pub struct RenderArgs {
 }
 
 pub(crate) fn opts(noise: NoiseMode) -> SynthesisOptions {
-    SynthesisOptions { noise_mode: noise, ..Default::default() }
+    SynthesisOptions {
+        noise_mode: noise,
+        ..Default::default()
+    }
 }
 
 pub(crate) fn unconditional(cfg: &GeneratorConfig) -> Result<()> {
@@ -58,7 +65,11 @@ pub(crate) fn unconditional(cfg: &GeneratorConfig) -> Result<()> {
 
 /// `--class` for a network: a class name the model file records, or an index; None when unconditional
 /// (a class given then is ignored with a warning, as generate.py does).
-pub(crate) fn class_of(model: &ModelFile, cfg: &GeneratorConfig, spec: Option<&str>) -> Result<Option<usize>> {
+pub(crate) fn class_of(
+    model: &ModelFile,
+    cfg: &GeneratorConfig,
+    spec: Option<&str>,
+) -> Result<Option<usize>> {
     if cfg.c_dim == 0 && spec.is_some() {
         eprintln!("warning: --class is ignored: this network is unconditional");
     }
@@ -67,8 +78,13 @@ pub(crate) fn class_of(model: &ModelFile, cfg: &GeneratorConfig, spec: Option<&s
 }
 
 /// The class as recorded in an image's metadata: its index and, when the model file names it, its name.
-pub(crate) fn class_json(model: &ModelFile, cfg: &GeneratorConfig, class: Option<usize>) -> serde_json::Value {
-    let name = class.and_then(|k| ex::class_names(model, cfg.c_dim).and_then(|n| n.get(k).cloned()));
+pub(crate) fn class_json(
+    model: &ModelFile,
+    cfg: &GeneratorConfig,
+    class: Option<usize>,
+) -> serde_json::Value {
+    let name =
+        class.and_then(|k| ex::class_names(model, cfg.c_dim).and_then(|n| n.get(k).cloned()));
     match (class, name) {
         (Some(k), Some(n)) => serde_json::json!({"index": k, "name": n}),
         (Some(k), None) => serde_json::json!({"index": k}),
@@ -77,14 +93,24 @@ pub(crate) fn class_json(model: &ModelFile, cfg: &GeneratorConfig, class: Option
 }
 
 /// The sampling generator of a model on backend `B`, refusing conditional networks.
-fn unconditional_generator<B: Backend>(model: &ModelFile, dev: &B::Device) -> Result<(Generator<B>, GeneratorConfig)> {
+fn unconditional_generator<B: Backend>(
+    model: &ModelFile,
+    dev: &B::Device,
+) -> Result<(Generator<B>, GeneratorConfig)> {
     let (g, cfg) = load_generator::<B>(model, dev)?;
     unconditional(&cfg)?;
     Ok((g, cfg))
 }
 
 /// Writes one network-sized image (8-bit HWC, as the renderers return it) with metadata.
-fn save_render(out: &Path, cfg: &GeneratorConfig, hwc: &[u8], engine: &str, params: serde_json::Value, seed: u64) -> Result<()> {
+fn save_render(
+    out: &Path,
+    cfg: &GeneratorConfig,
+    hwc: &[u8],
+    engine: &str,
+    params: serde_json::Value,
+    seed: u64,
+) -> Result<()> {
     let r = cfg.img_resolution;
     save_png(out, r, r, cfg.img_channels, hwc, engine, params, seed)
 }
@@ -108,7 +134,16 @@ fn render_to_png<B: Backend>(
 
 /// Writes an image in the format its extension names (checked with `Outputs::image` before the work).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn save_png(path: &Path, w: usize, h: usize, channels: usize, hwc: &[u8], engine: &str, params: serde_json::Value, seed: u64) -> Result<()> {
+pub(crate) fn save_png(
+    path: &Path,
+    w: usize,
+    h: usize,
+    channels: usize,
+    hwc: &[u8],
+    engine: &str,
+    params: serde_json::Value,
+    seed: u64,
+) -> Result<()> {
     let img = Image::from_channels(w as u32, h as u32, channels, hwc)?;
     bestiary_canvas::io::write_image(path, &img, Some(&Metadata::new(engine, params, seed)))
         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -166,14 +201,26 @@ pub fn mix(a: &MixArgs) -> Result<()> {
     }
     let (rows, cols) = (parse_seeds(&a.rows)?, parse_seeds(&a.cols)?);
     if rows.len() * cols.len() > 10_000 {
-        bail!("a {}x{} grid is too large (at most 10000 cells)", rows.len(), cols.len());
+        bail!(
+            "a {}x{} grid is too large (at most 10000 cells)",
+            rows.len(),
+            cols.len()
+        );
     }
     a.outputs.image(&a.out)?;
     let model = load_model(&a.network)?;
-    with_backend!(a.render.device, |B, dev| mix_on::<B>(a, &model, &rows, &cols, &dev))
+    with_backend!(a.render.device, |B, dev| mix_on::<B>(
+        a, &model, &rows, &cols, &dev
+    ))
 }
 
-fn mix_on<B: Backend>(a: &MixArgs, model: &ModelFile, rows: &[u32], cols: &[u32], dev: &B::Device) -> Result<()> {
+fn mix_on<B: Backend>(
+    a: &MixArgs,
+    model: &ModelFile,
+    rows: &[u32],
+    cols: &[u32],
+    dev: &B::Device,
+) -> Result<()> {
     let (g, cfg) = load_generator::<B>(model, dev)?;
     let class = class_of(model, &cfg, a.class.as_deref())?;
     let num_ws = g.num_ws();
@@ -182,9 +229,24 @@ fn mix_on<B: Backend>(a: &MixArgs, model: &ModelFile, rows: &[u32], cols: &[u32]
         Some(s) => ex::parse_layers(s, num_ws)?,
         None => (0..num_ws.min(7)).collect(),
     };
-    let pb = progress((rows.len() + cols.len() + rows.len() * cols.len()) as u64, "mix", a.json);
+    let pb = progress(
+        (rows.len() + cols.len() + rows.len() * cols.len()) as u64,
+        "mix",
+        a.json,
+    );
     let o = opts(a.render.noise_mode);
-    let grid = ex::style_mixing_grid_of_class(&g, rows, cols, &styles, class, a.render.trunc, &o, a.batch, dev, || pb.inc(1))?;
+    let grid = ex::style_mixing_grid_of_class(
+        &g,
+        rows,
+        cols,
+        &styles,
+        class,
+        a.render.trunc,
+        &o,
+        a.batch,
+        dev,
+        || pb.inc(1),
+    )?;
     pb.finish_and_clear();
     let (w, h, px) = grid.compose(cfg.img_resolution, cfg.img_channels);
     let mut params = serde_json::json!({
@@ -196,11 +258,25 @@ fn mix_on<B: Backend>(a: &MixArgs, model: &ModelFile, rows: &[u32], cols: &[u32]
         params["class"] = class_json(model, &cfg, class);
         summary["class"] = class_json(model, &cfg, class);
     }
-    save_png(&a.out, w, h, cfg.img_channels, &px, "stylegan2-mix", params, 0)?;
+    save_png(
+        &a.out,
+        w,
+        h,
+        cfg.img_channels,
+        &px,
+        "stylegan2-mix",
+        params,
+        0,
+    )?;
     if a.json {
         print_json(&summary);
     } else {
-        eprintln!("wrote a {}x{} style-mixing grid to {}", cols.len() + 1, rows.len() + 1, a.out.display());
+        eprintln!(
+            "wrote a {}x{} style-mixing grid to {}",
+            cols.len() + 1,
+            rows.len() + 1,
+            a.out.display()
+        );
     }
     Ok(())
 }
@@ -254,7 +330,13 @@ pub fn chimera(a: &ChimeraArgs) -> Result<()> {
 fn chimera_on<B: Backend>(a: &ChimeraArgs, model: &ModelFile, dev: &B::Device) -> Result<()> {
     let (g, cfg) = load_generator::<B>(model, dev)?;
     let class = class_of(model, &cfg, a.class.as_deref())?;
-    let ws = ex::seed_ws_of_class(&g, &[a.coarse, a.middle, a.fine], class, a.render.trunc, dev)?;
+    let ws = ex::seed_ws_of_class(
+        &g,
+        &[a.coarse, a.middle, a.fine],
+        class,
+        a.render.trunc,
+        dev,
+    )?;
     let groups = ex::LayerGroups::from_resolutions(&ex::ws_resolutions(&g.synthesis));
     let w = ex::chimera_ws(&groups, &ws[0], &ws[1], &ws[2], g.w_dim);
     let mut params = serde_json::json!({
@@ -264,9 +346,21 @@ fn chimera_on<B: Backend>(a: &ChimeraArgs, model: &ModelFile, dev: &B::Device) -
     if class.is_some() {
         params["class"] = class_json(model, &cfg, class);
     }
-    render_to_png(&g, &cfg, w, a.render.noise_mode, dev, &a.out, "stylegan2-chimera", params, a.coarse as u64)?;
+    render_to_png(
+        &g,
+        &cfg,
+        w,
+        a.render.noise_mode,
+        dev,
+        &a.out,
+        "stylegan2-chimera",
+        params,
+        a.coarse as u64,
+    )?;
     if a.json {
-        print_json(&serde_json::json!({"out": a.out, "coarse_layers": groups.coarse, "middle_layers": groups.middle, "fine_layers": groups.fine}));
+        print_json(
+            &serde_json::json!({"out": a.out, "coarse_layers": groups.coarse, "middle_layers": groups.middle, "fine_layers": groups.fine}),
+        );
     } else {
         eprintln!("wrote {}", a.out.display());
     }
@@ -310,11 +404,21 @@ pub fn blend(a: &BlendArgs) -> Result<()> {
     let (ma, mb) = (load_model(&a.a)?, load_model(&a.b)?);
     let out = ex::blend_models(&ma, &mb, a.split_res)?;
     let bytes = out.to_safetensors(if a.f16 { DType::F16 } else { DType::F32 })?;
-    bestiary_canvas::io::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    bestiary_canvas::io::write_atomic(&a.out, &bytes)
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
     if a.json {
-        print_json(&serde_json::json!({"out": a.out, "split_res": a.split_res, "bytes": bytes.len()}));
+        print_json(
+            &serde_json::json!({"out": a.out, "split_res": a.split_res, "bytes": bytes.len()}),
+        );
     } else {
-        eprintln!("wrote {} (blocks below {}x{} from {}, the rest from {})", a.out.display(), a.split_res, a.split_res, file_name(&a.a), file_name(&a.b));
+        eprintln!(
+            "wrote {} (blocks below {}x{} from {}, the rest from {})",
+            a.out.display(),
+            a.split_res,
+            a.split_res,
+            file_name(&a.a),
+            file_name(&a.b)
+        );
     }
     Ok(())
 }
@@ -412,16 +516,29 @@ struct Found {
 
 fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Device) -> Result<()> {
     let (g, cfg) = unconditional_generator::<B>(model, dev)?;
-    let layers = a.layers.as_deref().map(|s| ex::parse_layers(s, g.num_ws())).transpose()?;
+    let layers = a
+        .layers
+        .as_deref()
+        .map(|s| ex::parse_layers(s, g.num_ws()))
+        .transpose()?;
     let found = if a.method == "ganspace" {
         let n = a.samples.unwrap_or(10_000);
         let pb = progress(n as u64, "sampling W", a.json);
-        let pca = ex::ganspace_directions(&g, n, a.num, 1000, dev, |done| pb.set_position(done as u64))?;
+        let pca =
+            ex::ganspace_directions(&g, n, a.num, 1000, dev, |done| pb.set_position(done as u64))?;
         pb.finish_and_clear();
-        let explained: Vec<f64> = pca.variances.iter().map(|v| v / pca.total_variance.max(f64::MIN_POSITIVE)).collect();
+        let explained: Vec<f64> = pca
+            .variances
+            .iter()
+            .map(|v| v / pca.total_variance.max(f64::MIN_POSITIVE))
+            .collect();
         let extra = BTreeMap::from([(
             "mean".to_string(),
-            TensorData { shape: vec![g.w_dim], dtype: DType::F32, data: pca.mean.clone() },
+            TensorData {
+                shape: vec![g.w_dim],
+                dtype: DType::F32,
+                data: pca.mean.clone(),
+            },
         )]);
         Found {
             dirs: pca.directions,
@@ -437,21 +554,55 @@ fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Dev
         let sample_ws = ex::seed_ws(&g, &seeds, 1.0, dev)?;
         let firsts: Vec<&[f32]> = sample_ws.iter().map(|w| &w[..g.w_dim]).collect();
         let sigma = ex::projection_sigma(&firsts, &dirs);
-        Found { dirs, sigma, values, extra: BTreeMap::new(), summary: serde_json::json!({}) }
+        Found {
+            dirs,
+            sigma,
+            values,
+            extra: BTreeMap::new(),
+            summary: serde_json::json!({}),
+        }
     };
-    let Found { dirs, sigma, values, extra, summary } = found;
+    let Found {
+        dirs,
+        sigma,
+        values,
+        extra,
+        summary,
+    } = found;
     let k = dirs.len();
     let mut tensors = extra;
-    tensors.insert("directions".to_string(), TensorData { shape: vec![k, g.w_dim], dtype: DType::F32, data: dirs.concat() });
-    tensors.insert("sigma".to_string(), TensorData { shape: vec![k], dtype: DType::F32, data: sigma.clone() });
-    tensors.insert("eigenvalues".to_string(), TensorData { shape: vec![k], dtype: DType::F32, data: values.iter().map(|&v| v as f32).collect() });
+    tensors.insert(
+        "directions".to_string(),
+        TensorData {
+            shape: vec![k, g.w_dim],
+            dtype: DType::F32,
+            data: dirs.concat(),
+        },
+    );
+    tensors.insert(
+        "sigma".to_string(),
+        TensorData {
+            shape: vec![k],
+            dtype: DType::F32,
+            data: sigma.clone(),
+        },
+    );
+    tensors.insert(
+        "eigenvalues".to_string(),
+        TensorData {
+            shape: vec![k],
+            dtype: DType::F32,
+            data: values.iter().map(|&v| v as f32).collect(),
+        },
+    );
     let mut info = serde_json::json!({"format": "bestiary.directions/1", "method": a.method, "network": file_name(&a.network), "layers": layers});
     if let Some(n) = summary.get("samples") {
         info["samples"] = n.clone();
     }
     let meta = BTreeMap::from([("bestiary".to_string(), info.to_string())]);
     let bytes = safetensors_io::write(&tensors, &meta, DType::F32)?;
-    bestiary_canvas::io::write_atomic(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    bestiary_canvas::io::write_atomic(&a.out, &bytes)
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
 
     let mut preview = None;
     if !a.no_preview {
@@ -472,16 +623,34 @@ fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Dev
             for (j, img) in ex::render_ws(&g, chunk, &o, dev).into_iter().enumerate() {
                 let n = i * 8 + j;
                 let r = cfg.img_resolution as u32;
-                tiles.push((Image::from_channels(r, r, cfg.img_channels, &img)?, format!("#{} {:+}", n / 7, steps[n % 7])));
+                tiles.push((
+                    Image::from_channels(r, r, cfg.img_channels, &img)?,
+                    format!("#{} {:+}", n / 7, steps[n % 7]),
+                ));
                 pb.inc(1);
             }
         }
         pb.finish_and_clear();
-        let sheet = contact_sheet(&tiles, &SheetOptions { columns: 7, caption_scale: if cfg.img_resolution >= 64 { 1 } else { 0 }, ..Default::default() });
+        let sheet = contact_sheet(
+            &tiles,
+            &SheetOptions {
+                columns: 7,
+                caption_scale: if cfg.img_resolution >= 64 { 1 } else { 0 },
+                ..Default::default()
+            },
+        );
         let path = a.out.with_extension("png");
         let params = serde_json::json!({"network": file_name(&a.network), "directions": file_name(&a.out), "steps_sigma": steps});
-        png_meta::write_png(&path, &sheet, Some(&Metadata::new(&format!("stylegan2-{}", a.method), params, a.seed as u64)))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        png_meta::write_png(
+            &path,
+            &sheet,
+            Some(&Metadata::new(
+                &format!("stylegan2-{}", a.method),
+                params,
+                a.seed as u64,
+            )),
+        )
+        .with_context(|| format!("cannot write {}", path.display()))?;
         preview = Some(path);
     }
     if a.json {
@@ -563,22 +732,43 @@ pub struct EditArgs {
 
 /// Direction K (and its σ, 1 when absent) of a directions file.
 fn read_direction(spec: &str) -> Result<(Vec<f32>, f32)> {
-    let (path, k) = spec.rsplit_once(':').with_context(|| format!("--direction must be FILE:K, got '{spec}'"))?;
-    let k: usize = k.parse().map_err(|_| anyhow::anyhow!("--direction: '{k}' is not a direction index"))?;
+    let (path, k) = spec
+        .rsplit_once(':')
+        .with_context(|| format!("--direction must be FILE:K, got '{spec}'"))?;
+    let k: usize = k
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--direction: '{k}' is not a direction index"))?;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
     let (mut m, _) = safetensors_io::read(&bytes).with_context(|| path.to_string())?;
-    let d = m.remove("directions").with_context(|| format!("{path}: no tensor named 'directions'"))?;
-    let [n, w] = d.shape[..] else { bail!("{path}: 'directions' has shape {:?}, expected [K, w_dim]", d.shape) };
+    let d = m
+        .remove("directions")
+        .with_context(|| format!("{path}: no tensor named 'directions'"))?;
+    let [n, w] = d.shape[..] else {
+        bail!(
+            "{path}: 'directions' has shape {:?}, expected [K, w_dim]",
+            d.shape
+        )
+    };
     if k >= n {
-        bail!("{path} holds directions 0-{}; there is no direction {k}", n.saturating_sub(1));
+        bail!(
+            "{path} holds directions 0-{}; there is no direction {k}",
+            n.saturating_sub(1)
+        );
     }
-    let sigma = m.get("sigma").and_then(|s| s.data.get(k).copied()).unwrap_or(1.0);
+    let sigma = m
+        .get("sigma")
+        .and_then(|s| s.data.get(k).copied())
+        .unwrap_or(1.0);
     Ok((d.data[k * w..(k + 1) * w].to_vec(), sigma))
 }
 
 /// Where the edited W comes from.
 enum EditSource {
-    Direction { dir: Vec<f32>, sigma: f32, amount: f32 },
+    Direction {
+        dir: Vec<f32>,
+        sigma: f32,
+        amount: f32,
+    },
     Seed(u32),
 }
 
@@ -591,13 +781,19 @@ struct MaskImage {
 
 fn read_mask(path: &Path) -> Result<MaskImage> {
     let (img, _) = png_meta::read_png(path).map_err(|e| anyhow::anyhow!("--mask: {e}"))?;
-    Ok(MaskImage { width: img.width() as usize, height: img.height() as usize, rgba: img.into_raw() })
+    Ok(MaskImage {
+        width: img.width() as usize,
+        height: img.height() as usize,
+        rgba: img.into_raw(),
+    })
 }
 
 pub fn edit(a: &EditArgs) -> Result<()> {
     check_trunc(a.render.trunc)?;
     let source = match (&a.direction, a.amount, a.with_seed) {
-        (Some(_), _, Some(_)) => bail!("--with-seed and --direction cannot be used together: pick one edit"),
+        (Some(_), _, Some(_)) => {
+            bail!("--with-seed and --direction cannot be used together: pick one edit")
+        }
         (Some(spec), Some(amount), None) => {
             if !amount.is_finite() {
                 bail!("--amount must be a finite number");
@@ -608,7 +804,9 @@ pub fn edit(a: &EditArgs) -> Result<()> {
         (Some(_), None, None) => bail!("--direction needs --amount (in σ)"),
         (None, Some(_), _) => bail!("--amount goes with --direction"),
         (None, None, Some(s)) => EditSource::Seed(s),
-        (None, None, None) => bail!("nothing to edit: give --direction FILE:K with --amount, or --with-seed S"),
+        (None, None, None) => {
+            bail!("nothing to edit: give --direction FILE:K with --amount, or --with-seed S")
+        }
     };
     if a.mask.is_none() && (a.blend_layer.is_some() || a.feather.is_some()) {
         bail!("--layer and --feather apply to local edits: give a --mask");
@@ -621,10 +819,22 @@ pub fn edit(a: &EditArgs) -> Result<()> {
     let mask = a.mask.as_deref().map(read_mask).transpose()?;
     a.outputs.image(&a.out)?;
     let model = load_model(&a.network)?;
-    with_backend!(a.render.device, |B, dev| edit_on::<B>(a, &model, &source, mask.as_ref(), &dev))
+    with_backend!(a.render.device, |B, dev| edit_on::<B>(
+        a,
+        &model,
+        &source,
+        mask.as_ref(),
+        &dev
+    ))
 }
 
-fn edit_on<B: Backend>(a: &EditArgs, model: &ModelFile, source: &EditSource, mask: Option<&MaskImage>, dev: &B::Device) -> Result<()> {
+fn edit_on<B: Backend>(
+    a: &EditArgs,
+    model: &ModelFile,
+    source: &EditSource,
+    mask: Option<&MaskImage>,
+    dev: &B::Device,
+) -> Result<()> {
     let (g, cfg) = load_generator::<B>(model, dev)?;
     let class = class_of(model, &cfg, a.class.as_deref())?;
     let layers = match &a.layers {
@@ -635,11 +845,20 @@ fn edit_on<B: Backend>(a: &EditArgs, model: &ModelFile, source: &EditSource, mas
     let edited = match source {
         EditSource::Direction { dir, sigma, amount } => {
             if dir.len() != g.w_dim {
-                bail!("the direction has {} values but this network's W has {}", dir.len(), g.w_dim);
+                bail!(
+                    "the direction has {} values but this network's W has {}",
+                    dir.len(),
+                    g.w_dim
+                );
             }
             ex::apply_direction(&base, dir, amount * sigma, &layers)
         }
-        EditSource::Seed(s) => ex::mix_ws(&base, &ex::seed_ws_of_class(&g, &[*s], class, a.render.trunc, dev)?.remove(0), &layers, g.w_dim),
+        EditSource::Seed(s) => ex::mix_ws(
+            &base,
+            &ex::seed_ws_of_class(&g, &[*s], class, a.render.trunc, dev)?.remove(0),
+            &layers,
+            g.w_dim,
+        ),
     };
     let mut params = serde_json::json!({
         "network": file_name(&a.network), "layers": layers, "trunc": a.render.trunc,
@@ -657,22 +876,51 @@ fn edit_on<B: Backend>(a: &EditArgs, model: &ModelFile, source: &EditSource, mas
     }
     let mut summary = serde_json::json!({"out": a.out, "seed": a.seed, "layers": layers});
     match mask {
-        None => render_to_png(&g, &cfg, edited, a.render.noise_mode, dev, &a.out, "stylegan2-edit", params.clone(), a.seed as u64)?,
+        None => render_to_png(
+            &g,
+            &cfg,
+            edited,
+            a.render.noise_mode,
+            dev,
+            &a.out,
+            "stylegan2-edit",
+            params.clone(),
+            a.seed as u64,
+        )?,
         Some(m) => {
             let size = cfg.img_resolution;
             let bin = ex::BinaryMask::from_pixels(m.width, m.height, 4, &m.rgba, size)?;
-            let path = a.mask.as_deref().map(Path::display).map(|d| d.to_string()).unwrap_or_default();
+            let path = a
+                .mask
+                .as_deref()
+                .map(Path::display)
+                .map(|d| d.to_string())
+                .unwrap_or_default();
             if bin.count() == 0 {
                 bail!("the mask {path} selects no pixel at {size}x{size} (white = change)");
             }
             let num_ws = g.num_ws();
-            let layer = a.blend_layer.unwrap_or_else(|| ex::default_blend_layer(&g.synthesis));
+            let layer = a
+                .blend_layer
+                .unwrap_or_else(|| ex::default_blend_layer(&g.synthesis));
             if layer >= num_ws {
-                bail!("--layer {layer} is out of range: this network has layers 0-{}", num_ws - 1);
+                bail!(
+                    "--layer {layer} is out of range: this network has layers 0-{}",
+                    num_ws - 1
+                );
             }
             let feather = a.feather.unwrap_or_else(|| ex::default_feather(size));
             let soft = bin.feathered(feather);
-            let img = ex::local_edit(&g, &base, &edited, &soft, layer, &opts(a.render.noise_mode), dev)?.edited;
+            let img = ex::local_edit(
+                &g,
+                &base,
+                &edited,
+                &soft,
+                layer,
+                &opts(a.render.noise_mode),
+                dev,
+            )?
+            .edited;
             let extra = serde_json::json!({
                 "mask": a.mask.as_deref().map(file_name), "layer": layer, "feather": feather,
                 "masked_pixels": bin.count(), "unchanged_beyond_px": feather + 0.5,
@@ -681,7 +929,14 @@ fn edit_on<B: Backend>(a: &EditArgs, model: &ModelFile, source: &EditSource, mas
                 params[k] = v.clone();
                 summary[k] = v.clone();
             }
-            save_render(&a.out, &cfg, &img, "stylegan2-edit", params.clone(), a.seed as u64)?;
+            save_render(
+                &a.out,
+                &cfg,
+                &img,
+                "stylegan2-edit",
+                params.clone(),
+                a.seed as u64,
+            )?;
         }
     }
     if a.json {

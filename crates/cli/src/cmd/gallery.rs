@@ -73,12 +73,18 @@ impl Default for GalleryArgs {
 fn planned_files(a: &GalleryArgs) -> Vec<String> {
     let mut names: Vec<String> = ENGINES
         .iter()
-        .flat_map(|e| (a.seed..a.seed + a.per_engine).map(move |s| format!("classic/{e}-seed{s:04}.png")))
+        .flat_map(|e| {
+            (a.seed..a.seed + a.per_engine).map(move |s| format!("classic/{e}-seed{s:04}.png"))
+        })
         .collect();
     names.push(format!("classic/neurons-seed{:04}.gif", a.seed));
     names.push("classic-gallery.png".to_string());
     if a.network.is_some() {
-        names.extend(super::showcase::FILES.iter().map(|f| format!("creatures/{f}")));
+        names.extend(
+            super::showcase::FILES
+                .iter()
+                .map(|f| format!("creatures/{f}")),
+        );
     }
     names
 }
@@ -104,17 +110,27 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
         anyhow::bail!("--per-engine must be in 1..=100, got {}", a.per_engine);
     }
     // A bad network fails before anything is drawn.
-    let model = a.network.as_deref().map(super::explore::load_model).transpose()?;
+    let model = a
+        .network
+        .as_deref()
+        .map(super::explore::load_model)
+        .transpose()?;
     claim_folder(a)?;
     let dir = a.outdir.join("classic");
     create_dir(&dir)?;
-    let jobs: Vec<(&str, u64)> =
-        ENGINES.iter().flat_map(|e| (a.seed..a.seed + a.per_engine).map(move |s| (*e, s))).collect();
+    let jobs: Vec<(&str, u64)> = ENGINES
+        .iter()
+        .flat_map(|e| (a.seed..a.seed + a.per_engine).map(move |s| (*e, s)))
+        .collect();
     let pb = progress(jobs.len() as u64 + 1, "gallery", a.json);
     let tiles = jobs
         .par_iter()
         .map(|&(engine, seed)| {
-            let params = Params { seed, size: a.size, palette: None };
+            let params = Params {
+                seed,
+                size: a.size,
+                palette: None,
+            };
             let r = bestiary_classic::render(engine, &params)?;
             let img = r.art.to_image(a.size);
             let path = dir.join(format!("{engine}-seed{seed:04}.png"));
@@ -123,23 +139,44 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
             Ok((img, format!("{engine} #{seed}"), path))
         })
         .collect::<Result<Vec<_>>>()?;
-    let frames = bestiary_classic::animate("neurons", &Params { seed: a.seed, size: a.size.min(384), palette: None }, 36)?;
+    let frames = bestiary_classic::animate(
+        "neurons",
+        &Params {
+            seed: a.seed,
+            size: a.size.min(384),
+            palette: None,
+        },
+        36,
+    )?;
     let gif = dir.join(format!("neurons-seed{:04}.gif", a.seed));
     bestiary_canvas::gif_out::write_gif(&gif, &frames, 4)?;
     pb.inc(1);
     pb.finish_and_clear();
 
     let thumb = (a.size / 2).max(64);
-    let sheet_tiles: Vec<_> = tiles.iter().map(|(img, cap, _)| (img.resized(thumb, thumb), cap.clone())).collect();
-    let opts = sheet::SheetOptions { columns: a.per_engine as usize, ..Default::default() };
+    let sheet_tiles: Vec<_> = tiles
+        .iter()
+        .map(|(img, cap, _)| (img.resized(thumb, thumb), cap.clone()))
+        .collect();
+    let opts = sheet::SheetOptions {
+        columns: a.per_engine as usize,
+        ..Default::default()
+    };
     let sheet_path = a.outdir.join("classic-gallery.png");
-    png_meta::write_png(&sheet_path, &sheet::contact_sheet(&sheet_tiles, &opts), None)?;
+    png_meta::write_png(
+        &sheet_path,
+        &sheet::contact_sheet(&sheet_tiles, &opts),
+        None,
+    )?;
 
     let mut files: Vec<PathBuf> = tiles.into_iter().map(|t| t.2).collect();
     files.push(gif.clone());
     let creatures = match (&model, &a.network) {
         (Some(model), Some(path)) => {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let pb = progress(4, "creatures", a.json);
             let shown = with_backend!(a.device, |B, dev| super::showcase::render::<B>(
                 model,
@@ -165,7 +202,11 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
             "outdir": a.outdir, "sheet": sheet_path, "files": files, "creatures": neural, "skipped": skipped,
         }));
     } else {
-        println!("classic gallery: {} pictures and an animated etching in {}", files.len() - 1, dir.display());
+        println!(
+            "classic gallery: {} pictures and an animated etching in {}",
+            files.len() - 1,
+            dir.display()
+        );
         println!("contact sheet:   {}", sheet_path.display());
         if let Some(c) = &creatures {
             for f in &c.files {

@@ -74,7 +74,10 @@ pub struct GenerateArgs {
 
 pub fn run(a: &GenerateArgs) -> Result<()> {
     if !a.trunc.is_finite() || a.trunc.abs() > 100.0 {
-        bail!("--trunc must be a finite number in -100..=100, got {}", a.trunc);
+        bail!(
+            "--trunc must be a finite number in -100..=100, got {}",
+            a.trunc
+        );
     }
     if a.batch == 0 || a.batch > 1024 {
         bail!("--batch must be in 1..=1024, got {}", a.batch);
@@ -87,14 +90,23 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
     // Every file this run writes is known now: check them all before the network is even loaded.
     let names: Vec<String> = match (&seeds, &projected) {
         (Some(seeds), _) => seeds.iter().map(|s| format!("seed{s:04}.png")).collect(),
-        (None, Some(pw)) => (0..projected_count(pw)).map(|i| format!("proj{i:02}.png")).collect(),
+        (None, Some(pw)) => (0..projected_count(pw))
+            .map(|i| format!("proj{i:02}.png"))
+            .collect(),
         (None, None) => bail!("give --seeds or --projected-w"),
     };
     match (&a.out, &a.outdir) {
         (Some(out), _) => {
             if names.len() != 1 {
-                let what = if seeds.is_some() { "seeds" } else { "W vectors" };
-                bail!("--out writes one image but this run makes {} ({what}): use --outdir", names.len());
+                let what = if seeds.is_some() {
+                    "seeds"
+                } else {
+                    "W vectors"
+                };
+                bail!(
+                    "--out writes one image but this run makes {} ({what}): use --outdir",
+                    names.len()
+                );
             }
             ImageFormat::from_path(out)?;
             a.outputs.file(out)?;
@@ -104,13 +116,22 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
     }
     let mut model = crate::network::load(&a.network)?;
     if let Some(pw) = &projected {
-        apply_noise_maps(&mut model, &pw.noise).with_context(|| format!("{}", pw.path.display()))?;
+        apply_noise_maps(&mut model, &pw.noise)
+            .with_context(|| format!("{}", pw.path.display()))?;
     }
-    with_backend!(a.device, |B, dev| run_on::<B>(a, &model, seeds.as_deref(), projected.as_ref(), &dev))
+    with_backend!(a.device, |B, dev| run_on::<B>(
+        a,
+        &model,
+        seeds.as_deref(),
+        projected.as_ref(),
+        &dev
+    ))
 }
 
 fn network_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn run_on<B: burn::tensor::backend::Backend>(
@@ -122,18 +143,28 @@ fn run_on<B: burn::tensor::backend::Backend>(
 ) -> Result<()> {
     let (g, cfg) = load_generator::<B>(model, dev)?;
     let res = cfg.img_resolution as u32;
-    let opts = SynthesisOptions { noise_mode: a.noise_mode, ..Default::default() };
+    let opts = SynthesisOptions {
+        noise_mode: a.noise_mode,
+        ..Default::default()
+    };
     if cfg.c_dim == 0 && a.class_idx.is_some() {
         eprintln!("warning: --class is ignored when running an unconditional network");
     }
     // A projected W already holds its class; seeds need one on a conditional network.
     let class = match projected {
         Some(_) => None,
-        None => bestiary_explore::resolve_class(a.class_idx.as_deref(), cfg.c_dim, bestiary_explore::class_names(model, cfg.c_dim).as_deref())?,
+        None => bestiary_explore::resolve_class(
+            a.class_idx.as_deref(),
+            cfg.c_dim,
+            bestiary_explore::class_names(model, cfg.c_dim).as_deref(),
+        )?,
     };
     if let Some(cut) = a.trunc_cutoff {
         if cut > cfg.num_ws() {
-            bail!("--trunc-cutoff {cut} exceeds the network's {} ws", cfg.num_ws());
+            bail!(
+                "--trunc-cutoff {cut} exceeds the network's {} ws",
+                cfg.num_ws()
+            );
         }
     }
     // Made only once everything that can refuse the run has been checked: a refusal leaves no folder.
@@ -161,14 +192,22 @@ fn run_on<B: burn::tensor::backend::Backend>(
         let ws = check_projected_w(pw, cfg.num_ws(), cfg.w_dim)?;
         let n = ws.len() / (cfg.num_ws() * cfg.w_dim);
         if a.out.is_some() && n != 1 {
-            bail!("{} holds {n} W vectors: --out writes one image, use --outdir", pw.path.display());
+            bail!(
+                "{} holds {n} W vectors: --out writes one image, use --outdir",
+                pw.path.display()
+            );
         }
         let t = Tensor::<B, 3>::from_data(TensorData::new(ws, [n, cfg.num_ws(), cfg.w_dim]), dev);
         for (i, hwc) in synthesize_ws(&g, t, &opts).iter().enumerate() {
             save(format!("proj{i:02}.png"), hwc, i as u64, &mut files)?;
         }
     } else if let Some(seeds) = seeds {
-        let sampling = Sampling { psi: a.trunc, cutoff: a.trunc_cutoff, class, synthesis: opts };
+        let sampling = Sampling {
+            psi: a.trunc,
+            cutoff: a.trunc_cutoff,
+            class,
+            synthesis: opts,
+        };
         let pb = progress(seeds.len() as u64, "generate", a.json);
         for chunk in seeds.chunks(a.batch) {
             let imgs = generate_seeds(&g, &cfg, chunk, &sampling, dev)?;
@@ -207,27 +246,53 @@ pub fn read_projected(path: &Path) -> Result<Projected> {
             .with_context(|| format!("{}: no array named 'w'", path.display()))?;
         (w, BTreeMap::new())
     } else {
-        let (mut m, _) = bestiary_weights::safetensors_io::read(&bytes)
-            .with_context(|| format!("{}: not a projection file (.npz or .safetensors)", path.display()))?;
-        let w = m.remove("w").with_context(|| format!("{}: no tensor named 'w'", path.display()))?;
+        let (mut m, _) = bestiary_weights::safetensors_io::read(&bytes).with_context(|| {
+            format!(
+                "{}: not a projection file (.npz or .safetensors)",
+                path.display()
+            )
+        })?;
+        let w = m
+            .remove("w")
+            .with_context(|| format!("{}: no tensor named 'w'", path.display()))?;
         m.retain(|k, _| k.starts_with("synthesis.") && k.ends_with(".noise_const"));
         (w, m)
     };
-    Ok(Projected { path: path.to_path_buf(), w, noise })
+    Ok(Projected {
+        path: path.to_path_buf(),
+        w,
+        noise,
+    })
 }
 
 /// Puts stored noise maps into the sampling generator's `noise_const` buffers (same names, same shapes).
-pub fn apply_noise_maps(model: &mut ModelFile, maps: &BTreeMap<String, bestiary_weights::TensorData>) -> Result<()> {
+pub fn apply_noise_maps(
+    model: &mut ModelFile,
+    maps: &BTreeMap<String, bestiary_weights::TensorData>,
+) -> Result<()> {
     if maps.is_empty() {
         return Ok(());
     }
-    let key = if model.networks.contains_key("G_ema") { "G_ema" } else { "G" };
-    let net = model.networks.get_mut(key).with_context(|| "the model file holds no generator")?;
+    let key = if model.networks.contains_key("G_ema") {
+        "G_ema"
+    } else {
+        "G"
+    };
+    let net = model
+        .networks
+        .get_mut(key)
+        .with_context(|| "the model file holds no generator")?;
     for (name, t) in maps {
         match net.tensors.get_mut(name) {
             Some(old) if old.shape == t.shape => *old = t.clone(),
-            Some(old) => bail!("noise map {name} has shape {:?}, the network's is {:?}", t.shape, old.shape),
-            None => bail!("noise map {name} does not exist in this network (projected with another network?)"),
+            Some(old) => bail!(
+                "noise map {name} has shape {:?}, the network's is {:?}",
+                t.shape,
+                old.shape
+            ),
+            None => bail!(
+                "noise map {name} does not exist in this network (projected with another network?)"
+            ),
         }
     }
     Ok(())
@@ -251,7 +316,11 @@ fn check_projected_w(p: &Projected, num_ws: usize, w_dim: usize) -> Result<Vec<f
         _ => false,
     };
     if !ok || !t.data.len().is_multiple_of(per) {
-        bail!("{}: 'w' has shape {:?}, expected [N, {num_ws}, {w_dim}] for this network", p.path.display(), t.shape);
+        bail!(
+            "{}: 'w' has shape {:?}, expected [N, {num_ws}, {w_dim}] for this network",
+            p.path.display(),
+            t.shape
+        );
     }
     Ok(t.data.clone())
 }

@@ -5,7 +5,9 @@ use crate::output::progress;
 use anyhow::{bail, Context, Result};
 use bestiary_judge::{feature_cache, Inception, RgbImage};
 use bestiary_stylegan::networks::{generate_seeds, Sampling};
-use bestiary_stylegan::{load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions};
+use bestiary_stylegan::{
+    load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions,
+};
 use burn::tensor::backend::Backend;
 use std::path::{Path, PathBuf};
 
@@ -15,9 +17,12 @@ pub const IMAGE_EXTS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp", "gif", "t
 const INCEPTION_TAG: &str = "inception-default_1";
 
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let rd = std::fs::read_dir(dir).with_context(|| format!("cannot read folder {}", dir.display()))?;
+    let rd =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read folder {}", dir.display()))?;
     for e in rd {
-        let p = e.with_context(|| format!("cannot read folder {}", dir.display()))?.path();
+        let p = e
+            .with_context(|| format!("cannot read folder {}", dir.display()))?
+            .path();
         if p.is_dir() {
             collect_files(&p, out)?;
         } else if p
@@ -46,13 +51,21 @@ impl ImageSet {
             let mut files = Vec::new();
             collect_files(path, &mut files)?;
             files.sort();
-            ImageSet::Files { root: path.to_path_buf(), files }
+            ImageSet::Files {
+                root: path.to_path_buf(),
+                files,
+            }
         } else {
-            let ds = bestiary_dataset::Dataset::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            let ds = bestiary_dataset::Dataset::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
             ImageSet::Zip(Box::new(ds))
         };
         if set.is_empty() {
-            bail!("{} holds no images ({})", path.display(), IMAGE_EXTS.join(", "));
+            bail!(
+                "{} holds no images ({})",
+                path.display(),
+                IMAGE_EXTS.join(", ")
+            );
         }
         Ok(set)
     }
@@ -71,7 +84,11 @@ impl ImageSet {
     /// A short name for image `i`: its path under the folder, or its name in the zip.
     pub fn name(&self, i: usize) -> String {
         match self {
-            ImageSet::Files { root, files } => files[i].strip_prefix(root).unwrap_or(&files[i]).display().to_string(),
+            ImageSet::Files { root, files } => files[i]
+                .strip_prefix(root)
+                .unwrap_or(&files[i])
+                .display()
+                .to_string(),
             ImageSet::Zip(ds) => ds.name(i).to_string(),
         }
     }
@@ -82,7 +99,11 @@ impl ImageSet {
             ImageSet::Files { files, .. } => {
                 let img = bestiary_canvas::Image::load(&files[i])?;
                 let data = img.to_channels(3)?;
-                Ok(RgbImage { width: img.width() as usize, height: img.height() as usize, data })
+                Ok(RgbImage {
+                    width: img.width() as usize,
+                    height: img.height() as usize,
+                    data,
+                })
             }
             ImageSet::Zip(ds) => {
                 let (res, ch) = (ds.resolution() as usize, ds.channels());
@@ -93,7 +114,11 @@ impl ImageSet {
                         data.push(chw[c.min(ch - 1) * res * res + p]);
                     }
                 }
-                Ok(RgbImage { width: res, height: res, data })
+                Ok(RgbImage {
+                    width: res,
+                    height: res,
+                    data,
+                })
             }
         }
     }
@@ -107,8 +132,15 @@ pub fn load_set(path: &Path) -> Result<Vec<RgbImage>> {
 
 /// 8-bit HWC pixels with `channels` channels as RGB (grey replicated, alpha dropped).
 pub fn to_rgb(res: usize, channels: usize, hwc: &[u8]) -> RgbImage {
-    let data = hwc.chunks(channels).flat_map(|p| [p[0], p[1.min(channels - 1)], p[2.min(channels - 1)]]).collect();
-    RgbImage { width: res, height: res, data }
+    let data = hwc
+        .chunks(channels)
+        .flat_map(|p| [p[0], p[1.min(channels - 1)], p[2.min(channels - 1)]])
+        .collect();
+    RgbImage {
+        width: res,
+        height: res,
+        data,
+    }
 }
 
 /// How generated images are sampled.
@@ -132,27 +164,61 @@ impl<B: Backend> SeedRenderer<B> {
         let (g, cfg) = load_generator::<B>(model, device)?;
         // Random noise draws from the host generator: seed it so that a score can be reproduced.
         bestiary_stylegan::host_rng::seed(0);
-        Ok(SeedRenderer { g, cfg, sampler, device: device.clone() })
+        Ok(SeedRenderer {
+            g,
+            cfg,
+            sampler,
+            device: device.clone(),
+        })
     }
 
     /// RGB images of `seeds`, at most `batch` per forward pass, handed to `f` chunk by chunk.
-    pub fn render(&self, seeds: &[u32], mut f: impl FnMut(&[u32], Vec<RgbImage>) -> Result<()>) -> Result<()> {
-        self.render_raw(seeds, |chunk, raw| f(chunk, raw.iter().map(|hwc| self.rgb(hwc)).collect()))
+    pub fn render(
+        &self,
+        seeds: &[u32],
+        mut f: impl FnMut(&[u32], Vec<RgbImage>) -> Result<()>,
+    ) -> Result<()> {
+        self.render_raw(seeds, |chunk, raw| {
+            f(chunk, raw.iter().map(|hwc| self.rgb(hwc)).collect())
+        })
     }
 
     /// The network's own pixels (`img_channels` per pixel, HWC) of `seeds`, chunk by chunk.
-    pub fn render_raw(&self, seeds: &[u32], mut f: impl FnMut(&[u32], Vec<Vec<u8>>) -> Result<()>) -> Result<()> {
-        let synthesis = SynthesisOptions { noise_mode: self.sampler.noise_mode, ..Default::default() };
+    pub fn render_raw(
+        &self,
+        seeds: &[u32],
+        mut f: impl FnMut(&[u32], Vec<Vec<u8>>) -> Result<()>,
+    ) -> Result<()> {
+        let synthesis = SynthesisOptions {
+            noise_mode: self.sampler.noise_mode,
+            ..Default::default()
+        };
         for chunk in seeds.chunks(self.sampler.batch.max(1)) {
             let mut out = Vec::with_capacity(chunk.len());
             if self.cfg.c_dim == 0 {
-                let s = Sampling { psi: self.sampler.trunc, cutoff: None, class: None, synthesis };
+                let s = Sampling {
+                    psi: self.sampler.trunc,
+                    cutoff: None,
+                    class: None,
+                    synthesis,
+                };
                 out.extend(generate_seeds(&self.g, &self.cfg, chunk, &s, &self.device)?);
             } else {
                 for &seed in chunk {
                     let class = Some(seed as usize % self.cfg.c_dim);
-                    let s = Sampling { psi: self.sampler.trunc, cutoff: None, class, synthesis };
-                    out.extend(generate_seeds(&self.g, &self.cfg, &[seed], &s, &self.device)?);
+                    let s = Sampling {
+                        psi: self.sampler.trunc,
+                        cutoff: None,
+                        class,
+                        synthesis,
+                    };
+                    out.extend(generate_seeds(
+                        &self.g,
+                        &self.cfg,
+                        &[seed],
+                        &s,
+                        &self.device,
+                    )?);
                 }
             }
             f(chunk, out)?;
@@ -183,7 +249,12 @@ impl<B: Backend> Featurizer<B> {
         let mut log = |m: &str| eprintln!("{m}");
         let weights = bestiary_assets::ensure("inception", &mut log)?;
         let net = Inception::<B>::load(&weights, device)?;
-        Ok(Featurizer { net, batch, quiet, device: device.clone() })
+        Ok(Featurizer {
+            net,
+            batch,
+            quiet,
+            device: device.clone(),
+        })
     }
 
     pub fn features(&self, images: &[RgbImage]) -> Vec<Vec<f32>> {
@@ -198,7 +269,8 @@ impl<B: Backend> Featurizer<B> {
         }
         let entry = if cache {
             let fp = feature_cache::fingerprint(path)?;
-            let entry = feature_cache::entry_path(&bestiary_assets::cache_dir(), INCEPTION_TAG, &fp);
+            let entry =
+                feature_cache::entry_path(&bestiary_assets::cache_dir(), INCEPTION_TAG, &fp);
             if let Some(f) = feature_cache::load(&entry, &fp) {
                 return Ok(f);
             }
@@ -210,7 +282,9 @@ impl<B: Backend> Featurizer<B> {
         let pb = progress(set.len() as u64, "inception", self.quiet);
         let mut out = Vec::with_capacity(set.len());
         for start in (0..set.len()).step_by(self.batch) {
-            let imgs = (start..(start + self.batch).min(set.len())).map(|i| set.image(i)).collect::<Result<Vec<_>>>()?;
+            let imgs = (start..(start + self.batch).min(set.len()))
+                .map(|i| set.image(i))
+                .collect::<Result<Vec<_>>>()?;
             out.extend(self.net.features_batch(&imgs, &self.device));
             pb.inc(imgs.len() as u64);
         }

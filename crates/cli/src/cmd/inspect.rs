@@ -51,12 +51,26 @@ pub fn run(a: &InspectArgs) -> Result<()> {
     println!("{}", file.display());
     println!(
         "  {}x{} x{} channels, z {} w {} c {}, num_ws {}",
-        cfg.img_resolution, cfg.img_resolution, cfg.img_channels, cfg.z_dim, cfg.w_dim, cfg.c_dim, cfg.num_ws()
+        cfg.img_resolution,
+        cfg.img_resolution,
+        cfg.img_channels,
+        cfg.z_dim,
+        cfg.w_dim,
+        cfg.c_dim,
+        cfg.num_ws()
     );
     for (key, net) in &model.networks {
         let params: usize = net.tensors.values().map(|t| t.data.len()).sum();
-        println!("  {key:<6} {:<14} {:>12} parameters in {} tensors", net.class_name, params, net.tensors.len());
+        println!(
+            "  {key:<6} {:<14} {:>12} parameters in {} tensors",
+            net.class_name,
+            params,
+            net.tensors.len()
+        );
     }
-    println!("  generator config: {}", serde_json::to_string(&g.init_kwargs)?);
+    println!(
+        "  generator config: {}",
+        serde_json::to_string(&g.init_kwargs)?
+    );
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! network's images with its training data.
 
 use super::explore::load_model;
-use super::imagesets::{Featurizer, Sampler, SeedRenderer};
+use super::imagesets::{Featurizer, ImageSet, Sampler, SeedRenderer};
 use crate::backend::DeviceKind;
 use crate::output::{print_json, progress};
 use crate::with_backend;
@@ -54,16 +54,27 @@ impl SetArgs {
             bail!("--num must be in 2..=1000000, got {}", self.num);
         }
         if !self.trunc.is_finite() || self.trunc.abs() > 100.0 {
-            bail!("--trunc must be a finite number in -100..=100, got {}", self.trunc);
+            bail!(
+                "--trunc must be a finite number in -100..=100, got {}",
+                self.trunc
+            );
         }
         if self.batch == 0 || self.batch > 1024 {
             bail!("--batch must be in 1..=1024, got {}", self.batch);
+        }
+        // Before any weights are fetched: a typo or an empty folder must not cost a download.
+        for p in [&self.data, &self.a, &self.b].into_iter().flatten() {
+            ImageSet::open(p)?;
         }
         Ok(())
     }
 
     fn sampler(&self) -> Sampler {
-        Sampler { trunc: self.trunc, noise_mode: self.noise_mode, batch: self.batch }
+        Sampler {
+            trunc: self.trunc,
+            noise_mode: self.noise_mode,
+            batch: self.batch,
+        }
     }
 
     /// Fields naming the two sets in JSON output.
@@ -146,7 +157,10 @@ fn features(s: &SetArgs) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
             }
             (None, _, Some(a), Some(b)) => {
                 // Dataset zips are cached (usually training sets); folders are often regenerated samples.
-                Ok((f.set_features(a, a.is_file())?, f.set_features(b, b.is_file())?))
+                Ok((
+                    f.set_features(a, a.is_file())?,
+                    f.set_features(b, b.is_file())?,
+                ))
             }
             _ => bail!("give --a and --b, or --network and --data"),
         }
@@ -200,7 +214,11 @@ pub fn run_kid(args: &KidArgs) -> Result<()> {
         bail!("--subsets must be at least 1 and --subset-size at least 2");
     }
     let (fa, fb) = features(s)?;
-    let opts = KidOptions { num_subsets: args.subsets, max_subset_size: args.subset_size, seed: args.seed };
+    let opts = KidOptions {
+        num_subsets: args.subsets,
+        max_subset_size: args.subset_size,
+        seed: args.seed,
+    };
     let kid = bestiary_judge::kid(&fa, &fb, &opts)?;
     if s.json {
         let mut v = s.describe(fa.len(), fb.len());
@@ -216,7 +234,10 @@ pub fn run_kid(args: &KidArgs) -> Result<()> {
 pub fn run_swd(args: &SwdArgs) -> Result<()> {
     let s = &args.sets;
     let (a, b) = images(s)?;
-    let opts = SwdOptions { seed: args.seed, ..Default::default() };
+    let opts = SwdOptions {
+        seed: args.seed,
+        ..Default::default()
+    };
     let r = bestiary_judge::swd(&a, &b, &opts)?;
     if s.json {
         let levels: Vec<_> = r
@@ -230,8 +251,12 @@ pub fn run_swd(args: &SwdArgs) -> Result<()> {
         v["levels"] = levels.into();
         print_json(&v);
     } else {
-        let levels: Vec<String> =
-            r.resolutions.iter().zip(&r.per_level).map(|(res, d)| format!("{res}px {d:.2}")).collect();
+        let levels: Vec<String> = r
+            .resolutions
+            .iter()
+            .zip(&r.per_level)
+            .map(|(res, d)| format!("{res}px {d:.2}"))
+            .collect();
         println!("swd: {:.4} (x1e3; {})", r.average, levels.join(", "));
     }
     Ok(())

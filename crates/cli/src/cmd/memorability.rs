@@ -1,12 +1,12 @@
 //! `bestiary memorability`: ResMem image memorability scores for image files, folders and dataset zips.
 
+use super::imagesets::{ImageSet, IMAGE_EXTS};
 use crate::backend::DeviceKind;
 use crate::output::{print_json, progress};
 use crate::with_backend;
 use anyhow::{bail, Result};
 use bestiary_judge::resmem::{preprocess_u8, ResMem};
 use bestiary_judge::RgbImage;
-use super::imagesets::{ImageSet, IMAGE_EXTS};
 use clap::Args;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -41,13 +41,19 @@ pub struct MemorabilityArgs {
 }
 
 fn is_image(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTS.contains(&e.to_ascii_lowercase().as_str()))
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 fn decode_file(path: &Path) -> Result<RgbImage> {
     let img = bestiary_canvas::Image::load(path)?;
     let data = img.to_channels(3)?;
-    Ok(RgbImage { width: img.width() as usize, height: img.height() as usize, data })
+    Ok(RgbImage {
+        width: img.width() as usize,
+        height: img.height() as usize,
+        data,
+    })
 }
 
 /// One image named on the command line: its 227x227 crop, or why it cannot be scored.
@@ -60,17 +66,26 @@ pub struct Item {
 /// could not be read). Decoding happens in parallel and only the crops are kept, so large folders of large
 /// photos stay cheap in memory. A path that does not exist or holds no images is an error.
 pub fn load_crops(paths: &[PathBuf]) -> Result<Vec<Item>> {
-    let crop = |r: Result<RgbImage>| r.and_then(|img| Ok(preprocess_u8(&img)?)).map_err(|e| format!("{e:#}"));
+    let crop = |r: Result<RgbImage>| {
+        r.and_then(|img| Ok(preprocess_u8(&img)?))
+            .map_err(|e| format!("{e:#}"))
+    };
     let mut out = Vec::new();
     for path in paths {
         if path.is_file() && is_image(path) {
-            out.push(Item { label: path.display().to_string(), crop: crop(decode_file(path)) });
+            out.push(Item {
+                label: path.display().to_string(),
+                crop: crop(decode_file(path)),
+            });
             continue;
         }
         let set = ImageSet::open(path)?;
         let items: Vec<Item> = (0..set.len())
             .into_par_iter()
-            .map(|i| Item { label: path.join(set.name(i)).display().to_string(), crop: crop(set.image(i)) })
+            .map(|i| Item {
+                label: path.join(set.name(i)).display().to_string(),
+                crop: crop(set.image(i)),
+            })
             .collect();
         out.extend(items);
     }
@@ -84,14 +99,37 @@ pub fn run(a: &MemorabilityArgs) -> Result<()> {
     let items = load_crops(&a.paths)?;
     // Unreadable images are skipped with their reason, as `bestiary dataset` does; only a run that can
     // score nothing fails.
-    let (labels, crops): (Vec<&str>, Vec<Vec<u8>>) =
-        items.iter().filter_map(|it| it.crop.as_ref().ok().map(|c| (it.label.as_str(), c.clone()))).unzip();
-    let skipped: Vec<(&str, &str)> =
-        items.iter().filter_map(|it| it.crop.as_ref().err().map(|e| (it.label.as_str(), e.as_str()))).collect();
+    let (labels, crops): (Vec<&str>, Vec<Vec<u8>>) = items
+        .iter()
+        .filter_map(|it| {
+            it.crop
+                .as_ref()
+                .ok()
+                .map(|c| (it.label.as_str(), c.clone()))
+        })
+        .unzip();
+    let skipped: Vec<(&str, &str)> = items
+        .iter()
+        .filter_map(|it| {
+            it.crop
+                .as_ref()
+                .err()
+                .map(|e| (it.label.as_str(), e.as_str()))
+        })
+        .collect();
     // "path: reason", the path said once (most reasons already name it).
-    let reason = |label: &str, why: &str| if why.contains(label) { why.to_string() } else { format!("{label}: {why}") };
+    let reason = |label: &str, why: &str| {
+        if why.contains(label) {
+            why.to_string()
+        } else {
+            format!("{label}: {why}")
+        }
+    };
     if crops.is_empty() {
-        let first = skipped.first().map(|(l, w)| reason(l, w)).unwrap_or_default();
+        let first = skipped
+            .first()
+            .map(|(l, w)| reason(l, w))
+            .unwrap_or_default();
         match skipped.len() {
             1 => bail!("nothing could be scored: {first}"),
             n => bail!("nothing could be scored: all {n} images are unreadable (first: {first})"),

@@ -74,14 +74,22 @@ pub struct ProjectArgs {
 }
 
 /// What a projection writes into --outdir.
-const FILES: [&str; 4] = ["projected_w.safetensors", "target.png", "proj.png", "proj.gif"];
+const FILES: [&str; 4] = [
+    "projected_w.safetensors",
+    "target.png",
+    "proj.png",
+    "proj.gif",
+];
 
 pub fn run(a: &ProjectArgs) -> Result<()> {
     if a.steps == 0 || a.steps > 100_000 {
         bail!("--steps must be in 1..=100000, got {}", a.steps);
     }
     if a.w_avg_samples == 0 || a.w_avg_samples > 1_000_000 {
-        bail!("--w-avg-samples must be in 1..=1000000, got {}", a.w_avg_samples);
+        bail!(
+            "--w-avg-samples must be in 1..=1000000, got {}",
+            a.w_avg_samples
+        );
     }
     if a.gif_frames == 0 {
         bail!("--gif-frames must be at least 1");
@@ -103,7 +111,9 @@ pub fn run(a: &ProjectArgs) -> Result<()> {
             bestiary_texture::vgg16_weights(&mut log)?
         }
     };
-    with_backend!(a.device, |B, dev| run_on::<B>(a, &model, &target, &vgg_path, &dev))
+    with_backend!(a.device, |B, dev| run_on::<B>(
+        a, &model, &target, &vgg_path, &dev
+    ))
 }
 
 /// Centre crop to a square, then a Lanczos resize to `res` (alpha dropped first, as PIL's convert("RGB")).
@@ -119,12 +129,21 @@ fn prepare_target(img: &Image, res: u32) -> Result<Image> {
     Ok(Image::from_raw(s, s, px)?.resized(res, res))
 }
 
-fn run_on<B: Backend>(a: &ProjectArgs, model: &ModelFile, target: &Image, vgg_path: &Path, dev: &B::Device) -> Result<()> {
+fn run_on<B: Backend>(
+    a: &ProjectArgs,
+    model: &ModelFile,
+    target: &Image,
+    vgg_path: &Path,
+    dev: &B::Device,
+) -> Result<()> {
     let started = Instant::now();
     let (g, cfg) = load_generator::<Autodiff<B>>(model, dev)?;
     let (res, ch) = (cfg.img_resolution, cfg.img_channels);
     if ch != 1 && ch != 3 {
-        bail!("{}: projection supports RGB or grey networks, this one has {ch} channels", a.network.display());
+        bail!(
+            "{}: projection supports RGB or grey networks, this one has {ch} channels",
+            a.network.display()
+        );
     }
     let target = prepare_target(target, res as u32)?;
     let target_px = target.to_channels(ch)?;
@@ -145,10 +164,12 @@ fn run_on<B: Backend>(a: &ProjectArgs, model: &ModelFile, target: &Image, vgg_pa
             pb.inc(1);
             pb.set_message(format!("lpips {lpips:.4} loss {loss:.4}"));
         }
-        Event::Snapshot { image, .. } => match Image::from_channels(res as u32, res as u32, ch, image) {
-            Ok(img) => frames.push(side_by_side(&target, &img)),
-            Err(e) => frame_err = Some(e),
-        },
+        Event::Snapshot { image, .. } => {
+            match Image::from_channels(res as u32, res as u32, ch, image) {
+                Ok(img) => frames.push(side_by_side(&target, &img)),
+                Err(e) => frame_err = Some(e),
+            }
+        }
     })?;
     pb.finish_and_clear();
     if let Some(e) = frame_err {
@@ -158,14 +179,25 @@ fn run_on<B: Backend>(a: &ProjectArgs, model: &ModelFile, target: &Image, vgg_pa
     // The result, rendered exactly as `generate --projected-w` renders the file written below.
     let file = projection_file(a, &p)?;
     let (tensors, _) = safetensors_io::read(&file)?;
-    let noise: BTreeMap<String, TensorData> =
-        tensors.iter().filter(|(k, _)| k.ends_with(".noise_const")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let noise: BTreeMap<String, TensorData> = tensors
+        .iter()
+        .filter(|(k, _)| k.ends_with(".noise_const"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let mut tuned = model.clone();
     apply_noise_maps(&mut tuned, &noise)?;
     let (g, _) = load_generator::<B>(&tuned, dev)?;
     let w = &tensors["w"];
     let ws = Tensor::<B, 3>::from_data(BurnData::new(w.data.clone(), [1, p.num_ws, p.w_dim]), dev);
-    let render = synthesize_ws(&g, ws, &SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() }).remove(0);
+    let render = synthesize_ws(
+        &g,
+        ws,
+        &SynthesisOptions {
+            noise_mode: NoiseMode::Const,
+            ..Default::default()
+        },
+    )
+    .remove(0);
     let proj = Image::from_channels(res as u32, res as u32, ch, &render)?;
 
     let secs = started.elapsed().as_secs_f64();
@@ -177,7 +209,11 @@ fn run_on<B: Backend>(a: &ProjectArgs, model: &ModelFile, target: &Image, vgg_pa
     bestiary_canvas::io::write_atomic(&out("projected_w.safetensors"), &file)
         .with_context(|| format!("cannot write {}", out("projected_w.safetensors").display()))?;
     png_meta::write_png(&out("target.png"), &target, None)?;
-    png_meta::write_png(&out("proj.png"), &proj, Some(&Metadata::new("project", params, a.seed as u64)))?;
+    png_meta::write_png(
+        &out("proj.png"),
+        &proj,
+        Some(&Metadata::new("project", params, a.seed as u64)),
+    )?;
     gif_out::write_gif(&out("proj.gif"), &frames, 8)?;
     let first = p.lpips.first().copied().unwrap_or(f32::NAN);
     if a.json {
@@ -205,9 +241,23 @@ fn run_on<B: Backend>(a: &ProjectArgs, model: &ModelFile, target: &Image, vgg_pa
 /// projected_w.safetensors: 'w' `[num_ws, w_dim]`, the noise maps under their buffer names, metadata.
 fn projection_file(a: &ProjectArgs, p: &Projection) -> Result<Vec<u8>> {
     let mut t = BTreeMap::new();
-    t.insert("w".to_string(), TensorData { shape: vec![p.num_ws, p.w_dim], dtype: DType::F32, data: p.ws.clone() });
+    t.insert(
+        "w".to_string(),
+        TensorData {
+            shape: vec![p.num_ws, p.w_dim],
+            dtype: DType::F32,
+            data: p.ws.clone(),
+        },
+    );
     for n in &p.noise {
-        t.insert(n.name.clone(), TensorData { shape: vec![n.resolution, n.resolution], dtype: DType::F32, data: n.data.clone() });
+        t.insert(
+            n.name.clone(),
+            TensorData {
+                shape: vec![n.resolution, n.resolution],
+                dtype: DType::F32,
+                data: n.data.clone(),
+            },
+        );
     }
     let meta = BTreeMap::from([
         ("network".to_string(), file_name(&a.network)),
@@ -216,7 +266,10 @@ fn projection_file(a: &ProjectArgs, p: &Projection) -> Result<Vec<u8>> {
         ("space".to_string(), a.space.name().to_string()),
         ("seed".to_string(), a.seed.to_string()),
         ("lpips".to_string(), p.final_lpips.to_string()),
-        ("loss".to_string(), p.loss.last().map(|l| l.to_string()).unwrap_or_default()),
+        (
+            "loss".to_string(),
+            p.loss.last().map(|l| l.to_string()).unwrap_or_default(),
+        ),
         ("format".to_string(), "bestiary.projection/1".to_string()),
     ]);
     Ok(safetensors_io::write(&t, &meta, DType::F32)?)
@@ -231,5 +284,7 @@ fn side_by_side(target: &Image, img: &Image) -> Image {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

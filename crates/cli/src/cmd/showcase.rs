@@ -25,14 +25,33 @@ pub struct Showcase {
 }
 
 /// Every file the showcase may write in its folder (memorable.png only when ResMem is cached).
-pub const FILES: [&str; 5] = ["seeds.png", "chimeras.png", "walk.gif", "walk.mp4", "memorable.png"];
+pub const FILES: [&str; 5] = [
+    "seeds.png",
+    "chimeras.png",
+    "walk.gif",
+    "walk.mp4",
+    "memorable.png",
+];
 
-pub fn render<B: Backend>(model: &ModelFile, name: &str, dir: &Path, mut step: impl FnMut(&str), dev: &B::Device) -> Result<Showcase> {
+pub fn render<B: Backend>(
+    model: &ModelFile,
+    name: &str,
+    dir: &Path,
+    mut step: impl FnMut(&str),
+    dev: &B::Device,
+) -> Result<Showcase> {
     create_dir(dir)?;
-    let sampler = Sampler { trunc: PSI, noise_mode: NoiseMode::Const, batch: 8 };
+    let sampler = Sampler {
+        trunc: PSI,
+        noise_mode: NoiseMode::Const,
+        batch: 8,
+    };
     let r = SeedRenderer::<B>::new(model, sampler, dev)?;
     if r.cfg.c_dim > 0 {
-        anyhow::bail!("the showcase needs an unconditional network ({name} has {} classes)", r.cfg.c_dim);
+        anyhow::bail!(
+            "the showcase needs an unconditional network ({name} has {} classes)",
+            r.cfg.c_dim
+        );
     }
     let params = |what: &str| serde_json::json!({"network": name, "sheet": what, "trunc": PSI});
     let mut files = Vec::new();
@@ -52,21 +71,43 @@ pub fn render<B: Backend>(model: &ModelFile, name: &str, dir: &Path, mut step: i
 
     step("chimeras");
     let (g, res, ch) = (&r.g, r.cfg.img_resolution, r.cfg.img_channels);
-    let opts = SynthesisOptions { noise_mode: NoiseMode::Const, ..Default::default() };
+    let opts = SynthesisOptions {
+        noise_mode: NoiseMode::Const,
+        ..Default::default()
+    };
     let coarse_and_middle: Vec<usize> = (0..g.num_ws().min(7)).collect();
-    let grid = ex::style_mixing_grid(g, &[3, 5, 8], &[11, 13, 17, 19], &coarse_and_middle, PSI, &opts, 8, dev, || {})?;
+    let grid = ex::style_mixing_grid(
+        g,
+        &[3, 5, 8],
+        &[11, 13, 17, 19],
+        &coarse_and_middle,
+        PSI,
+        &opts,
+        8,
+        dev,
+        || {},
+    )?;
     let (w, h, px) = grid.compose(res, ch);
     let path = dir.join("chimeras.png");
     let img = Image::from_channels(w as u32, h as u32, ch, &px)?;
     // Small networks' tiles are enlarged to at least 128 px, as on the other sheets.
     let scale = 128u32.div_ceil(res as u32).max(1);
     let img = img.resized(img.width() * scale, img.height() * scale);
-    png_meta::write_png(&path, &img, Some(&Metadata::new("bestiary-showcase", params("chimeras"), 0)))?;
+    png_meta::write_png(
+        &path,
+        &img,
+        Some(&Metadata::new("bestiary-showcase", params("chimeras"), 0)),
+    )?;
     files.push(path);
 
     step("walk");
     let keys = ex::seed_ws(g, &[0, 1, 2, 3, 4], PSI, dev)?;
-    let spec = ex::WalkSpec { interp: ex::Interp::Spline, frames: 100, looped: true, easing: ex::Easing::Linear };
+    let spec = ex::WalkSpec {
+        interp: ex::Interp::Spline,
+        frames: 100,
+        looped: true,
+        easing: ex::Easing::Linear,
+    };
     let ws = ex::walk(&keys, &spec, None)?;
     let mut frames = Vec::with_capacity(ws.len());
     for chunk in ws.chunks(8) {
@@ -81,7 +122,9 @@ pub fn render<B: Backend>(model: &ModelFile, name: &str, dir: &Path, mut step: i
 
     step("memorable");
     let skipped = match bestiary_assets::path_if_present("resmem") {
-        None => Some("ResMem weights not in the cache (`bestiary assets fetch resmem`, 527 MB)".to_string()),
+        None => Some(
+            "ResMem weights not in the cache (`bestiary assets fetch resmem`, 527 MB)".to_string(),
+        ),
         Some(weights) => {
             let net = ResMem::<B>::load(&weights, dev)?;
             let seeds: Vec<u32> = (100..132).collect();

@@ -4,8 +4,8 @@ use crate::backend::DeviceKind;
 use crate::cmd::explore::{file_name, load_model};
 use crate::with_backend;
 use anyhow::{anyhow, bail, Result};
-use bestiary_stylegan::ModelFile;
 use bestiary_studio::{Studio, StudioConfig};
+use bestiary_stylegan::ModelFile;
 use burn::tensor::backend::Backend;
 use clap::Args;
 use std::io::Write;
@@ -56,18 +56,27 @@ pub struct StudioArgs {
 pub fn run(a: &StudioArgs) -> Result<()> {
     let loopback = match a.host.as_str() {
         "localhost" => true,
-        h => h.parse::<IpAddr>().map_err(|_| anyhow!("--host must be an IP address or localhost, got '{h}'"))?.is_loopback(),
+        h => h
+            .parse::<IpAddr>()
+            .map_err(|_| anyhow!("--host must be an IP address or localhost, got '{h}'"))?
+            .is_loopback(),
     };
     if !(1..=10_000).contains(&a.queue) {
         bail!("--queue must be in 1..=10000, got {}", a.queue);
     }
     if a.favorites.exists() && !a.favorites.is_dir() {
-        bail!("--favorites {} exists and is not a folder", a.favorites.display());
+        bail!(
+            "--favorites {} exists and is not a folder",
+            a.favorites.display()
+        );
     }
     // Checked (parent exists) now; made only once the network has loaded.
     crate::output::check_dir(&a.favorites, std::iter::empty::<&str>(), false)?;
     if !loopback {
-        eprintln!("warning: serving on {} — anyone who can reach this address can use the studio", a.host);
+        eprintln!(
+            "warning: serving on {} — anyone who can reach this address can use the studio",
+            a.host
+        );
     }
     let model = load_model(&a.network)?;
     crate::output::create_dir(&a.favorites)?;
@@ -81,7 +90,10 @@ fn serve<B: Backend>(a: &StudioArgs, model: ModelFile, dev: B::Device) -> Result
     cfg.queue_capacity = a.queue;
     cfg.class = a.class.clone();
     let listener = Studio::bind(&cfg).map_err(|e| anyhow!("{e}"))?;
-    eprintln!("loading {} and finding its directions…", file_name(&a.network));
+    eprintln!(
+        "loading {} and finding its directions…",
+        file_name(&a.network)
+    );
     let studio = Studio::start_on::<B>(listener, model, dev, cfg).map_err(|e| anyhow!("{e}"))?;
     let (tx, rx) = std::sync::mpsc::channel();
     if let Err(e) = ctrlc::set_handler(move || {
@@ -93,7 +105,10 @@ fn serve<B: Backend>(a: &StudioArgs, model: ModelFile, dev: B::Device) -> Result
     }
     let info = studio.info();
     let class = match &info.class {
-        Some(c) => format!(", class {}", c.name.clone().unwrap_or_else(|| c.index.to_string())),
+        Some(c) => format!(
+            ", class {}",
+            c.name.clone().unwrap_or_else(|| c.index.to_string())
+        ),
         None => String::new(),
     };
     eprintln!(

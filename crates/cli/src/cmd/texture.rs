@@ -67,7 +67,11 @@ pub struct TextureArgs {
     #[arg(long, requires = "source_dir")]
     pub outdir: Option<PathBuf>,
     /// Output image, .png, .jpg or .webp (single-texture mode).
-    #[arg(long, required_unless_present = "source_dir", conflicts_with = "source_dir")]
+    #[arg(
+        long,
+        required_unless_present = "source_dir",
+        conflicts_with = "source_dir"
+    )]
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub outputs: Outputs,
@@ -84,7 +88,11 @@ pub struct TextureArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// VGG16 layers whose Gram matrices are matched, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1"
+    )]
     pub layers: Vec<String>,
     /// Seamless tiling: periodic padding in every convolution.
     #[arg(long)]
@@ -129,8 +137,14 @@ pub fn run(a: &TextureArgs) -> Result<()> {
     if a.snapshot_every == 0 {
         bail!("--snapshot-every must be at least 1");
     }
-    let layers = a.layers.iter().map(|s| s.parse::<Layer>()).collect::<Result<Vec<_>, _>>()?;
-    let octaves = a.octaves.unwrap_or_else(|| default_octaves(width.min(height)));
+    let layers = a
+        .layers
+        .iter()
+        .map(|s| s.parse::<Layer>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let octaves = a
+        .octaves
+        .unwrap_or_else(|| default_octaves(width.min(height)));
     let opts = SynthOptions {
         width,
         height,
@@ -149,7 +163,11 @@ pub fn run(a: &TextureArgs) -> Result<()> {
         lr: a.lr,
         source_size: a.source_size,
         match_colors: !a.no_color_match,
-        snapshot_every: if a.snapshots.is_some() { a.snapshot_every } else { 0 },
+        snapshot_every: if a.snapshots.is_some() {
+            a.snapshot_every
+        } else {
+            0
+        },
     };
     opts.validate()?;
 
@@ -160,22 +178,35 @@ pub fn run(a: &TextureArgs) -> Result<()> {
         if count == 0 {
             bail!("--count must be at least 1");
         }
-        Plan::Dataset { files, count, outdir: a.outdir.clone().expect("clap requires --outdir") }
+        Plan::Dataset {
+            files,
+            count,
+            outdir: a.outdir.clone().expect("clap requires --outdir"),
+        }
     } else {
         if a.sources.is_empty() {
             bail!("give a --source image (or --source-dir for a dataset)");
         }
         if !a.weights.is_empty() && a.weights.len() != a.sources.len() {
-            bail!("{} --weight values for {} --source images: give one per source or none", a.weights.len(), a.sources.len());
+            bail!(
+                "{} --weight values for {} --source images: give one per source or none",
+                a.weights.len(),
+                a.sources.len()
+            );
         }
-        if a.weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || (!a.weights.is_empty() && a.weights.iter().sum::<f32>() <= 0.0) {
+        if a.weights.iter().any(|w| !(w.is_finite() && *w >= 0.0))
+            || (!a.weights.is_empty() && a.weights.iter().sum::<f32>() <= 0.0)
+        {
             bail!("--weight values must be non-negative with a positive sum");
         }
         let mut imgs = Vec::new();
         for (i, p) in a.sources.iter().enumerate() {
             imgs.push((load_image(p)?, a.weights.get(i).copied().unwrap_or(1.0)));
         }
-        Plan::Single { sources: imgs, out: a.out.clone().expect("clap requires --out") }
+        Plan::Single {
+            sources: imgs,
+            out: a.out.clone().expect("clap requires --out"),
+        }
     };
     // Every file this run writes, checked before the weights are fetched or a step is taken.
     let seeds = match &plan {
@@ -201,12 +232,21 @@ pub fn run(a: &TextureArgs) -> Result<()> {
             bestiary_texture::vgg16_weights(&mut log)?
         }
     };
-    with_backend!(a.device, |B, dev| run_on::<Autodiff<B>>(a, &opts, &plan, &vgg_path, &dev))
+    with_backend!(a.device, |B, dev| run_on::<Autodiff<B>>(
+        a, &opts, &plan, &vgg_path, &dev
+    ))
 }
 
 enum Plan {
-    Single { sources: Vec<(Image, f32)>, out: PathBuf },
-    Dataset { files: Vec<PathBuf>, count: usize, outdir: PathBuf },
+    Single {
+        sources: Vec<(Image, f32)>,
+        out: PathBuf,
+    },
+    Dataset {
+        files: Vec<PathBuf>,
+        count: usize,
+        outdir: PathBuf,
+    },
 }
 
 fn run_on<B: burn::tensor::backend::AutodiffBackend>(
@@ -236,10 +276,19 @@ fn run_on<B: burn::tensor::backend::AutodiffBackend>(
                     "steps": opts.steps, "seed": a.seed, "loss_first": first, "loss_final": last, "seconds": secs,
                 }));
             } else {
-                eprintln!("wrote {} ({}x{}, loss {first:.4} -> {last:.4}, {secs:.1} s)", out.display(), opts.width, opts.height);
+                eprintln!(
+                    "wrote {} ({}x{}, loss {first:.4} -> {last:.4}, {secs:.1} s)",
+                    out.display(),
+                    opts.width,
+                    opts.height
+                );
             }
         }
-        Plan::Dataset { files, count, outdir } => {
+        Plan::Dataset {
+            files,
+            count,
+            outdir,
+        } => {
             create_dir(outdir)?;
             let pb = progress(per_image * *count as u64, "textures", a.json);
             let mut cache: BTreeMap<usize, Targets<B>> = BTreeMap::new();
@@ -254,15 +303,26 @@ fn run_on<B: burn::tensor::backend::AutodiffBackend>(
                 }
                 let result = run_one(a, &vgg, &cache[&pick], seed, &pb)?;
                 let path = outdir.join(dataset_name(seed));
-                write(&path, &result, params(a, opts, &[file_name(&files[pick])], &[1.0]), seed)?;
+                write(
+                    &path,
+                    &result,
+                    params(a, opts, &[file_name(&files[pick])], &[1.0]),
+                    seed,
+                )?;
                 written.push(path);
             }
             pb.finish_and_clear();
             let secs = started.elapsed().as_secs_f64();
             if a.json {
-                print_json(&serde_json::json!({"outdir": outdir, "files": written, "seconds": secs}));
+                print_json(
+                    &serde_json::json!({"outdir": outdir, "files": written, "seconds": secs}),
+                );
             } else {
-                eprintln!("wrote {} textures to {} ({secs:.1} s)", written.len(), outdir.display());
+                eprintln!(
+                    "wrote {} textures to {} ({secs:.1} s)",
+                    written.len(),
+                    outdir.display()
+                );
             }
         }
     }
@@ -282,7 +342,11 @@ fn run_one<B: burn::tensor::backend::AutodiffBackend>(
             pb.inc(1);
             pb.set_message(format!("loss {loss:.4}"));
         }
-        Event::Snapshot { octave, step, image } => {
+        Event::Snapshot {
+            octave,
+            step,
+            image,
+        } => {
             if let (Some(dir), None) = (&a.snapshots, &snap_err) {
                 let p = dir.join(snapshot_name(seed, octave, step));
                 if let Err(e) = png_meta::write_png(&p, image, None) {
@@ -312,16 +376,27 @@ fn snapshot_name(seed: u64, octave: usize, step: usize) -> String {
 /// of each octave.
 fn snapshot_names(seed: u64, o: &SynthOptions) -> impl Iterator<Item = String> + '_ {
     (0..o.octaves).flat_map(move |k| {
-        (1..=o.steps).filter(|t| t % o.snapshot_every == 0 || *t == o.steps).map(move |t| snapshot_name(seed, k, t))
+        (1..=o.steps)
+            .filter(|t| t % o.snapshot_every == 0 || *t == o.steps)
+            .map(move |t| snapshot_name(seed, k, t))
     })
 }
 
 fn write(path: &Path, s: &Synthesis, params: serde_json::Value, seed: u64) -> Result<()> {
-    write_image(path, &s.image, Some(&Metadata::new("texture", params, seed)))?;
+    write_image(
+        path,
+        &s.image,
+        Some(&Metadata::new("texture", params, seed)),
+    )?;
     Ok(())
 }
 
-fn params(a: &TextureArgs, o: &SynthOptions, sources: &[String], weights: &[f32]) -> serde_json::Value {
+fn params(
+    a: &TextureArgs,
+    o: &SynthOptions,
+    sources: &[String],
+    weights: &[f32],
+) -> serde_json::Value {
     serde_json::json!({
         "sources": sources, "weights": weights, "width": o.width, "height": o.height, "steps": o.steps,
         "octaves": o.octaves, "layers": o.layers.iter().map(|l| l.name()).collect::<Vec<_>>(), "tile": o.tile,
@@ -332,13 +407,25 @@ fn params(a: &TextureArgs, o: &SynthOptions, sources: &[String], weights: &[f32]
 }
 
 fn loss_span(s: &Synthesis) -> (f32, f32) {
-    let first = s.losses.first().and_then(|l| l.first()).copied().unwrap_or(f32::NAN);
-    let last = s.losses.last().and_then(|l| l.last()).copied().unwrap_or(f32::NAN);
+    let first = s
+        .losses
+        .first()
+        .and_then(|l| l.first())
+        .copied()
+        .unwrap_or(f32::NAN);
+    let last = s
+        .losses
+        .last()
+        .and_then(|l| l.last())
+        .copied()
+        .unwrap_or(f32::NAN);
     (first, last)
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Octaves keeping the coarsest scale at least 64 px, 1..=3.
@@ -353,7 +440,10 @@ fn default_octaves(side: usize) -> usize {
 fn parse_size(s: &str) -> Result<(usize, usize)> {
     let bad = || anyhow::anyhow!("--size must be PX or WxH (e.g. 256 or 384x256), got `{s}`");
     let (w, h) = match s.split_once(['x', 'X']) {
-        Some((w, h)) => (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?),
+        Some((w, h)) => (
+            w.trim().parse().map_err(|_| bad())?,
+            h.trim().parse().map_err(|_| bad())?,
+        ),
         None => {
             let v: usize = s.trim().parse().map_err(|_| bad())?;
             (v, v)
@@ -367,19 +457,26 @@ fn parse_size(s: &str) -> Result<(usize, usize)> {
 
 /// Image files (by extension) directly in `dir`, sorted.
 fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let rd = std::fs::read_dir(dir).with_context(|| format!("cannot read folder {}", dir.display()))?;
+    let rd =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read folder {}", dir.display()))?;
     let mut files: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.is_file()
                 && p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                    matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg" | "webp" | "gif" | "bmp" | "tif" | "tiff")
+                    matches!(
+                        e.to_ascii_lowercase().as_str(),
+                        "png" | "jpg" | "jpeg" | "webp" | "gif" | "bmp" | "tif" | "tiff"
+                    )
                 })
         })
         .collect();
     files.sort();
     if files.is_empty() {
-        bail!("no images (png, jpg, webp, gif, bmp, tiff) in {}", dir.display());
+        bail!(
+            "no images (png, jpg, webp, gif, bmp, tiff) in {}",
+            dir.display()
+        );
     }
     Ok(files)
 }

@@ -123,7 +123,10 @@ enum Start {
 }
 
 fn largest_divisor_at_most(n: usize, cap: usize) -> usize {
-    (1..=cap.min(n).max(1)).rev().find(|g| n.is_multiple_of(*g)).unwrap_or(1)
+    (1..=cap.min(n).max(1))
+        .rev()
+        .find(|g| n.is_multiple_of(*g))
+        .unwrap_or(1)
 }
 
 pub fn run(a: &TrainArgs) -> Result<()> {
@@ -143,12 +146,17 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         _ => false,
     };
     if in_place && a.force {
-        bail!("--force starts a run over: it does not go with --resume {} (which continues it)", outdir.display());
+        bail!(
+            "--force starts a run over: it does not go with --resume {} (which continues it)",
+            outdir.display()
+        );
     }
     if !in_place {
         check_new_run_folder(&outdir, a.force)?;
     }
-    with_backend!(a.device, |B, dev| train::<B>(a, start, &outdir, !in_place, &dev))
+    with_backend!(a.device, |B, dev| train::<B>(
+        a, start, &outdir, !in_place, &dev
+    ))
 }
 
 /// True when both name the same file or folder.
@@ -192,7 +200,10 @@ fn check_new_run_folder(dir: &Path, force: bool) -> Result<()> {
     }
     match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         Some(parent) if !parent.is_dir() => {
-            bail!("cannot create --outdir {d}: its parent folder {} does not exist (create it first)", parent.display())
+            bail!(
+                "cannot create --outdir {d}: its parent folder {} does not exist (create it first)",
+                parent.display()
+            )
         }
         _ => Ok(()),
     }
@@ -202,35 +213,55 @@ fn check_new_run_folder(dir: &Path, force: bool) -> Result<()> {
 /// files of the run it held deleted when `--force` was given.
 fn prepare_new_run_folder(dir: &Path, force: bool) -> Result<()> {
     if !dir.exists() {
-        std::fs::create_dir(dir).with_context(|| format!("cannot create folder {}", dir.display()))?;
+        std::fs::create_dir(dir)
+            .with_context(|| format!("cannot create folder {}", dir.display()))?;
     } else if force {
-        let n = folder::clear_run(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+        let n =
+            folder::clear_run(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
         if n > 0 {
-            eprintln!("--force: deleted the {n} files of the run in {}", dir.display());
+            eprintln!(
+                "--force: deleted the {n} files of the run in {}",
+                dir.display()
+            );
         }
     }
     Ok(())
 }
 
 fn open_data(path: &Path) -> Result<Dataset> {
-    let ds = Dataset::open(path).with_context(|| format!("cannot read dataset {}", path.display()))?;
+    let ds =
+        Dataset::open(path).with_context(|| format!("cannot read dataset {}", path.display()))?;
     if ds.is_empty() {
         bail!("dataset {} holds no images", path.display());
     }
     Ok(ds)
 }
 
-fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir: &Path, new_folder: bool, dev: &B::Device) -> Result<()> {
+fn train<B: burn::tensor::backend::Backend>(
+    a: &TrainArgs,
+    start: Start,
+    outdir: &Path,
+    new_folder: bool,
+    dev: &B::Device,
+) -> Result<()> {
     let (mut trainer, data, data_path) = match start {
         Start::Continue(state) => {
             let (mut t, kwargs) = Trainer::<B>::load_state(&state, dev)?;
-            let saved = kwargs.as_ref().and_then(|k| k["path"].as_str()).map(PathBuf::from);
+            let saved = kwargs
+                .as_ref()
+                .and_then(|k| k["path"].as_str())
+                .map(PathBuf::from);
             let mut changes = resume_changes(a, &mut t)?;
             let run = state.parent().unwrap_or(Path::new("."));
             // Debris of writes a second Ctrl-C or a kill cut short (the files they replaced are whole).
-            folder::remove_stale_temps(run).with_context(|| format!("cannot tidy {}", run.display()))?;
+            folder::remove_stale_temps(run)
+                .with_context(|| format!("cannot tidy {}", run.display()))?;
             if t.progress.nimg >= (t.opts.total_kimg * 1000.0).round() as u64 {
-                eprintln!("run {} already reached {} kimg; pass a larger --kimg to continue", run.display(), t.kimg());
+                eprintln!(
+                    "run {} already reached {} kimg; pass a larger --kimg to continue",
+                    run.display(),
+                    t.kimg()
+                );
                 if a.json {
                     print_json(&serde_json::json!({
                         "kimg": t.kimg(), "ticks": t.progress.tick, "seconds": t.progress.seconds, "interrupted": false,
@@ -250,19 +281,40 @@ fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir:
             };
             let data = open_data(&data_path)?;
             if ImageSet::c_dim(&data) != t.g_cfg.c_dim {
-                bail!("the run's networks take {} labels, the dataset {} has {}", t.g_cfg.c_dim, data_path.display(), ImageSet::c_dim(&data));
+                bail!(
+                    "the run's networks take {} labels, the dataset {} has {}",
+                    t.g_cfg.c_dim,
+                    data_path.display(),
+                    ImageSet::c_dim(&data)
+                );
             }
-            eprintln!("resuming {} at kimg {:.3} (augment p {:.3})", outdir.display(), t.kimg(), t.progress.augment_p);
+            eprintln!(
+                "resuming {} at kimg {:.3} (augment p {:.3})",
+                outdir.display(),
+                t.kimg(),
+                t.progress.augment_p
+            );
             if !changes.is_empty() {
                 eprintln!("resuming with {}", changes.join(", "));
             }
             (t, data, data_path)
         }
         other => {
-            let data_path = a.data.clone().context("--data is required (a dataset zip or folder)")?;
+            let data_path = a
+                .data
+                .clone()
+                .context("--data is required (a dataset zip or folder)")?;
             let data = open_data(&data_path)?;
-            let (res, ch, c_dim) = (ImageSet::resolution(&data), ImageSet::channels(&data), ImageSet::c_dim(&data));
-            let default_cfg = if a.device == DeviceKind::Cuda { "auto" } else { "lite" };
+            let (res, ch, c_dim) = (
+                ImageSet::resolution(&data),
+                ImageSet::channels(&data),
+                ImageSet::c_dim(&data),
+            );
+            let default_cfg = if a.device == DeviceKind::Cuda {
+                "auto"
+            } else {
+                "lite"
+            };
             let cfg_name = a.cfg.as_deref().unwrap_or(default_cfg);
             let preset = bestiary_stylegan::preset(cfg_name, res, c_dim, ch, 1)?;
             let mut opts = TrainOptions::from_preset(&preset);
@@ -270,7 +322,11 @@ fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir:
             let mut transfer = None;
             if let Start::Transfer(path) = &other {
                 let model = ModelFile::load(path)?;
-                let gkey = if model.networks.contains_key("G") { "G" } else { "G_ema" };
+                let gkey = if model.networks.contains_key("G") {
+                    "G"
+                } else {
+                    "G_ema"
+                };
                 let (_, gc) = load_generator_named::<B>(&model, gkey, dev)?;
                 if gc.img_resolution != res || gc.img_channels != ch || gc.c_dim != c_dim {
                     bail!(
@@ -283,7 +339,10 @@ fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir:
                     let (_, dc) = load_discriminator::<B>(&model, dev)?;
                     d_cfg = dc;
                 } else {
-                    eprintln!("note: {} has no discriminator; D starts from scratch", path.display());
+                    eprintln!(
+                        "note: {} has no discriminator; D starts from scratch",
+                        path.display()
+                    );
                 }
                 transfer = Some((model, gkey));
             }
@@ -307,7 +366,8 @@ fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir:
             }
             let group = d_cfg.epilogue_kwargs.mbstd_group_size.unwrap_or(1);
             if d_cfg.epilogue_kwargs.mbstd_group_size.is_some() {
-                d_cfg.epilogue_kwargs.mbstd_group_size = Some(largest_divisor_at_most(opts.batch, group));
+                d_cfg.epilogue_kwargs.mbstd_group_size =
+                    Some(largest_divisor_at_most(opts.batch, group));
             }
             if let Some(g) = a.gamma {
                 opts.r1_gamma = g;
@@ -344,8 +404,10 @@ fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir:
                     // Rebuilt with this run's config so that --freezed takes effect.
                     let net = model.network("D")?;
                     let map = bestiary_stylegan::weight_map(&net.tensors);
-                    t.d = bestiary_stylegan::Discriminator::<Autodiff<B>>::from_weights(&d_cfg, &map, dev)
-                        .map_err(|e| anyhow::anyhow!("D: {e}"))?;
+                    t.d = bestiary_stylegan::Discriminator::<Autodiff<B>>::from_weights(
+                        &d_cfg, &map, dev,
+                    )
+                    .map_err(|e| anyhow::anyhow!("D: {e}"))?;
                 }
             }
             (t, data, data_path)
@@ -368,7 +430,10 @@ fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir:
         "max_size": ImageSet::len(&data), "xflip": trainer.opts.mirror,
     });
     // The class names of dataset.json travel with every snapshot, so that `--class NAME` works on it.
-    if let Some(names) = data.classes().filter(|n| n.len() == trainer.g_cfg.c_dim && !n.is_empty()) {
+    if let Some(names) = data
+        .classes()
+        .filter(|n| n.len() == trainer.g_cfg.c_dim && !n.is_empty())
+    {
         kwargs["class_names"] = serde_json::json!(names);
     }
     let stop = install_stop_handler()?;
@@ -377,7 +442,9 @@ fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir:
     let total = (trainer.opts.total_kimg * 1000.0).round() as u64;
     let pb = ProgressBar::new(total);
     pb.set_style(
-        ProgressStyle::with_template("kimg {msg} [{bar:24}] {percent}% eta {eta}").expect("static template").progress_chars("=> "),
+        ProgressStyle::with_template("kimg {msg} [{bar:24}] {percent}% eta {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
     );
     pb.set_position(trainer.progress.nimg.min(total));
     if let Some(c) = crate::backend::gpu_caches().filter(|c| c.fresh) {
@@ -425,7 +492,10 @@ fn train<B: burn::tensor::backend::Backend>(a: &TrainArgs, start: Start, outdir:
 
 /// The options given again with `--resume RUN`, applied to the run (fixed ones refused), as
 /// `--flag NEW (was OLD)` lines.
-fn resume_changes<B: burn::tensor::backend::Backend>(a: &TrainArgs, t: &mut Trainer<B>) -> Result<Vec<String>> {
+fn resume_changes<B: burn::tensor::backend::Backend>(
+    a: &TrainArgs,
+    t: &mut Trainer<B>,
+) -> Result<Vec<String>> {
     let r = ResumeOptions {
         kimg: a.kimg,
         tick: a.tick,
@@ -454,7 +524,9 @@ fn resume_changes<B: burn::tensor::backend::Backend>(a: &TrainArgs, t: &mut Trai
         freezed: t.d_cfg.block_kwargs.freeze_layers,
     };
     let mut p = t.progress.augment_p;
-    let changes = r.apply(&mut t.opts, &mut p, &fixed).map_err(anyhow::Error::msg)?;
+    let changes = r
+        .apply(&mut t.opts, &mut p, &fixed)
+        .map_err(anyhow::Error::msg)?;
     t.progress.augment_p = p;
     Ok(changes)
 }

@@ -129,34 +129,53 @@ fn plan(a: &VideoArgs) -> Result<Plan> {
         bail!("--frames must be in 2..=10000, got {}", a.frames);
     }
     if !(1..=bestiary_media::MAX_FPS).contains(&a.fps) {
-        bail!("--fps must be in 1..={}, got {}", bestiary_media::MAX_FPS, a.fps);
+        bail!(
+            "--fps must be in 1..={}, got {}",
+            bestiary_media::MAX_FPS,
+            a.fps
+        );
     }
     if a.batch == 0 || a.batch > 1024 {
         bail!("--batch must be in 1..=1024, got {}", a.batch);
     }
     let trunc = match (a.trunc, a.trunc_from, a.trunc_to) {
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => bail!("give either --trunc or --trunc-from with --trunc-to, not both"),
-        (None, Some(_), None) | (None, None, Some(_)) => bail!("--trunc-from and --trunc-to go together"),
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            bail!("give either --trunc or --trunc-from with --trunc-to, not both")
+        }
+        (None, Some(_), None) | (None, None, Some(_)) => {
+            bail!("--trunc-from and --trunc-to go together")
+        }
         (p, None, None) => Trunc::Fixed(p.unwrap_or(1.0)),
         (None, Some(f), Some(t)) => Trunc::Range(f, t),
     };
     match trunc {
         Trunc::Fixed(p) => check_trunc(p)?,
         Trunc::Range(f, t) => {
-            check_trunc(f).map_err(|_| anyhow!("--trunc-from must be a finite number in -100..=100, got {f}"))?;
-            check_trunc(t).map_err(|_| anyhow!("--trunc-to must be a finite number in -100..=100, got {t}"))?;
+            check_trunc(f).map_err(|_| {
+                anyhow!("--trunc-from must be a finite number in -100..=100, got {f}")
+            })?;
+            check_trunc(t).map_err(|_| {
+                anyhow!("--trunc-to must be a finite number in -100..=100, got {t}")
+            })?;
         }
     }
     let format = VideoFormat::from_path(&a.out).map_err(|e| anyhow!("--out: {e}"))?;
     match format {
-        VideoFormat::PngDir => a.outputs.dir(&a.out, (0..a.frames).map(|i| bestiary_media::frame_name(i, 5)))?,
+        VideoFormat::PngDir => a.outputs.dir(
+            &a.out,
+            (0..a.frames).map(|i| bestiary_media::frame_name(i, 5)),
+        )?,
         _ => a.outputs.file(&a.out)?,
     }
     let seeds = parse_seeds(&a.seeds)?;
     let n = seeds.len();
     match a.interp {
-        Interp::Circle if n != 2 => bail!("--interp circle takes exactly 2 seeds (they span the loop's plane), got {n}"),
-        Interp::Noise if n > 64 => bail!("--interp noise takes at most 64 seeds (one harmonic each), got {n}"),
+        Interp::Circle if n != 2 => {
+            bail!("--interp circle takes exactly 2 seeds (they span the loop's plane), got {n}")
+        }
+        Interp::Noise if n > 64 => {
+            bail!("--interp noise takes at most 64 seeds (one harmonic each), got {n}")
+        }
         Interp::Lerp | Interp::Slerp | Interp::Spline => {
             if n < 2 && !matches!(trunc, Trunc::Range(..)) {
                 bail!("a walk needs at least 2 seeds (or one seed with --trunc-from/--trunc-to), got {n}");
@@ -168,13 +187,22 @@ fn plan(a: &VideoArgs) -> Result<Plan> {
         _ => {}
     }
     if a.interp.is_loop() && a.easing != Easing::Linear {
-        bail!("--easing applies to seed-to-seed walks (lerp, slerp, spline), not to --interp {}", a.interp.name());
+        bail!(
+            "--easing applies to seed-to-seed walks (lerp, slerp, spline), not to --interp {}",
+            a.interp.name()
+        );
     }
     let space = a.space.unwrap_or(a.interp.default_space());
     if a.interp.is_loop() && space == WalkSpace::W {
         bail!("--interp {} is a loop in Z: use --space z", a.interp.name());
     }
-    Ok(Plan { seeds, space, looped: a.looped || a.interp.is_loop(), trunc, format })
+    Ok(Plan {
+        seeds,
+        space,
+        looped: a.looped || a.interp.is_loop(),
+        trunc,
+        format,
+    })
 }
 
 pub fn video(a: &VideoArgs) -> Result<()> {
@@ -184,12 +212,26 @@ pub fn video(a: &VideoArgs) -> Result<()> {
 }
 
 fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f32>> {
-    t.into_data().convert::<f32>().to_vec::<f32>().map_err(|e| anyhow!("{e:?}"))
+    t.into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .map_err(|e| anyhow!("{e:?}"))
 }
 
 /// The untruncated W (`[num_ws * w_dim]`) of every frame (of class `class` for a conditional network).
-fn frame_ws<B: Backend>(a: &VideoArgs, p: &Plan, g: &Generator<B>, class: Option<usize>, dev: &B::Device) -> Result<Vec<Vec<f32>>> {
-    let spec = ex::WalkSpec { interp: a.interp, frames: a.frames, looped: p.looped, easing: a.easing };
+fn frame_ws<B: Backend>(
+    a: &VideoArgs,
+    p: &Plan,
+    g: &Generator<B>,
+    class: Option<usize>,
+    dev: &B::Device,
+) -> Result<Vec<Vec<f32>>> {
+    let spec = ex::WalkSpec {
+        interp: a.interp,
+        frames: a.frames,
+        looped: p.looped,
+        easing: a.easing,
+    };
     let per = g.num_ws() * g.w_dim;
     match p.space {
         WalkSpace::W => {
@@ -197,7 +239,9 @@ fn frame_ws<B: Backend>(a: &VideoArgs, p: &Plan, g: &Generator<B>, class: Option
             // Slerp turns about W's mean (W's own centre), tiled over the ws.
             let origin = match (a.interp, g.mapping.w_avg()) {
                 (Interp::Slerp, Some(avg)) => Some(host(avg)?.repeat(g.num_ws())),
-                (Interp::Slerp, None) => bail!("this network stores no W average, so it cannot slerp in W (use --space z)"),
+                (Interp::Slerp, None) => bail!(
+                    "this network stores no W average, so it cannot slerp in W (use --space z)"
+                ),
                 _ => None,
             };
             Ok(ex::walk(&keys, &spec, origin.as_deref())?)
@@ -205,17 +249,26 @@ fn frame_ws<B: Backend>(a: &VideoArgs, p: &Plan, g: &Generator<B>, class: Option
         WalkSpace::Z => {
             let zs = if a.interp == Interp::Noise {
                 let nl = ex::NoiseLoop::new(&p.seeds, g.z_dim);
-                ex::loop_angles(a.frames).into_iter().map(|t| nl.at(t)).collect()
+                ex::loop_angles(a.frames)
+                    .into_iter()
+                    .map(|t| nl.at(t))
+                    .collect()
             } else {
-                let keys: Vec<Vec<f32>> = p.seeds.iter().map(|&s| z_from_seed(s, g.z_dim)).collect();
+                let keys: Vec<Vec<f32>> =
+                    p.seeds.iter().map(|&s| z_from_seed(s, g.z_dim)).collect();
                 ex::walk(&keys, &spec, None)?
             };
             let mut out = Vec::with_capacity(zs.len());
             for chunk in zs.chunks(64) {
                 let flat: Vec<f32> = chunk.iter().flatten().copied().collect();
-                let z = Tensor::<B, 2>::from_data(TensorData::new(flat, [chunk.len(), g.z_dim]), dev);
+                let z =
+                    Tensor::<B, 2>::from_data(TensorData::new(flat, [chunk.len(), g.z_dim]), dev);
                 let c = labels::<B>(g.c_dim, class, chunk.len(), dev)?;
-                out.extend(host(g.mapping(z, c, 1.0, None))?.chunks(per).map(<[f32]>::to_vec));
+                out.extend(
+                    host(g.mapping(z, c, 1.0, None))?
+                        .chunks(per)
+                        .map(<[f32]>::to_vec),
+                );
             }
             Ok(out)
         }
@@ -251,7 +304,13 @@ fn video_on<B: Backend>(a: &VideoArgs, p: &Plan, model: &ModelFile, dev: &B::Dev
         let parts: Vec<Tensor<B, 3>> = chunk
             .iter()
             .zip(psi)
-            .map(|(w, &psi)| g.mapping.truncate(Tensor::<B, 3>::from_data(TensorData::new(w.clone(), [1, k, d]), dev), psi, None))
+            .map(|(w, &psi)| {
+                g.mapping.truncate(
+                    Tensor::<B, 3>::from_data(TensorData::new(w.clone(), [1, k, d]), dev),
+                    psi,
+                    None,
+                )
+            })
             .collect();
         let frames = split_images(g.synthesis(Tensor::cat(parts, 0), &o))
             .iter()
@@ -275,10 +334,24 @@ fn video_on<B: Backend>(a: &VideoArgs, p: &Plan, model: &ModelFile, dev: &B::Dev
         }
         print_json(&summary);
     } else {
-        let pad = info.padded.map(|(w, h)| format!(", padded from {w}x{h} to even sides")).unwrap_or_default();
-        eprintln!("wrote {} frames ({}x{}, {}, {} bytes{pad}) to {}", info.frames, info.width, info.height, info.format.name(), info.bytes, a.out.display());
+        let pad = info
+            .padded
+            .map(|(w, h)| format!(", padded from {w}x{h} to even sides"))
+            .unwrap_or_default();
+        eprintln!(
+            "wrote {} frames ({}x{}, {}, {} bytes{pad}) to {}",
+            info.frames,
+            info.width,
+            info.height,
+            info.format.name(),
+            info.bytes,
+            a.out.display()
+        );
         if (info.frame_ms - 1000.0 / a.fps as f64).abs() > 0.5 && info.format == VideoFormat::Gif {
-            eprintln!("note: GIF delays are whole centiseconds (2 at least): it plays at {:.1} fps", 1000.0 / info.frame_ms);
+            eprintln!(
+                "note: GIF delays are whole centiseconds (2 at least): it plays at {:.1} fps",
+                1000.0 / info.frame_ms
+            );
         }
     }
     Ok(())

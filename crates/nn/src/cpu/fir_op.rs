@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use bestiary_kernels::fir::{self, FirGeom};
 use burn::backend::autodiff::{
     checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
     grads::Gradients,
@@ -12,7 +13,6 @@ use burn::backend::autodiff::{
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{backend::Backend, ops::FloatTensor, TensorData, TensorMetadata};
 use burn_flex::FlexTensor;
-use bestiary_kernels::fir::{self, FirGeom};
 
 use super::flex_f32;
 
@@ -25,7 +25,8 @@ pub trait FirBackend: Backend {
 }
 
 fn out_hw(g: &FirGeom) -> [usize; 2] {
-    g.output().expect("fir: the kernel does not fit the padded image")
+    g.output()
+        .expect("fir: the kernel does not fit the padded image")
 }
 
 impl FirBackend for Flex {
@@ -33,13 +34,19 @@ impl FirBackend for Flex {
         let x = flex_f32(x);
         let [n, c, _, _] = x.shape().dims();
         let [oh, ow] = out_hw(g);
-        FlexTensor::from_data(TensorData::new(fir::fir(x.storage::<f32>(), g), [n, c, oh, ow]))
+        FlexTensor::from_data(TensorData::new(
+            fir::fir(x.storage::<f32>(), g),
+            [n, c, oh, ow],
+        ))
     }
 
     fn fir_adjoint(gy: FloatTensor<Self>, g: &Arc<FirGeom>) -> FloatTensor<Self> {
         let gy = flex_f32(gy);
         let [n, c, _, _] = gy.shape().dims();
-        FlexTensor::from_data(TensorData::new(fir::fir_adjoint(gy.storage::<f32>(), g), [n, c, g.height, g.width]))
+        FlexTensor::from_data(TensorData::new(
+            fir::fir_adjoint(gy.storage::<f32>(), g),
+            [n, c, g.height, g.width],
+        ))
     }
 }
 
@@ -75,14 +82,22 @@ impl<B: FirBackend> Backward<B, 1> for FirAdjointOp {
 
 impl<B: FirBackend, C: CheckpointStrategy> FirBackend for Autodiff<B, C> {
     fn fir(x: FloatTensor<Self>, g: &Arc<FirGeom>) -> FloatTensor<Self> {
-        match FirOp.prepare::<C>([x.node.clone()]).compute_bound().stateful() {
+        match FirOp
+            .prepare::<C>([x.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => prep.finish(g.clone(), B::fir(x.primitive, g)),
             OpsKind::UnTracked(prep) => prep.finish(B::fir(x.primitive, g)),
         }
     }
 
     fn fir_adjoint(gy: FloatTensor<Self>, g: &Arc<FirGeom>) -> FloatTensor<Self> {
-        match FirAdjointOp.prepare::<C>([gy.node.clone()]).compute_bound().stateful() {
+        match FirAdjointOp
+            .prepare::<C>([gy.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => prep.finish(g.clone(), B::fir_adjoint(gy.primitive, g)),
             OpsKind::UnTracked(prep) => prep.finish(B::fir_adjoint(gy.primitive, g)),
         }

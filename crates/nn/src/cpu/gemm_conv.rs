@@ -5,6 +5,7 @@
 //!
 //! Three ops, each the derivative of the others ([`GemmConvBackend`]), so nested autodiff works.
 
+use bestiary_kernels::im2col::{self, ConvGeom};
 use burn::backend::autodiff::{
     checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
     grads::Gradients,
@@ -14,7 +15,6 @@ use burn::backend::autodiff::{
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{backend::Backend, ops::FloatTensor, TensorData, TensorMetadata};
 use burn_flex::FlexTensor;
-use bestiary_kernels::im2col::{self, ConvGeom};
 
 use super::flex_f32;
 
@@ -31,9 +31,19 @@ pub trait GemmConvBackend: Backend {
     /// `conv2d(x, w)`: `x: [N, I, H, W]`, `w: [O, I, kh, kw]`.
     fn conv(x: FloatTensor<Self>, w: FloatTensor<Self>, spec: ConvSpec) -> FloatTensor<Self>;
     /// The input gradient of `conv` for an input of size `in_hw`: `[N, I, H, W]` from `gy: [N, O, h, w]`.
-    fn conv_adjoint(gy: FloatTensor<Self>, w: FloatTensor<Self>, spec: ConvSpec, in_hw: [usize; 2]) -> FloatTensor<Self>;
+    fn conv_adjoint(
+        gy: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        spec: ConvSpec,
+        in_hw: [usize; 2],
+    ) -> FloatTensor<Self>;
     /// The weight gradient of `conv` for a `kernel`-sized kernel: `[O, I, kh, kw]`.
-    fn conv_weight_grad(x: FloatTensor<Self>, gy: FloatTensor<Self>, spec: ConvSpec, kernel: [usize; 2]) -> FloatTensor<Self>;
+    fn conv_weight_grad(
+        x: FloatTensor<Self>,
+        gy: FloatTensor<Self>,
+        spec: ConvSpec,
+        kernel: [usize; 2],
+    ) -> FloatTensor<Self>;
 }
 
 fn dims4<T: TensorMetadata>(t: &T) -> [usize; 4] {
@@ -42,7 +52,17 @@ fn dims4<T: TensorMetadata>(t: &T) -> [usize; 4] {
 
 fn geom(x: [usize; 4], c_out: usize, kernel: [usize; 2], spec: ConvSpec) -> ConvGeom {
     let [batch, c_in, height, width] = x;
-    ConvGeom { batch, c_in, c_out, height, width, kh: kernel[0], kw: kernel[1], stride: spec.stride, padding: spec.padding }
+    ConvGeom {
+        batch,
+        c_in,
+        c_out,
+        height,
+        width,
+        kh: kernel[0],
+        kw: kernel[1],
+        stride: spec.stride,
+        padding: spec.padding,
+    }
 }
 
 impl GemmConvBackend for Flex {
@@ -55,7 +75,12 @@ impl GemmConvBackend for Flex {
         FlexTensor::from_data(TensorData::new(y, [g.batch, c_out, oh, ow]))
     }
 
-    fn conv_adjoint(gy: FloatTensor<Self>, w: FloatTensor<Self>, spec: ConvSpec, in_hw: [usize; 2]) -> FloatTensor<Self> {
+    fn conv_adjoint(
+        gy: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        spec: ConvSpec,
+        in_hw: [usize; 2],
+    ) -> FloatTensor<Self> {
         let (gy, w) = (flex_f32(gy), flex_f32(w));
         let [c_out, c_in, kh, kw] = dims4(&w);
         let [batch, _, _, _] = dims4(&gy);
@@ -64,7 +89,12 @@ impl GemmConvBackend for Flex {
         FlexTensor::from_data(TensorData::new(x, [batch, c_in, in_hw[0], in_hw[1]]))
     }
 
-    fn conv_weight_grad(x: FloatTensor<Self>, gy: FloatTensor<Self>, spec: ConvSpec, kernel: [usize; 2]) -> FloatTensor<Self> {
+    fn conv_weight_grad(
+        x: FloatTensor<Self>,
+        gy: FloatTensor<Self>,
+        spec: ConvSpec,
+        kernel: [usize; 2],
+    ) -> FloatTensor<Self> {
         let (x, gy) = (flex_f32(x), flex_f32(gy));
         let [_, c_out, _, _] = dims4(&gy);
         let g = geom(dims4(&x), c_out, kernel, spec);
@@ -84,7 +114,12 @@ struct ConvOp;
 impl<B: GemmConvBackend> Backward<B, 2> for ConvOp {
     type State = (NodeId, NodeId, ConvSpec);
 
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
         let [node_x, node_w] = ops.parents;
         let d = grads.consume::<B>(&ops.node);
         let (x, w, spec) = ops.state;
@@ -107,7 +142,12 @@ impl<B: GemmConvBackend> Backward<B, 2> for AdjointOp {
     type State = (NodeId, NodeId, ConvSpec);
 
     // conv_adjoint(gy, w) is bilinear and <conv_adjoint(gy, w), d> = <gy, conv(d, w)>.
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
         let [node_gy, node_w] = ops.parents;
         let d = grads.consume::<B>(&ops.node);
         let (gy, w, spec) = ops.state;
@@ -130,7 +170,12 @@ impl<B: GemmConvBackend> Backward<B, 2> for WeightGradOp {
     type State = (NodeId, NodeId, ConvSpec);
 
     // <conv_weight_grad(x, gy), d> = <conv(x, d), gy>.
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
         let [node_x, node_gy] = ops.parents;
         let d = grads.consume::<B>(&ops.node);
         let (x, gy, spec) = ops.state;
@@ -147,7 +192,11 @@ impl<B: GemmConvBackend> Backward<B, 2> for WeightGradOp {
 
 impl<B: GemmConvBackend, C: CheckpointStrategy> GemmConvBackend for Autodiff<B, C> {
     fn conv(x: FloatTensor<Self>, w: FloatTensor<Self>, spec: ConvSpec) -> FloatTensor<Self> {
-        match ConvOp.prepare::<C>([x.node.clone(), w.node.clone()]).compute_bound().stateful() {
+        match ConvOp
+            .prepare::<C>([x.node.clone(), w.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(mut prep) => {
                 let state = (prep.checkpoint(&x), prep.checkpoint(&w), spec);
                 prep.finish(state, B::conv(x.primitive, w.primitive, spec))
@@ -156,23 +205,51 @@ impl<B: GemmConvBackend, C: CheckpointStrategy> GemmConvBackend for Autodiff<B, 
         }
     }
 
-    fn conv_adjoint(gy: FloatTensor<Self>, w: FloatTensor<Self>, spec: ConvSpec, in_hw: [usize; 2]) -> FloatTensor<Self> {
-        match AdjointOp.prepare::<C>([gy.node.clone(), w.node.clone()]).compute_bound().stateful() {
+    fn conv_adjoint(
+        gy: FloatTensor<Self>,
+        w: FloatTensor<Self>,
+        spec: ConvSpec,
+        in_hw: [usize; 2],
+    ) -> FloatTensor<Self> {
+        match AdjointOp
+            .prepare::<C>([gy.node.clone(), w.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(mut prep) => {
                 let state = (prep.checkpoint(&gy), prep.checkpoint(&w), spec);
-                prep.finish(state, B::conv_adjoint(gy.primitive, w.primitive, spec, in_hw))
+                prep.finish(
+                    state,
+                    B::conv_adjoint(gy.primitive, w.primitive, spec, in_hw),
+                )
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::conv_adjoint(gy.primitive, w.primitive, spec, in_hw)),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::conv_adjoint(gy.primitive, w.primitive, spec, in_hw))
+            }
         }
     }
 
-    fn conv_weight_grad(x: FloatTensor<Self>, gy: FloatTensor<Self>, spec: ConvSpec, kernel: [usize; 2]) -> FloatTensor<Self> {
-        match WeightGradOp.prepare::<C>([x.node.clone(), gy.node.clone()]).compute_bound().stateful() {
+    fn conv_weight_grad(
+        x: FloatTensor<Self>,
+        gy: FloatTensor<Self>,
+        spec: ConvSpec,
+        kernel: [usize; 2],
+    ) -> FloatTensor<Self> {
+        match WeightGradOp
+            .prepare::<C>([x.node.clone(), gy.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(mut prep) => {
                 let state = (prep.checkpoint(&x), prep.checkpoint(&gy), spec);
-                prep.finish(state, B::conv_weight_grad(x.primitive, gy.primitive, spec, kernel))
+                prep.finish(
+                    state,
+                    B::conv_weight_grad(x.primitive, gy.primitive, spec, kernel),
+                )
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::conv_weight_grad(x.primitive, gy.primitive, spec, kernel)),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::conv_weight_grad(x.primitive, gy.primitive, spec, kernel))
+            }
         }
     }
 }

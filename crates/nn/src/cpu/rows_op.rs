@@ -6,6 +6,7 @@
 //! `scale_channels(x, s)` and `channel_dots(a, b)` are bilinear and each other's derivatives:
 //! d/dx scale = scale(d, s), d/ds scale = dots(d, x); d/da dots = scale(b, d), d/db dots = scale(a, d).
 
+use bestiary_kernels::rows;
 use burn::backend::autodiff::{
     checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
     grads::Gradients,
@@ -15,7 +16,6 @@ use burn::backend::autodiff::{
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{backend::Backend, ops::FloatTensor, TensorData, TensorMetadata};
 use burn_flex::FlexTensor;
-use bestiary_kernels::rows;
 
 use super::flex_f32;
 
@@ -36,13 +36,19 @@ impl RowsBackend for Flex {
     fn scale_channels(x: FloatTensor<Self>, s: FloatTensor<Self>) -> FloatTensor<Self> {
         let (x, s) = (flex_f32(x), flex_f32(s));
         let (dims, plane) = plane_of(&x);
-        FlexTensor::from_data(TensorData::new(rows::scale_rows(x.storage::<f32>(), s.storage::<f32>(), plane), dims))
+        FlexTensor::from_data(TensorData::new(
+            rows::scale_rows(x.storage::<f32>(), s.storage::<f32>(), plane),
+            dims,
+        ))
     }
 
     fn channel_dots(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         let (a, b) = (flex_f32(a), flex_f32(b));
         let ([n, c, _, _], plane) = plane_of(&a);
-        FlexTensor::from_data(TensorData::new(rows::row_dots(a.storage::<f32>(), b.storage::<f32>(), plane), [n, c]))
+        FlexTensor::from_data(TensorData::new(
+            rows::row_dots(a.storage::<f32>(), b.storage::<f32>(), plane),
+            [n, c],
+        ))
     }
 }
 
@@ -52,7 +58,12 @@ struct ScaleOp;
 impl<B: RowsBackend> Backward<B, 2> for ScaleOp {
     type State = (NodeId, NodeId);
 
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
         let [node_x, node_s] = ops.parents;
         let d = grads.consume::<B>(&ops.node);
         let (x, s) = ops.state;
@@ -73,7 +84,12 @@ struct DotsOp;
 impl<B: RowsBackend> Backward<B, 2> for DotsOp {
     type State = (NodeId, NodeId);
 
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
         let [node_a, node_b] = ops.parents;
         let d = grads.consume::<B>(&ops.node);
         let (a, b) = ops.state;
@@ -90,7 +106,11 @@ impl<B: RowsBackend> Backward<B, 2> for DotsOp {
 
 impl<B: RowsBackend, C: CheckpointStrategy> RowsBackend for Autodiff<B, C> {
     fn scale_channels(x: FloatTensor<Self>, s: FloatTensor<Self>) -> FloatTensor<Self> {
-        match ScaleOp.prepare::<C>([x.node.clone(), s.node.clone()]).compute_bound().stateful() {
+        match ScaleOp
+            .prepare::<C>([x.node.clone(), s.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(mut prep) => {
                 let state = (prep.checkpoint(&x), prep.checkpoint(&s));
                 prep.finish(state, B::scale_channels(x.primitive, s.primitive))
@@ -100,7 +120,11 @@ impl<B: RowsBackend, C: CheckpointStrategy> RowsBackend for Autodiff<B, C> {
     }
 
     fn channel_dots(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
-        match DotsOp.prepare::<C>([a.node.clone(), b.node.clone()]).compute_bound().stateful() {
+        match DotsOp
+            .prepare::<C>([a.node.clone(), b.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(mut prep) => {
                 let state = (prep.checkpoint(&a), prep.checkpoint(&b));
                 prep.finish(state, B::channel_dots(a.primitive, b.primitive))

@@ -3,6 +3,7 @@
 //! a strided view that every later CPU op, and the gradient of every later op, walks one element
 //! at a time. The swap is its own adjoint, so the op is its own derivative.
 
+use bestiary_kernels::layout;
 use burn::backend::autodiff::{
     checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
     grads::Gradients,
@@ -11,7 +12,6 @@ use burn::backend::autodiff::{
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{backend::Backend, ops::FloatTensor, TensorData, TensorMetadata};
 use burn_flex::FlexTensor;
-use bestiary_kernels::layout;
 
 use super::flex_f32;
 
@@ -47,6 +47,9 @@ impl<B: SwapBackend> Backward<B, 1> for SwapOp {
 
 impl<B: SwapBackend, C: CheckpointStrategy> SwapBackend for Autodiff<B, C> {
     fn swap_leading(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        SwapOp.prepare::<C>([x.node.clone()]).compute_bound().stateless(B::swap_leading(x.primitive))
+        SwapOp
+            .prepare::<C>([x.node.clone()])
+            .compute_bound()
+            .stateless(B::swap_leading(x.primitive))
     }
 }

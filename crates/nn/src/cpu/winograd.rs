@@ -8,6 +8,7 @@
 //! and nested autodiff (R1, path length) keeps working. All three are bilinear and each pair is
 //! tied by `<conv3x3(x, w), g> = <x, input_grad(g, w)>` and `= <w, weight_grad(x, g)>`.
 
+use bestiary_kernels::winograd::{self, Conv3x3};
 use burn::backend::autodiff::{
     checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
     grads::Gradients,
@@ -17,7 +18,6 @@ use burn::backend::autodiff::{
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{backend::Backend, ops::FloatTensor, TensorData, TensorMetadata};
 use burn_flex::FlexTensor;
-use bestiary_kernels::winograd::{self, Conv3x3};
 
 use super::flex_f32;
 
@@ -33,7 +33,13 @@ pub trait Conv3x3Backend: Backend {
 
 fn shape_of(x: &FlexTensor, c_out: usize) -> Conv3x3 {
     let [batch, c_in, height, width] = x.shape().dims();
-    Conv3x3 { batch, c_in, c_out, height, width }
+    Conv3x3 {
+        batch,
+        c_in,
+        c_out,
+        height,
+        width,
+    }
 }
 
 impl Conv3x3Backend for Flex {
@@ -49,7 +55,13 @@ impl Conv3x3Backend for Flex {
         let (g, w) = (flex_f32(g), flex_f32(w));
         let [c_out, c_in, _, _] = w.shape().dims();
         let [batch, _, height, width] = g.shape().dims();
-        let s = Conv3x3 { batch, c_in, c_out, height, width };
+        let s = Conv3x3 {
+            batch,
+            c_in,
+            c_out,
+            height,
+            width,
+        };
         let dx = winograd::conv3x3_input_grad(g.storage::<f32>(), w.storage::<f32>(), s);
         FlexTensor::from_data(TensorData::new(dx, [batch, c_in, height, width]))
     }
@@ -69,7 +81,12 @@ struct Conv3x3Op;
 impl<B: Conv3x3Backend> Backward<B, 2> for Conv3x3Op {
     type State = (NodeId, NodeId);
 
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
         let [node_x, node_w] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
         let (x, w) = ops.state;
@@ -91,7 +108,12 @@ impl<B: Conv3x3Backend> Backward<B, 2> for WeightGradOp {
     type State = (NodeId, NodeId);
 
     // With d = dL/d(weight_grad): <weight_grad(x, g), d> = <conv3x3(x, d), g> = <x, input_grad(g, d)>.
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
         let [node_x, node_g] = ops.parents;
         let d = grads.consume::<B>(&ops.node);
         let (x, g) = ops.state;
@@ -113,7 +135,12 @@ impl<B: Conv3x3Backend> Backward<B, 2> for InputGradOp {
     type State = (NodeId, NodeId);
 
     // With d = dL/d(input_grad): <input_grad(g, w), d> = <conv3x3(d, w), g> = <w, weight_grad(d, g)>.
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
         let [node_g, node_w] = ops.parents;
         let d = grads.consume::<B>(&ops.node);
         let (g, w) = ops.state;
@@ -130,7 +157,11 @@ impl<B: Conv3x3Backend> Backward<B, 2> for InputGradOp {
 
 impl<B: Conv3x3Backend, C: CheckpointStrategy> Conv3x3Backend for Autodiff<B, C> {
     fn conv3x3(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
-        match Conv3x3Op.prepare::<C>([x.node.clone(), w.node.clone()]).compute_bound().stateful() {
+        match Conv3x3Op
+            .prepare::<C>([x.node.clone(), w.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(mut prep) => {
                 let state = (prep.checkpoint(&x), prep.checkpoint(&w));
                 prep.finish(state, B::conv3x3(x.primitive, w.primitive))
@@ -140,23 +171,34 @@ impl<B: Conv3x3Backend, C: CheckpointStrategy> Conv3x3Backend for Autodiff<B, C>
     }
 
     fn conv3x3_input_grad(g: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
-        match InputGradOp.prepare::<C>([g.node.clone(), w.node.clone()]).compute_bound().stateful() {
+        match InputGradOp
+            .prepare::<C>([g.node.clone(), w.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(mut prep) => {
                 let state = (prep.checkpoint(&g), prep.checkpoint(&w));
                 prep.finish(state, B::conv3x3_input_grad(g.primitive, w.primitive))
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::conv3x3_input_grad(g.primitive, w.primitive)),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::conv3x3_input_grad(g.primitive, w.primitive))
+            }
         }
     }
 
     fn conv3x3_weight_grad(x: FloatTensor<Self>, g: FloatTensor<Self>) -> FloatTensor<Self> {
-        match WeightGradOp.prepare::<C>([x.node.clone(), g.node.clone()]).compute_bound().stateful() {
+        match WeightGradOp
+            .prepare::<C>([x.node.clone(), g.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(mut prep) => {
                 let state = (prep.checkpoint(&x), prep.checkpoint(&g));
                 prep.finish(state, B::conv3x3_weight_grad(x.primitive, g.primitive))
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::conv3x3_weight_grad(x.primitive, g.primitive)),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::conv3x3_weight_grad(x.primitive, g.primitive))
+            }
         }
     }
 }
-

@@ -8,12 +8,21 @@ use std::sync::Mutex;
 /// Burn's CPU random generator is global to the process: tests that need exact replay hold this.
 pub static RNG_LOCK: Mutex<()> = Mutex::new(());
 
-pub fn tiny_configs(res: usize, c_dim: usize, mbstd: usize) -> (GeneratorConfig, DiscriminatorConfig) {
+pub fn tiny_configs(
+    res: usize,
+    c_dim: usize,
+    mbstd: usize,
+) -> (GeneratorConfig, DiscriminatorConfig) {
     configs_with(res, c_dim, mbstd, "lrelu")
 }
 
 /// Tiny networks with every hidden activation set to `act` (e.g. "swish", smooth everywhere).
-pub fn configs_with(res: usize, c_dim: usize, mbstd: usize, act: &str) -> (GeneratorConfig, DiscriminatorConfig) {
+pub fn configs_with(
+    res: usize,
+    c_dim: usize,
+    mbstd: usize,
+    act: &str,
+) -> (GeneratorConfig, DiscriminatorConfig) {
     let g = GeneratorConfig::from_value(&serde_json::json!({
         "z_dim": 8, "c_dim": c_dim, "w_dim": 8, "img_resolution": res, "img_channels": 3,
         "mapping_kwargs": {"num_layers": 2, "activation": act},
@@ -34,8 +43,15 @@ pub fn configs_with(res: usize, c_dim: usize, mbstd: usize, act: &str) -> (Gener
 pub fn classic_images(count: usize, res: usize) -> MemoryImages {
     let pixels = (0..count)
         .map(|i| {
-            let params = bestiary_classic::Params { seed: i as u64, size: res as u32, palette: None };
-            let img = bestiary_classic::render("squares", &params).unwrap().art.to_image(res as u32);
+            let params = bestiary_classic::Params {
+                seed: i as u64,
+                size: res as u32,
+                palette: None,
+            };
+            let img = bestiary_classic::render("squares", &params)
+                .unwrap()
+                .art
+                .to_image(res as u32);
             let hwc = img.to_channels(3).unwrap();
             let mut chw = vec![0u8; hwc.len()];
             for p in 0..res * res {
@@ -46,7 +62,13 @@ pub fn classic_images(count: usize, res: usize) -> MemoryImages {
             chw
         })
         .collect();
-    MemoryImages { resolution: res, channels: 3, c_dim: 0, pixels, labels: vec![] }
+    MemoryImages {
+        resolution: res,
+        channels: 3,
+        c_dim: 0,
+        pixels,
+        labels: vec![],
+    }
 }
 
 pub fn small_options(batch: usize) -> TrainOptions {
