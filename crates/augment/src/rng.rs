@@ -3,45 +3,38 @@
 //! Parameters are drawn on the CPU in f64, independently of the backend's RNG, so that the same
 //! seed gives bit-identical choices on every backend and machine.
 
-/// SplitMix64's output function: a strong 64-bit mixer (bijective).
-pub(crate) fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use bestiary_rng::{mix64, SplitMix64, GOLDEN_GAMMA};
 
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// SplitMix64 stream.
+/// The shared SplitMix64 stream, seeded per sample.
 #[derive(Debug, Clone)]
 pub(crate) struct Rng {
-    state: u64,
+    stream: SplitMix64,
 }
 
 impl Rng {
     /// The stream of sample `index` under `seed`: every sample gets its own independent stream,
     /// so a sample's parameters do not depend on the batch size or on the other samples.
     pub(crate) fn for_sample(seed: u64, index: u64) -> Self {
-        let s =
-            mix64(seed ^ 0x5EED_A06D_A7A0_0000) ^ mix64(index.wrapping_add(1).wrapping_mul(GOLDEN));
-        Rng { state: mix64(s) }
+        let s = mix64(seed ^ 0x5EED_A06D_A7A0_0000)
+            ^ mix64(index.wrapping_add(1).wrapping_mul(GOLDEN_GAMMA));
+        Rng {
+            stream: SplitMix64::from_state(mix64(s)),
+        }
     }
 
+    #[cfg(test)]
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(GOLDEN);
-        mix64(self.state)
+        self.stream.next_u64()
     }
 
     /// Uniform in [0, 1) with 53 random bits.
     pub(crate) fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        self.stream.unit()
     }
 
     /// Standard normal by Box-Muller (one value per call; always consumes two uniforms).
     pub(crate) fn normal(&mut self) -> f64 {
-        let u1 = 1.0 - self.uniform(); // (0, 1]
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        self.stream.normal()
     }
 }
 

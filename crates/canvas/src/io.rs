@@ -73,7 +73,28 @@ pub enum ImageFormat {
 }
 
 /// The extensions [`ImageFormat::from_path`] accepts, as error messages and help texts list them.
-pub const IMAGE_EXTENSIONS: &str = ".png, .jpg, .jpeg, .webp";
+pub const WRITABLE_EXTENSIONS: &str = ".png, .jpg, .jpeg, .webp";
+
+/// File extensions (lower case, without the dot) read as images: folders, dataset zips and sources.
+pub const READABLE_EXTENSIONS: &[&str] =
+    &["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"];
+
+/// True when the name ends in one of [`READABLE_EXTENSIONS`] (case-insensitive).
+pub fn is_image_name(name: &str) -> bool {
+    match name.rsplit_once('.') {
+        Some((_, ext)) => READABLE_EXTENSIONS
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(ext)),
+        None => false,
+    }
+}
+
+/// [`is_image_name`] of a path's file name.
+pub fn is_image_path(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(is_image_name)
+}
 
 /// JPEG quality: high enough that a network's fine texture survives.
 pub const JPEG_QUALITY: u8 = 95;
@@ -90,7 +111,7 @@ impl ImageFormat {
             Some("jpg" | "jpeg") => Ok(ImageFormat::Jpeg),
             Some("webp") => Ok(ImageFormat::Webp),
             other => Err(Error::Invalid(format!(
-                "{}: cannot write an image as {} (supported: {IMAGE_EXTENSIONS})",
+                "{}: cannot write an image as {} (supported: {WRITABLE_EXTENSIONS})",
                 path.display(),
                 other
                     .map(|e| format!(".{e}"))
@@ -224,7 +245,7 @@ mod tests {
             let e = ImageFormat::from_path(Path::new(bad))
                 .unwrap_err()
                 .to_string();
-            assert!(e.contains(IMAGE_EXTENSIONS) && e.starts_with(bad), "{e}");
+            assert!(e.contains(WRITABLE_EXTENSIONS) && e.starts_with(bad), "{e}");
         }
     }
 

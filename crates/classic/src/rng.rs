@@ -1,18 +1,14 @@
-//! A small deterministic PRNG (SplitMix64) with the helpers every engine needs. Its output depends only on
-//! the seed and the order of calls, never on the platform.
+//! The engines' generator: the shared SplitMix64 stream with the helpers every engine needs. Its output
+//! depends only on the seed and the order of calls, never on the platform.
 
 use crate::math;
+use bestiary_rng::SplitMix64;
+
+pub use bestiary_rng::mix64;
 
 #[derive(Clone, Debug)]
 pub struct Rng {
-    state: u64,
-}
-
-/// Mixes a 64-bit value (the SplitMix64 finalizer): neighbouring seeds give unrelated streams.
-pub fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    stream: SplitMix64,
 }
 
 /// FNV-1a over a label, used to give each engine / purpose its own stream.
@@ -28,7 +24,7 @@ fn label_hash(label: &str) -> u64 {
 impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng {
-            state: mix64(seed ^ 0x5851_F42D_4C95_7F2D),
+            stream: SplitMix64::from_state(mix64(seed ^ 0x5851_F42D_4C95_7F2D)),
         }
     }
 
@@ -43,13 +39,12 @@ impl Rng {
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        mix64(self.state)
+        self.stream.next_u64()
     }
 
     /// Uniform in [0, 1) with 53 random bits.
     pub fn f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        self.stream.unit()
     }
 
     /// Uniform in [lo, hi).
@@ -83,7 +78,8 @@ impl Rng {
         self.f64() < p
     }
 
-    /// Standard normal deviate (Box-Muller, one value per call).
+    /// Standard normal deviate (Box-Muller, one value per call), through libm so that it is the same on
+    /// every platform (the shared `normal` uses the platform's maths library).
     pub fn normal(&mut self) -> f64 {
         let u1 = 1.0 - self.f64(); // (0, 1]
         let u2 = self.f64();

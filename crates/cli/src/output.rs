@@ -168,6 +168,13 @@ pub fn print_json(v: &serde_json::Value) {
     );
 }
 
+/// The last component of a path as text ("" for none), for JSON fields and sheet captions.
+pub fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// `bestiary draw --palette list | head` must end as quietly as `ls | head`. Rust ignores SIGPIPE, so a
 /// closed stdout would surface as a failed print (a panic); with the default action the process just ends.
 /// The studio keeps Rust's behaviour: a browser closing a connection must not end the server.

@@ -17,16 +17,7 @@ pub use pack::{
 pub use read::{Dataset, MAX_DATASET_BYTES};
 pub use transform::{apply_transform, Transform};
 
-/// File extensions (lower case, without the dot) read as images.
-pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"];
-
-/// True when the name ends in one of [`IMAGE_EXTENSIONS`] (case-insensitive).
-pub fn is_image_name(name: &str) -> bool {
-    match name.rsplit_once('.') {
-        Some((_, ext)) => IMAGE_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext)),
-        None => false,
-    }
-}
+pub use bestiary_canvas::io::{is_image_name, READABLE_EXTENSIONS};
 
 /// Every failure of this crate, each rendered as one line.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! Geometry as the official dataset_tool: center-crop, center-crop-wide, pad (letterbox), stretch; plus patches.
 
 use bestiary_canvas::{Image, Rgba};
+use bestiary_rng::{SplitMix64, GOLDEN_GAMMA};
 
 /// How a source image becomes a `resolution` x `resolution` square.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -280,26 +281,18 @@ pub fn apply_transform(img: &Image, t: Transform, n: u32, background: Rgba) -> I
     }
 }
 
-/// SplitMix64: a tiny, well-mixed, portable generator (patch positions only).
-pub(crate) struct SplitMix(u64);
+/// The shared SplitMix64 stream, for patch positions only.
+pub(crate) struct SplitMix(SplitMix64);
 
 impl SplitMix {
     /// A stream for item `index` under `seed`, independent of processing order.
     pub fn for_item(seed: u64, index: u64) -> Self {
-        let mut s = SplitMix(seed ^ 0x05EE_DDA7_A5E7_0000);
-        let a = s.next();
-        SplitMix(a ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-    }
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        let a = SplitMix64::from_state(seed ^ 0x05EE_DDA7_A5E7_0000).next_u64();
+        SplitMix(SplitMix64::from_state(a ^ index.wrapping_mul(GOLDEN_GAMMA)))
     }
     /// Uniform in 0..bound (bound >= 1); the modulo bias is negligible for image sizes.
     pub fn below(&mut self, bound: u32) -> u32 {
-        (self.next() % bound as u64) as u32
+        (self.0.next_u64() % bound as u64) as u32
     }
 }
 

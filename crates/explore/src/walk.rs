@@ -10,6 +10,7 @@
 //! is testable without a backend; mapping and rendering are the caller's.
 
 use crate::{invalid, Result};
+use bestiary_rng::SplitMix64;
 use std::f64::consts::TAU;
 
 /// The path between (or around) the keyframes.
@@ -263,19 +264,12 @@ pub struct NoiseLoop {
     pub harmonics: Vec<(f64, Vec<f64>, Vec<f64>)>,
 }
 
-/// SplitMix64: a tiny, well-mixed deterministic generator (the noise loop's own, independent of numpy's).
-struct SplitMix(u64);
+/// The shared SplitMix64 stream (the noise loop's own, independent of numpy's).
+struct SplitMix(SplitMix64);
 impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in (0, 1].
+    /// Uniform in (0, 1]: the loop's pinned draw, shifted up by one step from the shared [0, 1).
     fn unit(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+        ((self.0.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
     }
     /// Standard normal (Box-Muller).
     fn gauss(&mut self) -> f64 {
@@ -296,7 +290,9 @@ impl NoiseLoop {
                     .get((k - 1) % seeds.len().max(1))
                     .copied()
                     .unwrap_or(0) as u64;
-                let mut rng = SplitMix(seed ^ ((k as u64) << 40) ^ 0x6e6f_6973_655f_6c70);
+                let mut rng = SplitMix(SplitMix64::from_state(
+                    seed ^ ((k as u64) << 40) ^ 0x6e6f_6973_655f_6c70,
+                ));
                 let a = (0..dim).map(|_| rng.gauss()).collect();
                 let b = (0..dim).map(|_| rng.gauss()).collect();
                 (1.0 / k as f64 / norm, a, b)

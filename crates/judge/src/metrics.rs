@@ -2,6 +2,7 @@
 
 use crate::{JudgeError, Result};
 use bestiary_linalg::{cholesky, matmul, matmul_bt, sqrtm_psd, symmetric_eigenvalues};
+use bestiary_rng::{SplitMix64, GOLDEN_GAMMA};
 
 fn check(a: &[Vec<f32>], b: &[Vec<f32>], min: usize) -> Result<usize> {
     if a.len() < min || b.len() < min {
@@ -169,26 +170,21 @@ impl Default for KidOptions {
     }
 }
 
-/// Small deterministic generator (splitmix64) for subset draws and directions.
-pub(crate) struct Rng(u64);
+/// The shared SplitMix64 stream, for subset draws and directions.
+pub(crate) struct Rng(SplitMix64);
 
 impl Rng {
     pub(crate) fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        Rng(SplitMix64::from_state(seed ^ GOLDEN_GAMMA))
     }
     pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        (self.0.next_u64() % n as u64) as usize
     }
     pub(crate) fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        self.0.unit()
     }
+    /// Box-Muller with the first uniform clamped away from 0 (not flipped, as the shared `normal` does):
+    /// KID's subsets and SWD's directions are pinned to this stream.
     pub(crate) fn normal(&mut self) -> f64 {
         let u1 = self.uniform().max(1e-300);
         let u2 = self.uniform();

@@ -215,15 +215,8 @@ mod tests {
     use crate::products::{matmul, matmul_bt};
 
     fn random_symmetric(n: usize, seed: u64) -> Vec<f64> {
-        let mut s = seed;
-        let mut next = || {
-            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
-        let r: Vec<f64> = (0..n * n).map(|_| next()).collect();
+        let mut rng = bestiary_rng::SplitMix64::from_state(seed);
+        let r: Vec<f64> = (0..n * n).map(|_| rng.unit() - 0.5).collect();
         let mut a = vec![0.0; n * n];
         for i in 0..n {
             for j in 0..n {

@@ -10,7 +10,7 @@ use burn::tensor::{
 };
 
 use crate::cpu;
-use crate::fir::{pad_or_crop, upfirdn2d, Fir};
+use crate::fir::{down_padding, pad_or_crop, up_padding, upfirdn2d, Fir};
 
 /// Plain (grouped) correlation or convolution. `flip_weight = true` is correlation (PyTorch's
 /// `conv2d`); `false` flips the kernel first (true convolution).
@@ -77,24 +77,19 @@ pub fn conv2d_resample<B: Backend>(
 ) -> Tensor<B, 4> {
     assert!(up >= 1 && down >= 1 && groups >= 1);
     let [out_channels, in_per_group, kh, kw] = w.dims();
-    let (fw, fh) = if up > 1 || down > 1 {
-        (f.fw as isize, f.fh as isize)
-    } else {
-        (1, 1)
-    };
     let [mut px0, mut px1, mut py0, mut py1] = padding;
-    let (u, d) = (up as isize, down as isize);
+    let u = up as isize;
+    let mut widen = |p: [isize; 4]| {
+        px0 += p[0];
+        px1 += p[1];
+        py0 += p[2];
+        py1 += p[3];
+    };
     if up > 1 {
-        px0 += (fw + u - 1).div_euclid(2);
-        px1 += (fw - u).div_euclid(2);
-        py0 += (fh + u - 1).div_euclid(2);
-        py1 += (fh - u).div_euclid(2);
+        widen(up_padding(f, up));
     }
     if down > 1 {
-        px0 += (fw - d + 1).div_euclid(2);
-        px1 += (fw - d).div_euclid(2);
-        py0 += (fh - d + 1).div_euclid(2);
-        py1 += (fh - d).div_euclid(2);
+        widen(down_padding(f, down));
     }
 
     // 1x1 kernel with downsampling only: downsample first, then convolve.

@@ -310,31 +310,38 @@ pub(crate) fn upfirdn2d_composed<B: Backend>(
     y.reshape([n, c, oh, ow])
 }
 
-/// `upsample2d`: upsample by `up` with padding chosen so that the output is `up` times larger,
-/// gain `up^2` (so that a constant image keeps its value).
-pub fn upsample2d<B: Backend>(x: Tensor<B, 4>, f: &Fir, up: usize) -> Tensor<B, 4> {
-    let (fw, fh) = (f.fw as isize, f.fh as isize);
-    let u = up as isize;
-    let p = [
+/// Padding `[x0, x1, y0, y1]` with which `upfirdn2d` by `f` upsamples by exactly `up` (the official
+/// upsample2d's). Floored halves, as Python's `//`: a 1-tap filter gives -1 where truncation gives 0.
+pub fn up_padding(f: &Fir, up: usize) -> [isize; 4] {
+    let (fw, fh, u) = (f.fw as isize, f.fh as isize, up as isize);
+    [
         (fw + u - 1).div_euclid(2),
         (fw - u).div_euclid(2),
         (fh + u - 1).div_euclid(2),
         (fh - u).div_euclid(2),
-    ];
-    upfirdn2d(x, f, up, 1, p, false, (up * up) as f64)
+    ]
 }
 
-/// `downsample2d`: filter and keep every `down`-th pixel, output `down` times smaller.
-pub fn downsample2d<B: Backend>(x: Tensor<B, 4>, f: &Fir, down: usize) -> Tensor<B, 4> {
-    let (fw, fh) = (f.fw as isize, f.fh as isize);
-    let d = down as isize;
-    let p = [
+/// Padding `[x0, x1, y0, y1]` with which `upfirdn2d` by `f` downsamples by exactly `down`.
+pub fn down_padding(f: &Fir, down: usize) -> [isize; 4] {
+    let (fw, fh, d) = (f.fw as isize, f.fh as isize, down as isize);
+    [
         (fw - d + 1).div_euclid(2),
         (fw - d).div_euclid(2),
         (fh - d + 1).div_euclid(2),
         (fh - d).div_euclid(2),
-    ];
-    upfirdn2d(x, f, 1, down, p, false, 1.0)
+    ]
+}
+
+/// `upsample2d`: upsample by `up` with padding chosen so that the output is `up` times larger,
+/// gain `up^2` (so that a constant image keeps its value).
+pub fn upsample2d<B: Backend>(x: Tensor<B, 4>, f: &Fir, up: usize) -> Tensor<B, 4> {
+    upfirdn2d(x, f, up, 1, up_padding(f, up), false, (up * up) as f64)
+}
+
+/// `downsample2d`: filter and keep every `down`-th pixel, output `down` times smaller.
+pub fn downsample2d<B: Backend>(x: Tensor<B, 4>, f: &Fir, down: usize) -> Tensor<B, 4> {
+    upfirdn2d(x, f, 1, down, down_padding(f, down), false, 1.0)
 }
 
 /// `filter2d`: filter keeping the image size.

@@ -281,22 +281,17 @@ fn naive_conv2d_resample(
     groups: usize,
     flip_weight: bool,
 ) -> Img {
-    let (fw, fh) = (f.fw as isize, f.fh as isize);
-    let (u, d) = (up as isize, down as isize);
     let [mut px0, mut px1, mut py0, mut py1] = [pad; 4];
-    // Python's // floors (a 1-tap filter gives -1 where truncation would give 0).
-    let half = |v: isize| v.div_euclid(2);
-    if up > 1 {
-        px0 += half(fw + u - 1);
-        px1 += half(fw - u);
-        py0 += half(fh + u - 1);
-        py1 += half(fh - u);
-    }
-    if down > 1 {
-        px0 += half(fw - d + 1);
-        px1 += half(fw - d);
-        py0 += half(fh - d + 1);
-        py1 += half(fh - d);
+    for (on, p) in [
+        (up > 1, crate::fir::up_padding(f, up)),
+        (down > 1, crate::fir::down_padding(f, down)),
+    ] {
+        if on {
+            px0 += p[0];
+            px1 += p[1];
+            py0 += p[2];
+            py1 += p[3];
+        }
     }
     let id = Fir::identity();
     let x = naive_upfirdn2d(

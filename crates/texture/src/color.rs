@@ -183,46 +183,11 @@ fn moments(p: &Planar) -> ([f64; 3], [[f64; 3]; 3]) {
     (m, cov)
 }
 
-/// Orthonormal eigenvectors (rows) of a symmetric 3x3 matrix, by Jacobi rotations.
-fn eigenvectors(mut a: [[f64; 3]; 3]) -> [[f64; 3]; 3] {
-    let mut v = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
-    for _ in 0..50 {
-        let (mut p, mut q, mut big) = (0, 1, 0.0);
-        for i in 0..3 {
-            for j in i + 1..3 {
-                if a[i][j].abs() > big {
-                    (p, q, big) = (i, j, a[i][j].abs());
-                }
-            }
-        }
-        if big < 1e-15 {
-            break;
-        }
-        let theta = 0.5 * (2.0 * a[p][q]).atan2(a[q][q] - a[p][p]);
-        let (c, s) = (theta.cos(), theta.sin());
-        // a <- J^T a J with J the rotation in the (p, q) plane; v <- v J.
-        for k in 0..3 {
-            let (akp, akq) = (a[k][p], a[k][q]);
-            a[k][p] = c * akp - s * akq;
-            a[k][q] = s * akp + c * akq;
-        }
-        for k in 0..3 {
-            let (apk, aqk) = (a[p][k], a[q][k]);
-            a[p][k] = c * apk - s * aqk;
-            a[q][k] = s * apk + c * aqk;
-        }
-        for row in v.iter_mut() {
-            let (vp, vq) = (row[p], row[q]);
-            row[p] = c * vp - s * vq;
-            row[q] = s * vp + c * vq;
-        }
-    }
-    // Columns of v are the eigenvectors; return them as rows.
-    [
-        [v[0][0], v[1][0], v[2][0]],
-        [v[0][1], v[1][1], v[2][1]],
-        [v[0][2], v[1][2], v[2][2]],
-    ]
+/// Orthonormal eigenvectors (rows) of a symmetric 3x3 matrix. Their order and signs do not matter here:
+/// each axis is matched on its own, and a flipped axis flips image and sources alike.
+fn eigenvectors(a: [[f64; 3]; 3]) -> [[f64; 3]; 3] {
+    let e = bestiary_linalg::symmetric_eigen(a.as_flattened(), 3);
+    std::array::from_fn(|i| std::array::from_fn(|c| e.vectors[i][c]))
 }
 
 /// Per-channel histogram matching: every channel of `img` gets the value distribution of the weighted
@@ -314,7 +279,7 @@ mod tests {
     }
 
     #[test]
-    fn jacobi_diagonalises() {
+    fn eigenvectors_diagonalise() {
         let a = [[2.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 1.0]];
         let e = eigenvectors(a);
         for i in 0..3 {

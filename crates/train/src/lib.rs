@@ -14,6 +14,7 @@ pub mod options;
 pub mod rng;
 pub mod run;
 pub mod step;
+pub mod transfer;
 
 pub use data::{ImageSet, MemoryImages};
 pub use options::{AugMode, TrainOptions};

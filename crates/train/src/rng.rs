@@ -2,38 +2,30 @@
 //! any step can be replayed from its index alone and a resumed run draws exactly what an
 //! uninterrupted one would have drawn.
 
-/// A SplitMix64 generator.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
+use bestiary_rng::{mix64 as mix, SplitMix64, GOLDEN_GAMMA};
 
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+/// The shared SplitMix64 stream.
+#[derive(Clone, Debug)]
+pub struct Rng(SplitMix64);
 
 impl Rng {
     /// A stream seeded by `seed`.
     pub fn new(seed: u64) -> Self {
-        Rng(mix(seed ^ 0x6a09_e667_f3bc_c909))
+        Rng(SplitMix64::from_state(mix(seed ^ 0x6a09_e667_f3bc_c909)))
     }
 
     /// The stream for `purpose` at training step `step` of a run seeded by `seed`.
     pub fn derive(seed: u64, step: u64, purpose: u64) -> Self {
-        Rng::new(
-            mix(mix(seed).wrapping_add(step))
-                .wrapping_add(purpose.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
-        )
+        Rng::new(mix(mix(seed).wrapping_add(step)).wrapping_add(purpose.wrapping_mul(GOLDEN_GAMMA)))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        mix(self.0)
+        self.0.next_u64()
     }
 
     /// Uniform in [0, 1).
     pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        self.0.unit()
     }
 
     /// Uniform integer in `0..n` (n > 0).
@@ -43,9 +35,7 @@ impl Rng {
 
     /// A standard normal (Box-Muller).
     pub fn normal(&mut self) -> f64 {
-        let u1 = 1.0 - self.uniform(); // (0, 1]
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        self.0.normal()
     }
 
     /// `n` standard normals as f32.

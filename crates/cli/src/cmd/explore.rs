@@ -2,7 +2,7 @@
 //! algorithms live in bestiary-explore.
 
 use crate::backend::DeviceKind;
-use crate::output::{print_json, progress, Outputs};
+use crate::output::{file_name, print_json, progress, Outputs};
 use crate::seeds::parse_seeds;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
@@ -17,12 +17,6 @@ use burn::tensor::backend::Backend;
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-pub(crate) fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
 
 /// A model file (or a run folder's latest snapshot); one-line errors.
 pub(crate) fn load_model(p: &Path) -> Result<ModelFile> {

@@ -3,6 +3,7 @@
 
 use crate::output::progress;
 use anyhow::{bail, Context, Result};
+use bestiary_canvas::io::{is_image_path, READABLE_EXTENSIONS};
 use bestiary_judge::{feature_cache, Inception, RgbImage};
 use bestiary_stylegan::networks::{generate_seeds, Sampling};
 use bestiary_stylegan::{
@@ -10,8 +11,6 @@ use bestiary_stylegan::{
 };
 use burn::tensor::backend::Backend;
 use std::path::{Path, PathBuf};
-
-pub const IMAGE_EXTS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"];
 
 /// Tag of the feature network in cache entry names.
 const INCEPTION_TAG: &str = "inception-default_1";
@@ -25,11 +24,7 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
             .path();
         if p.is_dir() {
             collect_files(&p, out)?;
-        } else if p
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| IMAGE_EXTS.contains(&e.to_ascii_lowercase().as_str()))
-        {
+        } else if is_image_path(&p) {
             out.push(p);
         }
     }
@@ -64,7 +59,7 @@ impl ImageSet {
             bail!(
                 "{} holds no images ({})",
                 path.display(),
-                IMAGE_EXTS.join(", ")
+                READABLE_EXTENSIONS.join(", ")
             );
         }
         Ok(set)

@@ -1,10 +1,11 @@
 //! `bestiary memorability`: ResMem image memorability scores for image files, folders and dataset zips.
 
-use super::imagesets::{ImageSet, IMAGE_EXTS};
+use super::imagesets::ImageSet;
 use crate::backend::DeviceKind;
 use crate::output::{print_json, progress};
 use crate::with_backend;
 use anyhow::{bail, Result};
+use bestiary_canvas::io::is_image_path;
 use bestiary_judge::resmem::{preprocess_u8, ResMem};
 use bestiary_judge::RgbImage;
 use clap::Args;
@@ -40,12 +41,6 @@ pub struct MemorabilityArgs {
     pub device: DeviceKind,
 }
 
-fn is_image(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTS.contains(&e.to_ascii_lowercase().as_str()))
-}
-
 fn decode_file(path: &Path) -> Result<RgbImage> {
     let img = bestiary_canvas::Image::load(path)?;
     let data = img.to_channels(3)?;
@@ -72,7 +67,7 @@ pub fn load_crops(paths: &[PathBuf]) -> Result<Vec<Item>> {
     };
     let mut out = Vec::new();
     for path in paths {
-        if path.is_file() && is_image(path) {
+        if path.is_file() && is_image_path(path) {
             out.push(Item {
                 label: path.display().to_string(),
                 crop: crop(decode_file(path)),

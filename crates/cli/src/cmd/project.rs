@@ -3,7 +3,7 @@
 
 use crate::backend::DeviceKind;
 use crate::cmd::generate::apply_noise_maps;
-use crate::output::{create_dir, print_json, progress, Outputs};
+use crate::output::{create_dir, file_name, print_json, progress, Outputs};
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
 use bestiary_canvas::{gif_out, png_meta, Image, Metadata};
@@ -281,10 +281,4 @@ fn side_by_side(target: &Image, img: &Image) -> Image {
     out.draw_image(target, 0, 0);
     out.draw_image(img, target.width() as i64, 0);
     out
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }

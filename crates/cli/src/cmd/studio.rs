@@ -1,7 +1,8 @@
 //! `bestiary studio`: wiring only; the server, routes and page live in bestiary-studio.
 
 use crate::backend::DeviceKind;
-use crate::cmd::explore::{file_name, load_model};
+use crate::cmd::explore::load_model;
+use crate::output::file_name;
 use crate::with_backend;
 use anyhow::{anyhow, bail, Result};
 use bestiary_studio::{Studio, StudioConfig};

@@ -2,10 +2,11 @@
 //! Wiring only: the parametrisation, loss and optimiser live in bestiary-texture.
 
 use crate::backend::DeviceKind;
-use crate::output::{create_dir, print_json, progress, Outputs};
+use crate::output::{create_dir, file_name, print_json, progress, Outputs};
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
-use bestiary_canvas::{io::write_image, png_meta, Image, Metadata};
+use bestiary_canvas::io::{is_image_path, write_image};
+use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_texture::rng::Rng;
 use bestiary_texture::synth::Synthesis;
 use bestiary_texture::{synthesize, Event, Layer, Optimizer, Pool, SynthOptions, Targets, Vgg16};
@@ -422,12 +423,6 @@ fn loss_span(s: &Synthesis) -> (f32, f32) {
     (first, last)
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 /// Octaves keeping the coarsest scale at least 64 px, 1..=3.
 fn default_octaves(side: usize) -> usize {
     let mut n = 1;
@@ -461,15 +456,7 @@ fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
         std::fs::read_dir(dir).with_context(|| format!("cannot read folder {}", dir.display()))?;
     let mut files: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                    matches!(
-                        e.to_ascii_lowercase().as_str(),
-                        "png" | "jpg" | "jpeg" | "webp" | "gif" | "bmp" | "tif" | "tiff"
-                    )
-                })
-        })
+        .filter(|p| p.is_file() && is_image_path(p))
         .collect();
     files.sort();
     if files.is_empty() {

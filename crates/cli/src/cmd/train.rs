@@ -5,15 +5,13 @@ use crate::output::print_json;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
 use bestiary_dataset::Dataset;
-use bestiary_stylegan::networks::load_generator_named;
-use bestiary_stylegan::{load_discriminator, ModelFile};
+use bestiary_stylegan::ModelFile;
 use bestiary_train::checkpoint::STATE_FILE;
 use bestiary_train::folder;
 use bestiary_train::options::{FixedByRun, ResumeOptions};
 use bestiary_train::run::Event;
+use bestiary_train::transfer::{fit_mbstd_group, Pretrained};
 use bestiary_train::{AugMode, ImageSet, TrainOptions, Trainer};
-use burn::backend::Autodiff;
-use burn::module::AutodiffModule;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -120,13 +118,6 @@ enum Start {
     Continue(PathBuf),
     /// Initialise from a model file (transfer learning).
     Transfer(PathBuf),
-}
-
-fn largest_divisor_at_most(n: usize, cap: usize) -> usize {
-    (1..=cap.min(n).max(1))
-        .rev()
-        .find(|g| n.is_multiple_of(*g))
-        .unwrap_or(1)
 }
 
 pub fn run(a: &TrainArgs) -> Result<()> {
@@ -321,30 +312,17 @@ fn train<B: burn::tensor::backend::Backend>(
             let (mut g_cfg, mut d_cfg) = (preset.g.clone(), preset.d.clone());
             let mut transfer = None;
             if let Start::Transfer(path) = &other {
-                let model = ModelFile::load(path)?;
-                let gkey = if model.networks.contains_key("G") {
-                    "G"
-                } else {
-                    "G_ema"
-                };
-                let (_, gc) = load_generator_named::<B>(&model, gkey, dev)?;
-                if gc.img_resolution != res || gc.img_channels != ch || gc.c_dim != c_dim {
-                    bail!(
-                        "{} makes {}x{} images with {} channels and {} labels, the dataset has {res}x{res}, {ch} channels and {c_dim} labels",
-                        path.display(), gc.img_resolution, gc.img_resolution, gc.img_channels, gc.c_dim
-                    );
-                }
-                g_cfg = gc;
-                if model.networks.contains_key("D") {
-                    let (_, dc) = load_discriminator::<B>(&model, dev)?;
-                    d_cfg = dc;
-                } else {
-                    eprintln!(
+                let p = Pretrained::read::<B>(ModelFile::load(path)?, res, ch, c_dim, dev)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                g_cfg = p.g_cfg.clone();
+                match &p.d_cfg {
+                    Some(dc) => d_cfg = dc.clone(),
+                    None => eprintln!(
                         "note: {} has no discriminator; D starts from scratch",
                         path.display()
-                    );
+                    ),
                 }
-                transfer = Some((model, gkey));
+                transfer = Some(p);
             }
             if transfer.is_none() {
                 if let Some(c) = a.cbase {
@@ -364,11 +342,7 @@ fn train<B: burn::tensor::backend::Backend>(
             if let Some(b) = a.batch {
                 opts.batch = b;
             }
-            let group = d_cfg.epilogue_kwargs.mbstd_group_size.unwrap_or(1);
-            if d_cfg.epilogue_kwargs.mbstd_group_size.is_some() {
-                d_cfg.epilogue_kwargs.mbstd_group_size =
-                    Some(largest_divisor_at_most(opts.batch, group));
-            }
+            fit_mbstd_group(&mut d_cfg, opts.batch);
             if let Some(g) = a.gamma {
                 opts.r1_gamma = g;
             }
@@ -389,26 +363,16 @@ fn train<B: burn::tensor::backend::Backend>(
             if let Some(k) = a.kimg {
                 opts.total_kimg = k;
             }
-            opts.tick_kimg = a.tick.unwrap_or(1.0);
-            opts.snap_ticks = a.snap.unwrap_or(5);
+            if let Some(t) = a.tick {
+                opts.tick_kimg = t;
+            }
+            if let Some(s) = a.snap {
+                opts.snap_ticks = s;
+            }
             opts.validate().map_err(anyhow::Error::msg)?;
-            let mut t = Trainer::<B>::new(g_cfg, d_cfg.clone(), opts, dev);
-            if let Some((model, gkey)) = transfer {
-                let (g, _) = load_generator_named::<Autodiff<B>>(&model, gkey, dev)?;
-                t.g = g;
-                t.g_ema = match load_generator_named::<B>(&model, "G_ema", dev) {
-                    Ok((g, _)) => g,
-                    Err(_) => t.g.valid(),
-                };
-                if model.networks.contains_key("D") {
-                    // Rebuilt with this run's config so that --freezed takes effect.
-                    let net = model.network("D")?;
-                    let map = bestiary_stylegan::weight_map(&net.tensors);
-                    t.d = bestiary_stylegan::Discriminator::<Autodiff<B>>::from_weights(
-                        &d_cfg, &map, dev,
-                    )
-                    .map_err(|e| anyhow::anyhow!("D: {e}"))?;
-                }
+            let mut t = Trainer::<B>::new(g_cfg, d_cfg, opts, dev);
+            if let Some(p) = transfer {
+                p.load_into(&mut t, dev)?;
             }
             (t, data, data_path)
         }

@@ -1,8 +1,9 @@
 //! `video`: a latent walk through keyframe seeds (or a loop around them), rendered and written as GIF,
 //! WebP, MP4 or PNG frames. Wiring only: the walk lives in bestiary-explore, the encoders in bestiary-media.
 
-use super::explore::{check_trunc, class_json, class_of, file_name, load_model, opts};
+use super::explore::{check_trunc, class_json, class_of, load_model, opts};
 use crate::backend::DeviceKind;
+use crate::output::file_name;
 use crate::output::{create_dir, print_json, progress, Outputs};
 use crate::seeds::parse_seeds;
 use crate::with_backend;
