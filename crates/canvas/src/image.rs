@@ -209,6 +209,24 @@ impl Image {
             }
         }
     }
+    /// The centred square of side min(width, height), made opaque (alpha dropped, as PIL's
+    /// convert("RGB")): how a photo of any shape becomes a network's square target.
+    pub fn centre_square_opaque(&self) -> Image {
+        let (w, h) = (self.width, self.height);
+        let s = w.min(h);
+        let (x0, y0) = ((w - s) / 2, (h - s) / 2);
+        let mut data = Vec::with_capacity((s * s * 4) as usize);
+        for y in y0..y0 + s {
+            let row = &self.data[((y * w + x0) * 4) as usize..((y * w + x0 + s) * 4) as usize];
+            data.extend(row.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2], 255]));
+        }
+        Image {
+            width: s,
+            height: s,
+            data,
+        }
+    }
+
     /// Resampled copy (a good filter: Lanczos3 / CatmullRom via the `image` crate).
     /// Filtering happens on premultiplied alpha so transparent pixels do not bleed dark fringes.
     pub fn resized(&self, width: u32, height: u32) -> Image {
@@ -469,6 +487,23 @@ mod tests {
             }
         }
         !c
+    }
+
+    #[test]
+    fn centre_square_keeps_the_middle_and_drops_alpha() {
+        // 4x2: columns 0..4 with value 10 * x, half transparent; the square is columns 1 and 2.
+        let mut data = Vec::new();
+        for _y in 0..2 {
+            for x in 0..4u8 {
+                data.extend([10 * x, 0, 0, 128]);
+            }
+        }
+        let sq = Image::from_raw(4, 2, data).unwrap().centre_square_opaque();
+        assert_eq!((sq.width(), sq.height()), (2, 2));
+        assert_eq!(
+            sq.as_raw(),
+            &[10, 0, 0, 255, 20, 0, 0, 255, 10, 0, 0, 255, 20, 0, 0, 255]
+        );
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 pub mod color;
 pub mod font;
-pub mod gif_out;
 pub mod image;
 pub mod io;
 pub mod palette;

@@ -4,7 +4,7 @@
 //! an edit amount.
 
 use crate::{invalid, Result};
-use bestiary_stylegan::networks::{labels, z_for_seeds};
+use bestiary_stylegan::sampling::{labels, z_for_seeds};
 use bestiary_stylegan::Generator;
 use burn::tensor::backend::Backend;
 

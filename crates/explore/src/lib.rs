@@ -8,12 +8,14 @@
 
 pub mod blend;
 pub mod classes;
+pub mod directions_file;
 pub mod ganspace;
 pub mod layers;
 pub mod local_edit;
 pub mod mix;
 pub mod project;
 pub mod sefa;
+pub mod w_file;
 pub mod walk;
 
 pub use blend::blend_models;
@@ -25,10 +27,10 @@ pub use local_edit::{
 };
 pub use mix::{
     chimera_ws, mix_ws, render_ws, seed_ws, seed_ws_of_class, style_mixing_grid,
-    style_mixing_grid_of_class, tile_grid, MixGrid,
+    style_mixing_grid_of_class, tile_grid, walk_ws, MixGrid,
 };
 pub use project::{project, ProjectOptions, Projection, Space};
-pub use sefa::{apply_direction, projection_sigma, sefa_directions};
+pub use sefa::{apply_direction, projection_sigma, seed_sigma, sefa_directions};
 pub use walk::{
     catmull_rom, circle_at, eased_positions, lerp, loop_angles, slerp, spline_at, trunc_schedule,
     walk, walk_positions, Easing, Interp, NoiseLoop, WalkSpace, WalkSpec,

@@ -19,7 +19,7 @@
 //! of width `2 * feather` pixels centred on the mask's edge, from Euclidean distances to the edge.
 
 use crate::{invalid, Result};
-use bestiary_stylegan::networks::split_images;
+use bestiary_stylegan::sampling::split_images;
 use bestiary_stylegan::synthesis::BlockPoint;
 use bestiary_stylegan::{Generator, SynthesisNetwork, SynthesisOptions};
 use burn::tensor::{backend::Backend, Tensor, TensorData};

@@ -1,7 +1,8 @@
 //! Style mixing (the official style-mixing grid) and chimeras (coarse/middle/fine from three seeds).
 
 use crate::{invalid, Result};
-use bestiary_stylegan::networks::{labels, split_images, z_for_seeds};
+use bestiary_stylegan::sampling::{labels, split_images, z_for_seeds};
+use bestiary_stylegan::seed::z_from_seed;
 use bestiary_stylegan::{Generator, SynthesisOptions};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
@@ -29,14 +30,76 @@ pub fn seed_ws_of_class<B: Backend>(
     }
     let c = labels::<B>(g.c_dim, class, seeds.len(), device)?;
     let z = z_for_seeds::<B>(seeds, g.z_dim, device);
-    let ws = g.mapping(z, c, psi, None);
-    let v = ws
-        .into_data()
+    let per = g.num_ws() * g.w_dim;
+    Ok(host(g.mapping(z, c, psi, None))?
+        .chunks(per)
+        .map(<[f32]>::to_vec)
+        .collect())
+}
+
+/// A tensor's values on the host.
+fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f32>> {
+    t.into_data()
         .convert::<f32>()
         .to_vec::<f32>()
-        .map_err(|e| crate::ExploreError::Invalid(format!("{e:?}")))?;
+        .map_err(|e| crate::ExploreError::Invalid(format!("{e:?}")))
+}
+
+/// The untruncated W (`[num_ws * w_dim]`) of every frame of a walk through the keyframes `seeds` (of
+/// `class` for a conditional network): in W the seeds' W are interpolated (a slerp turning about W's
+/// mean); in Z the seeds' z are (or a noise loop drawn from them), each frame then mapped.
+pub fn walk_ws<B: Backend>(
+    g: &Generator<B>,
+    seeds: &[u32],
+    spec: &crate::WalkSpec,
+    space: crate::WalkSpace,
+    class: Option<usize>,
+    device: &B::Device,
+) -> Result<Vec<Vec<f32>>> {
+    use crate::{Interp, WalkSpace};
     let per = g.num_ws() * g.w_dim;
-    Ok(v.chunks(per).map(<[f32]>::to_vec).collect())
+    match space {
+        WalkSpace::W => {
+            let keys = seed_ws_of_class(g, seeds, class, 1.0, device)?;
+            // The mean of W tiled over the ws: slerp's centre in W.
+            let origin =
+                match (spec.interp, g.mapping.w_avg()) {
+                    (Interp::Slerp, Some(avg)) => Some(host(avg)?.repeat(g.num_ws())),
+                    (Interp::Slerp, None) => return invalid(
+                        "this network stores no W average, so it cannot slerp in W (use --space z)",
+                    ),
+                    _ => None,
+                };
+            crate::walk(&keys, spec, origin.as_deref())
+        }
+        WalkSpace::Z => {
+            let zs = if spec.interp == Interp::Noise {
+                let nl = crate::NoiseLoop::new(seeds, g.z_dim);
+                crate::loop_angles(spec.frames)
+                    .into_iter()
+                    .map(|t| nl.at(t))
+                    .collect()
+            } else {
+                let keys: Vec<Vec<f32>> = seeds.iter().map(|&s| z_from_seed(s, g.z_dim)).collect();
+                crate::walk(&keys, spec, None)?
+            };
+            let mut out = Vec::with_capacity(zs.len());
+            for chunk in zs.chunks(64) {
+                let flat: Vec<f32> = chunk.iter().flatten().copied().collect();
+                let z = Tensor::<B, 2>::from_data(
+                    TensorData::new(flat, [chunk.len(), g.z_dim]),
+                    device,
+                );
+                let c = labels::<B>(g.c_dim, class, chunk.len(), device)?;
+                out.extend(
+                    host(g.mapping(z, c, 1.0, None))?
+                        .chunks(per)
+                        .map(<[f32]>::to_vec),
+                );
+            }
+            Ok(out)
+        }
+    }
 }
 
 /// `row` with the W vectors at `styles` replaced by those of `col` (the official mixing rule).

@@ -110,3 +110,21 @@ pub fn projection_sigma(samples: &[&[f32]], directions: &[Vec<f32>]) -> Vec<f32>
         })
         .collect()
 }
+
+/// Seeds whose W measure σ: enough for a stable spread, few enough to be quick on a CPU.
+pub const SIGMA_SEEDS: u32 = 1000;
+
+/// σ of each direction for a generator: the spread along it of the W of seeds 0..[`SIGMA_SEEDS`] (of
+/// `class` for a conditional network), untruncated. The first w of each seed stands for all of them
+/// (untruncated ws are the same at every layer).
+pub fn seed_sigma<B: burn::tensor::backend::Backend>(
+    g: &bestiary_stylegan::Generator<B>,
+    directions: &[Vec<f32>],
+    class: Option<usize>,
+    device: &B::Device,
+) -> Result<Vec<f32>> {
+    let seeds: Vec<u32> = (0..SIGMA_SEEDS).collect();
+    let ws = crate::mix::seed_ws_of_class(g, &seeds, class, 1.0, device)?;
+    let firsts: Vec<&[f32]> = ws.iter().map(|w| &w[..g.w_dim]).collect();
+    Ok(projection_sigma(&firsts, directions))
+}

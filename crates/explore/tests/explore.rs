@@ -1,7 +1,7 @@
 //! Exploring tools against the small official-layout fixture network (16x16, num_ws 6).
 
 use bestiary_explore::*;
-use bestiary_stylegan::networks::{generate_seeds, Sampling};
+use bestiary_stylegan::sampling::{generate_seeds, Sampling};
 use bestiary_stylegan::{load_generator, Generator, ModelFile, NoiseMode, SynthesisOptions};
 use burn::backend::Flex;
 use std::path::Path;

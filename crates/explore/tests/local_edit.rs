@@ -2,7 +2,7 @@
 //! result is `generate`'s image (same seed, const noise) to within 2/255, for every blend layer.
 
 use bestiary_explore::*;
-use bestiary_stylegan::networks::{generate_seeds, labels, z_for_seeds, Sampling};
+use bestiary_stylegan::sampling::{generate_seeds, labels, z_for_seeds, Sampling};
 use bestiary_stylegan::{
     load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions,
 };
@@ -361,7 +361,7 @@ fn blending_at_fewer_points_leaks_outside_the_mask() {
             x = Some(nx);
             img = nimg;
         }
-        bestiary_stylegan::networks::split_images(img.unwrap()).remove(1)
+        bestiary_stylegan::sampling::split_images(img.unwrap()).remove(1)
     };
     let last = g.synthesis.blocks.len() - 1;
     let once = run(&|bi, p| bi == 0 && p != BlockPoint::Img);

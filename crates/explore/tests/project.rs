@@ -5,7 +5,7 @@ use bestiary_explore::project::{
     learning_rate, lpips_bytes, noise_regularization, noise_slots, w_noise_scale, Event,
 };
 use bestiary_explore::{project, ProjectOptions, Projection, Space};
-use bestiary_stylegan::networks::{generate_seeds, Sampling};
+use bestiary_stylegan::sampling::{generate_seeds, Sampling};
 use bestiary_stylegan::{load_generator, Generator, ModelFile, NoiseMode, SynthesisOptions};
 use bestiary_texture::Vgg16;
 use burn::backend::{Autodiff, Flex};

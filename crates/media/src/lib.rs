@@ -12,11 +12,12 @@
 //!   repeating the edge pixels ([`VideoInfo::padded`]). Transparency is flattened onto black.
 //! - A folder (a path ending in `/`, or an existing directory): `frame_00000.png`, `frame_00001.png`, ...
 
+pub mod gif_out;
 pub mod h264;
 pub mod mp4;
 pub mod webp;
 
-use bestiary_canvas::{gif_out, png_meta, Image};
+use bestiary_canvas::{png_meta, Image};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 

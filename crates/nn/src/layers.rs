@@ -145,23 +145,60 @@ pub struct Conv2dLayer<B: Backend> {
     pub act_gain: f64,
 }
 
+/// Arguments of [`Conv2dLayer::new`]: the official Conv2dLayer's keyword arguments, with its defaults
+/// from [`Conv2dArgs::new`] (bias, linear, no resampling, the [1, 3, 3, 1] filter, no clamp, trainable).
+#[derive(Debug, Clone)]
+pub struct Conv2dArgs {
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub kernel_size: usize,
+    pub bias: bool,
+    pub activation: Activation,
+    /// Upsampling factor.
+    pub up: usize,
+    /// Downsampling factor.
+    pub down: usize,
+    pub resample_filter: Fir,
+    /// Clamp of the output (None: no clamp).
+    pub conv_clamp: Option<f64>,
+    /// False: the weights are buffers (Freeze-D).
+    pub trainable: bool,
+}
+
+impl Conv2dArgs {
+    /// A `kernel_size` convolution from `in_channels` to `out_channels` with the official defaults.
+    pub fn new(in_channels: usize, out_channels: usize, kernel_size: usize) -> Self {
+        Conv2dArgs {
+            in_channels,
+            out_channels,
+            kernel_size,
+            bias: true,
+            activation: Activation::Linear,
+            up: 1,
+            down: 1,
+            resample_filter: Fir::default_stylegan(),
+            conv_clamp: None,
+            trainable: true,
+        }
+    }
+}
+
 impl<B: Backend> Conv2dLayer<B> {
     /// Official initialisation: `weight ~ N(0,1)`, `bias = 0`. `trainable = false` makes the
     /// weights buffers (Freeze-D).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        in_channels: usize,
-        out_channels: usize,
-        kernel_size: usize,
-        bias: bool,
-        activation: Activation,
-        up: usize,
-        down: usize,
-        resample_filter: Fir,
-        conv_clamp: Option<f64>,
-        trainable: bool,
-        device: &B::Device,
-    ) -> Self {
+    pub fn new(args: Conv2dArgs, device: &B::Device) -> Self {
+        let Conv2dArgs {
+            in_channels,
+            out_channels,
+            kernel_size,
+            bias,
+            activation,
+            up,
+            down,
+            resample_filter,
+            conv_clamp,
+            trainable,
+        } = args;
         let w = host_rng::normal::<B, 4>(
             [out_channels, in_channels, kernel_size, kernel_size],
             device,
@@ -241,7 +278,7 @@ pub enum ModConv {
     /// Scale activations by the styles, run one shared convolution for the whole batch, scale
     /// by the demodulation coefficients (the official "not fused" path; fastest on CPU).
     #[default]
-    PerSample,
+    ScaleActivations,
     /// Build per-sample weights and run one grouped convolution (the official "fused" path).
     Fused,
 }
@@ -292,7 +329,7 @@ pub fn modulated_conv2d<B: Backend>(
     let p = args.padding;
     let pad = [p, p, p, p];
     match args.mode {
-        ModConv::PerSample => {
+        ModConv::ScaleActivations => {
             let x = crate::cpu::scale_channels(x, styles.clone());
             let mut x = conv2d_resample(
                 x,

@@ -32,8 +32,8 @@ pub use broadcast::{add_channel_bias, add_pixel_noise};
 pub use conv::conv2d_resample;
 pub use fir::{downsample2d, filter2d, upfirdn2d, upsample2d, Fir};
 pub use layers::{
-    minibatch_std, modulated_conv2d, normalize_2nd_moment, Conv2dLayer, FullyConnectedLayer,
-    ModConv, ModConvArgs,
+    minibatch_std, modulated_conv2d, normalize_2nd_moment, Conv2dArgs, Conv2dLayer,
+    FullyConnectedLayer, ModConv, ModConvArgs,
 };
 pub use state::{buffer, export_tensor, join, param, StateError, StateReader, WeightMap};
 

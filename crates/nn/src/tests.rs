@@ -430,7 +430,7 @@ fn modulated_conv_fused_and_per_sample_agree_with_reference() {
             w.clone(),
             s.clone(),
             Some(noise.clone()),
-            mk(ModConv::PerSample),
+            mk(ModConv::ScaleActivations),
         );
         let b = modulated_conv2d(
             x.clone(),
@@ -1195,7 +1195,7 @@ mod second_order {
             [1, 2, 3, 3],
             [4, 3, 3, 3],
         );
-        for mode in [ModConv::PerSample, ModConv::Fused] {
+        for mode in [ModConv::ScaleActivations, ModConv::Fused] {
             for up in [1, 2] {
                 let ff = f.clone();
                 let mc = move |x: Tensor<O, 4>, w: Tensor<O, 4>| {

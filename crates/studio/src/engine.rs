@@ -4,7 +4,7 @@
 use crate::StudioError;
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_explore as ex;
-use bestiary_stylegan::networks::{generate_seeds, Sampling};
+use bestiary_stylegan::sampling::{generate_seeds, Sampling};
 use bestiary_stylegan::{
     load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions,
 };
@@ -108,11 +108,8 @@ impl<B: Backend> Engine<B> {
         let mut directions = Vec::new();
         let (_, sefa) =
             ex::sefa_directions(model.generator().map_err(flat)?, None, k).map_err(flat)?;
-        let seeds: Vec<u32> = (0..1000).collect();
         let index = class.as_ref().map(|c| c.index);
-        let sample_ws = ex::seed_ws_of_class(&g, &seeds, index, 1.0, &dev).map_err(flat)?;
-        let firsts: Vec<&[f32]> = sample_ws.iter().map(|w| &w[..g.w_dim]).collect();
-        let sigma = ex::projection_sigma(&firsts, &sefa);
+        let sigma = ex::seed_sigma(&g, &sefa, index, &dev).map_err(flat)?;
         directions.push(DirectionSet {
             method: "sefa",
             dirs: sefa,
@@ -301,7 +298,7 @@ impl<B: Backend> Engine<B> {
         }
         match format {
             "gif" => Ok((
-                bestiary_canvas::gif_out::encode_gif(&images, bestiary_media::gif_delay_cs(fps))
+                bestiary_media::gif_out::encode_gif(&images, bestiary_media::gif_delay_cs(fps))
                     .map_err(flat)?,
                 "image/gif",
             )),

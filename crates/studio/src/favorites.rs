@@ -1,10 +1,11 @@
-//! Favourites on disk: `fav-NNNN.png` (with bestiary metadata) and `fav-NNNN.safetensors` (tensor `w`,
-//! `[num_ws, w_dim]` f32, what `bestiary generate --projected-w` reads). Names are made here, never taken
-//! from a request: a request can only name a favourite by a string that [`valid_name`] accepts, which
-//! cannot hold a separator, a dot or an encoded character, so nothing outside the folder is reachable.
+//! Favourites on disk: `fav-NNNN.png` (with bestiary metadata) and `fav-NNNN.safetensors`, a W file
+//! (`bestiary_explore::w_file`, what `bestiary generate --projected-w` reads). Names are made here, never
+//! taken from a request: a request can only name a favourite by a string that [`valid_name`] accepts,
+//! which cannot hold a separator, a dot or an encoded character, so nothing outside the folder is
+//! reachable.
 
 use crate::StudioError;
-use bestiary_weights::{safetensors_io, DType, TensorData};
+use bestiary_explore::w_file::WFile;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -82,16 +83,9 @@ impl Favorites {
     ) -> Result<String, StudioError> {
         let name = self.next_name();
         let st = self.dir.join(format!("{name}.safetensors"));
-        let tensors = BTreeMap::from([(
-            "w".to_string(),
-            TensorData {
-                shape: vec![num_ws, w_dim],
-                dtype: DType::F32,
-                data: w.to_vec(),
-            },
-        )]);
         let metadata = BTreeMap::from([("bestiary".to_string(), meta.to_string())]);
-        let bytes = safetensors_io::write(&tensors, &metadata, DType::F32)
+        let bytes = WFile::single(w, num_ws, w_dim)
+            .to_bytes(&metadata)
             .map_err(|e| io_err("encode", &st, e))?;
         bestiary_canvas::io::write_atomic(&st, &bytes).map_err(|e| io_err("write", &st, e))?;
         let png_path = self.dir.join(format!("{name}.png"));
@@ -115,10 +109,10 @@ impl Favorites {
 
     /// The W vector of a favourite, checked against the network's shape.
     pub fn read_w(&self, name: &str, num_ws: usize, w_dim: usize) -> Option<Vec<f32>> {
-        let bytes = self.read(name, "safetensors")?;
-        let (mut m, _) = safetensors_io::read(&bytes).ok()?;
-        let w = m.remove("w")?;
-        (w.shape == [num_ws, w_dim] && w.data.len() == num_ws * w_dim).then_some(w.data)
+        let file = WFile::from_bytes(&self.read(name, "safetensors")?).ok()?;
+        (file.count() == 1)
+            .then(|| file.ws(num_ws, w_dim).ok())
+            .flatten()
     }
 }
 

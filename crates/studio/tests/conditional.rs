@@ -4,7 +4,7 @@
 
 use bestiary_canvas::png_meta;
 use bestiary_studio::{Studio, StudioConfig};
-use bestiary_stylegan::networks::{generate_seeds, Sampling};
+use bestiary_stylegan::sampling::{generate_seeds, Sampling};
 use bestiary_stylegan::{load_generator, ModelFile, NoiseMode, SynthesisOptions};
 use bestiary_weights::Network;
 use burn::backend::Flex;

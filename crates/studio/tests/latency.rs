@@ -5,7 +5,8 @@
 
 use bestiary_studio::engine::Engine;
 use bestiary_studio::{Studio, StudioConfig};
-use bestiary_stylegan::{preset, Generator, ModelFile, NoiseMode};
+use bestiary_stylegan::{Generator, ModelFile, NoiseMode};
+use bestiary_train::preset;
 use bestiary_weights::{DType, Network, TensorData};
 use burn::backend::Flex;
 use std::collections::BTreeMap;

@@ -2,7 +2,7 @@
 
 use bestiary_canvas::png_meta;
 use bestiary_studio::{b64, Studio, StudioConfig};
-use bestiary_stylegan::networks::{generate_seeds, Sampling};
+use bestiary_stylegan::sampling::{generate_seeds, Sampling};
 use bestiary_stylegan::{load_generator, ModelFile, NoiseMode, SynthesisOptions};
 use burn::backend::Flex;
 use serde_json::{json, Value};

@@ -2,8 +2,8 @@
 
 use bestiary_nn::layers::export_filter;
 use bestiary_nn::{
-    downsample2d, join, minibatch_std, Activation, Conv2dLayer, Fir, FullyConnectedLayer,
-    StateError, StateReader, WeightMap,
+    downsample2d, join, minibatch_std, Activation, Conv2dArgs, Conv2dLayer, Fir,
+    FullyConnectedLayer, StateError, StateReader, WeightMap,
 };
 use burn::module::Module;
 use burn::tensor::{backend::Backend, Tensor};
@@ -57,61 +57,48 @@ impl<B: Backend> DiscriminatorBlock<B> {
         let fromrgb = (in_channels == 0 || arch == Architecture::Skip).then(|| {
             let t = next_trainable();
             Conv2dLayer::new(
-                cfg.img_channels,
-                tmp_channels,
-                1,
-                true,
-                bk.activation,
-                1,
-                1,
-                Fir::default_stylegan(),
-                clamp,
-                t,
+                Conv2dArgs {
+                    activation: bk.activation,
+                    conv_clamp: clamp,
+                    trainable: t,
+                    ..Conv2dArgs::new(cfg.img_channels, tmp_channels, 1)
+                },
                 device,
             )
         });
         let t = next_trainable();
         // As in the official code, fromrgb and conv0 keep the default filter (unused: no resampling).
         let conv0 = Conv2dLayer::new(
-            tmp_channels,
-            tmp_channels,
-            3,
-            true,
-            bk.activation,
-            1,
-            1,
-            Fir::default_stylegan(),
-            clamp,
-            t,
+            Conv2dArgs {
+                activation: bk.activation,
+                conv_clamp: clamp,
+                trainable: t,
+                ..Conv2dArgs::new(tmp_channels, tmp_channels, 3)
+            },
             device,
         );
         let t = next_trainable();
         let conv1 = Conv2dLayer::new(
-            tmp_channels,
-            out_channels,
-            3,
-            true,
-            bk.activation,
-            1,
-            2,
-            f.clone(),
-            clamp,
-            t,
+            Conv2dArgs {
+                activation: bk.activation,
+                down: 2,
+                resample_filter: f.clone(),
+                conv_clamp: clamp,
+                trainable: t,
+                ..Conv2dArgs::new(tmp_channels, out_channels, 3)
+            },
             device,
         );
         let skip = (arch == Architecture::Resnet).then(|| {
             let t = next_trainable();
             Conv2dLayer::new(
-                tmp_channels,
-                out_channels,
-                1,
-                false,
-                Activation::Linear,
-                1,
-                2,
-                f.clone(),
-                None,
-                t,
+                Conv2dArgs {
+                    bias: false,
+                    down: 2,
+                    resample_filter: f.clone(),
+                    trainable: t,
+                    ..Conv2dArgs::new(tmp_channels, out_channels, 1)
+                },
                 device,
             )
         });
@@ -133,6 +120,20 @@ impl<B: Backend> DiscriminatorBlock<B> {
         x: Option<Tensor<B, 4>>,
         img: Option<Tensor<B, 4>>,
     ) -> (Tensor<B, 4>, Option<Tensor<B, 4>>) {
+        // networks.py's assert_shape calls, on what the block can know.
+        let r = self.resolution;
+        if let Some(x) = &x {
+            let [_, c, h, w] = x.dims();
+            assert_eq!(
+                [c, h, w],
+                [self.in_channels, r, r],
+                "discriminator block {r}: x shape"
+            );
+        }
+        if let Some(img) = &img {
+            let [_, _, h, w] = img.dims();
+            assert_eq!([h, w], [r, r], "discriminator block {r}: img shape");
+        }
         let mut x = x;
         let mut img = img;
         if let Some(fromrgb) = &self.fromrgb {
@@ -232,30 +233,19 @@ impl<B: Backend> DiscriminatorEpilogue<B> {
         let res = 4;
         let fromrgb = (cfg.architecture == Architecture::Skip).then(|| {
             Conv2dLayer::new(
-                cfg.img_channels,
-                in_channels,
-                1,
-                true,
-                e.activation,
-                1,
-                1,
-                Fir::default_stylegan(),
-                None,
-                true,
+                Conv2dArgs {
+                    activation: e.activation,
+                    ..Conv2dArgs::new(cfg.img_channels, in_channels, 1)
+                },
                 device,
             )
         });
         let conv = Conv2dLayer::new(
-            in_channels + e.mbstd_num_channels,
-            in_channels,
-            3,
-            true,
-            e.activation,
-            1,
-            1,
-            Fir::default_stylegan(),
-            cfg.conv_clamp,
-            true,
+            Conv2dArgs {
+                activation: e.activation,
+                conv_clamp: cfg.conv_clamp,
+                ..Conv2dArgs::new(in_channels + e.mbstd_num_channels, in_channels, 3)
+            },
             device,
         );
         let fc = FullyConnectedLayer::new(

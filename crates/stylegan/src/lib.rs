@@ -6,9 +6,10 @@ pub mod bench;
 pub mod config;
 pub mod discriminator;
 pub mod generator;
+pub mod loading;
 pub mod mapping;
 pub mod model_file;
-pub mod networks;
+pub mod sampling;
 pub mod seed;
 pub mod snapshot;
 pub mod state;
@@ -16,13 +17,13 @@ pub mod synthesis;
 
 pub use bestiary_nn::{host_rng, ModConv};
 pub use config::{
-    preset, Architecture, ConfigError, DiscriminatorBlockConfig, DiscriminatorConfig,
-    EpilogueConfig, GeneratorConfig, MappingConfig, Preset, SynthesisConfig, PRESETS,
+    Architecture, ConfigError, DiscriminatorBlockConfig, DiscriminatorConfig, EpilogueConfig,
+    GeneratorConfig, MappingConfig, SynthesisConfig,
 };
 pub use discriminator::Discriminator;
 pub use generator::{to_uint8_nhwc, Generator};
+pub use loading::{load_discriminator, load_generator, load_generator_named, weight_map};
 pub use mapping::MappingNetwork;
 pub use model_file::{resolve_model_path, ModelError, ModelFile};
-pub use networks::{load_discriminator, load_generator, weight_map};
 pub use state::{select_network, StateError, WeightMap};
 pub use synthesis::{NoiseMode, SynthesisNetwork, SynthesisOptions};

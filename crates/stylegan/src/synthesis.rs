@@ -3,8 +3,8 @@
 use bestiary_nn::layers::export_filter;
 use bestiary_nn::{
     bias_act, buffer, export_tensor, host_rng, join, modulated_conv2d, param, upsample2d,
-    Activation, Conv2dLayer, Fir, FullyConnectedLayer, ModConv, ModConvArgs, StateError,
-    StateReader, WeightMap,
+    Activation, Conv2dArgs, Conv2dLayer, Fir, FullyConnectedLayer, ModConv, ModConvArgs,
+    StateError, StateReader, WeightMap,
 };
 use burn::module::{Module, Param};
 use burn::tensor::{backend::Backend, Tensor};
@@ -75,22 +75,38 @@ pub struct SynthesisLayer<B: Backend> {
     pub padding: usize,
 }
 
+/// Arguments of [`SynthesisLayer::new`] (the official SynthesisLayer's).
+#[derive(Debug, Clone)]
+pub struct SynthesisLayerArgs {
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub w_dim: usize,
+    /// Output resolution.
+    pub resolution: usize,
+    pub kernel_size: usize,
+    /// Upsampling factor (1 or 2).
+    pub up: usize,
+    pub use_noise: bool,
+    pub activation: Activation,
+    pub resample_filter: Fir,
+    pub conv_clamp: Option<f64>,
+}
+
 impl<B: Backend> SynthesisLayer<B> {
     /// Official construction and initialisation.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        in_channels: usize,
-        out_channels: usize,
-        w_dim: usize,
-        resolution: usize,
-        kernel_size: usize,
-        up: usize,
-        use_noise: bool,
-        activation: Activation,
-        resample_filter: Fir,
-        conv_clamp: Option<f64>,
-        device: &B::Device,
-    ) -> Self {
+    pub fn new(args: SynthesisLayerArgs, device: &B::Device) -> Self {
+        let SynthesisLayerArgs {
+            in_channels,
+            out_channels,
+            w_dim,
+            resolution,
+            kernel_size,
+            up,
+            use_noise,
+            activation,
+            resample_filter,
+            conv_clamp,
+        } = args;
         SynthesisLayer {
             affine: FullyConnectedLayer::new(
                 w_dim,
@@ -361,19 +377,19 @@ impl<B: Backend> SynthesisBlock<B> {
         // As in the official code, only conv0 gets the block's filter; conv1 keeps the default
         // (it does not resample, the buffer is only exported).
         let layer = |cin, up, f: Fir| {
-            SynthesisLayer::new(
-                cin,
+            let args = SynthesisLayerArgs {
+                in_channels: cin,
                 out_channels,
-                cfg.w_dim,
+                w_dim: cfg.w_dim,
                 resolution,
-                s.kernel_size,
+                kernel_size: s.kernel_size,
                 up,
-                s.use_noise,
-                s.activation,
-                f,
-                s.conv_clamp,
-                device,
-            )
+                use_noise: s.use_noise,
+                activation: s.activation,
+                resample_filter: f,
+                conv_clamp: s.conv_clamp,
+            };
+            SynthesisLayer::new(args, device)
         };
         let const_input = (in_channels == 0).then(|| {
             param(host_rng::normal(
@@ -394,16 +410,12 @@ impl<B: Backend> SynthesisBlock<B> {
         });
         let skip = (in_channels != 0 && arch == Architecture::Resnet).then(|| {
             Conv2dLayer::new(
-                in_channels,
-                out_channels,
-                1,
-                false,
-                Activation::Linear,
-                2,
-                1,
-                f.clone(),
-                None,
-                true,
+                Conv2dArgs {
+                    bias: false,
+                    up: 2,
+                    resample_filter: f.clone(),
+                    ..Conv2dArgs::new(in_channels, out_channels, 1)
+                },
                 device,
             )
         });
@@ -449,6 +461,30 @@ impl<B: Backend> SynthesisBlock<B> {
         mut hook: impl FnMut(BlockPoint, Tensor<B, 4>) -> Tensor<B, 4>,
     ) -> (Tensor<B, 4>, Option<Tensor<B, 4>>) {
         let [n, k, d] = ws.dims();
+        // networks.py's assert_shape calls: a wrong shape fails here, not deep inside a convolution.
+        assert_eq!(
+            k,
+            self.num_conv + self.num_torgb,
+            "synthesis block {}: ws holds {k} w",
+            self.resolution
+        );
+        let half = self.resolution / 2;
+        if let Some(x) = &x {
+            assert_eq!(
+                x.dims(),
+                [n, self.in_channels, half, half],
+                "synthesis block {}: x shape",
+                self.resolution
+            );
+        }
+        if let Some(img) = &img {
+            assert_eq!(
+                img.dims(),
+                [n, self.img_channels, half, half],
+                "synthesis block {}: img shape",
+                self.resolution
+            );
+        }
         let w_at =
             |i: usize| -> Tensor<B, 2> { ws.clone().slice([0..n, i..i + 1, 0..d]).reshape([n, d]) };
         let mut wi = 0;

@@ -109,7 +109,7 @@ fn check<const D: usize>(got: Tensor<B, D>, m: &WeightMap, name: &str, tol: f32)
 fn per_sample() -> SynthesisOptions {
     SynthesisOptions {
         noise_mode: NoiseMode::Const,
-        modconv: ModConv::PerSample,
+        modconv: ModConv::ScaleActivations,
     }
 }
 
@@ -134,7 +134,7 @@ fn primitives_match_official() {
     let w = t::<4>(&l, "modconv.weight");
     let s = t::<2>(&l, "modconv.styles");
     let noise: Tensor<B, 4> = t::<2>(&l, "modconv.noise").reshape([1, 1, 8, 8]);
-    for mode in [ModConv::PerSample, ModConv::Fused] {
+    for mode in [ModConv::ScaleActivations, ModConv::Fused] {
         let args = |up: usize, demod: bool| ModConvArgs {
             up,
             down: 1,
@@ -361,7 +361,7 @@ fn run_generator(case: &Case) {
 
     // Whole images, both modulated-conv strategies and all noise modes.
     let mut report = vec![];
-    for modconv in [ModConv::PerSample, ModConv::Fused] {
+    for modconv in [ModConv::ScaleActivations, ModConv::Fused] {
         let o = |noise_mode| SynthesisOptions {
             noise_mode,
             modconv,
@@ -411,7 +411,7 @@ fn run_generator(case: &Case) {
     // Random noise: right shape, differs from the const-noise image and between calls.
     let ro = SynthesisOptions {
         noise_mode: NoiseMode::Random,
-        modconv: ModConv::PerSample,
+        modconv: ModConv::ScaleActivations,
     };
     let r1 = g.synthesis(ws_ref.clone(), &ro);
     let r2 = g.synthesis(ws_ref, &ro);
@@ -868,7 +868,7 @@ mod second_order {
         let ws: Tensor<Flex, 3> = rows(t::<3>(&case.io, "ws"), 2);
         let y: Tensor<Flex, 4> = rows(t::<4>(&case.io, "img_none"), 2);
         let name = "synthesis.b8.conv0.weight";
-        for modconv in [ModConv::PerSample, ModConv::Fused] {
+        for modconv in [ModConv::ScaleActivations, ModConv::Fused] {
             let (p, g) = pl(&gcfg, &case.g, &ws, &y, modconv);
             let dir = direction(g.len());
             let analytic: f64 = g.iter().zip(&dir).map(|(a, b)| (*a * *b) as f64).sum();
@@ -887,13 +887,27 @@ mod second_order {
     }
 }
 
+struct Lite {
+    g: bestiary_stylegan::GeneratorConfig,
+    d: bestiary_stylegan::DiscriminatorConfig,
+}
+
 /// Timing of the `lite` preset on CPU (run with `--ignored --nocapture`).
 #[test]
 #[ignore]
 fn bench_lite_cpu() {
     let dev = Default::default();
     for res in [32usize, 64] {
-        let p = bestiary_stylegan::preset("lite", res, 0, 3, 1).unwrap();
+        // The `lite` preset's networks (bestiary_train::preset("lite", res, 0, 3, 1)).
+        let g_cfg = bestiary_stylegan::GeneratorConfig::from_json(&format!(
+            r#"{{"z_dim": 256, "w_dim": 256, "img_resolution": {res}, "img_channels": 3, "mapping_kwargs": {{"num_layers": 2}}, "synthesis_kwargs": {{"channel_base": 4096, "channel_max": 256}}}}"#
+        ))
+        .unwrap();
+        let d_cfg = bestiary_stylegan::DiscriminatorConfig::from_json(&format!(
+            r#"{{"img_resolution": {res}, "img_channels": 3, "channel_base": 4096, "channel_max": 256, "epilogue_kwargs": {{"mbstd_group_size": 4}}}}"#
+        ))
+        .unwrap();
+        let p = Lite { g: g_cfg, d: d_cfg };
         let g = Generator::<B>::new(&p.g, &dev);
         let d = Discriminator::<B>::new(&p.d, &dev);
         let n = 16;
@@ -902,7 +916,7 @@ fn bench_lite_cpu() {
             burn::tensor::Distribution::Normal(0.0, 1.0),
             &dev,
         );
-        for modconv in [ModConv::PerSample, ModConv::Fused] {
+        for modconv in [ModConv::ScaleActivations, ModConv::Fused] {
             let o = SynthesisOptions {
                 noise_mode: NoiseMode::Const,
                 modconv,

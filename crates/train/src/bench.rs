@@ -37,7 +37,7 @@ pub fn bench_train<B: Backend>(
 ) -> Result<TrainBench, ConfigError> {
     let g_cfg = shape.generator_config()?;
     let d_cfg = bench_discriminator(&shape)?;
-    let preset = bestiary_stylegan::preset("auto", shape.res, 0, 3, 1)?;
+    let preset = crate::preset("auto", shape.res, 0, 3, 1)?;
     let mut opts = TrainOptions::from_preset(&preset);
     opts.batch = shape.batch;
     opts.lrate_g = 0.0025;

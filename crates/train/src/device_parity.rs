@@ -263,7 +263,7 @@ fn run<B: Backend>(shape: ParityShape, device: &B::Device) -> Outcome {
     let grads_pl = gradients::<B, _>(&g, &lengths.mean().backward());
 
     // A seeded run: every random draw (z, noise, augmentation, minibatch) comes from the host.
-    let preset = bestiary_stylegan::preset("lite", shape.resolution, 0, 3, 1).expect("lite preset");
+    let preset = crate::preset("lite", shape.resolution, 0, 3, 1).expect("lite preset");
     let mut o = TrainOptions::from_preset(&preset);
     o.batch = n;
     o.aug = AugMode::Fixed;

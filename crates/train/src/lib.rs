@@ -11,6 +11,7 @@ pub mod folder;
 pub mod from_dataset;
 pub mod loss;
 pub mod options;
+pub mod presets;
 pub mod rng;
 pub mod run;
 pub mod step;
@@ -18,4 +19,5 @@ pub mod transfer;
 
 pub use data::{ImageSet, MemoryImages};
 pub use options::{AugMode, TrainOptions};
+pub use presets::{preset, Preset, PRESETS};
 pub use step::{Progress, StepError, StepStats, Trainer};

@@ -78,7 +78,7 @@ pub struct TrainOptions {
 
 impl TrainOptions {
     /// The official defaults for a preset.
-    pub fn from_preset(p: &bestiary_stylegan::Preset) -> Self {
+    pub fn from_preset(p: &crate::Preset) -> Self {
         TrainOptions {
             cfg: p.name.clone(),
             batch: p.batch_size,

@@ -6,7 +6,7 @@ use crate::data::ImageSet;
 use crate::rng::Rng;
 use crate::step::{StepError, StepStats, Trainer};
 use bestiary_canvas::Image;
-use bestiary_stylegan::networks::z_for_seeds;
+use bestiary_stylegan::sampling::z_for_seeds;
 use bestiary_stylegan::{to_uint8_nhwc, NoiseMode, SynthesisOptions};
 use burn::tensor::{backend::Backend, Tensor};
 use std::io::Write;

@@ -2,7 +2,7 @@
 //! which network configs the run takes, and D rebuilt with the run's config so that Freeze-D applies.
 
 use crate::step::{Ad, Trainer};
-use bestiary_stylegan::networks::load_generator_named;
+use bestiary_stylegan::loading::load_generator_named;
 use bestiary_stylegan::{
     load_discriminator, weight_map, Discriminator, DiscriminatorConfig, GeneratorConfig,
     ModelError, ModelFile,

@@ -11,7 +11,7 @@
 //! magnitude further off). Losses and reported values: 1e-5 relative. The EMA decay and ADA's p
 //! are computed in the same floating-point steps as the official code and must be equal.
 
-use bestiary_stylegan::networks::weight_map;
+use bestiary_stylegan::loading::weight_map;
 use bestiary_stylegan::{
     select_network, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode,
     SynthesisOptions, WeightMap,
@@ -406,7 +406,7 @@ fn one_iteration_matches_official() {
     let f = fixture();
     let dev = Default::default();
     let lp = &f.cfg["loop"];
-    let preset = bestiary_stylegan::preset("lite", 16, 0, 3, 1).unwrap();
+    let preset = bestiary_train::preset("lite", 16, 0, 3, 1).unwrap();
     let mut o = TrainOptions::from_preset(&preset);
     o.batch = f.batch();
     o.lrate_g = lp["lrate"].as_f64().unwrap();
@@ -550,7 +550,7 @@ fn ema_beta_matches_official() {
 fn ada_p_matches_official() {
     let f = fixture();
     let a = &f.cfg["ada"];
-    let preset = bestiary_stylegan::preset("lite", 16, 0, 3, 1).unwrap();
+    let preset = bestiary_train::preset("lite", 16, 0, 3, 1).unwrap();
     let mut o = TrainOptions::from_preset(&preset);
     o.aug = AugMode::Ada;
     o.batch = a["batch"].as_u64().unwrap() as usize;

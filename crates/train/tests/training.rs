@@ -3,7 +3,7 @@
 
 mod common;
 
-use bestiary_stylegan::networks::z_for_seeds;
+use bestiary_stylegan::sampling::z_for_seeds;
 use bestiary_stylegan::{load_generator, ModelFile, NoiseMode, SynthesisOptions};
 use bestiary_train::checkpoint::STATE_FILE;
 use bestiary_train::run::Event;

@@ -2,7 +2,7 @@
 
 use crate::output::{print_json, Outputs};
 use anyhow::Result;
-use bestiary_stylegan::{load_discriminator, networks::load_generator_named};
+use bestiary_stylegan::{load_discriminator, loading::load_generator_named};
 use bestiary_weights::DType;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;

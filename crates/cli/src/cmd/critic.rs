@@ -5,7 +5,7 @@ use crate::output::print_json;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
 use bestiary_canvas::Image;
-use bestiary_stylegan::networks::critic_logit;
+use bestiary_stylegan::sampling::critic_logit;
 use bestiary_stylegan::{load_discriminator, ModelFile};
 use clap::Args;
 use std::path::PathBuf;

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use bestiary_canvas::sheet::{contact_sheet, SheetOptions};
 use bestiary_canvas::{Image, Metadata};
 use bestiary_judge::{nearest, CopyCheck, ResMem, RgbImage};
-use bestiary_stylegan::networks::critic_logit;
+use bestiary_stylegan::sampling::critic_logit;
 use bestiary_stylegan::{load_discriminator, ModelFile};
 use burn::tensor::backend::Backend;
 use clap::{Args, ValueEnum};

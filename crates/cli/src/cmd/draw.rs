@@ -2,8 +2,9 @@
 
 use crate::output::{create_dir, print_json, progress, Outputs};
 use anyhow::{anyhow, bail, Context, Result};
-use bestiary_canvas::{gif_out, image::check_size, Image, Metadata, Palette};
+use bestiary_canvas::{image::check_size, Image, Metadata, Palette};
 use bestiary_classic::{Artwork, Params};
+use bestiary_media::gif_out;
 use clap::Args;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};

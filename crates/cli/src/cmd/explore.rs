@@ -9,10 +9,11 @@ use anyhow::{bail, Context, Result};
 use bestiary_canvas::sheet::{contact_sheet, SheetOptions};
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_explore as ex;
+use bestiary_explore::directions_file::{self, Directions, FORMAT};
 use bestiary_stylegan::{
     load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions,
 };
-use bestiary_weights::{safetensors_io, DType, TensorData};
+use bestiary_weights::{DType, TensorData};
 use burn::tensor::backend::Backend;
 use clap::Args;
 use std::collections::BTreeMap;
@@ -499,15 +500,6 @@ pub fn directions(a: &DirectionsArgs) -> Result<()> {
     with_backend!(a.device, |B, dev| directions_on::<B>(a, &model, &dev))
 }
 
-/// What a method found: unit directions, their σ and eigenvalues, and extra tensors and summary fields.
-struct Found {
-    dirs: Vec<Vec<f32>>,
-    sigma: Vec<f32>,
-    values: Vec<f64>,
-    extra: BTreeMap<String, TensorData>,
-    summary: serde_json::Value,
-}
-
 fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Device) -> Result<()> {
     let (g, cfg) = unconditional_generator::<B>(model, dev)?;
     let layers = a
@@ -515,7 +507,7 @@ fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Dev
         .as_deref()
         .map(|s| ex::parse_layers(s, g.num_ws()))
         .transpose()?;
-    let found = if a.method == "ganspace" {
+    let (found, summary) = if a.method == "ganspace" {
         let n = a.samples.unwrap_or(10_000);
         let pb = progress(n as u64, "sampling W", a.json);
         let pca =
@@ -534,67 +526,39 @@ fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Dev
                 data: pca.mean.clone(),
             },
         )]);
-        Found {
-            dirs: pca.directions,
-            sigma: pca.sigma,
-            values: pca.variances,
-            extra,
-            summary: serde_json::json!({"samples": n, "explained_variance": explained}),
-        }
+        let summary = serde_json::json!({"samples": n, "explained_variance": explained});
+        (
+            Directions {
+                directions: pca.directions,
+                sigma: pca.sigma,
+                eigenvalues: pca.variances,
+                extra,
+            },
+            summary,
+        )
     } else {
         let (values, dirs) = ex::sefa_directions(model.generator()?, layers.as_deref(), a.num)?;
-        // σ from 1000 seeds' W (the first w; untruncated ws are identical across layers).
-        let seeds: Vec<u32> = (0..1000).collect();
-        let sample_ws = ex::seed_ws(&g, &seeds, 1.0, dev)?;
-        let firsts: Vec<&[f32]> = sample_ws.iter().map(|w| &w[..g.w_dim]).collect();
-        let sigma = ex::projection_sigma(&firsts, &dirs);
-        Found {
-            dirs,
+        let sigma = ex::seed_sigma(&g, &dirs, None, dev)?;
+        let found = Directions {
+            directions: dirs,
             sigma,
-            values,
+            eigenvalues: values,
             extra: BTreeMap::new(),
-            summary: serde_json::json!({}),
-        }
+        };
+        (found, serde_json::json!({}))
     };
-    let Found {
-        dirs,
-        sigma,
-        values,
-        extra,
-        summary,
-    } = found;
-    let k = dirs.len();
-    let mut tensors = extra;
-    tensors.insert(
-        "directions".to_string(),
-        TensorData {
-            shape: vec![k, g.w_dim],
-            dtype: DType::F32,
-            data: dirs.concat(),
-        },
-    );
-    tensors.insert(
-        "sigma".to_string(),
-        TensorData {
-            shape: vec![k],
-            dtype: DType::F32,
-            data: sigma.clone(),
-        },
-    );
-    tensors.insert(
-        "eigenvalues".to_string(),
-        TensorData {
-            shape: vec![k],
-            dtype: DType::F32,
-            data: values.iter().map(|&v| v as f32).collect(),
-        },
-    );
-    let mut info = serde_json::json!({"format": "bestiary.directions/1", "method": a.method, "network": file_name(&a.network), "layers": layers});
+    let mut info = serde_json::json!({"format": FORMAT, "method": a.method, "network": file_name(&a.network), "layers": layers});
     if let Some(n) = summary.get("samples") {
         info["samples"] = n.clone();
     }
-    let meta = BTreeMap::from([("bestiary".to_string(), info.to_string())]);
-    let bytes = safetensors_io::write(&tensors, &meta, DType::F32)?;
+    let bytes = found.to_bytes(&info.to_string())?;
+    let Directions {
+        directions: dirs,
+        sigma,
+        eigenvalues: values,
+        ..
+    } = found;
+    let k = dirs.len();
     bestiary_canvas::io::write_atomic(&a.out, &bytes)
         .with_context(|| format!("cannot write {}", a.out.display()))?;
 
@@ -724,7 +688,7 @@ pub struct EditArgs {
     pub json: bool,
 }
 
-/// Direction K (and its σ, 1 when absent) of a directions file.
+/// Direction K (and its σ, 1 when absent) of a directions file named as FILE:K.
 fn read_direction(spec: &str) -> Result<(Vec<f32>, f32)> {
     let (path, k) = spec
         .rsplit_once(':')
@@ -733,27 +697,7 @@ fn read_direction(spec: &str) -> Result<(Vec<f32>, f32)> {
         .parse()
         .map_err(|_| anyhow::anyhow!("--direction: '{k}' is not a direction index"))?;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
-    let (mut m, _) = safetensors_io::read(&bytes).with_context(|| path.to_string())?;
-    let d = m
-        .remove("directions")
-        .with_context(|| format!("{path}: no tensor named 'directions'"))?;
-    let [n, w] = d.shape[..] else {
-        bail!(
-            "{path}: 'directions' has shape {:?}, expected [K, w_dim]",
-            d.shape
-        )
-    };
-    if k >= n {
-        bail!(
-            "{path} holds directions 0-{}; there is no direction {k}",
-            n.saturating_sub(1)
-        );
-    }
-    let sigma = m
-        .get("sigma")
-        .and_then(|s| s.data.get(k).copied())
-        .unwrap_or(1.0);
-    Ok((d.data[k * w..(k + 1) * w].to_vec(), sigma))
+    directions_file::read_direction(&bytes, k).map_err(|e| anyhow::anyhow!("{path}: {e}"))
 }
 
 /// Where the edited W comes from.

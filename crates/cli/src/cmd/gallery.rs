@@ -149,7 +149,7 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
         36,
     )?;
     let gif = dir.join(format!("neurons-seed{:04}.gif", a.seed));
-    bestiary_canvas::gif_out::write_gif(&gif, &frames, 4)?;
+    bestiary_media::gif_out::write_gif(&gif, &frames, 4)?;
     pb.inc(1);
     pb.finish_and_clear();
 

@@ -6,11 +6,11 @@ use crate::seeds::parse_seeds;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
 use bestiary_canvas::{io::write_image, io::ImageFormat, Image, Metadata};
-use bestiary_stylegan::networks::{generate_seeds, synthesize_ws, Sampling};
+use bestiary_explore::w_file::WFile;
+use bestiary_stylegan::sampling::{generate_seeds, synthesize_ws, Sampling};
 use bestiary_stylegan::{load_generator, ModelFile, NoiseMode, SynthesisOptions};
 use burn::tensor::{Tensor, TensorData};
 use clap::Args;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -90,7 +90,7 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
     // Every file this run writes is known now: check them all before the network is even loaded.
     let names: Vec<String> = match (&seeds, &projected) {
         (Some(seeds), _) => seeds.iter().map(|s| format!("seed{s:04}.png")).collect(),
-        (None, Some(pw)) => (0..projected_count(pw))
+        (None, Some(pw)) => (0..pw.file.count())
             .map(|i| format!("proj{i:02}.png"))
             .collect(),
         (None, None) => bail!("give --seeds or --projected-w"),
@@ -116,8 +116,9 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
     }
     let mut model = crate::network::load(&a.network)?;
     if let Some(pw) = &projected {
-        apply_noise_maps(&mut model, &pw.noise)
-            .with_context(|| format!("{}", pw.path.display()))?;
+        pw.file
+            .apply_noise(&mut model)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", pw.path.display()))?;
     }
     with_backend!(a.device, |B, dev| run_on::<B>(
         a,
@@ -189,7 +190,10 @@ fn run_on<B: burn::tensor::backend::Backend>(
     };
 
     if let Some(pw) = projected {
-        let ws = check_projected_w(pw, cfg.num_ws(), cfg.w_dim)?;
+        let ws = pw
+            .file
+            .ws(cfg.num_ws(), cfg.w_dim)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", pw.path.display()))?;
         let n = ws.len() / (cfg.num_ws() * cfg.w_dim);
         if a.out.is_some() && n != 1 {
             bail!(
@@ -228,99 +232,18 @@ fn run_on<B: burn::tensor::backend::Backend>(
     Ok(())
 }
 
-/// A projection file: its `w` and, from `bestiary project`, the optimised noise maps (`synthesis.*.noise_const`).
+/// A W file named on the command line.
 pub struct Projected {
     pub path: PathBuf,
-    pub w: bestiary_weights::TensorData,
-    pub noise: BTreeMap<String, bestiary_weights::TensorData>,
+    pub file: WFile,
 }
 
-/// Reads an .npz (array 'w', as the official projector saves) or a .safetensors file (tensor 'w', plus the
-/// noise maps `bestiary project` stores).
+/// Reads a W file (.npz as the official projector saves, or .safetensors as `bestiary project` does).
 pub fn read_projected(path: &Path) -> Result<Projected> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let (w, noise) = if bytes.starts_with(b"PK") {
-        let w = bestiary_weights::npy::read_npz(&bytes)
-            .with_context(|| format!("{}", path.display()))?
-            .remove("w")
-            .with_context(|| format!("{}: no array named 'w'", path.display()))?;
-        (w, BTreeMap::new())
-    } else {
-        let (mut m, _) = bestiary_weights::safetensors_io::read(&bytes).with_context(|| {
-            format!(
-                "{}: not a projection file (.npz or .safetensors)",
-                path.display()
-            )
-        })?;
-        let w = m
-            .remove("w")
-            .with_context(|| format!("{}: no tensor named 'w'", path.display()))?;
-        m.retain(|k, _| k.starts_with("synthesis.") && k.ends_with(".noise_const"));
-        (w, m)
-    };
+    let file = WFile::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(Projected {
         path: path.to_path_buf(),
-        w,
-        noise,
+        file,
     })
-}
-
-/// Puts stored noise maps into the sampling generator's `noise_const` buffers (same names, same shapes).
-pub fn apply_noise_maps(
-    model: &mut ModelFile,
-    maps: &BTreeMap<String, bestiary_weights::TensorData>,
-) -> Result<()> {
-    if maps.is_empty() {
-        return Ok(());
-    }
-    let key = if model.networks.contains_key("G_ema") {
-        "G_ema"
-    } else {
-        "G"
-    };
-    let net = model
-        .networks
-        .get_mut(key)
-        .with_context(|| "the model file holds no generator")?;
-    for (name, t) in maps {
-        match net.tensors.get_mut(name) {
-            Some(old) if old.shape == t.shape => *old = t.clone(),
-            Some(old) => bail!(
-                "noise map {name} has shape {:?}, the network's is {:?}",
-                t.shape,
-                old.shape
-            ),
-            None => bail!(
-                "noise map {name} does not exist in this network (projected with another network?)"
-            ),
-        }
-    }
-    Ok(())
-}
-
-/// How many W vectors a projection file holds (its leading dimension; one for a single `[num_ws, w_dim]`).
-fn projected_count(p: &Projected) -> usize {
-    match p.w.shape.as_slice() {
-        [n, _, _] => *n,
-        _ => 1,
-    }
-}
-
-/// The `[n, num_ws, w_dim]` values of a projection's 'w' (a single `[num_ws, w_dim]` vector is accepted too).
-fn check_projected_w(p: &Projected, num_ws: usize, w_dim: usize) -> Result<Vec<f32>> {
-    let t = &p.w;
-    let per = num_ws * w_dim;
-    let ok = match t.shape.as_slice() {
-        [n, a, b] => *n > 0 && *a == num_ws && *b == w_dim,
-        [a, b] => *a == num_ws && *b == w_dim,
-        _ => false,
-    };
-    if !ok || !t.data.len().is_multiple_of(per) {
-        bail!(
-            "{}: 'w' has shape {:?}, expected [N, {num_ws}, {w_dim}] for this network",
-            p.path.display(),
-            t.shape
-        );
-    }
-    Ok(t.data.clone())
 }

@@ -5,7 +5,7 @@ use crate::output::progress;
 use anyhow::{bail, Context, Result};
 use bestiary_canvas::io::{is_image_path, READABLE_EXTENSIONS};
 use bestiary_judge::{feature_cache, Inception, RgbImage};
-use bestiary_stylegan::networks::{generate_seeds, Sampling};
+use bestiary_stylegan::sampling::{generate_seeds, Sampling};
 use bestiary_stylegan::{
     load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions,
 };

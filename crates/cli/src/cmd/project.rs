@@ -2,17 +2,17 @@
 //! the official StyleGAN2-ADA projector does. Wiring only: the optimisation lives in bestiary-explore.
 
 use crate::backend::DeviceKind;
-use crate::cmd::generate::apply_noise_maps;
 use crate::output::{create_dir, file_name, print_json, progress, Outputs};
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
-use bestiary_canvas::{gif_out, png_meta, Image, Metadata};
+use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_explore::project::{Event, Projection};
+use bestiary_explore::w_file::WFile;
 use bestiary_explore::{project, ProjectOptions, Space};
-use bestiary_stylegan::networks::synthesize_ws;
+use bestiary_media::gif_out;
+use bestiary_stylegan::sampling::synthesize_ws;
 use bestiary_stylegan::{load_generator, ModelFile, NoiseMode, SynthesisOptions};
 use bestiary_texture::Vgg16;
-use bestiary_weights::{safetensors_io, DType, TensorData};
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData as BurnData};
@@ -116,19 +116,6 @@ pub fn run(a: &ProjectArgs) -> Result<()> {
     ))
 }
 
-/// Centre crop to a square, then a Lanczos resize to `res` (alpha dropped first, as PIL's convert("RGB")).
-fn prepare_target(img: &Image, res: u32) -> Result<Image> {
-    let (w, h) = (img.width(), img.height());
-    let s = w.min(h);
-    let (x0, y0) = ((w - s) / 2, (h - s) / 2);
-    let mut px = Vec::with_capacity((s * s * 4) as usize);
-    for y in y0..y0 + s {
-        let row = &img.as_raw()[((y * w + x0) * 4) as usize..((y * w + x0 + s) * 4) as usize];
-        px.extend(row.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2], 255]));
-    }
-    Ok(Image::from_raw(s, s, px)?.resized(res, res))
-}
-
 fn run_on<B: Backend>(
     a: &ProjectArgs,
     model: &ModelFile,
@@ -145,7 +132,10 @@ fn run_on<B: Backend>(
             a.network.display()
         );
     }
-    let target = prepare_target(target, res as u32)?;
+    // Centre crop to a square, then a Lanczos resize to the network's resolution.
+    let target = target
+        .centre_square_opaque()
+        .resized(res as u32, res as u32);
     let target_px = target.to_channels(ch)?;
     let vgg = Vgg16::<Autodiff<B>>::load(vgg_path, dev)?;
     let opts = ProjectOptions {
@@ -178,17 +168,12 @@ fn run_on<B: Backend>(
 
     // The result, rendered exactly as `generate --projected-w` renders the file written below.
     let file = projection_file(a, &p)?;
-    let (tensors, _) = safetensors_io::read(&file)?;
-    let noise: BTreeMap<String, TensorData> = tensors
-        .iter()
-        .filter(|(k, _)| k.ends_with(".noise_const"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let back = WFile::from_bytes(&file)?;
     let mut tuned = model.clone();
-    apply_noise_maps(&mut tuned, &noise)?;
+    back.apply_noise(&mut tuned)?;
     let (g, _) = load_generator::<B>(&tuned, dev)?;
-    let w = &tensors["w"];
-    let ws = Tensor::<B, 3>::from_data(BurnData::new(w.data.clone(), [1, p.num_ws, p.w_dim]), dev);
+    let ws = back.ws(p.num_ws, p.w_dim)?;
+    let ws = Tensor::<B, 3>::from_data(BurnData::new(ws, [1, p.num_ws, p.w_dim]), dev);
     let render = synthesize_ws(
         &g,
         ws,
@@ -238,27 +223,14 @@ fn run_on<B: Backend>(
     Ok(())
 }
 
-/// projected_w.safetensors: 'w' `[num_ws, w_dim]`, the noise maps under their buffer names, metadata.
+/// projected_w.safetensors: a W file with the noise maps and the projection's settings as metadata.
 fn projection_file(a: &ProjectArgs, p: &Projection) -> Result<Vec<u8>> {
-    let mut t = BTreeMap::new();
-    t.insert(
-        "w".to_string(),
-        TensorData {
-            shape: vec![p.num_ws, p.w_dim],
-            dtype: DType::F32,
-            data: p.ws.clone(),
-        },
-    );
-    for n in &p.noise {
-        t.insert(
-            n.name.clone(),
-            TensorData {
-                shape: vec![n.resolution, n.resolution],
-                dtype: DType::F32,
-                data: n.data.clone(),
-            },
-        );
-    }
+    let file = p
+        .noise
+        .iter()
+        .fold(WFile::single(&p.ws, p.num_ws, p.w_dim), |f, n| {
+            f.with_noise(&n.name, n.resolution, &n.data)
+        });
     let meta = BTreeMap::from([
         ("network".to_string(), file_name(&a.network)),
         ("target".to_string(), file_name(&a.target)),
@@ -272,7 +244,7 @@ fn projection_file(a: &ProjectArgs, p: &Projection) -> Result<Vec<u8>> {
         ),
         ("format".to_string(), "bestiary.projection/1".to_string()),
     ]);
-    Ok(safetensors_io::write(&t, &meta, DType::F32)?)
+    Ok(file.to_bytes(&meta)?)
 }
 
 /// Target | projection, for the progress animation.

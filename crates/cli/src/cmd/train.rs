@@ -307,7 +307,7 @@ fn train<B: burn::tensor::backend::Backend>(
                 "lite"
             };
             let cfg_name = a.cfg.as_deref().unwrap_or(default_cfg);
-            let preset = bestiary_stylegan::preset(cfg_name, res, c_dim, ch, 1)?;
+            let preset = bestiary_train::preset(cfg_name, res, c_dim, ch, 1)?;
             let mut opts = TrainOptions::from_preset(&preset);
             let (mut g_cfg, mut d_cfg) = (preset.g.clone(), preset.d.clone());
             let mut transfer = None;

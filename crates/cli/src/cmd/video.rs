@@ -12,9 +12,8 @@ use bestiary_canvas::Image;
 use bestiary_explore as ex;
 use bestiary_explore::{Easing, Interp, WalkSpace};
 use bestiary_media::VideoFormat;
-use bestiary_stylegan::networks::{labels, split_images};
-use bestiary_stylegan::seed::z_from_seed;
-use bestiary_stylegan::{load_generator, Generator, ModelFile, NoiseMode};
+use bestiary_stylegan::sampling::split_images;
+use bestiary_stylegan::{load_generator, ModelFile, NoiseMode};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use clap::Args;
@@ -212,70 +211,6 @@ pub fn video(a: &VideoArgs) -> Result<()> {
     with_backend!(a.device, |B, dev| video_on::<B>(a, &p, &model, &dev))
 }
 
-fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f32>> {
-    t.into_data()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .map_err(|e| anyhow!("{e:?}"))
-}
-
-/// The untruncated W (`[num_ws * w_dim]`) of every frame (of class `class` for a conditional network).
-fn frame_ws<B: Backend>(
-    a: &VideoArgs,
-    p: &Plan,
-    g: &Generator<B>,
-    class: Option<usize>,
-    dev: &B::Device,
-) -> Result<Vec<Vec<f32>>> {
-    let spec = ex::WalkSpec {
-        interp: a.interp,
-        frames: a.frames,
-        looped: p.looped,
-        easing: a.easing,
-    };
-    let per = g.num_ws() * g.w_dim;
-    match p.space {
-        WalkSpace::W => {
-            let keys = ex::seed_ws_of_class(g, &p.seeds, class, 1.0, dev)?;
-            // Slerp turns about W's mean (W's own centre), tiled over the ws.
-            let origin = match (a.interp, g.mapping.w_avg()) {
-                (Interp::Slerp, Some(avg)) => Some(host(avg)?.repeat(g.num_ws())),
-                (Interp::Slerp, None) => bail!(
-                    "this network stores no W average, so it cannot slerp in W (use --space z)"
-                ),
-                _ => None,
-            };
-            Ok(ex::walk(&keys, &spec, origin.as_deref())?)
-        }
-        WalkSpace::Z => {
-            let zs = if a.interp == Interp::Noise {
-                let nl = ex::NoiseLoop::new(&p.seeds, g.z_dim);
-                ex::loop_angles(a.frames)
-                    .into_iter()
-                    .map(|t| nl.at(t))
-                    .collect()
-            } else {
-                let keys: Vec<Vec<f32>> =
-                    p.seeds.iter().map(|&s| z_from_seed(s, g.z_dim)).collect();
-                ex::walk(&keys, &spec, None)?
-            };
-            let mut out = Vec::with_capacity(zs.len());
-            for chunk in zs.chunks(64) {
-                let flat: Vec<f32> = chunk.iter().flatten().copied().collect();
-                let z =
-                    Tensor::<B, 2>::from_data(TensorData::new(flat, [chunk.len(), g.z_dim]), dev);
-                let c = labels::<B>(g.c_dim, class, chunk.len(), dev)?;
-                out.extend(
-                    host(g.mapping(z, c, 1.0, None))?
-                        .chunks(per)
-                        .map(<[f32]>::to_vec),
-                );
-            }
-            Ok(out)
-        }
-    }
-}
-
 fn video_on<B: Backend>(a: &VideoArgs, p: &Plan, model: &ModelFile, dev: &B::Device) -> Result<()> {
     let (g, cfg) = load_generator::<B>(model, dev)?;
     let class = class_of(model, &cfg, a.class.as_deref())?;
@@ -290,7 +225,13 @@ fn video_on<B: Backend>(a: &VideoArgs, p: &Plan, model: &ModelFile, dev: &B::Dev
     if psis.iter().any(|&x| x != 1.0) && g.mapping.w_avg().is_none() {
         bail!("this network stores no W average, so it cannot be truncated (use psi 1)");
     }
-    let ws = frame_ws(a, p, &g, class, dev)?;
+    let spec = ex::WalkSpec {
+        interp: a.interp,
+        frames: a.frames,
+        looped: p.looped,
+        easing: a.easing,
+    };
+    let ws = ex::walk_ws(&g, &p.seeds, &spec, p.space, class, dev)?;
     let (k, d) = (g.num_ws(), g.w_dim);
     if p.format == VideoFormat::PngDir {
         create_dir(&a.out)?;

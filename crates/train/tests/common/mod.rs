@@ -72,7 +72,7 @@ pub fn classic_images(count: usize, res: usize) -> MemoryImages {
 }
 
 pub fn small_options(batch: usize) -> TrainOptions {
-    let preset = bestiary_stylegan::preset("lite", 16, 0, 3, 1).unwrap();
+    let preset = bestiary_train::preset("lite", 16, 0, 3, 1).unwrap();
     let mut o = TrainOptions::from_preset(&preset);
     o.batch = batch;
     o.grid = (4, 2);

@@ -4,7 +4,7 @@
 //! (deterministic: no randomness, fixed sampling factor). GIF alpha is one bit: alpha < 128 is transparent
 //! and gets a palette index of its own, so no opaque pixel can ever turn transparent.
 
-use crate::{Error, Image};
+use bestiary_canvas::{Error, Image, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -78,12 +78,12 @@ fn quantize(img: &Image) -> (Vec<u8>, Vec<u8>, Option<u8>) {
 }
 
 /// `delay_cs`: frame delay in hundredths of a second. All frames must share one size.
-pub fn encode_gif(frames: &[Image], delay_cs: u16) -> crate::Result<Vec<u8>> {
+pub fn encode_gif(frames: &[Image], delay_cs: u16) -> Result<Vec<u8>> {
     let first = frames
         .first()
         .ok_or_else(|| Error::Invalid("cannot write a GIF with no frames".into()))?;
     let (w, h) = (first.width(), first.height());
-    crate::image::check_size(w, h)?;
+    bestiary_canvas::image::check_size(w, h)?;
     if let Some((i, f)) = frames
         .iter()
         .enumerate()
@@ -121,15 +121,15 @@ pub fn encode_gif(frames: &[Image], delay_cs: u16) -> crate::Result<Vec<u8>> {
 }
 
 /// Atomic write (temp + rename).
-pub fn write_gif(path: &Path, frames: &[Image], delay_cs: u16) -> crate::Result<()> {
+pub fn write_gif(path: &Path, frames: &[Image], delay_cs: u16) -> Result<()> {
     let bytes = encode_gif(frames, delay_cs)?;
-    crate::io::write_atomic(path, &bytes)
+    bestiary_canvas::io::write_atomic(path, &bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Rgba;
+    use bestiary_canvas::Rgba;
 
     /// Decodes with the gif crate: (width, height, frames as RGBA, delays, loops forever).
     fn decode(bytes: &[u8]) -> (u16, u16, Vec<Vec<u8>>, Vec<u16>, bool) {
