@@ -6,12 +6,14 @@ pub mod inception;
 pub mod metrics;
 pub mod nearest;
 pub mod resmem;
+pub mod sets;
 pub mod swd;
 
 pub use inception::{preprocess, Inception, FEATURES, INPUT_SIZE};
 pub use metrics::{fid, fid_from_stats, kid, FeatureStats, KidOptions};
 pub use nearest::{nearest, CopyCheck, Neighbour};
 pub use resmem::ResMem;
+pub use sets::{load_set, Featurizer, ImageSet, Sampler, SeedRenderer};
 pub use swd::{swd, SwdOptions, SwdResult};
 
 /// A decoded RGB image: `data` is `height * width * 3` bytes, row-major, channels last.

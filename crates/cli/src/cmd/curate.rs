@@ -175,7 +175,7 @@ fn rank_on<B: Backend>(
             tiles.push((tile(&img)?, format!("{}: {:.3}", seeds[i], scores[i])));
             k += 1;
         }
-        Ok(())
+        Ok::<_, anyhow::Error>(())
     })?;
     let by = format!("{:?}", a.by).to_lowercase();
     let params = serde_json::json!({
@@ -233,7 +233,7 @@ fn score_seeds<B: Backend>(
                         .map(f64::from),
                 );
                 pb.inc(chunk.len() as u64);
-                Ok(())
+                Ok::<_, anyhow::Error>(())
             })?;
         }
         RankBy::Critic => {
@@ -249,7 +249,7 @@ fn score_seeds<B: Backend>(
                     scores.push(critic_logit(&d, &cfg, hwc, class, dev)? as f64);
                 }
                 pb.inc(chunk.len() as u64);
-                Ok(())
+                Ok::<_, anyhow::Error>(())
             })?;
         }
         RankBy::Novelty => {
@@ -259,7 +259,7 @@ fn score_seeds<B: Backend>(
                 let nn = nearest(&f.features(&imgs), &data, 1);
                 scores.extend(nn.iter().map(|n| n[0].distance));
                 pb.inc(chunk.len() as u64);
-                Ok(())
+                Ok::<_, anyhow::Error>(())
             })?;
         }
     }
@@ -347,7 +347,7 @@ fn nearest_on<B: Backend>(
             images.extend(imgs);
         }
         pb.inc(chunk.len() as u64);
-        Ok(())
+        Ok::<_, anyhow::Error>(())
     })?;
     pb.finish_and_clear();
     let found = nearest(&features, &data_features, a.k);

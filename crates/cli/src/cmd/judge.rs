@@ -182,7 +182,7 @@ fn images(s: &SetArgs) -> Result<(Vec<RgbImage>, Vec<RgbImage>)> {
                 r.render(&seeds, |chunk, imgs| {
                     out.extend(imgs);
                     pb.inc(chunk.len() as u64);
-                    Ok(())
+                    Ok::<_, anyhow::Error>(())
                 })?;
                 pb.finish_and_clear();
                 Ok::<_, anyhow::Error>(out)

@@ -79,7 +79,7 @@ pub fn load_crops(paths: &[PathBuf]) -> Result<Vec<Item>> {
             .into_par_iter()
             .map(|i| Item {
                 label: path.join(set.name(i)).display().to_string(),
-                crop: crop(set.image(i)),
+                crop: crop(set.image(i).map_err(anyhow::Error::from)),
             })
             .collect();
         out.extend(items);

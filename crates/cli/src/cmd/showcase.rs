@@ -63,7 +63,7 @@ pub fn render<B: Backend>(
         for (s, img) in chunk.iter().zip(&imgs) {
             tiles.push((tile(img)?, format!("seed {s}")));
         }
-        Ok(())
+        Ok::<_, anyhow::Error>(())
     })?;
     let path = dir.join("seeds.png");
     write_sheet(&path, &tiles, 8, "bestiary-showcase", params("seeds"))?;
@@ -132,7 +132,7 @@ pub fn render<B: Backend>(
             r.render(&seeds, |chunk, imgs| {
                 let scores = net.score(&imgs, 8)?;
                 scored.extend(chunk.iter().copied().zip(imgs).zip(scores));
-                Ok(())
+                Ok::<_, anyhow::Error>(())
             })?;
             scored.sort_by(|a, b| b.1.total_cmp(&a.1));
             let tiles = scored
