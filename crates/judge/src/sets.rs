@@ -96,7 +96,8 @@ impl ImageSet {
     pub fn image(&self, i: usize) -> Result<RgbImage> {
         match self {
             ImageSet::Files { files, .. } => {
-                let bad = |e: bestiary_canvas::Error| input(format!("{}: {e}", files[i].display()));
+                // The canvas error names the file already.
+                let bad = |e: bestiary_canvas::Error| input(e.to_string());
                 let img = bestiary_canvas::Image::load(&files[i]).map_err(bad)?;
                 let data = img.to_channels(3).map_err(bad)?;
                 Ok(RgbImage {
