@@ -317,6 +317,36 @@ impl<B: Backend> Featurizer<B> {
     }
 }
 
+/// ResMem memorability of the images a network generates for `seeds`, scored `batch` at a time;
+/// `done(n)` after each chunk. The ranking of `bestiary rank --by memorability` and the gallery's sheet.
+pub fn memorability_of_seeds<B: Backend>(
+    net: &crate::ResMem<B>,
+    r: &SeedRenderer<B>,
+    seeds: &[u32],
+    batch: usize,
+    done: &mut dyn FnMut(usize),
+) -> Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(seeds.len());
+    r.render(seeds, |_, imgs| {
+        out.extend(net.score(&imgs, batch)?);
+        done(out.len());
+        Ok::<_, JudgeError>(())
+    })?;
+    Ok(out)
+}
+
+/// Indices of `scores` from the highest down; ties keep the earlier index first.
+pub fn highest_first<T: Copy + Into<f64>>(scores: &[T]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&i, &j| {
+        scores[j]
+            .into()
+            .total_cmp(&scores[i].into())
+            .then(i.cmp(&j))
+    });
+    order
+}
+
 /// Inception's batch must be in 1..=1024 (a bound on memory, not a limit of the network).
 pub fn check_batch(batch: usize) -> Result<()> {
     if batch == 0 || batch > 1024 {
@@ -360,6 +390,12 @@ mod tests {
             .unwrap()
             .to_string()
             .contains("does not exist"));
+    }
+
+    #[test]
+    fn the_highest_come_first_and_ties_keep_their_order() {
+        assert_eq!(highest_first(&[0.5f32, 0.9, 0.5, 0.1]), vec![1, 0, 2, 3]);
+        assert_eq!(highest_first::<f64>(&[]), Vec::<usize>::new());
     }
 
     #[test]

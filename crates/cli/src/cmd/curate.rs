@@ -11,6 +11,7 @@ use crate::with_backend;
 use anyhow::{bail, Context, Result};
 use bestiary_canvas::sheet::{contact_sheet, SheetOptions};
 use bestiary_canvas::{Image, Metadata};
+use bestiary_judge::sets::{highest_first, memorability_of_seeds};
 use bestiary_judge::{nearest, CopyCheck, ResMem, RgbImage};
 use bestiary_stylegan::sampling::critic_logit;
 use bestiary_stylegan::{load_discriminator, ModelFile};
@@ -160,8 +161,7 @@ fn rank_on<B: Backend>(
 ) -> Result<()> {
     let r = SeedRenderer::<B>::new(model, sampler, dev)?;
     let scores = score_seeds(a, model, &r, seeds, dev)?;
-    let mut order: Vec<usize> = (0..seeds.len()).collect();
-    order.sort_by(|&i, &j| scores[j].total_cmp(&scores[i]).then(i.cmp(&j)));
+    let mut order = highest_first(&scores);
     if a.lowest {
         order.reverse();
     }
@@ -226,15 +226,10 @@ fn score_seeds<B: Backend>(
             let mut log = |m: &str| eprintln!("{m}");
             let weights = bestiary_assets::ensure("resmem", &mut log)?;
             let net = ResMem::<B>::load(&weights, dev)?;
-            r.render(seeds, |chunk, imgs| {
-                scores.extend(
-                    net.score(&imgs, a.sampling.batch)?
-                        .into_iter()
-                        .map(f64::from),
-                );
-                pb.inc(chunk.len() as u64);
-                Ok::<_, anyhow::Error>(())
+            let m = memorability_of_seeds(&net, r, seeds, a.sampling.batch, &mut |n| {
+                pb.set_position(n as u64)
             })?;
+            scores.extend(m.into_iter().map(f64::from));
         }
         RankBy::Critic => {
             let (d, cfg) = load_discriminator::<B>(model, dev).map_err(|e| {

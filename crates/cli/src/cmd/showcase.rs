@@ -9,6 +9,7 @@ use crate::output::create_dir;
 use anyhow::Result;
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_explore as ex;
+use bestiary_judge::sets::{highest_first, memorability_of_seeds};
 use bestiary_judge::ResMem;
 use bestiary_stylegan::{ModelFile, NoiseMode, SynthesisOptions};
 use burn::tensor::backend::Backend;
@@ -128,18 +129,17 @@ pub fn render<B: Backend>(
         Some(weights) => {
             let net = ResMem::<B>::load(&weights, dev)?;
             let seeds: Vec<u32> = (100..132).collect();
-            let mut scored = Vec::new();
-            r.render(&seeds, |chunk, imgs| {
-                let scores = net.score(&imgs, 8)?;
-                scored.extend(chunk.iter().copied().zip(imgs).zip(scores));
+            let scores = memorability_of_seeds(&net, &r, &seeds, 8, &mut |_| {})?;
+            let top: Vec<usize> = highest_first(&scores).into_iter().take(8).collect();
+            let top_seeds: Vec<u32> = top.iter().map(|&i| seeds[i]).collect();
+            let mut tiles = Vec::with_capacity(top.len());
+            r.render(&top_seeds, |_, imgs| {
+                for img in &imgs {
+                    let i = top[tiles.len()];
+                    tiles.push((tile(img)?, format!("{}: {:.3}", seeds[i], scores[i])));
+                }
                 Ok::<_, anyhow::Error>(())
             })?;
-            scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-            let tiles = scored
-                .iter()
-                .take(8)
-                .map(|((s, img), score)| Ok((tile(img)?, format!("{s}: {score:.3}"))))
-                .collect::<Result<Vec<_>>>()?;
             let path = dir.join("memorable.png");
             write_sheet(&path, &tiles, 8, "bestiary-showcase", params("memorable"))?;
             files.push(path);
