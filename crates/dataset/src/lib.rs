@@ -1,6 +1,7 @@
 //! Image datasets in the official StyleGAN2-ADA `dataset_tool.py` layout: building and reading.
 //!
-//! Packing ([`pack`]) turns a folder, a zip, a classic engine or a fetched asset into a zip holding
+//! Packing ([`pack`]) turns a folder, a zip or images drawn by a function (the classic engines, handed in by
+//! the caller) into a zip holding
 //! `00000/img00000000.png` ... (1000 images per folder, RGB PNG) and `dataset.json` with
 //! `{"labels": null}` or `{"labels": [["00000/img00000000.png", 3], ...]}`, exactly what the official
 //! `ImageFolderDataset` reads. Reading ([`Dataset`]) accepts those zips and folders, ours or the official
@@ -12,7 +13,7 @@ mod read;
 mod transform;
 
 pub use pack::{
-    pack, PackEvent, PackOptions, PackReport, Skip, SkipReason, Source, MAX_ENTRY_BYTES,
+    pack, PackEvent, PackOptions, PackReport, Render, Skip, SkipReason, Source, MAX_ENTRY_BYTES,
 };
 pub use read::{Dataset, MAX_DATASET_BYTES};
 pub use transform::{apply_transform, Transform};

@@ -9,6 +9,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Largest source file or zip entry read (uncompressed bytes); bigger ones are skipped as too large.
 pub const MAX_ENTRY_BYTES: u64 = 256 << 20;
@@ -16,49 +17,55 @@ pub const MAX_ENTRY_BYTES: u64 = 256 << 20;
 /// Most output images one dataset may hold.
 const MAX_OUTPUT_IMAGES: usize = 10_000_000;
 
+/// Draws image `seed` at `size` x `size` pixels; an error is the reason it could not.
+pub type Render = Arc<dyn Fn(u64, u32) -> std::result::Result<Image, String> + Send + Sync>;
+
 /// Where images come from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum Source {
     /// A folder, read recursively in sorted order.
     Folder(PathBuf),
     /// A zip archive; entries with image extensions are read.
     Zip(PathBuf),
-    /// A classic engine rendered at the output resolution: image i is seed `first_seed + i`.
-    Classic { engine: String, count: usize },
-    /// A dataset asset fetched by `bestiary_assets::ensure` (e.g. `emoji`), then read as a folder.
-    Asset(String),
+    /// `count` images drawn by `render` at the output resolution (the classic engines, handed in by the
+    /// caller): image i is seed `first_seed + i`, named `{name}-seed{seed:04}`.
+    Rendered {
+        name: String,
+        count: usize,
+        render: Render,
+    },
+}
+
+impl PartialEq for Source {
+    fn eq(&self, other: &Source) -> bool {
+        match (self, other) {
+            (Source::Folder(a), Source::Folder(b)) | (Source::Zip(a), Source::Zip(b)) => a == b,
+            (
+                Source::Rendered {
+                    name: a,
+                    count: n,
+                    render: r,
+                },
+                Source::Rendered {
+                    name: b,
+                    count: m,
+                    render: q,
+                },
+            ) => a == b && n == m && Arc::ptr_eq(r, q),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
 }
 
 impl Source {
-    /// Parses `DIR`, `FILE.zip`, `classic:ENGINE` (needs `count`) or `assets:NAME`.
-    pub fn parse(s: &str, count: Option<usize>) -> Result<Source> {
-        if let Some(engine) = s.strip_prefix("classic:") {
-            if !bestiary_classic::ENGINES.contains(&engine) {
-                return Err(DatasetError::invalid(format!(
-                    "unknown engine '{engine}' (known: {})",
-                    bestiary_classic::ENGINES.join(", ")
-                )));
-            }
-            let count = count
-                .ok_or_else(|| DatasetError::invalid(format!("source {s} needs --count N")))?;
-            if count == 0 || count > MAX_OUTPUT_IMAGES {
-                return Err(DatasetError::invalid(format!(
-                    "--count must be in 1..={MAX_OUTPUT_IMAGES}, got {count}"
-                )));
-            }
-            return Ok(Source::Classic {
-                engine: engine.to_string(),
-                count,
-            });
-        }
-        if count.is_some() {
-            return Err(DatasetError::invalid(
-                "--count only applies to a classic:ENGINE source",
-            ));
-        }
-        if let Some(name) = s.strip_prefix("assets:") {
-            return Ok(Source::Asset(name.to_string()));
-        }
+    /// A folder or a zip file, by path.
+    pub fn parse(s: &str) -> Result<Source> {
         let p = PathBuf::from(s);
         let meta = std::fs::metadata(&p).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => {
@@ -66,19 +73,32 @@ impl Source {
             }
             _ => DatasetError::io(&p, e),
         })?;
-        if meta.is_dir() {
-            Ok(Source::Folder(p))
+        Ok(if meta.is_dir() {
+            Source::Folder(p)
         } else {
-            Ok(Source::Zip(p))
+            Source::Zip(p)
+        })
+    }
+
+    /// `count` images drawn by `render`, named after `name`.
+    pub fn rendered(name: &str, count: usize, render: Render) -> Result<Source> {
+        if count == 0 || count > MAX_OUTPUT_IMAGES {
+            return Err(DatasetError::invalid(format!(
+                "--count must be in 1..={MAX_OUTPUT_IMAGES}, got {count}"
+            )));
         }
+        Ok(Source::Rendered {
+            name: name.to_string(),
+            count,
+            render,
+        })
     }
 
     /// A short description for messages.
     pub fn describe(&self) -> String {
         match self {
             Source::Folder(p) | Source::Zip(p) => p.display().to_string(),
-            Source::Classic { engine, count } => format!("classic:{engine} ({count} seeds)"),
-            Source::Asset(n) => format!("assets:{n}"),
+            Source::Rendered { name, count, .. } => format!("{name} ({count} seeds)"),
         }
     }
 }
@@ -464,22 +484,7 @@ pub fn pack(
     // Resolve the source into an ordered list of items.
     let mut zip_archive: Option<zip::ZipArchive<std::fs::File>> = None;
     let mut source_labels = None;
-    let mut classic_engine = None;
-    let resolved;
-    let source = match source {
-        Source::Asset(name) => {
-            let mut log = |m: &str| events(PackEvent::Note(m));
-            let dir = bestiary_assets::ensure(name, &mut log)
-                .map_err(|e| DatasetError::invalid(format!("assets:{name}: {e}")))?;
-            resolved = if dir.is_dir() {
-                Source::Folder(dir)
-            } else {
-                Source::Zip(dir)
-            };
-            &resolved
-        }
-        s => s,
-    };
+    let mut render = None;
     let mut items: Vec<Item> = match source {
         Source::Folder(root) => {
             if let Ok(b) = std::fs::read(root.join("dataset.json")) {
@@ -533,13 +538,17 @@ pub fn pack(
                 })
                 .collect()
         }
-        Source::Classic { engine, count } => {
+        Source::Rendered {
+            name: engine,
+            count,
+            render: r,
+        } => {
             if opts.labels_from_dirs {
                 return Err(DatasetError::invalid(
                     "--labels-from-dirs needs a folder or zip source",
                 ));
             }
-            classic_engine = Some(engine.clone());
+            render = Some(r.clone());
             (0..*count as u64)
                 .map(|i| {
                     let seed = opts.seed.wrapping_add(i);
@@ -551,7 +560,6 @@ pub fn pack(
                 })
                 .collect()
         }
-        Source::Asset(_) => unreachable!("resolved above"),
     };
     if items.is_empty() {
         return Err(DatasetError::invalid(format!(
@@ -598,15 +606,8 @@ pub fn pack(
     let process = |idx: usize, bytes: Bytes, origin: &Origin| -> Outcome {
         let img: Image = match origin {
             Origin::Classic(seed) => {
-                let engine = classic_engine.as_deref().unwrap_or_default();
-                let params = bestiary_classic::Params {
-                    seed: *seed,
-                    size: n,
-                    palette: None,
-                };
-                let r = bestiary_classic::render(engine, &params)
-                    .map_err(|e| (SkipReason::Corrupt, e.to_string()))?;
-                r.art.to_image(n)
+                let draw = render.as_ref().expect("a rendered source");
+                draw(*seed, n).map_err(|e| (SkipReason::Corrupt, e))?
             }
             _ => match decode(&bytes?) {
                 Ok(d) => d.image,

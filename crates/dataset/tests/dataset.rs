@@ -399,7 +399,7 @@ fn zip_source_carries_its_labels_and_skips_non_images() {
             ),
         ],
     );
-    let src = Source::parse(srczip.to_str().unwrap(), None).unwrap();
+    let src = Source::parse(srczip.to_str().unwrap()).unwrap();
     assert_eq!(src, Source::Zip(srczip.clone()));
     let dest = t.path().join("o.zip");
     let rep = pack_quiet(&src, &dest, &opts(4)).unwrap();
@@ -413,7 +413,18 @@ fn zip_source_carries_its_labels_and_skips_non_images() {
 #[test]
 fn classic_source_is_deterministic() {
     let t = tempfile::tempdir().unwrap();
-    let src = Source::parse("classic:squares", Some(8)).unwrap();
+    let render: bestiary_dataset::Render = std::sync::Arc::new(|seed, size| {
+        let params = bestiary_classic::Params {
+            seed,
+            size,
+            palette: None,
+        };
+        Ok(bestiary_classic::render("squares", &params)
+            .map_err(|e| e.to_string())?
+            .art
+            .to_image(size))
+    });
+    let src = Source::rendered("squares", 8, render).unwrap();
     let (a, b) = (t.path().join("a.zip"), t.path().join("b.zip"));
     let rep = pack_quiet(&src, &a, &opts(32)).unwrap();
     pack_quiet(&src, &b, &opts(32)).unwrap();
@@ -438,14 +449,11 @@ fn classic_source_is_deterministic() {
     )
     .unwrap();
     assert_ne!(Dataset::open(&c).unwrap().image(0), ds.image(0));
-    assert!(Source::parse("classic:squares", None)
+    let none: bestiary_dataset::Render = std::sync::Arc::new(|_, _| Err("never drawn".into()));
+    assert!(Source::rendered("squares", 0, none)
         .unwrap_err()
         .to_string()
         .contains("--count"));
-    assert!(Source::parse("classic:nope", Some(2))
-        .unwrap_err()
-        .to_string()
-        .contains("unknown engine 'nope'"));
 }
 
 #[test]
@@ -613,7 +621,7 @@ fn pack_errors_leave_no_file() {
     let t = tempfile::tempdir().unwrap();
     let src = t.path().join("src");
     write_png(&src.join("a.png"), &solid(4, 4, [0, 0, 0, 255]));
-    let e = Source::parse(t.path().join("missing").to_str().unwrap(), None)
+    let e = Source::parse(t.path().join("missing").to_str().unwrap())
         .unwrap_err()
         .to_string();
     assert!(e.contains("does not exist"), "{e}");

@@ -1,10 +1,11 @@
 //! `bestiary dataset`: pack images into a training zip in the official StyleGAN2-ADA dataset_tool layout.
 
 use crate::output::{print_json, progress, Outputs};
-use anyhow::Result;
+use anyhow::{anyhow, bail, Result};
 use bestiary_dataset::{pack, parse_background, PackEvent, PackOptions, Source, Transform};
 use clap::Args;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Arguments of `bestiary dataset`.
 #[derive(Args, Debug)]
@@ -65,13 +66,51 @@ pub struct DatasetArgs {
     pub json: bool,
 }
 
+/// The source `--source` names: `classic:ENGINE` (drawn by the engine, `--count` seeds), `assets:NAME`
+/// (fetched into the cache, then read as a folder or zip), else a folder or a zip.
+fn source(s: &str, count: Option<usize>) -> Result<Source> {
+    if let Some(engine) = s.strip_prefix("classic:") {
+        if !bestiary_classic::ENGINES.contains(&engine) {
+            bail!(
+                "unknown engine '{engine}' (known: {})",
+                bestiary_classic::ENGINES.join(", ")
+            );
+        }
+        let count = count.ok_or_else(|| anyhow!("source {s} needs --count N"))?;
+        let engine = engine.to_string();
+        let draw = Arc::new(move |seed: u64, size: u32| {
+            let params = bestiary_classic::Params {
+                seed,
+                size,
+                palette: None,
+            };
+            let r = bestiary_classic::render(&engine, &params).map_err(|e| e.to_string())?;
+            Ok(r.art.to_image(size))
+        });
+        return Ok(Source::rendered(
+            s.trim_start_matches("classic:"),
+            count,
+            draw,
+        )?);
+    }
+    if count.is_some() {
+        bail!("--count only applies to a classic:ENGINE source");
+    }
+    if let Some(name) = s.strip_prefix("assets:") {
+        let path = bestiary_assets::ensure(name, &mut |m: &str| eprintln!("{m}"))
+            .map_err(|e| anyhow!("assets:{name}: {e}"))?;
+        return Ok(Source::parse(&path.to_string_lossy())?);
+    }
+    Ok(Source::parse(s)?)
+}
+
 /// Runs the command.
 pub fn run(a: &DatasetArgs) -> Result<()> {
     bestiary_dataset::check_resolution(a.resolution)?;
     a.outputs.file_with_extension(&a.dest, "zip")?;
     let transform: Transform = a.transform.parse()?;
     let background = parse_background(&a.background)?;
-    let source = Source::parse(&a.source, a.count)?;
+    let source = source(&a.source, a.count)?;
     let opts = PackOptions {
         resolution: a.resolution,
         transform,
