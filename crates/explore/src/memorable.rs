@@ -357,12 +357,10 @@ pub fn memorable<B: AutodiffBackend>(
     let plain = g.valid();
     let inner_dev = &device;
     let opts = const_noise();
-    let (start, image) = match mask {
-        // One at a time, as `generate --out` renders them (a batch could round differently).
-        None => (
-            crate::render_ws(&plain, &[start_ws.to_vec()], &opts, inner_dev).remove(0),
-            crate::render_ws(&plain, &[ws.clone()], &opts, inner_dev).remove(0),
-        ),
+    // One image at a time, as `generate --out` renders them (a batch of two can round differently).
+    let start = crate::render_ws(&plain, &[start_ws.to_vec()], &opts, inner_dev).remove(0);
+    let image = match mask {
+        None => crate::render_ws(&plain, &[ws.clone()], &opts, inner_dev).remove(0),
         Some(m) => {
             let e = local_edit(
                 &plain,
@@ -373,7 +371,15 @@ pub fn memorable<B: AutodiffBackend>(
                 &opts,
                 inner_dev,
             )?;
-            (e.base, e.edited)
+            // Where the soft mask is 0 the blend is the base branch, which the two-image batch may
+            // round differently from `generate`: take the start image's own bytes there.
+            let mut img = e.edited;
+            for (p, px) in img.chunks_exact_mut(ch).enumerate() {
+                if m.soft[p] == 0.0 {
+                    px.copy_from_slice(&start[p * ch..(p + 1) * ch]);
+                }
+            }
+            img
         }
     };
     frames.push(image.clone());

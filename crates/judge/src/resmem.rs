@@ -627,6 +627,41 @@ mod tests {
         assert_eq!(pil_bilinear_resize(&img, 256, 256, 256, 256), img);
     }
 
+    /// The differentiable preprocess agrees with the exact 8-bit one within about one grey level: the
+    /// exact path rounds to 8 bits after each of Pillow's two passes, the tensor path never does.
+    #[test]
+    fn the_tensor_preprocess_matches_the_exact_one() {
+        type F = burn::backend::Flex;
+        for (w, h) in [(16, 16), (32, 32), (300, 200), (64, 96)] {
+            let data: Vec<u8> = (0..w * h * 3).map(|i| ((i * 37) % 251) as u8).collect();
+            let img = RgbImage {
+                width: w,
+                height: h,
+                data,
+            };
+            let exact = preprocess(&img).unwrap();
+            let chw: Vec<f32> = (0..3)
+                .flat_map(|c| {
+                    let img = &img;
+                    (0..w * h).map(move |p| img.data[p * 3 + c] as f32 / 255.0)
+                })
+                .collect();
+            let x =
+                Tensor::<F, 4>::from_data(BurnData::new(chw, [1, 3, h, w]), &Default::default());
+            let got: Vec<f32> = preprocess_tensor(x).into_data().to_vec().unwrap();
+            let worst = exact
+                .iter()
+                .zip(&got)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(
+                worst <= 1.01 / 255.0,
+                "{w}x{h}: {} grey levels",
+                worst * 255.0
+            );
+        }
+    }
+
     #[test]
     fn malformed_images_are_errors() {
         assert!(preprocess(&RgbImage {
