@@ -6,6 +6,8 @@
 //!
 //! `J = score(preprocess(G(w0 + delta))) - keep * (LPIPS(G(w0 + delta), G(w0)) + mean(delta^2))`
 //!
+//! (the learning rate eases to zero over the last half of the steps, [`step_size`]).
+//!
 //! `preprocess` is ResMem's resize-to-256 and centre crop 227 as matrix products
 //! ([`bestiary_judge::resmem::preprocess_tensor`]); images go to `[0, 1]` as the 8-bit PNG would
 //! (`x * 127.5 + 128`, clamped) without its rounding. LPIPS is VGG16 (as the projector uses it) against the
@@ -66,7 +68,7 @@ impl Default for MemorableOptions {
     fn default() -> Self {
         MemorableOptions {
             steps: 20,
-            strength: 0.05,
+            strength: 0.1,
             keep: 1.0,
             space: Space::W,
         }
@@ -258,6 +260,14 @@ impl<'a, B: Backend> Objective<'a, B> {
     }
 }
 
+/// Adam's learning rate at `step`: `strength`, eased to zero (cosine) over the last half of the steps so
+/// the path settles instead of oscillating about the best point it found.
+pub fn step_size(o: &MemorableOptions, step: usize) -> f64 {
+    let t = step as f64 / o.steps as f64;
+    let down = ((1.0 - t) / 0.5).min(1.0);
+    o.strength * (0.5 - 0.5 * (down * std::f64::consts::PI).cos())
+}
+
 fn scalar<B: Backend>(t: Tensor<B, 1>) -> f32 {
     t.into_scalar().elem()
 }
@@ -327,7 +337,7 @@ pub fn memorable<B: AutodiffBackend>(
         frames.extend(split_images(t.image.clone().inner()));
         let grads = t.total.neg().backward();
         let gd = dv.grad(&grads).unwrap_or_else(|| delta.zeros_like());
-        delta = adam.step(delta, gd, o.strength, step + 1);
+        delta = adam.step(delta, gd, step_size(o, step), step + 1);
         on_step(Step {
             step,
             steps: o.steps,

@@ -33,7 +33,8 @@ Examples:
 Gradient ascent of the ResMem memorability score on the start W (one change for every layer, or one per
 layer with --space w+), through the generator and ResMem (its 256 resize and 227 centre crop made
 differentiable), minus --keep times the closeness to the start image: LPIPS (VGG16) plus the squared W
-distance per component. Adam moves each W component about --strength per step. The start is a seed's W
+distance per component. Adam moves each W component about --strength per step (easing to zero over the
+last half of the steps). The start is a seed's W
 (truncation 1, noise const: the image `generate --seeds S` writes) or the W of a projection file (its
 noise maps are kept). With --mask (a PNG, white = change; as `edit --mask`) only the painted region
 changes: pixels more than feather + 0.5 pixels from it stay as the start image.
@@ -61,7 +62,7 @@ pub struct MemorableArgs {
     #[arg(long, default_value_t = 20)]
     pub steps: usize,
     /// Step size: about how far each W component moves per step.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.1)]
     pub strength: f64,
     /// Weight of staying close to the start (LPIPS + W distance) against the score; 0 = score only.
     #[arg(long, default_value_t = 1.0)]
