@@ -68,7 +68,7 @@ impl Default for MemorableOptions {
     fn default() -> Self {
         MemorableOptions {
             steps: 20,
-            strength: 0.1,
+            strength: 0.2,
             keep: 1.0,
             space: Space::W,
         }

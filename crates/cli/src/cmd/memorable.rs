@@ -26,7 +26,7 @@ use std::time::Instant;
 #[command(after_help = "\
 Examples:
   bestiary memorable --network model.pkl --seed 7 --out seed7-more.png
-  bestiary memorable --network model.pkl --seed 7 --steps 40 --strength 0.08 --keep 0.5 --out bolder.png
+  bestiary memorable --network model.pkl --seed 7 --steps 40 --strength 0.3 --keep 0.5 --out bolder.png
   bestiary memorable --network model.pkl --seed 7 --mask eyes.png --out eyes.png --json
   bestiary memorable --network ffhq.pkl --projected-w proj/projected_w.safetensors --space w+ --out face.png
   bestiary generate --network model.pkl --projected-w seed7-more.safetensors --out again.png
@@ -62,7 +62,7 @@ pub struct MemorableArgs {
     #[arg(long, default_value_t = 20)]
     pub steps: usize,
     /// Step size: about how far each W component moves per step.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.2)]
     pub strength: f64,
     /// Weight of staying close to the start (LPIPS + W distance) against the score; 0 = score only.
     #[arg(long, default_value_t = 1.0)]
