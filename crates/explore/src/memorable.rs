@@ -52,6 +52,10 @@ impl<B: Backend> Scorer<B> for ResMem<B> {
     }
 }
 
+/// At most this many images of the path are kept (plus the result), so long runs on large networks do
+/// not hold every step's image.
+pub const MAX_FRAMES: usize = 50;
+
 /// Settings of [`memorable`].
 #[derive(Clone, Debug)]
 pub struct MemorableOptions {
@@ -94,7 +98,8 @@ pub struct Memorable {
     /// non-autodiff backend exactly as `generate` renders them (the result as `edit --mask` does when masked).
     pub start: Vec<u8>,
     pub image: Vec<u8>,
-    /// The image before each step, then the result: the path, `steps + 1` frames.
+    /// The path: the image before each step (every `ceil(steps / MAX_FRAMES)`-th step when there are
+    /// more), then the result.
     pub frames: Vec<Vec<u8>>,
     /// The differentiable path's score, LPIPS to the start and objective before each step, then at the end.
     pub scores: Vec<f32>,
@@ -317,6 +322,7 @@ pub fn memorable<B: AutodiffBackend>(
     };
     let mut delta = Tensor::<B::InnerBackend, 3>::zeros([1, k, d], &device);
     let mut adam = Adam::new(&delta);
+    let frame_every = o.steps.div_ceil(MAX_FRAMES);
     let (mut scores, mut lps, mut objective, mut frames) = (vec![], vec![], vec![], vec![]);
     for step in 0..o.steps {
         let dv = Tensor::<B, 3>::from_inner(delta.clone()).require_grad();
@@ -334,7 +340,9 @@ pub fn memorable<B: AutodiffBackend>(
         scores.push(s);
         lps.push(l);
         objective.push(j);
-        frames.extend(split_images(t.image.clone().inner()));
+        if step % frame_every == 0 {
+            frames.extend(split_images(t.image.clone().inner()));
+        }
         let grads = t.total.neg().backward();
         let gd = dv.grad(&grads).unwrap_or_else(|| delta.zeros_like());
         delta = adam.step(delta, gd, step_size(o, step), step + 1);

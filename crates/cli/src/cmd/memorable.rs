@@ -33,17 +33,18 @@ Examples:
 Gradient ascent of the ResMem memorability score on the start W (one change for every layer, or one per
 layer with --space w+), through the generator and ResMem (its 256 resize and 227 centre crop made
 differentiable), minus --keep times the closeness to the start image: LPIPS (VGG16) plus the squared W
-distance per component. Adam moves each W component about --strength per step (easing to zero over the
-last half of the steps). The start is a seed's W
-(truncation 1, noise const: the image `generate --seeds S` writes) or the W of a projection file (its
-noise maps are kept). With --mask (a PNG, white = change; as `edit --mask`) only the painted region
-changes: pixels more than feather + 0.5 pixels from it stay as the start image.
-Writes OUT (the image), OUT's name with .safetensors (its W, tensor 'w' [num_ws, w_dim]: `generate
---projected-w` renders it identically; with --mask it renders the edited W everywhere) and with .gif (start |
-image along the path). Existing files are never replaced unless --force. --json prints the scores (as
-`bestiary memorability` reports them for the 8-bit images) and the LPIPS to the start before and after.
+distance per component. Adam moves each W component about --strength per step, easing to zero over the
+last half of the steps. The start is a seed's W (truncation 1, noise const: the image `generate --seeds S`
+writes) or the W of a projection file (its noise maps are kept). With --mask (a PNG, white = change; as
+`edit --mask`) only the painted region changes: pixels more than feather + 0.5 pixels from it stay exactly
+as the start image.
+Writes OUT (the image), OUT's name with .safetensors (its W, tensor 'w' [num_ws, w_dim], which `generate
+--projected-w` renders identically; with --mask it renders the edited W everywhere) and with .gif (start |
+image along the path, 50 frames at most). Existing files are never replaced unless --force. --json prints
+the scores (as `bestiary memorability` reports them for the 8-bit images) and the LPIPS to the start
+before and after, with the path's scores.
 ResMem (527 MB, Non-commercial licence) and VGG16 are fetched into the asset cache on first use.
-On CPU a step costs one ResMem forward and backward pass (about a second or two): keep --steps small.")]
+On CPU a step costs one ResMem forward and backward pass (seconds): keep --steps small.")]
 pub struct MemorableArgs {
     /// Network: an official StyleGAN2-ADA .pkl or a bestiary .safetensors model (unconditional).
     #[arg(long)]
