@@ -209,6 +209,14 @@ impl Image {
             }
         }
     }
+    /// `self` with `right` drawn to its right (a before | after frame), as tall as `self`.
+    pub fn beside(&self, right: &Image) -> Image {
+        let mut out = Image::new(self.width + right.width, self.height);
+        out.draw_image(self, 0, 0);
+        out.draw_image(right, self.width as i64, 0);
+        out
+    }
+
     /// The centred square of side min(width, height), made opaque (alpha dropped, as PIL's
     /// convert("RGB")): how a photo of any shape becomes a network's square target.
     pub fn centre_square_opaque(&self) -> Image {

@@ -91,6 +91,8 @@ enum Command {
     Nearest(cmd::curate::NearestArgs),
     /// Image memorability (ResMem) for image files, folders or dataset zips.
     Memorability(cmd::memorability::MemorabilityArgs),
+    /// Make a seed's (or a projection's) image more memorable by gradient ascent of ResMem on W, staying close.
+    Memorable(cmd::memorable::MemorableArgs),
     /// Check a device: what it needs (driver, GPU, caches) and whether it computes what the CPU does.
     Doctor(cmd::doctor::DoctorArgs),
 }
@@ -129,6 +131,7 @@ fn main() {
         Some(Command::Rank(a)) => cmd::curate::rank(&a),
         Some(Command::Nearest(a)) => cmd::curate::nearest_cmd(&a),
         Some(Command::Memorability(a)) => cmd::memorability::run(&a),
+        Some(Command::Memorable(a)) => cmd::memorable::run(&a),
         Some(Command::Doctor(a)) => cmd::doctor::run(&a),
     };
     if let Err(e) = result {

@@ -12,6 +12,7 @@ pub mod directions_file;
 pub mod ganspace;
 pub mod layers;
 pub mod local_edit;
+pub mod memorable;
 pub mod mix;
 pub mod project;
 pub mod sefa;
@@ -23,8 +24,10 @@ pub use classes::{class_names, describe_classes, resolve_class};
 pub use ganspace::{ganspace_directions, ganspace_directions_of_class, Covariance, Pca};
 pub use layers::{parse_layers, ws_resolutions, LayerGroups};
 pub use local_edit::{
-    default_blend_layer, default_feather, local_edit, BinaryMask, LocalEditImages,
+    default_blend_layer, default_feather, local_edit, local_edit_tensor, BinaryMask,
+    LocalEditImages,
 };
+pub use memorable::{memorable, BrushMask, Memorable, MemorableOptions, Scorer};
 pub use mix::{
     chimera_ws, mix_ws, render_ws, seed_ws, seed_ws_of_class, style_mixing_grid,
     style_mixing_grid_of_class, tile_grid, walk_ws, MixGrid,

@@ -282,10 +282,33 @@ pub fn local_edit<B: Backend>(
     opts: &SynthesisOptions,
     device: &B::Device,
 ) -> Result<LocalEditImages> {
-    let s = &g.synthesis;
-    let (num_ws, d, size) = (s.num_ws, s.w_dim, s.img_resolution);
+    let (num_ws, d) = (g.synthesis.num_ws, g.synthesis.w_dim);
     if base_ws.len() != num_ws * d || edit_ws.len() != num_ws * d {
         return invalid(format!("ws must hold {num_ws} x {d} values"));
+    }
+    let flat: Vec<f32> = base_ws.iter().chain(edit_ws).copied().collect();
+    let ws = Tensor::<B, 3>::from_data(TensorData::new(flat, [2, num_ws, d]), device);
+    let out = local_edit_tensor(g, ws, mask, from_layer, opts)?;
+    let mut images = split_images(out).into_iter();
+    let base = images.next().expect("two images");
+    let edited = images.next().expect("two images");
+    Ok(LocalEditImages { edited, base })
+}
+
+/// [`local_edit`] on tensors: `ws` `[2, num_ws, w_dim]` (row 0 the base, row 1 the edit) to the images
+/// `[2, C, R, R]` (row 0 the base, row 1 the blended edit). Made of differentiable operations, so on an
+/// autodiff backend gradients flow to the edited row (the memorability brush optimises through it).
+pub fn local_edit_tensor<B: Backend>(
+    g: &Generator<B>,
+    ws: Tensor<B, 3>,
+    mask: &[f32],
+    from_layer: usize,
+    opts: &SynthesisOptions,
+) -> Result<Tensor<B, 4>> {
+    let s = &g.synthesis;
+    let (num_ws, d, size) = (s.num_ws, s.w_dim, s.img_resolution);
+    if ws.dims() != [2, num_ws, d] {
+        return invalid(format!("ws must be [2, {num_ws}, {d}]"));
     }
     if mask.len() != size * size {
         return invalid(format!(
@@ -298,8 +321,7 @@ pub fn local_edit<B: Backend>(
             num_ws - 1
         ));
     }
-    let flat: Vec<f32> = base_ws.iter().chain(edit_ws).copied().collect();
-    let ws = Tensor::<B, 3>::from_data(TensorData::new(flat, [2, num_ws, d]), device);
+    let device = &ws.device();
     // The mask at each resolution, as a [1, 1, r, r] tensor, made once.
     let mut masks: Vec<(usize, Tensor<B, 4>)> = Vec::new();
     let mut mask_at = |r: usize| -> Tensor<B, 4> {
@@ -343,9 +365,5 @@ pub fn local_edit<B: Backend>(
         x = Some(nx);
         img = nimg;
     }
-    let out = img.expect("the last block has a ToRGB layer");
-    let mut images = split_images(out).into_iter();
-    let base = images.next().expect("two images");
-    let edited = images.next().expect("two images");
-    Ok(LocalEditImages { edited, base })
+    Ok(img.expect("the last block has a ToRGB layer"))
 }

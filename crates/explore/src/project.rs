@@ -249,7 +249,7 @@ pub fn noise_regularization<B: Backend>(map: Tensor<B, 2>) -> Tensor<B, 1> {
 
 /// Images `[N, C, R, R]` about `[-1, 1]` (or `[0, 255]` bytes scaled by the caller) to what LPIPS sees:
 /// RGB in `[0, 1]` (a grey image is repeated over three channels), area-downsampled to 256 px when larger.
-fn lpips_input<B: Backend>(x01: Tensor<B, 4>) -> Tensor<B, 4> {
+pub(crate) fn lpips_input<B: Backend>(x01: Tensor<B, 4>) -> Tensor<B, 4> {
     let [_, c, h, _] = x01.dims();
     let x = if c == 1 { x01.repeat_dim(1, 3) } else { x01 };
     if h > 256 {
@@ -285,19 +285,25 @@ pub fn w_noise_scale(o: &ProjectOptions, w_std: f64, step: usize) -> f64 {
 }
 
 /// Adam state of one variable (torch.optim.Adam: betas 0.9, 0.999, eps 1e-8, bias-corrected).
-struct Adam<B: Backend, const D: usize> {
+pub(crate) struct Adam<B: Backend, const D: usize> {
     m: Tensor<B, D>,
     v: Tensor<B, D>,
 }
 
 impl<B: Backend, const D: usize> Adam<B, D> {
-    fn new(like: &Tensor<B, D>) -> Self {
+    pub(crate) fn new(like: &Tensor<B, D>) -> Self {
         Adam {
             m: like.zeros_like(),
             v: like.zeros_like(),
         }
     }
-    fn step(&mut self, p: Tensor<B, D>, g: Tensor<B, D>, lr: f64, t: usize) -> Tensor<B, D> {
+    pub(crate) fn step(
+        &mut self,
+        p: Tensor<B, D>,
+        g: Tensor<B, D>,
+        lr: f64,
+        t: usize,
+    ) -> Tensor<B, D> {
         let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
         self.m = self.m.clone() * b1 + g.clone() * (1.0 - b1);
         self.v = self.v.clone() * b2 + g.square() * (1.0 - b2);

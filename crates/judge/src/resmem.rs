@@ -470,6 +470,27 @@ const PRECISION_BITS: u32 = 22;
 /// Pillow's resampling weights for one axis: per output index, the first source index, and integer
 /// weights (scaled by 2^22). Bilinear (triangle) filter, widened by the scale when shrinking.
 fn pil_taps(in_size: usize, out_size: usize) -> Vec<(usize, Vec<i32>)> {
+    pil_taps_f64(in_size, out_size)
+        .into_iter()
+        .map(|(xmin, w)| {
+            let fixed = w
+                .iter()
+                .map(|&k| {
+                    let s = k * (1u32 << PRECISION_BITS) as f64;
+                    if k < 0.0 {
+                        (s - 0.5) as i32
+                    } else {
+                        (s + 0.5) as i32
+                    }
+                })
+                .collect();
+            (xmin, fixed)
+        })
+        .collect()
+}
+
+/// The same weights before Pillow rounds them to fixed point (each output's weights sum to one).
+fn pil_taps_f64(in_size: usize, out_size: usize) -> Vec<(usize, Vec<f64>)> {
     let scale = in_size as f64 / out_size as f64;
     let filterscale = scale.max(1.0);
     let support = filterscale; // bilinear support 1, times filterscale
@@ -498,20 +519,49 @@ fn pil_taps(in_size: usize, out_size: usize) -> Vec<(usize, Vec<i32>)> {
                     *v /= total;
                 }
             }
-            let fixed = w
-                .iter()
-                .map(|&k| {
-                    let s = k * (1u32 << PRECISION_BITS) as f64;
-                    if k < 0.0 {
-                        (s - 0.5) as i32
-                    } else {
-                        (s + 0.5) as i32
-                    }
-                })
-                .collect();
-            (xmin as usize, fixed)
+            (xmin as usize, w)
         })
         .collect()
+}
+
+/// The linear map of one axis from `in_size` pixels to the 227 centre-crop pixels of the 256 resize:
+/// `[227, in_size]`, row-major (Pillow's bilinear weights in floating point).
+pub fn resize_crop_matrix(in_size: usize) -> Vec<f32> {
+    let taps = pil_taps_f64(in_size, RESIZE);
+    let mut m = vec![0f32; INPUT_SIZE * in_size];
+    for (row, (xmin, w)) in taps[CROP_OFFSET..CROP_OFFSET + INPUT_SIZE]
+        .iter()
+        .enumerate()
+    {
+        for (i, &k) in w.iter().enumerate() {
+            m[row * in_size + xmin + i] = k as f32;
+        }
+    }
+    m
+}
+
+/// [`preprocess`] as differentiable tensor operations: images `[N, 3, H, W]` in `[0, 1]` to the network's
+/// `[N, 3, 227, 227]` input (the 256 x 256 bilinear resize and the centre crop as two matrix products).
+/// It skips the 8-bit roundings of the PNG and of Pillow's fixed-point passes, so scores of the same image
+/// differ from [`ResMem::score`] by the effect of at most about one grey level per pixel.
+pub fn preprocess_tensor<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [n, c, h, w] = x.dims();
+    let device = x.device();
+    let mat = |size: usize| {
+        Tensor::<B, 2>::from_data(
+            BurnData::new(resize_crop_matrix(size), [INPUT_SIZE, size]),
+            &device,
+        )
+    };
+    let ry = mat(h).unsqueeze::<3>().expand([n * c, INPUT_SIZE, h]);
+    let rx = mat(w)
+        .transpose()
+        .unsqueeze::<3>()
+        .expand([n * c, w, INPUT_SIZE]);
+    let x = x.reshape([n * c, h, w]);
+    ry.matmul(x)
+        .matmul(rx)
+        .reshape([n, c, INPUT_SIZE, INPUT_SIZE])
 }
 
 fn clip8(acc: i32) -> u8 {
@@ -575,6 +625,41 @@ mod tests {
         }
         let img: Vec<u8> = (0..256 * 256 * 3).map(|i| (i * 7 % 251) as u8).collect();
         assert_eq!(pil_bilinear_resize(&img, 256, 256, 256, 256), img);
+    }
+
+    /// The differentiable preprocess agrees with the exact 8-bit one within about one grey level: the
+    /// exact path rounds to 8 bits after each of Pillow's two passes, the tensor path never does.
+    #[test]
+    fn the_tensor_preprocess_matches_the_exact_one() {
+        type F = burn::backend::Flex;
+        for (w, h) in [(16, 16), (32, 32), (300, 200), (64, 96)] {
+            let data: Vec<u8> = (0..w * h * 3).map(|i| ((i * 37) % 251) as u8).collect();
+            let img = RgbImage {
+                width: w,
+                height: h,
+                data,
+            };
+            let exact = preprocess(&img).unwrap();
+            let chw: Vec<f32> = (0..3)
+                .flat_map(|c| {
+                    let img = &img;
+                    (0..w * h).map(move |p| img.data[p * 3 + c] as f32 / 255.0)
+                })
+                .collect();
+            let x =
+                Tensor::<F, 4>::from_data(BurnData::new(chw, [1, 3, h, w]), &Default::default());
+            let got: Vec<f32> = preprocess_tensor(x).into_data().to_vec().unwrap();
+            let worst = exact
+                .iter()
+                .zip(&got)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(
+                worst <= 1.01 / 255.0,
+                "{w}x{h}: {} grey levels",
+                worst * 255.0
+            );
+        }
     }
 
     #[test]

@@ -4,10 +4,13 @@
 use crate::StudioError;
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_explore as ex;
+use bestiary_judge::ResMem;
 use bestiary_stylegan::sampling::{generate_seeds, Sampling};
 use bestiary_stylegan::{
     load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions,
 };
+use bestiary_texture::Vgg16;
+use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 
 /// Directions of one method (unit rows in W) with σ, the spread of W along each.
@@ -80,7 +83,22 @@ pub struct Engine<B: Backend> {
     pub cfg: GeneratorConfig,
     pub dev: B::Device,
     pub info: Info,
+    /// The sampling generator's weights, kept to build the autodiff networks of the memorability brush
+    /// on its first use (None: the brush is unavailable, e.g. for benchmark engines).
+    pub brush_model: Option<ModelFile>,
+    brush: std::cell::OnceCell<Brush<B>>,
 }
+
+/// What "more memorable" needs, built once on first use: ResMem (527 MB) and VGG16 are fetched then.
+struct Brush<B: Backend> {
+    g: Generator<Autodiff<B>>,
+    resmem: ResMem<Autodiff<B>>,
+    vgg: Vgg16<Autodiff<B>>,
+}
+
+/// Steps of one "more memorable" request: the default and the bounds (each step is a ResMem forward and
+/// backward pass, about a second or two on CPU).
+pub const MEMORABLE_STEPS: (usize, usize, usize) = (10, 1, 50);
 
 fn flat<E: std::fmt::Display>(e: E) -> StudioError {
     StudioError::Model(e.to_string())
@@ -125,6 +143,13 @@ impl<B: Backend> Engine<B> {
         });
         let mut engine = Engine::with_directions(g, cfg, dev, network, directions);
         engine.info.class = class;
+        // Only the sampling generator: the brush rebuilds it with gradients on its first use.
+        let mut m = model.clone();
+        m.networks.retain(|k, _| k != "D");
+        if m.networks.contains_key("G_ema") {
+            m.networks.remove("G");
+        }
+        engine.brush_model = Some(m);
         Ok(engine)
     }
 
@@ -149,7 +174,14 @@ impl<B: Backend> Engine<B> {
             blend_layer: ex::default_blend_layer(&g.synthesis),
             feather: ex::default_feather(cfg.img_resolution),
         };
-        Engine { g, cfg, dev, info }
+        Engine {
+            g,
+            cfg,
+            dev,
+            info,
+            brush_model: None,
+            brush: std::cell::OnceCell::new(),
+        }
     }
 
     fn image(&self, hwc: &[u8]) -> Result<Image, StudioError> {
@@ -236,6 +268,45 @@ impl<B: Backend> Engine<B> {
                     .collect()
             })
             .collect())
+    }
+
+    /// "More memorable": `steps` steps of the memorability brush from `w` (see
+    /// [`ex::memorable`]; default strength and closeness, W space, noise const). The first call fetches
+    /// and loads ResMem and VGG16.
+    pub fn more_memorable(&self, w: &[f32], steps: usize) -> Result<ex::Memorable, StudioError> {
+        let brush = match self.brush.get() {
+            Some(b) => b,
+            None => {
+                let model = self.brush_model.as_ref().ok_or_else(|| {
+                    StudioError::Invalid("the memorability brush is not available here".into())
+                })?;
+                let mut log = |m: &str| eprintln!("{m}");
+                let rp = bestiary_assets::ensure("resmem", &mut log).map_err(flat)?;
+                let vp = bestiary_texture::vgg16_weights(&mut log).map_err(flat)?;
+                let (g, _) = load_generator::<Autodiff<B>>(model, &self.dev).map_err(flat)?;
+                let b = Brush {
+                    g,
+                    resmem: ResMem::load(&rp, &self.dev).map_err(flat)?,
+                    vgg: Vgg16::load(&vp, &self.dev).map_err(flat)?,
+                };
+                let _ = self.brush.set(b);
+                self.brush.get().expect("just set")
+            }
+        };
+        let o = ex::MemorableOptions {
+            steps,
+            ..Default::default()
+        };
+        ex::memorable(
+            &brush.g,
+            &brush.resmem,
+            &brush.vgg,
+            w,
+            None,
+            &o,
+            &mut |_| {},
+        )
+        .map_err(flat)
     }
 
     /// A local edit: `edit_w` inside the painted mask (`size * size` bytes, non-zero = change) over `base_w`.

@@ -79,12 +79,13 @@ fn route<B: Backend>(req: &Request, sh: &Shared<B>, stream: &TcpStream) -> Respo
         "/api/mix" if post => body(req).and_then(|v| mix(&v, &sh.info)),
         "/api/direction" if post => body(req).and_then(|v| direction(&v, &sh.info)),
         "/api/edit" if post => body(req).and_then(|v| edit(&v, sh, stream)),
+        "/api/memorable" if post => body(req).and_then(|v| memorable(&v, sh, stream)),
         "/api/walk" if post => body(req).and_then(|v| walk(&v, sh, stream)),
         "/api/favorites" if get => Ok(Response::json(&json!({"favorites": sh.favorites.list()}))),
         "/api/favorites" if post => body(req).and_then(|v| save(&v, sh, stream)),
         "/" | "/index.html" | "/app.js" | "/style.css" | "/api/info" | "/api/seed.png"
         | "/api/seed.w" | "/api/render" | "/api/breed" | "/api/mix" | "/api/direction"
-        | "/api/edit" | "/api/walk" | "/api/favorites" => Err(Response::error(
+        | "/api/edit" | "/api/memorable" | "/api/walk" | "/api/favorites" => Err(Response::error(
             405,
             format!("{} is not allowed here", req.method),
         )),
@@ -475,6 +476,28 @@ fn edit<B: Backend>(v: &Value, sh: &Shared<B>, stream: &TcpStream) -> Result<Res
                 Err(crate::StudioError::Invalid(m)) => bad(m),
                 Err(err) => Response::error(500, err),
             }
+        }),
+    )
+}
+
+/// "More memorable": the brush's W from the focused W, with the scores (as `bestiary memorability`
+/// reports them for the 8-bit images) and the LPIPS to the start.
+fn memorable<B: Backend>(v: &Value, sh: &Shared<B>, stream: &TcpStream) -> Result<Response, Bad> {
+    let w = w_of(v, "w", &sh.info)?;
+    let (default, lo, hi) = crate::engine::MEMORABLE_STEPS;
+    let steps = integer(v, "steps", Some(default as u64), (lo as u64, hi as u64))? as usize;
+    let t = ticket(v)?;
+    run(
+        sh,
+        stream,
+        t,
+        Box::new(move |e: &Engine<B>| match e.more_memorable(&w, steps) {
+            Ok(r) => Response::json(&json!({
+                "w": w_json(&r.ws), "steps": steps, "score_before": r.score_before,
+                "score_after": r.score_after, "lpips": r.lpips_after,
+            })),
+            Err(crate::StudioError::Invalid(m)) => bad(m),
+            Err(err) => Response::error(500, err),
         }),
     )
 }

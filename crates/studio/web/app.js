@@ -117,7 +117,8 @@ function setFocus(f, fresh) {
   const step = { w: f.base, label: f.label, url: null };
   S.lineage.push(step);
   $('focusLabel').textContent = '— ' + f.label;
-  for (const id of ['saveBtn', 'breedBtn', 'rerollBtn', 'pushBtn']) $(id).disabled = false;
+  for (const id of ['saveBtn', 'breedBtn', 'rerollBtn', 'pushBtn', 'memBtn']) $(id).disabled = false;
+  $('memScore').textContent = '';
   $('children').replaceChildren();
   renderFocus().then((url) => { step.url = url; drawLineage(); });
   drawLineage();
@@ -175,6 +176,27 @@ async function breed() {
       b.addEventListener('click', () => setFocus({ base: w, label: `child ${i + 1} (strength ${strength})`, kind: 'w' }, false));
     });
   } catch (e) { report(e); }
+}
+
+// ---------------------------------------------------------------------------------- memorability
+
+// Climbs ResMem's score from the focused W (server-side, a few seconds to minutes on CPU); the result
+// becomes the focus, with the scores before and after beside the button.
+async function moreMemorable() {
+  if (!S.focus) return;
+  $('memBtn').disabled = true;
+  $('memScore').textContent = 'climbing…';
+  try {
+    const r = await api('/api/memorable', { w: S.effective, tab: S.tab + '-memorable', gen: Date.now() });
+    const scores = `${r.score_before.toFixed(3)} → ${r.score_after.toFixed(3)}`;
+    setFocus({ base: r.w, label: `more memorable ${scores}`, kind: 'w' }, false);
+    $('memScore').textContent = `memorability ${scores} · LPIPS ${r.lpips.toFixed(3)}`;
+  } catch (e) {
+    $('memScore').textContent = '';
+    report(e);
+  } finally {
+    $('memBtn').disabled = !S.focus;
+  }
 }
 
 // ------------------------------------------------------------------------------------- directions
@@ -372,6 +394,7 @@ async function init() {
   $('strength').addEventListener('input', () => { $('strengthValue').textContent = parseFloat($('strength').value).toFixed(2); });
   $('breedBtn').addEventListener('click', breed);
   $('saveBtn').addEventListener('click', save);
+  $('memBtn').addEventListener('click', moreMemorable);
   $('dirMethod').addEventListener('change', () => { buildSliders(); applyDirections(); });
   $('dirLayers').addEventListener('change', applyDirections);
   $('dirReset').addEventListener('click', () => { resetSliders(); applyDirections(); });

@@ -13,6 +13,7 @@ pub mod imagesets;
 pub mod inspect;
 pub mod judge;
 pub mod memorability;
+pub mod memorable;
 pub mod project;
 pub mod showcase;
 pub mod studio;

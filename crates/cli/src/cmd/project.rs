@@ -156,7 +156,7 @@ fn run_on<B: Backend>(
         }
         Event::Snapshot { image, .. } => {
             match Image::from_channels(res as u32, res as u32, ch, image) {
-                Ok(img) => frames.push(side_by_side(&target, &img)),
+                Ok(img) => frames.push(target.beside(&img)),
                 Err(e) => frame_err = Some(e),
             }
         }
@@ -245,12 +245,4 @@ fn projection_file(a: &ProjectArgs, p: &Projection) -> Result<Vec<u8>> {
         ("format".to_string(), "bestiary.projection/1".to_string()),
     ]);
     Ok(file.to_bytes(&meta)?)
-}
-
-/// Target | projection, for the progress animation.
-fn side_by_side(target: &Image, img: &Image) -> Image {
-    let mut out = Image::new(target.width() * 2, target.height());
-    out.draw_image(target, 0, 0);
-    out.draw_image(img, target.width() as i64, 0);
-    out
 }
