@@ -32,19 +32,32 @@ pub struct DiscriminatorBlock<B: Backend> {
     pub resample_filter: Fir,
 }
 
+/// Channels and resolution of one discriminator block (the official block's first arguments).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockShape {
+    /// Channels from the block above; 0 for the first block (it starts from the image).
+    pub in_channels: usize,
+    pub tmp_channels: usize,
+    pub out_channels: usize,
+    pub resolution: usize,
+}
+
 impl<B: Backend> DiscriminatorBlock<B> {
-    /// Official construction; `first_layer_idx` counts layers for Freeze-D.
-    #[allow(clippy::too_many_arguments)]
+    /// Official construction; `first_layer_idx` counts layers for Freeze-D, `num_layers` is increased by
+    /// the layers this block holds.
     pub fn new(
         cfg: &DiscriminatorConfig,
-        in_channels: usize,
-        tmp_channels: usize,
-        out_channels: usize,
-        resolution: usize,
+        shape: BlockShape,
         first_layer_idx: usize,
         num_layers: &mut usize,
         device: &B::Device,
     ) -> Self {
+        let BlockShape {
+            in_channels,
+            tmp_channels,
+            out_channels,
+            resolution,
+        } = shape;
         let bk = &cfg.block_kwargs;
         let f = make_filter(&bk.resample_filter);
         let arch = cfg.architecture;
@@ -364,16 +377,13 @@ impl<B: Backend> Discriminator<B> {
                 0
             };
             let mut num_layers = 0;
-            let block = DiscriminatorBlock::new(
-                cfg,
+            let shape = BlockShape {
                 in_channels,
-                cfg.channels(res),
-                cfg.channels(res / 2),
-                res,
-                cur_layer_idx,
-                &mut num_layers,
-                device,
-            );
+                tmp_channels: cfg.channels(res),
+                out_channels: cfg.channels(res / 2),
+                resolution: res,
+            };
+            let block = DiscriminatorBlock::new(cfg, shape, cur_layer_idx, &mut num_layers, device);
             cur_layer_idx += num_layers;
             blocks.push(block);
         }
