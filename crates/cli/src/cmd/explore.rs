@@ -667,15 +667,8 @@ pub struct EditArgs {
     /// Class of a conditional network: a name the model file records (see `inspect`) or an index.
     #[arg(long)]
     pub class: Option<String>,
-    /// Mask PNG: only the white region changes.
-    #[arg(long)]
-    pub mask: Option<PathBuf>,
-    /// With --mask: first synthesis layer blended (numbered as --layers) [default: the 1/8-resolution layer].
-    #[arg(long = "layer")]
-    pub blend_layer: Option<usize>,
-    /// With --mask: feather width in output pixels (0 = hard edge) [default: 1/16 of the output size].
-    #[arg(long, allow_negative_numbers = true)]
-    pub feather: Option<f32>,
+    #[command(flatten)]
+    pub masking: MaskArgs,
     /// Output image: .png, .jpg or .webp.
     #[arg(long)]
     pub out: PathBuf,
@@ -686,6 +679,35 @@ pub struct EditArgs {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The painted-region options of a local change (`edit`, `memorable`).
+#[derive(Args, Clone, Debug)]
+pub struct MaskArgs {
+    /// Mask PNG: only the white region changes.
+    #[arg(long)]
+    pub mask: Option<PathBuf>,
+    /// With --mask: first synthesis layer blended (numbered as --layers) [default: the 1/8-resolution layer].
+    #[arg(long = "layer")]
+    pub blend_layer: Option<usize>,
+    /// With --mask: feather width in output pixels (0 = hard edge) [default: 1/16 of the output size].
+    #[arg(long, allow_negative_numbers = true)]
+    pub feather: Option<f32>,
+}
+
+impl MaskArgs {
+    /// --layer and --feather only with a mask; a feather of a sane number of pixels.
+    pub fn check(&self) -> Result<()> {
+        if self.mask.is_none() && (self.blend_layer.is_some() || self.feather.is_some()) {
+            bail!("--layer and --feather apply to masked changes: give a --mask");
+        }
+        if let Some(f) = self.feather {
+            if !f.is_finite() || !(0.0..=4096.0).contains(&f) {
+                bail!("--feather must be a number of pixels in 0..=4096, got {f}");
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Direction K (and its σ, 1 when absent) of a directions file named as FILE:K.
@@ -746,15 +768,8 @@ pub fn edit(a: &EditArgs) -> Result<()> {
             bail!("nothing to edit: give --direction FILE:K with --amount, or --with-seed S")
         }
     };
-    if a.mask.is_none() && (a.blend_layer.is_some() || a.feather.is_some()) {
-        bail!("--layer and --feather apply to local edits: give a --mask");
-    }
-    if let Some(f) = a.feather {
-        if !f.is_finite() || !(0.0..=4096.0).contains(&f) {
-            bail!("--feather must be a number of pixels in 0..=4096, got {f}");
-        }
-    }
-    let mask = a.mask.as_deref().map(read_mask).transpose()?;
+    a.masking.check()?;
+    let mask = a.masking.mask.as_deref().map(read_mask).transpose()?;
     a.outputs.image(&a.out)?;
     let model = load_model(&a.network)?;
     with_backend!(a.render.device, |B, dev| edit_on::<B>(
@@ -829,6 +844,7 @@ fn edit_on<B: Backend>(
             let size = cfg.img_resolution;
             let bin = ex::BinaryMask::from_pixels(m.width, m.height, 4, &m.rgba, size)?;
             let path = a
+                .masking
                 .mask
                 .as_deref()
                 .map(Path::display)
@@ -839,6 +855,7 @@ fn edit_on<B: Backend>(
             }
             let num_ws = g.num_ws();
             let layer = a
+                .masking
                 .blend_layer
                 .unwrap_or_else(|| ex::default_blend_layer(&g.synthesis));
             if layer >= num_ws {
@@ -847,7 +864,10 @@ fn edit_on<B: Backend>(
                     num_ws - 1
                 );
             }
-            let feather = a.feather.unwrap_or_else(|| ex::default_feather(size));
+            let feather = a
+                .masking
+                .feather
+                .unwrap_or_else(|| ex::default_feather(size));
             let soft = bin.feathered(feather);
             let img = ex::local_edit(
                 &g,
@@ -860,7 +880,7 @@ fn edit_on<B: Backend>(
             )?
             .edited;
             let extra = serde_json::json!({
-                "mask": a.mask.as_deref().map(file_name), "layer": layer, "feather": feather,
+                "mask": a.masking.mask.as_deref().map(file_name), "layer": layer, "feather": feather,
                 "masked_pixels": bin.count(), "unchanged_beyond_px": feather + 0.5,
             });
             for (k, v) in extra.as_object().expect("object") {

@@ -3,6 +3,7 @@
 //! `memorable` module.
 
 use crate::backend::DeviceKind;
+use crate::cmd::explore::MaskArgs;
 use crate::cmd::generate::{read_projected, Projected};
 use crate::output::{file_name, print_json, progress, Outputs};
 use crate::with_backend;
@@ -71,15 +72,8 @@ pub struct MemorableArgs {
     /// Latent space: w (one change for every layer) or w+ (one per layer).
     #[arg(long, default_value = "w")]
     pub space: Space,
-    /// Mask PNG: only the white region changes.
-    #[arg(long)]
-    pub mask: Option<PathBuf>,
-    /// With --mask: first synthesis layer blended [default: the 1/8-resolution layer].
-    #[arg(long = "layer")]
-    pub blend_layer: Option<usize>,
-    /// With --mask: feather width in output pixels (0 = hard edge) [default: 1/16 of the output size].
-    #[arg(long, allow_negative_numbers = true)]
-    pub feather: Option<f32>,
+    #[command(flatten)]
+    pub masking: MaskArgs,
     /// Output image (.png, .jpg, .webp; PNG for an exact round trip); the W and GIF are written beside it.
     #[arg(long)]
     pub out: PathBuf,
@@ -112,14 +106,7 @@ fn check(a: &MemorableArgs) -> Result<Checked> {
     if !a.keep.is_finite() || !(0.0..=1e6).contains(&a.keep) {
         bail!("--keep must be a number in 0..=1000000, got {}", a.keep);
     }
-    if a.mask.is_none() && (a.blend_layer.is_some() || a.feather.is_some()) {
-        bail!("--layer and --feather apply to masked runs: give a --mask");
-    }
-    if let Some(f) = a.feather {
-        if !f.is_finite() || !(0.0..=4096.0).contains(&f) {
-            bail!("--feather must be a number of pixels in 0..=4096, got {f}");
-        }
-    }
+    a.masking.check()?;
     let w_path = a.out.with_extension("safetensors");
     let gif_path = a.out.with_extension("gif");
     a.outputs.image(&a.out)?;
@@ -138,7 +125,7 @@ fn check(a: &MemorableArgs) -> Result<Checked> {
     a.outputs.file(&w_path)?;
     a.outputs.file(&gif_path)?;
     let projected = a.projected_w.as_deref().map(read_projected).transpose()?;
-    let mask_img = match &a.mask {
+    let mask_img = match &a.masking.mask {
         Some(p) => Some(png_meta::read_png(p).map_err(|e| anyhow::anyhow!("--mask: {e}"))?),
         None => None,
     };
@@ -180,7 +167,7 @@ fn check(a: &MemorableArgs) -> Result<Checked> {
             .apply_noise(&mut model)
             .map_err(|e| anyhow::anyhow!("{}: {e}", p.path.display()))?;
     }
-    let mask = match (&mask_img, &a.mask) {
+    let mask = match (&mask_img, &a.masking.mask) {
         (Some((img, _)), Some(path)) => {
             let (w, h) = (img.width() as usize, img.height() as usize);
             let bin = ex::BinaryMask::from_pixels(w, h, 4, img.as_raw(), res)?;
@@ -194,7 +181,7 @@ fn check(a: &MemorableArgs) -> Result<Checked> {
         }
         _ => None,
     };
-    if let Some(l) = a.blend_layer {
+    if let Some(l) = a.masking.blend_layer {
         if l >= num_ws {
             bail!(
                 "--layer {l} is out of range: this network has layers 0-{}",
@@ -237,8 +224,12 @@ fn run_on<B: Backend>(
         (None, None) => bail!("give --seed or --projected-w"),
     };
     let mask = c.mask.as_ref().map(|bin| {
-        let feather = a.feather.unwrap_or_else(|| ex::default_feather(res));
+        let feather = a
+            .masking
+            .feather
+            .unwrap_or_else(|| ex::default_feather(res));
         let layer = a
+            .masking
             .blend_layer
             .unwrap_or_else(|| ex::default_blend_layer(&g.synthesis));
         (
@@ -289,7 +280,7 @@ fn run_on<B: Backend>(
     });
     if let Some((_, feather, layer, count)) = &mask {
         let extra = serde_json::json!({
-            "mask": a.mask.as_deref().map(file_name), "layer": layer, "feather": feather,
+            "mask": a.masking.mask.as_deref().map(file_name), "layer": layer, "feather": feather,
             "masked_pixels": count, "unchanged_beyond_px": feather + 0.5,
         });
         for (k, v) in extra.as_object().expect("object") {
@@ -354,7 +345,7 @@ fn w_file(a: &MemorableArgs, r: &ex::Memorable, start: Option<&Projected>) -> Re
     if let Some(s) = a.seed {
         meta.insert("seed".to_string(), s.to_string());
     }
-    if let Some(m) = &a.mask {
+    if let Some(m) = &a.masking.mask {
         meta.insert("mask".to_string(), file_name(m));
     }
     Ok(file.to_bytes(&meta)?)
