@@ -19,14 +19,9 @@ pub struct WFile {
 }
 
 impl WFile {
-    /// One W (`num_ws * w_dim` values, row-major) without noise maps.
+    /// One W (`num_ws * w_dim` values, row-major) without noise maps. A length that does not match the
+    /// shape is refused by [`WFile::to_bytes`], not here (a studio request must never panic the worker).
     pub fn single(ws: &[f32], num_ws: usize, w_dim: usize) -> Self {
-        assert_eq!(
-            ws.len(),
-            num_ws * w_dim,
-            "W has {} values, expected {num_ws} x {w_dim}",
-            ws.len()
-        );
         WFile {
             w: TensorData {
                 shape: vec![num_ws, w_dim],
@@ -166,6 +161,9 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("expected [N, 3, 2]"));
+        assert!(WFile::single(&[0.0; 5], 2, 3)
+            .to_bytes(&BTreeMap::new())
+            .is_err());
         assert!(WFile::from_bytes(b"not a file")
             .unwrap_err()
             .to_string()
