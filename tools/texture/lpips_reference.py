@@ -11,7 +11,7 @@ Images: a deterministic 3x32x32 base in [0, 1], and three distortions of it (sma
 colour shift). Writes `x`, `y` ([4, 3, 32, 32]: pairs) and `d` ([4]) as float32 safetensors.
 
     /tmp/torchenv/bin/python tools/texture/lpips_reference.py PATH/vgg16.ckpt \
-        crates/texture/tests/fixtures/lpips_parity.safetensors
+        crates/perceptual/tests/fixtures/lpips_parity.safetensors
 """
 import pickle
 import sys

@@ -6,7 +6,7 @@ normalised with the ImageNet mean/std (exactly LPIPS's scaling layer applied to 
 and writes the input and the output of all 13 ReLUs (relu1_1 .. relu5_3) as float32 safetensors.
 
     /tmp/torchenv/bin/python tools/texture/vgg16_reference.py PATH/vgg16.ckpt \
-        crates/texture/tests/fixtures/vgg16_parity.safetensors
+        crates/perceptual/tests/fixtures/vgg16_parity.safetensors
 """
 import pickle
 import sys

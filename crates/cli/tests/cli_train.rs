@@ -359,3 +359,62 @@ fn transfer_learning_from_an_official_pickle_with_frozen_d_layers() {
         "cannot change a pretrained network",
     );
 }
+
+/// `--d-features vgg16`: a run on frozen VGG16 features resumes, keeps its discriminator (a different
+/// `--d-features` is refused by name), and its snapshots sample like any model file; `critic`, which needs
+/// StyleGAN2's discriminator, says so in one line.
+#[test]
+fn a_feature_discriminator_run_resumes_and_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    dataset(d);
+    let mut args = vec![
+        "--data",
+        "sq.zip",
+        "--outdir",
+        "run",
+        "--kimg",
+        "0.016",
+        "--tick",
+        "0.008",
+        "--snap",
+        "1",
+        "--d-features",
+        "vgg16",
+    ];
+    args.extend_from_slice(TINY);
+    let o = train(d, &args);
+    ok(&o);
+    assert!(stderr(&o).contains("D on VGG16 features"), "{}", stderr(&o));
+    let o = train(
+        d,
+        &["--resume", "run", "--kimg", "0.024", "--d-features", "none"],
+    );
+    assert_clean_error(&o, "--d-features none (the run's is vgg16)");
+    let o = train(d, &["--resume", "run", "--kimg", "0.024", "--json"]);
+    ok(&o);
+    assert_eq!(log_rows(&d.join("run")).last().unwrap()["kimg"], 0.024);
+    ok(&bestiary(
+        &[
+            "generate",
+            "--network",
+            "run/network-snapshot-000000.024.safetensors",
+            "--seeds",
+            "0",
+            "--outdir",
+            "gen",
+        ],
+        d,
+    ));
+    assert!(d.join("gen/seed0000.png").exists());
+    let o = bestiary(
+        &[
+            "critic",
+            "--network",
+            "run/network-snapshot-000000.024.safetensors",
+            "gen/seed0000.png",
+        ],
+        d,
+    );
+    assert_clean_error(&o, "feature discriminator");
+}

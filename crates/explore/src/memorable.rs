@@ -21,9 +21,9 @@
 
 use bestiary_judge::resmem::{preprocess, preprocess_tensor, ResMem, INPUT_SIZE};
 use bestiary_judge::RgbImage;
+use bestiary_perceptual::{lpips, Vgg16};
 use bestiary_stylegan::sampling::split_images;
 use bestiary_stylegan::{Generator, NoiseMode, SynthesisOptions};
-use bestiary_texture::{lpips, Vgg16};
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
@@ -161,7 +161,7 @@ fn to_unit_rgb<B: Backend>(img: Tensor<B, 4>) -> Tensor<B, 4> {
     }
 }
 
-fn tex(e: bestiary_texture::TextureError) -> ExploreError {
+fn tex(e: bestiary_perceptual::PerceptualError) -> ExploreError {
     ExploreError::Invalid(e.to_string())
 }
 

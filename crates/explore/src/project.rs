@@ -18,9 +18,9 @@
 //! The generator's own weights are frozen; gradients flow only to w and the noise maps (they are put into
 //! the `noise_const` slots of a copy of the generator as tracked tensors).
 
+use bestiary_perceptual::{lpips, Vgg16};
 use bestiary_stylegan::seed::RandomState;
 use bestiary_stylegan::{to_uint8_nhwc, Generator, NoiseMode, SynthesisOptions};
-use bestiary_texture::{lpips, Vgg16};
 use burn::module::{Module, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::module::avg_pool2d;

@@ -4,8 +4,8 @@
 
 use bestiary_explore::memorable::{Objective, Scorer};
 use bestiary_explore::{memorable, seed_ws, BinaryMask, BrushMask, MemorableOptions, Space};
+use bestiary_perceptual::Vgg16;
 use bestiary_stylegan::{load_generator, Generator, ModelFile};
-use bestiary_texture::Vgg16;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::Backend;
@@ -27,10 +27,9 @@ fn gen() -> Generator<B> {
 fn vgg() -> &'static Vgg16<B> {
     static VGG: OnceLock<Vgg16<B>> = OnceLock::new();
     VGG.get_or_init(|| {
-        let p =
-            bestiary_texture::vgg16_weights(&mut |m: &str| eprintln!("{m}")).unwrap_or_else(|e| {
-                panic!("the tests need the VGG16 weights (`bestiary assets fetch vgg16`): {e}")
-            });
+        let p = bestiary_perceptual::vgg16_weights(&mut |m: &str| eprintln!("{m}")).unwrap_or_else(
+            |e| panic!("the tests need the VGG16 weights (`bestiary assets fetch vgg16`): {e}"),
+        );
         Vgg16::load(&p, &Default::default()).unwrap()
     })
 }

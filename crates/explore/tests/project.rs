@@ -5,9 +5,9 @@ use bestiary_explore::project::{
     learning_rate, lpips_bytes, noise_regularization, noise_slots, w_noise_scale, Event,
 };
 use bestiary_explore::{project, ProjectOptions, Projection, Space};
+use bestiary_perceptual::Vgg16;
 use bestiary_stylegan::sampling::{generate_seeds, Sampling};
 use bestiary_stylegan::{load_generator, Generator, ModelFile, NoiseMode, SynthesisOptions};
-use bestiary_texture::Vgg16;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{Tensor, TensorData};
 use std::path::Path;
@@ -37,10 +37,9 @@ fn gen(m: &ModelFile) -> Generator<B> {
 fn vgg() -> &'static Vgg16<B> {
     static VGG: OnceLock<Vgg16<B>> = OnceLock::new();
     VGG.get_or_init(|| {
-        let p =
-            bestiary_texture::vgg16_weights(&mut |m: &str| eprintln!("{m}")).unwrap_or_else(|e| {
-                panic!("the tests need the VGG16 weights (`bestiary assets fetch vgg16`): {e}")
-            });
+        let p = bestiary_perceptual::vgg16_weights(&mut |m: &str| eprintln!("{m}")).unwrap_or_else(
+            |e| panic!("the tests need the VGG16 weights (`bestiary assets fetch vgg16`): {e}"),
+        );
         Vgg16::load(&p, &Default::default()).unwrap()
     })
 }

@@ -5,11 +5,11 @@ use crate::StudioError;
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_explore as ex;
 use bestiary_judge::ResMem;
+use bestiary_perceptual::Vgg16;
 use bestiary_stylegan::sampling::{generate_seeds, Sampling};
 use bestiary_stylegan::{
     load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions,
 };
-use bestiary_texture::Vgg16;
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 
@@ -282,7 +282,7 @@ impl<B: Backend> Engine<B> {
                 })?;
                 let mut log = |m: &str| eprintln!("{m}");
                 let rp = bestiary_assets::ensure("resmem", &mut log).map_err(flat)?;
-                let vp = bestiary_texture::vgg16_weights(&mut log).map_err(flat)?;
+                let vp = bestiary_perceptual::vgg16_weights(&mut log).map_err(flat)?;
                 let (g, _) = load_generator::<Autodiff<B>>(model, &self.dev).map_err(flat)?;
                 let b = Brush {
                     g,

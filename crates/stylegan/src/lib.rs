@@ -1,10 +1,12 @@
 //! StyleGAN2-ADA generator and discriminator in Burn, numerically faithful to the official
 //! PyTorch implementation (NVlabs/stylegan2-ada-pytorch), with configs that read and write the
-//! official constructor kwargs and weights keyed by the official `state_dict` names.
+//! official constructor kwargs and weights keyed by the official `state_dict` names; and ours beside
+//! it, a discriminator on frozen VGG16 features (`feature_discriminator`).
 
 pub mod bench;
 pub mod config;
 pub mod discriminator;
+pub mod feature_discriminator;
 pub mod generator;
 pub mod loading;
 pub mod mapping;
@@ -21,6 +23,7 @@ pub use config::{
     GeneratorConfig, MappingConfig, SynthesisConfig,
 };
 pub use discriminator::Discriminator;
+pub use feature_discriminator::{FeatureDiscriminator, FeatureDiscriminatorConfig};
 pub use generator::{to_uint8_nhwc, Generator};
 pub use loading::{load_discriminator, load_generator, load_generator_named, weight_map};
 pub use mapping::MappingNetwork;

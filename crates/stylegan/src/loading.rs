@@ -65,6 +65,11 @@ pub fn load_discriminator<B: Backend>(
 ) -> Result<(Discriminator<B>, DiscriminatorConfig), ModelError> {
     let net = model.network("D")?;
     check_class(net, "D", "Discriminator")?;
+    if net.class_name == crate::feature_discriminator::CLASS_NAME {
+        return Err(ModelError::Invalid(
+            "D is a feature discriminator (trained with --d-features vgg16), which judges VGG16 features, not a StyleGAN2 discriminator".into(),
+        ));
+    }
     let cfg = DiscriminatorConfig::from_value(&net.init_kwargs)
         .map_err(|e| ModelError::Invalid(format!("D: {e}")))?;
     let d = Discriminator::from_weights(&cfg, &weight_map(&net.tensors), device)

@@ -3,7 +3,8 @@
 //! cargo run -p bestiary-texture --example contact_sheet -- OUT.png SIZE STEPS SRC... [--tile SRC] [--blend A B]
 use bestiary_canvas::sheet::{contact_sheet, SheetOptions};
 use bestiary_canvas::Image;
-use bestiary_texture::{synthesize, SynthOptions, Targets, Vgg16};
+use bestiary_perceptual::Vgg16;
+use bestiary_texture::{synthesize, SynthOptions, Targets};
 use burn::backend::{Autodiff, Flex};
 use std::path::Path;
 use std::time::Instant;
@@ -27,7 +28,7 @@ fn main() {
     );
     let dev = Default::default();
     let vgg = Vgg16::<B>::load(
-        &bestiary_texture::vgg16_weights(&mut |m| eprintln!("{m}")).unwrap(),
+        &bestiary_perceptual::vgg16_weights(&mut |m| eprintln!("{m}")).unwrap(),
         &dev,
     )
     .unwrap();

@@ -1,6 +1,7 @@
 //! Times one forward and one forward+backward of the texture loss at a few sizes (diagnostics).
 //! cargo run -p bestiary-texture --example step_timing --release -- VGG16_PATH [SIZE...]
-use bestiary_texture::{gram, Layer, Pad, Pool, Vgg16};
+use bestiary_perceptual::{Layer, Pad, Pool, Vgg16};
+use bestiary_texture::gram;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{Distribution, Tensor};
 use std::time::Instant;

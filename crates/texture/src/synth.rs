@@ -18,8 +18,8 @@ use burn::tensor::{ElementConversion, Tensor, TensorData};
 use crate::color::{match_colors, Planar};
 use crate::gram::{gram, gram_loss};
 use crate::rng::Rng;
-use crate::vgg::{Layer, Pad, Pool, Vgg16};
 use crate::{Result, TextureError};
+use bestiary_perceptual::{Layer, Pad, Pool, Vgg16};
 
 /// Smallest feature-map side (in positions) at which a layer's Gram matrix is matched.
 pub const MIN_MAP: usize = 16;

@@ -3,8 +3,9 @@
 mod common;
 
 use bestiary_canvas::Image;
+use bestiary_perceptual::Vgg16;
 use bestiary_texture::synth::Synthesis;
-use bestiary_texture::{synthesize, Planar, SynthOptions, Targets, Vgg16};
+use bestiary_texture::{synthesize, Planar, SynthOptions, Targets};
 use burn::backend::{Autodiff, Flex};
 
 type B = Autodiff<Flex>;

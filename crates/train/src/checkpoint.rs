@@ -3,10 +3,12 @@
 //! atomically so that a kill at any moment leaves the previous complete files.
 
 use crate::adam::Adam;
+use crate::critic::{load_vgg16, Critic, CriticKind, FeatureCritic};
 use crate::options::TrainOptions;
 use crate::step::{Ad, Progress, Trainer, ADAM_BETAS};
 use bestiary_stylegan::{
-    Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, ModelFile, WeightMap,
+    feature_discriminator, Discriminator, DiscriminatorConfig, FeatureDiscriminator,
+    FeatureDiscriminatorConfig, Generator, GeneratorConfig, ModelFile, WeightMap,
 };
 use bestiary_weights::{safetensors_io, DType, Network, TensorData};
 use burn::tensor::backend::Backend;
@@ -69,10 +71,15 @@ impl<B: Backend> Trainer<B> {
             "G".into(),
             network("Generator", &self.g_cfg.to_json(), self.g.state_dict()),
         );
-        networks.insert(
-            "D".into(),
-            network("Discriminator", &self.d_cfg.to_json(), self.d.state_dict()),
-        );
+        let d = match &self.d {
+            Critic::StyleGan2(d) => network("Discriminator", &self.d_cfg.to_json(), d.state_dict()),
+            Critic::Features(f) => network(
+                feature_discriminator::CLASS_NAME,
+                &f.cfg.to_json(),
+                f.d.state_dict(),
+            ),
+        };
+        networks.insert("D".into(), d);
         networks.insert(
             "G_ema".into(),
             network("Generator", &self.g_cfg.to_json(), self.g_ema.state_dict()),
@@ -134,6 +141,10 @@ impl<B: Backend> Trainer<B> {
             "options": self.opts,
             "G_kwargs": serde_json::from_str::<serde_json::Value>(&self.g_cfg.to_json()).unwrap_or_default(),
             "D_kwargs": serde_json::from_str::<serde_json::Value>(&self.d_cfg.to_json()).unwrap_or_default(),
+            "D_features_kwargs": match &self.d {
+                Critic::Features(f) => serde_json::from_str::<serde_json::Value>(&f.cfg.to_json()).unwrap_or_default(),
+                Critic::StyleGan2(_) => serde_json::Value::Null,
+            },
             "adam_steps": steps,
             "training_set_kwargs": training_set_kwargs,
         });
@@ -232,12 +243,28 @@ impl<B: Backend> Trainer<B> {
         };
         let g = Generator::<Ad<B>>::from_weights(&g_cfg, &sub("G"), device)
             .map_err(|e| invalid(format!("G: {e}")))?;
-        let d = Discriminator::<Ad<B>>::from_weights(&d_cfg, &sub("D"), device)
-            .map_err(|e| invalid(format!("D: {e}")))?;
+        let d = match opts.critic {
+            CriticKind::StyleGan2 => Critic::StyleGan2(
+                Discriminator::<Ad<B>>::from_weights(&d_cfg, &sub("D"), device)
+                    .map_err(|e| invalid(format!("D: {e}")))?,
+            ),
+            CriticKind::Vgg16 => {
+                let cfg = FeatureDiscriminatorConfig::from_value(&field("D_features_kwargs")?)
+                    .map_err(|e| invalid(format!("D: {e}")))?;
+                let d = FeatureDiscriminator::<Ad<B>>::from_weights(&cfg, &sub("D"), device)
+                    .map_err(|e| invalid(format!("D: {e}")))?;
+                let vgg =
+                    load_vgg16::<B>(device, &mut |_| {}).map_err(|e| CheckpointError::Io {
+                        path: shown.clone(),
+                        reason: format!("resuming a feature discriminator needs VGG16: {e}"),
+                    })?;
+                Critic::Features(FeatureCritic::new(d, cfg, vgg))
+            }
+        };
         let g_ema = Generator::<B>::from_weights(&g_cfg, &sub("G_ema"), device)
             .map_err(|e| invalid(format!("G_ema: {e}")))?;
         let sizes_g = crate::adam::param_sizes(&g);
-        let sizes_d = crate::adam::param_sizes(&d);
+        let sizes_d = d.param_sizes();
         let opt = |key: &str| -> Result<Adam<B>, CheckpointError> {
             let sizes = if key == "G" { &sizes_g } else { &sizes_d };
             let list = header["adam_steps"][key]

@@ -4,6 +4,7 @@
 pub mod adam;
 pub mod bench;
 pub mod checkpoint;
+pub mod critic;
 pub mod data;
 pub mod device_parity;
 pub mod ema;
@@ -17,6 +18,7 @@ pub mod run;
 pub mod step;
 pub mod transfer;
 
+pub use critic::{Critic, CriticKind, FeatureCritic};
 pub use data::{ImageSet, MemoryImages};
 pub use options::{AugMode, TrainOptions};
 pub use presets::{preset, Preset, PRESETS};

@@ -113,7 +113,7 @@ pub struct DregLoss<B: Backend> {
 }
 
 /// `softplus(x) = max(x, 0) + log1p(exp(-|x|))`, stable for large |x|.
-fn softplus<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+pub(crate) fn softplus<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     x.clone().clamp_min(0.0) + x.abs().neg().exp().log1p()
 }
 

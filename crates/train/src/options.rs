@@ -74,6 +74,9 @@ pub struct TrainOptions {
     /// Keep the training state small: Adam's second moments as bf16 (see `checkpoint`).
     #[serde(default)]
     pub compact_state: bool,
+    /// The discriminator: StyleGAN2's, or heads on frozen VGG16 features (see `critic`).
+    #[serde(default)]
+    pub critic: crate::critic::CriticKind,
 }
 
 impl TrainOptions {
@@ -107,6 +110,7 @@ impl TrainOptions {
             snap_ticks: 5,
             grid: (8, 8),
             compact_state: false,
+            critic: Default::default(),
         }
     }
 
@@ -191,6 +195,7 @@ pub struct ResumeOptions {
     pub batch: Option<usize>,
     pub seed: Option<u64>,
     pub freezed: Option<usize>,
+    pub d_features: Option<crate::critic::CriticKind>,
 }
 
 /// The run's value of each fixed option, as [`ResumeOptions::apply`] compares them.
@@ -202,6 +207,7 @@ pub struct FixedByRun {
     pub batch: usize,
     pub seed: u64,
     pub freezed: usize,
+    pub d_features: crate::critic::CriticKind,
 }
 
 /// A number as the user would type it (no trailing `.0`).
@@ -250,6 +256,11 @@ impl ResumeOptions {
             "--freezed",
             self.freezed.map(|v| v.to_string()),
             fixed.freezed.to_string(),
+        );
+        differs(
+            "--d-features",
+            self.d_features.map(|v| v.name().to_string()),
+            fixed.d_features.name().to_string(),
         );
         if !refused.is_empty() {
             return Err(format!(

@@ -4,18 +4,20 @@
 //! and steps the optimizers.
 
 use crate::adam::{Adam, AdamStep};
+use crate::critic::{Critic, FeatureCritic};
 use crate::data::{random_labels, real_batch, ImageSet};
 use crate::ema::{ema_beta, update_ema};
 use crate::loss::{
-    dmain_loss, dreg_loss, gmain_loss, greg_loss, scalar, Augment, Latents, Mixing, PathLengthReg,
-    PipeAugment, R1Reg, Reals,
+    greg_loss, scalar, Augment, Latents, Mixing, PathLengthReg, PipeAugment, R1Reg, Reals,
 };
 use crate::options::{AugMode, TrainOptions};
 use crate::rng::Rng;
 use bestiary_augment::AugmentPipe;
 use bestiary_nn::host_rng;
+use bestiary_perceptual::Vgg16;
 use bestiary_stylegan::{
-    Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode, SynthesisOptions,
+    ConfigError, Discriminator, DiscriminatorConfig, FeatureDiscriminator,
+    FeatureDiscriminatorConfig, Generator, GeneratorConfig, NoiseMode, SynthesisOptions,
 };
 use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
@@ -89,7 +91,8 @@ pub struct StepInputs<B: Backend> {
 /// Networks, optimizers and counters of a run.
 pub struct Trainer<B: Backend> {
     pub g: Generator<Ad<B>>,
-    pub d: Discriminator<Ad<B>>,
+    /// The discriminator in use (`d_cfg` describes StyleGAN2's, the default).
+    pub d: Critic<B>,
     pub g_ema: Generator<B>,
     pub opt_g: Adam<B>,
     pub opt_d: Adam<B>,
@@ -111,7 +114,7 @@ impl<B: Backend> Trainer<B> {
     ) -> Self {
         host_rng::seed(Rng::derive(opts.seed, u64::MAX, 0).next_u64());
         let g = Generator::<Ad<B>>::new(&g_cfg, device);
-        let d = Discriminator::<Ad<B>>::new(&d_cfg, device);
+        let d = Critic::StyleGan2(Discriminator::<Ad<B>>::new(&d_cfg, device));
         let g_ema = g.valid();
         let augment_p = if opts.aug == AugMode::Noaug {
             0.0
@@ -134,6 +137,35 @@ impl<B: Backend> Trainer<B> {
             pipe: AugmentPipe::bgc(),
             device: device.clone(),
         }
+    }
+
+    /// Switches a fresh run to the feature discriminator on `vgg` (frozen), for images of the
+    /// generator's size: projections and heads drawn from the run seed, a fresh D optimizer.
+    pub fn use_features(&mut self, vgg: Vgg16<B>) -> Result<(), ConfigError> {
+        let mut cfg = FeatureDiscriminatorConfig::for_resolution(
+            self.g_cfg.img_resolution,
+            self.g_cfg.img_channels,
+        )?;
+        // The minibatch-stddev group must divide the batch (as `fit_mbstd_group` does for StyleGAN2's).
+        cfg.mbstd_group_size =
+            crate::transfer::largest_divisor_at_most(self.opts.batch, cfg.mbstd_group_size);
+        if self.d_cfg.block_kwargs.freeze_layers > 0 {
+            return Err(ConfigError::Invalid(
+                "--freezed freezes layers of StyleGAN2's discriminator; the feature discriminator's backbone is frozen already".into(),
+            ));
+        }
+        if self.g_cfg.c_dim > 0 {
+            return Err(ConfigError::Invalid(
+                "the feature discriminator is unconditional; train a labelled set with StyleGAN2's"
+                    .into(),
+            ));
+        }
+        host_rng::seed(Rng::derive(self.opts.seed, u64::MAX, 2).next_u64());
+        let d = FeatureDiscriminator::<Ad<B>>::new(&cfg, &self.device)?;
+        self.d = Critic::Features(FeatureCritic::new(d, cfg, vgg));
+        self.opt_d = Adam::new();
+        self.opts.critic = crate::critic::CriticKind::Vgg16;
+        Ok(())
     }
 
     pub fn kimg(&self) -> f64 {
@@ -267,7 +299,7 @@ impl<B: Backend> Trainer<B> {
         let g_hp = lazy_adam(opts.lrate_g, opts.g_reg_interval);
         let d_hp = lazy_adam(opts.lrate_d, opts.d_reg_interval);
 
-        let out = gmain_loss(&mut self.g, &self.d, &inputs.gmain, &syn, aug);
+        let out = self.d.gmain_loss(&mut self.g, &inputs.gmain, &syn, aug);
         stats.score_fake = scalar(out.fake_logits.mean().reshape([1]));
         stats.loss_g = self.check("G loss", scalar(out.loss.clone().inner()))?;
         let grads = out.loss.backward();
@@ -296,19 +328,14 @@ impl<B: Backend> Trainer<B> {
             self.g = self.opt_g.step(self.g.clone(), &grads, g_hp);
         }
 
-        let out = dmain_loss(
-            &mut self.g,
-            &self.d,
-            &inputs.dmain,
-            &inputs.reals,
-            &syn,
-            aug,
-        );
+        let out = self
+            .d
+            .dmain_loss(&mut self.g, &inputs.dmain, &inputs.reals, &syn, aug);
         self.progress.ada_observe(&out.real_logits);
         stats.score_real = scalar(out.real_logits.mean().reshape([1]));
         stats.loss_d = self.check("D loss", scalar(out.loss.clone().inner()))?;
         let grads = out.loss.backward();
-        self.d = self.opt_d.step(self.d.clone(), &grads, d_hp);
+        self.d = self.d.clone().adam_step(&mut self.opt_d, &grads, d_hp);
 
         if self.dreg_due() {
             // R1 on the reals before augmentation, through a fresh one (the official run_D).
@@ -316,11 +343,11 @@ impl<B: Backend> Trainer<B> {
                 gamma: opts.r1_gamma,
                 gain: opts.d_reg_interval as f64,
             };
-            let out = dreg_loss(&self.d, &inputs.reals, &reg, aug);
+            let out = self.d.dreg_loss(&inputs.reals, &reg, aug);
             self.progress.ada_observe(&out.real_logits);
             stats.r1 = self.check("R1 penalty", scalar(out.loss.clone().inner()) / reg.gain)?;
             let grads = out.loss.backward();
-            self.d = self.opt_d.step(self.d.clone(), &grads, d_hp);
+            self.d = self.d.clone().adam_step(&mut self.opt_d, &grads, d_hp);
         }
 
         // G_ema, counters, ADA.

@@ -1,11 +1,12 @@
 //! Fine-tuning from a pretrained model file (train.py's `--resume` of a .pkl): which generator trains,
 //! which network configs the run takes, and D rebuilt with the run's config so that Freeze-D applies.
 
+use crate::critic::Critic;
 use crate::step::{Ad, Trainer};
 use bestiary_stylegan::loading::load_generator_named;
 use bestiary_stylegan::{
-    load_discriminator, weight_map, Discriminator, DiscriminatorConfig, GeneratorConfig,
-    ModelError, ModelFile,
+    feature_discriminator, load_discriminator, weight_map, Discriminator, DiscriminatorConfig,
+    GeneratorConfig, ModelError, ModelFile,
 };
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
@@ -47,7 +48,12 @@ impl Pretrained {
                 r = g_cfg.img_resolution,
             )));
         }
-        let d_cfg = if model.networks.contains_key("D") {
+        // A feature discriminator's heads cannot seed StyleGAN2's: D then starts from scratch.
+        let stylegan2_d = model
+            .networks
+            .get("D")
+            .is_some_and(|n| n.class_name != feature_discriminator::CLASS_NAME);
+        let d_cfg = if stylegan2_d {
             Some(load_discriminator::<B>(&model, device)?.1)
         } else {
             None
@@ -73,10 +79,12 @@ impl Pretrained {
             Ok((g, _)) => g,
             Err(_) => t.g.valid(),
         };
-        if self.d_cfg.is_some() {
+        if self.d_cfg.is_some() && t.d.stylegan2().is_some() {
             let net = self.model.network("D")?;
-            t.d = Discriminator::<Ad<B>>::from_weights(&t.d_cfg, &weight_map(&net.tensors), device)
-                .map_err(|e| ModelError::Invalid(format!("D: {e}")))?;
+            t.d = Critic::StyleGan2(
+                Discriminator::<Ad<B>>::from_weights(&t.d_cfg, &weight_map(&net.tensors), device)
+                    .map_err(|e| ModelError::Invalid(format!("D: {e}")))?,
+            );
         }
         Ok(())
     }
@@ -90,7 +98,7 @@ pub fn fit_mbstd_group(d_cfg: &mut DiscriminatorConfig, batch: usize) {
     }
 }
 
-fn largest_divisor_at_most(n: usize, cap: usize) -> usize {
+pub(crate) fn largest_divisor_at_most(n: usize, cap: usize) -> usize {
     (1..=cap.min(n).max(1))
         .rev()
         .find(|g| n.is_multiple_of(*g))

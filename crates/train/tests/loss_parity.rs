@@ -425,7 +425,7 @@ fn one_iteration_matches_official() {
     let (g, d) = f.networks();
     t.g_ema = g.valid();
     t.g = g;
-    t.d = d;
+    t.d = bestiary_train::Critic::StyleGan2(d);
     let inputs = StepInputs {
         reals: f.reals(),
         gmain: f.latents("Gmain", f.batch()),
@@ -464,9 +464,19 @@ fn one_iteration_matches_official() {
         ),
         (
             "D",
-            t.d.valid().state_dict(),
-            adam_by_name(&t.d.valid(), &t.opt_d.export(), true, |m| m.state_dict()),
-            adam_by_name(&t.d.valid(), &t.opt_d.export(), false, |m| m.state_dict()),
+            t.d.stylegan2().unwrap().valid().state_dict(),
+            adam_by_name(
+                &t.d.stylegan2().unwrap().valid(),
+                &t.opt_d.export(),
+                true,
+                |m| m.state_dict(),
+            ),
+            adam_by_name(
+                &t.d.stylegan2().unwrap().valid(),
+                &t.opt_d.export(),
+                false,
+                |m| m.state_dict(),
+            ),
         ),
     ] {
         let mut n = 0;

@@ -261,6 +261,7 @@ fn fixed() -> FixedByRun {
         batch: 4,
         seed: 7,
         freezed: 0,
+        d_features: Default::default(),
     }
 }
 
@@ -327,10 +328,15 @@ fn resume_options_take_effect_and_report_or_are_refused_by_name() {
         cmax: Some(8),
         gamma: Some(3.0),
         seed: Some(1),
+        d_features: Some(bestiary_train::CriticKind::Vgg16),
         ..Default::default()
     }
     .apply(&mut o, &mut 0.0, &fixed())
     .unwrap_err();
+    assert!(
+        err.contains("--d-features vgg16 (the run's is none)"),
+        "{err}"
+    );
     assert!(
         err.starts_with("--cbase 128 (the run's is 64), --seed 1 (the run's is 7) cannot change"),
         "{err}"

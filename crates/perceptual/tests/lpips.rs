@@ -4,7 +4,7 @@
 
 mod common;
 
-use bestiary_texture::{lpips, Vgg16};
+use bestiary_perceptual::{lpips, Vgg16};
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{Distribution, Tensor, TensorData};
 

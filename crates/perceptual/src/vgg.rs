@@ -14,12 +14,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn::tensor::activation::relu;
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::{Result, TextureError};
+use crate::{PerceptualError, Result};
 
 /// ImageNet mean (RGB) of images in `[0, 1]`.
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
@@ -99,7 +99,7 @@ impl std::fmt::Display for Layer {
 }
 
 impl std::str::FromStr for Layer {
-    type Err = TextureError;
+    type Err = PerceptualError;
     /// Accepts `relu3_1`, `conv3_1` or `3_1`.
     fn from_str(s: &str) -> Result<Layer> {
         let t = s.trim().to_ascii_lowercase();
@@ -108,7 +108,7 @@ impl std::str::FromStr for Layer {
             .or_else(|| t.strip_prefix("conv"))
             .unwrap_or(&t);
         let bad = || {
-            TextureError::Invalid(format!(
+            PerceptualError::Invalid(format!(
                 "unknown VGG16 layer `{s}` (expected relu1_1 .. relu5_3)"
             ))
         };
@@ -152,12 +152,12 @@ impl<B: Backend> Vgg16<B> {
     /// Nothing in the file is executed.
     pub fn load(path: &Path, device: &B::Device) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| {
-            TextureError::Weights(format!("cannot read VGG16 weights {}: {e}", path.display()))
+            PerceptualError::Weights(format!("cannot read VGG16 weights {}: {e}", path.display()))
         })?;
         let map = bestiary_weights::read_torch_state_dict(&bytes)
-            .map_err(|e| TextureError::Weights(format!("{}: {e}", path.display())))?;
+            .map_err(|e| PerceptualError::Weights(format!("{}: {e}", path.display())))?;
         Self::from_state_dict(&map, device)
-            .map_err(|e| TextureError::Weights(format!("{}: {e}", path.display())))
+            .map_err(|e| PerceptualError::Weights(format!("{}: {e}", path.display())))
     }
 
     /// Builds the network from named tensors (see [`Vgg16::load`] for the accepted layouts).
@@ -170,7 +170,7 @@ impl<B: Backend> Vgg16<B> {
         const TV: [usize; 13] = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28];
         let get = |k: &str| {
             map.get(k).ok_or_else(|| {
-                TextureError::Weights(format!("not a VGG16 weights file: no tensor `{k}`"))
+                PerceptualError::Weights(format!("not a VGG16 weights file: no tensor `{k}`"))
             })
         };
         let mut convs = Vec::with_capacity(13);
@@ -199,7 +199,7 @@ impl<B: Backend> Vgg16<B> {
                 (vec![cout, cin, 3, 3], w.data.clone())
             };
             if w.shape != want || b.shape != [cout] {
-                return Err(TextureError::Weights(format!(
+                return Err(PerceptualError::Weights(format!(
                     "conv {i}: shapes {:?} / {:?}, expected {want:?} / [{cout}]",
                     w.shape, b.shape
                 )));
@@ -231,6 +231,26 @@ impl<B: Backend> Vgg16<B> {
             mean,
             std,
         })
+    }
+
+    /// The same network on an autodiff backend over `B`. Its weights are constants there: gradients reach
+    /// the input, never the weights.
+    pub fn lift<A: AutodiffBackend<InnerBackend = B>>(&self) -> Vgg16<A> {
+        Vgg16 {
+            convs: self
+                .convs
+                .iter()
+                .map(|(w, b)| (Tensor::from_inner(w.clone()), Tensor::from_inner(b.clone())))
+                .collect(),
+            lpips: self.lpips.iter().cloned().map(Tensor::from_inner).collect(),
+            mean: Tensor::from_inner(self.mean.clone()),
+            std: Tensor::from_inner(self.std.clone()),
+        }
+    }
+
+    /// The 13 convolution kernels `[out, in, 3, 3]`, in network order.
+    pub fn kernels(&self) -> Vec<Tensor<B, 4>> {
+        self.convs.iter().map(|(w, _)| w.clone()).collect()
     }
 
     /// The device holding the weights.
