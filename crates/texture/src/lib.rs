@@ -18,8 +18,6 @@ pub use synth::{synthesize, Event, Optimizer, SynthOptions, Synthesis, Targets};
 #[derive(Debug, thiserror::Error)]
 pub enum TextureError {
     #[error("{0}")]
-    Weights(String),
-    #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
     Canvas(#[from] bestiary_canvas::Error),

@@ -27,6 +27,8 @@ Examples:
   bestiary train --resume runs/emoji --kimg 100          continue exactly where it stopped
   bestiary train --resume runs/emoji --kimg 100 --gamma 2 --lrate 0.001      continue with other settings
   bestiary train --data mine.zip --outdir runs/ft --resume runs/emoji/network-snapshot-000050.safetensors --freezed 2
+  bestiary train --data emoji32.zip --outdir runs/feat --kimg 20 --mirror --d-features vgg16 --gamma 1
+        (D judges frozen VGG16 features: experimental, see README \"Training on VGG16 features\")
   bestiary train --data tiny.zip --outdir /tmp/smoke --kimg 0.1 --tick 0.05 --cfg lite
   bestiary train --data tiny.zip --outdir /tmp/smoke --kimg 0.1 --force       start that run over
 The run folder gets training-state.safetensors (everything a resume needs; written before the first step and
@@ -37,7 +39,7 @@ quits at once; either way, and after a kill, `--resume RUN` continues from the l
 --outdir is created if its parent folder exists. A folder that holds a run is never written over: resume it,
 or pass --force to delete that run's files (and only those) and start over.
 With --resume RUN, --kimg, --tick, --snap, --gamma, --lrate, --aug, --p, --target, --ada-kimg, --mirror and
---data may change (each change is reported). --cfg, --cbase, --cmax, --batch, --seed and --freezed are fixed
+--data may change (each change is reported). --cfg, --cbase, --cmax, --batch, --seed, --freezed and --d-features are fixed
 by the run (its networks' shape, and the random draws that make a resume exact) and refused when they
 differ; the official --resume, which loads only weights, lets batch and seed change as well.")]
 pub struct TrainArgs {
