@@ -28,7 +28,7 @@ Examples:
   bestiary train --resume runs/emoji --kimg 100 --gamma 2 --lrate 0.001      continue with other settings
   bestiary train --data mine.zip --outdir runs/ft --resume runs/emoji/network-snapshot-000050.safetensors --freezed 2
   bestiary train --data emoji32.zip --outdir runs/feat --kimg 20 --mirror --d-features vgg16 --gamma 1
-        (D judges frozen VGG16 features: experimental, see README \"Training on VGG16 features\")
+        (experimental: D judges frozen VGG16 features through fixed random projections)
   bestiary train --data tiny.zip --outdir /tmp/smoke --kimg 0.1 --tick 0.05 --cfg lite
   bestiary train --data tiny.zip --outdir /tmp/smoke --kimg 0.1 --force       start that run over
 The run folder gets training-state.safetensors (everything a resume needs; written before the first step and
