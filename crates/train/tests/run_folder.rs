@@ -338,7 +338,9 @@ fn resume_options_take_effect_and_report_or_are_refused_by_name() {
         "{err}"
     );
     assert!(
-        err.starts_with("--cbase 128 (the run's is 64), --seed 1 (the run's is 7) cannot change"),
+        err.starts_with(
+            "--cbase 128 (the run's is 64), --seed 1 (the run's is 7), --d-features vgg16 (the run's is none) cannot change"
+        ),
         "{err}"
     );
     assert!(!err.contains("--cmax") && !err.contains('\n'), "{err}");
