@@ -16,8 +16,9 @@ use bestiary_train::step::Ad;
 use bestiary_train::transfer::Pretrained;
 use bestiary_train::{AugMode, Critic, CriticKind, TrainOptions, Trainer};
 use burn::backend::Flex;
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
-use burn::tensor::{backend::AutodiffBackend, Tensor, TensorData};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::{Tensor, TensorData};
+use common::finite_diff::check_all;
 use common::{classic_images, small_options, tiny_configs};
 use std::sync::OnceLock;
 
@@ -181,58 +182,6 @@ fn options() -> TrainOptions {
     o
 }
 
-/// Moves trainable tensor number `only` by `s * dir` (dir from a fixed stream), as `regularizers.rs`.
-struct Shift {
-    s: f64,
-    rng: Rng,
-    only: usize,
-    k: usize,
-}
-impl ModuleMapper<A> for Shift {
-    fn map_float<const D: usize>(&mut self, p: Param<Tensor<A, D>>) -> Param<Tensor<A, D>> {
-        let k = self.k;
-        self.k += 1;
-        let s = if k == self.only { self.s } else { 0.0 };
-        let rng = &mut self.rng;
-        p.map(|t| {
-            if !t.is_require_grad() {
-                return t;
-            }
-            let dims = t.dims();
-            let n: usize = dims.iter().product();
-            let dir = Tensor::<B, 1>::from_data(
-                TensorData::new(rng.normals(n), [n]),
-                &Default::default(),
-            );
-            Tensor::from_inner(t.inner() + dir.reshape(dims) * s).require_grad()
-        })
-    }
-}
-
-struct Dot<'a> {
-    grads: &'a <A as AutodiffBackend>::Gradients,
-    rng: Rng,
-    per: Vec<Option<f64>>,
-}
-impl ModuleVisitor<A> for Dot<'_> {
-    fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<A, D>>) {
-        let t = p.val();
-        if !t.is_require_grad() {
-            self.per.push(None);
-            return;
-        }
-        let n: usize = t.dims().iter().product();
-        let dir = self.rng.normals(n);
-        self.per.push(t.grad(self.grads).map(|g| {
-            let g = g.into_data().to_vec::<f32>().unwrap();
-            g.iter()
-                .zip(&dir)
-                .map(|(a, b)| *a as f64 * *b as f64)
-                .sum::<f64>()
-        }));
-    }
-}
-
 /// R1 on the mixtures is second order through the heads: its gradient w.r.t. every head tensor matches
 /// central differences of the penalty (swish heads, smooth everywhere; see `regularizers.rs`).
 #[test]
@@ -253,39 +202,7 @@ fn r1_on_the_mixtures_matches_finite_differences() {
         normals(&mut rng, [2, 8, 4, 4]),
     ];
     let pen = |d: &FeatureDiscriminator<A>| feature_r1(d, mixed.clone()).0.mean();
-    let value = |t: Tensor<A, 1>| t.inner().into_data().to_vec::<f32>().unwrap()[0] as f64;
-
-    let p0 = pen(&d);
-    let v0 = value(p0.clone());
-    let grads = p0.backward();
-    let mut dot = Dot {
-        grads: &grads,
-        rng: Rng::new(77),
-        per: vec![],
-    };
-    d.visit(&mut dot);
-    let mut reached = 0;
-    for (k, analytic) in dot.per.iter().enumerate() {
-        let Some(analytic) = *analytic else { continue };
-        let sh = |s: f64| {
-            value(pen(&d.clone().map(&mut Shift {
-                s,
-                rng: Rng::new(77),
-                only: k,
-                k: 0,
-            })))
-        };
-        let eps = 1e-3;
-        let numeric = (sh(eps) - sh(-eps)) / (2.0 * eps);
-        let rounding = 16.0 * f32::EPSILON as f64 * v0.abs().max(1e-6) / (2.0 * eps);
-        assert!(
-            (analytic - numeric).abs() <= 2e-2 * numeric.abs().max(analytic.abs()) + rounding,
-            "R1 on mixtures: tensor {k}: analytic {analytic} vs numeric {numeric}"
-        );
-        if analytic.abs() > 1e-5 {
-            reached += 1;
-        }
-    }
+    let reached = check_all("R1 on mixtures", &d, &pen);
     // conv0, down, fc and out weights of both heads shape dD/dm.
     assert!(reached >= 6, "R1 reached only {reached} head tensors");
 }

@@ -1,6 +1,8 @@
 //! Tiny networks and a classic-engine dataset for the training tests.
 #![allow(dead_code)]
 
+pub mod finite_diff;
+
 use bestiary_stylegan::{DiscriminatorConfig, GeneratorConfig};
 use bestiary_train::{MemoryImages, TrainOptions};
 use std::sync::Mutex;
