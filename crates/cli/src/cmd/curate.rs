@@ -12,7 +12,8 @@ use anyhow::{bail, Context, Result};
 use bestiary_canvas::sheet::{contact_sheet, SheetOptions};
 use bestiary_canvas::{Image, Metadata};
 use bestiary_judge::sets::{highest_first, memorability_of_seeds};
-use bestiary_judge::{nearest, CopyCheck, ResMem, RgbImage};
+use bestiary_judge::{nearest, CopyCheck, RgbImage};
+use bestiary_perceptual::ResMem;
 use bestiary_stylegan::sampling::critic_logit;
 use bestiary_stylegan::{load_discriminator, ModelFile};
 use burn::tensor::backend::Backend;
@@ -224,7 +225,7 @@ fn score_seeds<B: Backend>(
     match a.by {
         RankBy::Memorability => {
             let mut log = |m: &str| eprintln!("{m}");
-            let weights = bestiary_assets::ensure("resmem", &mut log)?;
+            let weights = bestiary_perceptual::resmem_weights(&mut log)?;
             let net = ResMem::<B>::load(&weights, dev)?;
             let m = memorability_of_seeds(&net, r, seeds, a.sampling.batch, &mut |n| {
                 pb.set_position(n as u64)

@@ -20,7 +20,7 @@ impl<B: Backend> Featurizer<B> {
     /// Loads the FID Inception weights (fetched into the cache on first use, with a message).
     pub fn new(batch: usize, quiet: bool, device: &B::Device) -> Result<Self> {
         sets::check_batch(batch)?;
-        let weights = bestiary_assets::ensure("inception", &mut |m: &str| eprintln!("{m}"))?;
+        let weights = bestiary_perceptual::inception_weights(&mut |m: &str| eprintln!("{m}"))?;
         Ok(Featurizer {
             inner: sets::Featurizer::load(&weights, batch, device)?,
             quiet,

@@ -6,8 +6,8 @@ use crate::output::{print_json, progress};
 use crate::with_backend;
 use anyhow::{bail, Result};
 use bestiary_canvas::io::is_image_path;
-use bestiary_judge::resmem::{preprocess_u8, ResMem};
 use bestiary_judge::RgbImage;
+use bestiary_perceptual::resmem::{preprocess_u8, ResMem};
 use clap::Args;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -134,7 +134,7 @@ pub fn run(a: &MemorabilityArgs) -> Result<()> {
         eprintln!("skipped: {}", reason(label, why));
     }
     let mut log = |m: &str| eprintln!("{m}");
-    let weights = bestiary_assets::ensure("resmem", &mut log)?;
+    let weights = bestiary_perceptual::resmem_weights(&mut log)?;
     let scores = with_backend!(a.device, |B, dev| {
         let net = ResMem::<B>::load(&weights, &dev)?;
         let pb = progress(crops.len() as u64, "resmem", a.json);

@@ -12,8 +12,8 @@ use bestiary_canvas::{io::write_image, png_meta, Image, Metadata};
 use bestiary_explore as ex;
 use bestiary_explore::w_file::WFile;
 use bestiary_explore::{BrushMask, MemorableOptions, Space};
-use bestiary_judge::ResMem;
 use bestiary_media::gif_out;
+use bestiary_perceptual::ResMem;
 use bestiary_perceptual::Vgg16;
 use bestiary_stylegan::{load_generator, GeneratorConfig, ModelFile};
 use burn::backend::Autodiff;
@@ -203,7 +203,7 @@ pub fn run(a: &MemorableArgs) -> Result<()> {
     // Arguments, files and the network's shape first: a refusal costs nothing and writes nothing.
     let c = check(a)?;
     let mut log = |m: &str| eprintln!("{m}");
-    let resmem = bestiary_assets::ensure("resmem", &mut log)?;
+    let resmem = bestiary_perceptual::resmem_weights(&mut log)?;
     let vgg = bestiary_perceptual::vgg16_weights(&mut log)?;
     with_backend!(a.device, |B, dev| run_on::<B>(a, &c, &resmem, &vgg, &dev))
 }

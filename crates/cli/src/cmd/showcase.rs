@@ -10,7 +10,7 @@ use anyhow::Result;
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_explore as ex;
 use bestiary_judge::sets::{highest_first, memorability_of_seeds};
-use bestiary_judge::ResMem;
+use bestiary_perceptual::ResMem;
 use bestiary_stylegan::{ModelFile, NoiseMode, SynthesisOptions};
 use burn::tensor::backend::Backend;
 use std::path::{Path, PathBuf};

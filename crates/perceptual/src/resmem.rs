@@ -16,7 +16,7 @@
 //! The weights (`model.pt`, a torch zip state dict) are read with `bestiary_weights`; nothing in the file
 //! is executed. They come under the ResMem non-commercial licence.
 
-use crate::{JudgeError, Result, RgbImage};
+use crate::{PerceptualError, Result, RgbImage};
 use bestiary_weights::TensorData;
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::backend::Backend;
@@ -47,8 +47,8 @@ const HEAD: [(usize, usize); 7] = [
     (256, 1),
 ];
 
-fn err(msg: impl Into<String>) -> JudgeError {
-    JudgeError::ResMem(msg.into())
+fn err(msg: impl Into<String>) -> PerceptualError {
+    PerceptualError::ResMem(msg.into())
 }
 
 struct Conv<B: Backend> {
@@ -205,7 +205,7 @@ impl<B: Backend> Source<'_, B> {
 impl<B: Backend> ResMem<B> {
     /// Loads the package's `model.pt` (a torch zip state dict) from disk.
     pub fn load(path: &Path, device: &B::Device) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|cause| JudgeError::Io {
+        let bytes = std::fs::read(path).map_err(|cause| PerceptualError::Io {
             path: path.display().to_string(),
             cause,
         })?;
@@ -369,7 +369,7 @@ impl<B: Backend> ResMem<B> {
     pub fn score_crops(&self, crops: &[Vec<u8>], batch: usize) -> Result<Vec<f32>> {
         let per = 3 * INPUT_SIZE * INPUT_SIZE;
         if let Some(bad) = crops.iter().position(|c| c.len() != per) {
-            return Err(JudgeError::Input(format!(
+            return Err(PerceptualError::Invalid(format!(
                 "crop {bad} has {} bytes, expected {INPUT_SIZE}x{INPUT_SIZE}x3",
                 crops[bad].len()
             )));
@@ -414,7 +414,7 @@ fn lrn<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
 
 fn check_image(img: &RgbImage) -> Result<()> {
     if img.width == 0 || img.height == 0 {
-        return Err(JudgeError::Input(format!(
+        return Err(PerceptualError::Invalid(format!(
             "empty image ({}x{})",
             img.width, img.height
         )));
@@ -424,7 +424,7 @@ fn check_image(img: &RgbImage) -> Result<()> {
         .checked_mul(img.height)
         .and_then(|p| p.checked_mul(3));
     if want != Some(img.data.len()) {
-        return Err(JudgeError::Input(format!(
+        return Err(PerceptualError::Invalid(format!(
             "image data has {} bytes, expected {}x{}x3",
             img.data.len(),
             img.width,

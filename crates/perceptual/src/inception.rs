@@ -4,7 +4,7 @@
 //! batch norm into the convolution's weight and bias at load time. Input: N x 3 x 299 x 299 in
 //! [-1, 0.9921875] (see [`preprocess`]); output: N x 2048 pool3 features.
 
-use crate::{JudgeError, Result, RgbImage};
+use crate::{PerceptualError, Result, RgbImage};
 use bestiary_weights::TensorData;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
@@ -59,7 +59,7 @@ fn avg3_same<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
 impl<B: Backend> Inception<B> {
     /// Loads `default_1.pt` (TorchScript zip) from disk.
     pub fn load(path: &Path, device: &B::Device) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|cause| JudgeError::Io {
+        let bytes = std::fs::read(path).map_err(|cause| PerceptualError::Io {
             path: path.display().to_string(),
             cause,
         })?;
@@ -90,13 +90,13 @@ impl<B: Backend> Inception<B> {
                     .get(&format!("{base}.{field}"))
                     .copied()
                     .ok_or_else(|| {
-                        JudgeError::Network(format!("missing tensor layers.{base}.{field}"))
+                        PerceptualError::Network(format!("missing tensor layers.{base}.{field}"))
                     })
             };
             let w = get("weight")?;
             let (beta, mean, var) = (get("beta")?, get("mean")?, get("var")?);
             if w.shape.len() != 4 {
-                return Err(JudgeError::Network(format!(
+                return Err(PerceptualError::Network(format!(
                     "layers.{base}.weight is not 4-d: {:?}",
                     w.shape
                 )));
@@ -107,7 +107,7 @@ impl<B: Backend> Inception<B> {
                 || var.data.len() != o
                 || w.data.len() != o * per_out
             {
-                return Err(JudgeError::Network(format!(
+                return Err(PerceptualError::Network(format!(
                     "layers.{base}: inconsistent shapes"
                 )));
             }
@@ -143,11 +143,13 @@ impl<B: Backend> Inception<B> {
         let net = Inception { convs };
         for name in REQUIRED {
             if !net.convs.contains_key(*name) {
-                return Err(JudgeError::Network(format!("missing layer layers.{name}")));
+                return Err(PerceptualError::Network(format!(
+                    "missing layer layers.{name}"
+                )));
             }
         }
         if net.convs.len() != 94 {
-            return Err(JudgeError::Network(format!(
+            return Err(PerceptualError::Network(format!(
                 "expected 94 conv layers, found {}",
                 net.convs.len()
             )));

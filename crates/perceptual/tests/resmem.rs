@@ -3,23 +3,17 @@
 //! - `resmem_crops_3x227x227x3.u8`: the package's preprocessed inputs (x 255, HWC), compared exactly;
 //! - `resmem_scores_3.f32`: the package's scores, compared within 1e-4 (absolute).
 //!
-//! The weights come through the asset cache (`bestiary_assets::ensure`, fetched with pip when absent).
+//! The weights come through the asset cache (fetched with pip when absent).
 
-use bestiary_judge::resmem::{preprocess, preprocess_u8, ResMem, INPUT_SIZE};
-use bestiary_judge::RgbImage;
+mod common;
+
+use bestiary_perceptual::resmem::{preprocess, preprocess_u8, ResMem, INPUT_SIZE};
+use bestiary_perceptual::RgbImage;
 use burn::backend::Flex;
+use common::{f32s, fixture};
 
 /// (width, height, seed) of the synthetic images: shrunk both ways, enlarged both ways, mixed.
 const SYNTH: [(usize, usize, u32); 3] = [(320, 272, 1), (150, 90, 2), (500, 180, 3)];
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(name),
-    )
-    .unwrap()
-}
 
 /// Gradients, an inverted disc, a checker of darker cells and hashed noise; integer arithmetic mod 2^32.
 fn synth(w: usize, h: usize, seed: u32) -> RgbImage {
@@ -97,16 +91,12 @@ fn preprocessing_matches_torchvision_on_pil_exactly() {
 
 #[test]
 fn scores_match_the_python_package() {
-    let path =
-        bestiary_assets::ensure("resmem", &mut |m: &str| eprintln!("{m}")).expect("resmem weights");
+    let path = common::resmem_path();
     let dev = Default::default();
     let t = std::time::Instant::now();
     let net = ResMem::<Flex>::load(&path, &dev).unwrap();
     eprintln!("loaded in {:.1?}", t.elapsed());
-    let reference: Vec<f32> = fixture("resmem_scores_3.f32")
-        .chunks(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
+    let reference = f32s(&fixture("resmem_scores_3.f32"));
     let t = std::time::Instant::now();
     // Batches of 2: one full batch and one single image, so both paths are covered.
     let ours = net.score(&images(), 2).unwrap();
