@@ -96,6 +96,29 @@ pub fn is_image_path(path: &Path) -> bool {
         .is_some_and(is_image_name)
 }
 
+/// `path`'s extension in lower case, without the dot (None when it has none).
+pub fn extension(path: &Path) -> Option<String> {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+/// The image files (by [`is_image_path`]) directly in `dir`, sorted; sub-folders are not entered.
+pub fn image_files_in(dir: &Path) -> crate::Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::Invalid(format!("cannot read folder {}: {e}", dir.display())))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && is_image_path(p))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// [`READABLE_EXTENSIONS`] as a message lists them: "png, jpg, ...".
+pub fn readable_list() -> String {
+    READABLE_EXTENSIONS.join(", ")
+}
+
 /// JPEG quality: high enough that a network's fine texture survives.
 pub const JPEG_QUALITY: u8 = 95;
 
@@ -103,9 +126,7 @@ impl ImageFormat {
     /// The format named by `path`'s extension (case-insensitive); any other extension is an error naming
     /// the supported ones, so that no file is ever written in a format its name does not say.
     pub fn from_path(path: &Path) -> crate::Result<ImageFormat> {
-        let ext = path
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let ext = extension(path);
         match ext.as_deref() {
             Some("png") => Ok(ImageFormat::Png),
             Some("jpg" | "jpeg") => Ok(ImageFormat::Jpeg),
@@ -225,6 +246,25 @@ mod tests {
             }
         }
         img
+    }
+
+    #[test]
+    fn lists_the_images_of_a_folder_without_entering_sub_folders() {
+        let d = temp_dir("list");
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        for name in ["b.PNG", "a.jpeg", "notes.txt", "sub/c.png"] {
+            std::fs::write(d.join(name), b"x").unwrap();
+        }
+        assert_eq!(
+            image_files_in(&d).unwrap(),
+            vec![d.join("a.jpeg"), d.join("b.PNG")]
+        );
+        assert!(readable_list().starts_with("png, jpg, jpeg, webp"));
+        assert_eq!(extension(Path::new("x/y.WebP")).as_deref(), Some("webp"));
+        assert_eq!(extension(Path::new("x/y")), None);
+        let e = image_files_in(&d.join("missing")).unwrap_err().to_string();
+        assert!(e.starts_with("cannot read folder "), "{e}");
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]

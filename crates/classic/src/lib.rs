@@ -10,6 +10,7 @@ mod colonize;
 mod common;
 mod flow;
 mod fractal;
+pub mod gallery;
 mod lsystem;
 mod math;
 mod neurons;
@@ -23,12 +24,14 @@ pub const ENGINES: &[&str] = &["squares", "fractal", "flow", "neurons", "plants"
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("unknown engine '{0}' (known: squares, fractal, flow, neurons, plants)")]
+    #[error("unknown engine '{0}' (known: {known})", known = ENGINES.join(", "))]
     UnknownEngine(String),
     #[error("engine '{0}' has no animation (only neurons animates)")]
     NoAnimation(String),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Canvas(#[from] bestiary_canvas::Error),
 }
 
 #[derive(Clone, Debug)]
@@ -74,10 +77,17 @@ pub fn supports_svg(engine: &str) -> bool {
     matches!(engine, "squares" | "flow" | "neurons" | "plants")
 }
 
-fn check(engine: &str, params: &Params) -> Result<(), Error> {
-    if !ENGINES.contains(&engine) {
-        return Err(Error::UnknownEngine(engine.to_string()));
+/// One of [`ENGINES`], or the error listing them.
+pub fn check_engine(engine: &str) -> Result<(), Error> {
+    if ENGINES.contains(&engine) {
+        Ok(())
+    } else {
+        Err(Error::UnknownEngine(engine.to_string()))
     }
+}
+
+fn check(engine: &str, params: &Params) -> Result<(), Error> {
+    check_engine(engine)?;
     let max = bestiary_canvas::image::MAX_SIDE;
     if params.size == 0 || params.size > max {
         return Err(Error::Invalid(format!(
@@ -115,6 +125,28 @@ pub fn render(engine: &str, params: &Params) -> Result<Rendered, Error> {
         "plants" => plants::render(params),
         _ => return Err(Error::UnknownEngine(engine.to_string())),
     })
+}
+
+/// The engine's picture as pixels at `params.size`, with every parameter that shaped it.
+pub fn render_image(engine: &str, params: &Params) -> Result<(Image, serde_json::Value), Error> {
+    let r = render(engine, params)?;
+    Ok((r.art.to_image(params.size), r.params))
+}
+
+/// `engine` as a drawer of seeds at any size in the engine's own palette (a dataset source draws each
+/// image at the dataset's resolution); the error is the reason, as text.
+pub fn drawer(engine: &str) -> impl Fn(u64, u32) -> Result<Image, String> + Send + Sync + 'static {
+    let engine = engine.to_string();
+    move |seed, size| {
+        let params = Params {
+            seed,
+            size,
+            palette: None,
+        };
+        render_image(&engine, &params)
+            .map(|(image, _)| image)
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Most bytes of frames one animation may produce (frames x size x size x 4).

@@ -70,28 +70,10 @@ pub struct DatasetArgs {
 /// (fetched into the cache, then read as a folder or zip), else a folder or a zip.
 fn source(s: &str, count: Option<usize>) -> Result<Source> {
     if let Some(engine) = s.strip_prefix("classic:") {
-        if !bestiary_classic::ENGINES.contains(&engine) {
-            bail!(
-                "unknown engine '{engine}' (known: {})",
-                bestiary_classic::ENGINES.join(", ")
-            );
-        }
+        bestiary_classic::check_engine(engine)?;
         let count = count.ok_or_else(|| anyhow!("source {s} needs --count N"))?;
-        let engine = engine.to_string();
-        let draw = Arc::new(move |seed: u64, size: u32| {
-            let params = bestiary_classic::Params {
-                seed,
-                size,
-                palette: None,
-            };
-            let r = bestiary_classic::render(&engine, &params).map_err(|e| e.to_string())?;
-            Ok(r.art.to_image(size))
-        });
-        return Ok(Source::rendered(
-            s.trim_start_matches("classic:"),
-            count,
-            draw,
-        )?);
+        let draw = Arc::new(bestiary_classic::drawer(engine));
+        return Ok(Source::rendered(engine, count, draw)?);
     }
     if count.is_some() {
         bail!("--count only applies to a classic:ENGINE source");

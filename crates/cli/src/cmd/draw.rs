@@ -2,6 +2,7 @@
 
 use crate::output::{create_dir, print_json, progress, Outputs};
 use anyhow::{anyhow, bail, Context, Result};
+use bestiary_canvas::io::{extension, write_image, ImageFormat, WRITABLE_EXTENSIONS};
 use bestiary_canvas::{image::check_size, Image, Metadata, Palette};
 use bestiary_classic::{Artwork, Params};
 use bestiary_media::gif_out;
@@ -90,23 +91,6 @@ pub fn resolve_palette(
     Ok(None)
 }
 
-fn check_engine(engine: &str) -> Result<()> {
-    if !bestiary_classic::ENGINES.contains(&engine) {
-        bail!(
-            "unknown engine '{engine}' (known: {})",
-            bestiary_classic::ENGINES.join(", ")
-        );
-    }
-    Ok(())
-}
-
-fn extension(path: &Path) -> String {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase()
-}
-
 /// Renders one engine/seed and writes it to `out` in the format its extension names.
 pub fn draw_one(
     engine: &str,
@@ -117,22 +101,17 @@ pub fn draw_one(
     delay: u16,
 ) -> Result<()> {
     let ext = extension(out);
-    match (ext.as_str(), animate) {
-        ("gif", true) => {
+    match (ext.as_deref(), animate) {
+        (Some("gif"), true) => {
             if frames == 0 || frames > 1000 {
                 bail!("--frames must be in 1..=1000, got {frames}");
             }
             let imgs = bestiary_classic::animate(engine, params, frames)?;
             gif_out::write_gif(out, &imgs, delay)?;
         }
-        ("gif", false) => bail!("{}: .gif output needs --animate", out.display()),
+        (Some("gif"), false) => bail!("{}: .gif output needs --animate", out.display()),
         (_, true) => bail!("--animate writes a .gif, not {}", out.display()),
-        ("png" | "jpg" | "jpeg" | "webp", false) => {
-            let r = bestiary_classic::render(engine, params)?;
-            let meta = Metadata::new(engine, r.params.clone(), params.seed);
-            bestiary_canvas::io::write_image(out, &r.art.to_image(params.size), Some(&meta))?;
-        }
-        ("svg", false) => {
+        (Some("svg"), false) => {
             let r = bestiary_classic::render(engine, params)?;
             match r.art {
                 Artwork::Vector(scene) => {
@@ -144,8 +123,13 @@ pub fn draw_one(
                 }
             }
         }
+        _ if ImageFormat::from_path(out).is_ok() => {
+            let (image, used) = bestiary_classic::render_image(engine, params)?;
+            let meta = Metadata::new(engine, used, params.seed);
+            write_image(out, &image, Some(&meta))?;
+        }
         _ => bail!(
-            "{}: unsupported output format (use .png, .jpg, .jpeg, .webp, .svg or .gif)",
+            "{}: unsupported output format (use {WRITABLE_EXTENSIONS}, .svg or .gif)",
             out.display()
         ),
     }
@@ -177,7 +161,7 @@ pub fn run(a: &DrawArgs) -> Result<()> {
             bestiary_classic::ENGINES.join(", ")
         )
     })?;
-    check_engine(engine)?;
+    bestiary_classic::check_engine(engine)?;
     check_size(a.size, a.size)?;
     let palette = resolve_palette(
         a.palette.as_deref(),
