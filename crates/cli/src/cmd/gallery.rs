@@ -6,13 +6,12 @@
 //! other folder the common rule holds: an existing file of those names is replaced only with --force.
 
 use crate::backend::DeviceKind;
-use crate::output::{check_dir, create_dir, print_json, progress, Outputs};
+use crate::output::{check_dir, create_dir, file_name, print_json, progress, Outputs};
 use crate::with_backend;
 use anyhow::Result;
-use bestiary_canvas::{image::check_size, png_meta, sheet, Metadata};
-use bestiary_classic::{Params, ENGINES};
+use bestiary_canvas::{image::check_size, png_meta};
+use bestiary_classic::gallery::{self, GalleryOptions};
 use clap::Args;
-use rayon::prelude::*;
 use std::path::PathBuf;
 
 /// Marks a folder as the gallery's own render cache.
@@ -69,15 +68,22 @@ impl Default for GalleryArgs {
     }
 }
 
+fn options(a: &GalleryArgs) -> GalleryOptions {
+    GalleryOptions {
+        size: a.size,
+        first_seed: a.seed,
+        per_engine: a.per_engine,
+    }
+}
+
 /// Every file the gallery writes, relative to its folder.
 fn planned_files(a: &GalleryArgs) -> Vec<String> {
-    let mut names: Vec<String> = ENGINES
-        .iter()
-        .flat_map(|e| {
-            (a.seed..a.seed + a.per_engine).map(move |s| format!("classic/{e}-seed{s:04}.png"))
-        })
+    let o = options(a);
+    let mut names: Vec<String> = gallery::jobs(&o)
+        .into_iter()
+        .map(|(e, s)| format!("classic/{}", gallery::tile_name(e, s)))
         .collect();
-    names.push(format!("classic/neurons-seed{:04}.gif", a.seed));
+    names.push(format!("classic/{}", gallery::animation_name(&o)));
     names.push("classic-gallery.png".to_string());
     if a.network.is_some() {
         names.extend(
@@ -118,65 +124,22 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
     claim_folder(a)?;
     let dir = a.outdir.join("classic");
     create_dir(&dir)?;
-    let jobs: Vec<(&str, u64)> = ENGINES
-        .iter()
-        .flat_map(|e| (a.seed..a.seed + a.per_engine).map(move |s| (*e, s)))
-        .collect();
-    let pb = progress(jobs.len() as u64 + 1, "gallery", a.json);
-    let tiles = jobs
-        .par_iter()
-        .map(|&(engine, seed)| {
-            let params = Params {
-                seed,
-                size: a.size,
-                palette: None,
-            };
-            let r = bestiary_classic::render(engine, &params)?;
-            let img = r.art.to_image(a.size);
-            let path = dir.join(format!("{engine}-seed{seed:04}.png"));
-            png_meta::write_png(&path, &img, Some(&Metadata::new(engine, r.params, seed)))?;
-            pb.inc(1);
-            Ok((img, format!("{engine} #{seed}"), path))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let frames = bestiary_classic::animate(
-        "neurons",
-        &Params {
-            seed: a.seed,
-            size: a.size.min(384),
-            palette: None,
-        },
-        36,
-    )?;
-    let gif = dir.join(format!("neurons-seed{:04}.gif", a.seed));
-    bestiary_media::gif_out::write_gif(&gif, &frames, 4)?;
+    let o = options(a);
+    let pb = progress(gallery::jobs(&o).len() as u64 + 1, "gallery", a.json);
+    let tiles = gallery::render_tiles(&o, &dir, &|| pb.inc(1))?;
+    let gif = dir.join(gallery::animation_name(&o));
+    bestiary_media::gif_out::write_gif(&gif, &gallery::animation(&o)?, gallery::ANIMATION_DELAY)?;
     pb.inc(1);
     pb.finish_and_clear();
 
-    let thumb = (a.size / 2).max(64);
-    let sheet_tiles: Vec<_> = tiles
-        .iter()
-        .map(|(img, cap, _)| (img.resized(thumb, thumb), cap.clone()))
-        .collect();
-    let opts = sheet::SheetOptions {
-        columns: a.per_engine as usize,
-        ..Default::default()
-    };
     let sheet_path = a.outdir.join("classic-gallery.png");
-    png_meta::write_png(
-        &sheet_path,
-        &sheet::contact_sheet(&sheet_tiles, &opts),
-        None,
-    )?;
+    png_meta::write_png(&sheet_path, &gallery::contact_sheet(&tiles, &o), None)?;
 
-    let mut files: Vec<PathBuf> = tiles.into_iter().map(|t| t.2).collect();
+    let mut files: Vec<PathBuf> = tiles.into_iter().map(|t| t.path).collect();
     files.push(gif.clone());
     let creatures = match (&model, &a.network) {
         (Some(model), Some(path)) => {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let name = file_name(path);
             let pb = progress(4, "creatures", a.json);
             let shown = with_backend!(a.device, |B, dev| super::showcase::render::<B>(
                 model,
