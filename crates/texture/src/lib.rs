@@ -4,14 +4,17 @@
 //! - [`gram`]: Gram matrices of feature maps and the relative Gram loss.
 //! - [`synth`]: texture synthesis from noise (multi-scale, optional seamless tiling, blends of several
 //!   sources, colour histogram matching at the end).
+//! - [`source_set`]: many textures from a folder of sources, each seed imitating one of them.
 
 pub mod color;
 pub mod gram;
 pub mod rng;
+pub mod source_set;
 pub mod synth;
 
 pub use color::Planar;
 pub use gram::{gram, gram_loss};
+pub use source_set::SourceSet;
 pub use synth::{synthesize, Event, Optimizer, SynthOptions, Synthesis, Targets};
 
 /// Errors of this crate, each one line.

@@ -74,6 +74,22 @@ impl Default for SynthOptions {
 }
 
 impl SynthOptions {
+    /// The default number of octaves for an output whose shorter side is `side`: as many as keep the
+    /// coarsest scale at least 64 px, 1..=3.
+    pub fn default_octaves(side: usize) -> usize {
+        let mut n = 1;
+        while n < 3 && side >> n >= 64 {
+            n += 1;
+        }
+        n
+    }
+
+    /// True when step `t` (1-based) of an octave reports a snapshot: every `snapshot_every` steps and the
+    /// octave's last step (never when `snapshot_every` is 0).
+    pub fn snapshot_at(&self, t: usize) -> bool {
+        self.snapshot_every > 0 && (t.is_multiple_of(self.snapshot_every) || t == self.steps)
+    }
+
     /// Output size of each octave, coarse to fine.
     pub fn octave_sizes(&self) -> Vec<(usize, usize)> {
         (0..self.octaves)
@@ -292,19 +308,17 @@ pub fn synthesize<B: AutodiffBackend>(
         };
         let x0 = planar_to_tensor::<B::InnerBackend>(&start, &device);
         let mut octave_losses = Vec::with_capacity(opts.steps);
-        let snapshot = |t: usize,
-                        x: &Tensor<B::InnerBackend, 4>,
-                        on_event: &mut dyn FnMut(Event<'_>)| {
-            if opts.snapshot_every > 0 && (t.is_multiple_of(opts.snapshot_every) || t == opts.steps)
-            {
-                let img = tensor_to_planar(x.clone()).to_image();
-                on_event(Event::Snapshot {
-                    octave: k,
-                    step: t,
-                    image: &img,
-                });
-            }
-        };
+        let snapshot =
+            |t: usize, x: &Tensor<B::InnerBackend, 4>, on_event: &mut dyn FnMut(Event<'_>)| {
+                if opts.snapshot_at(t) {
+                    let img = tensor_to_planar(x.clone()).to_image();
+                    on_event(Event::Snapshot {
+                        octave: k,
+                        step: t,
+                        image: &img,
+                    });
+                }
+            };
         let mut eval =
             |x: &Tensor<B::InnerBackend, 4>| -> Result<(f32, Tensor<B::InnerBackend, 4>)> {
                 let xa = Tensor::<B, 4>::from_inner(x.clone()).require_grad();
@@ -586,5 +600,35 @@ impl<B: Backend> Lbfgs<B> {
             t *= 0.5;
         }
         Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod options_tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_fall_every_n_steps_and_on_the_last() {
+        let o = SynthOptions {
+            steps: 120,
+            snapshot_every: 50,
+            ..Default::default()
+        };
+        let at: Vec<usize> = (1..=o.steps).filter(|&t| o.snapshot_at(t)).collect();
+        assert_eq!(at, [50, 100, 120]);
+        let off = SynthOptions {
+            snapshot_every: 0,
+            ..o
+        };
+        assert!(!off.snapshot_at(120));
+    }
+
+    #[test]
+    fn default_octaves_keep_the_coarsest_scale_at_least_64_px() {
+        let n: Vec<usize> = [64, 127, 128, 256, 1024]
+            .iter()
+            .map(|&s| SynthOptions::default_octaves(s))
+            .collect();
+        assert_eq!(n, [1, 1, 2, 3, 3]);
     }
 }

@@ -4,16 +4,14 @@
 use crate::backend::DeviceKind;
 use crate::output::{create_dir, file_name, print_json, progress, Outputs};
 use crate::with_backend;
-use anyhow::{bail, Context, Result};
-use bestiary_canvas::io::{is_image_path, write_image};
+use anyhow::{bail, Result};
+use bestiary_canvas::io::{image_files_in, readable_list, write_image};
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_perceptual::{Layer, Pool, Vgg16};
-use bestiary_texture::rng::Rng;
 use bestiary_texture::synth::Synthesis;
-use bestiary_texture::{synthesize, Event, Optimizer, SynthOptions, Targets};
+use bestiary_texture::{synthesize, Event, Optimizer, SourceSet, SynthOptions, Targets};
 use burn::backend::Autodiff;
 use clap::{Args, ValueEnum};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -146,7 +144,7 @@ pub fn run(a: &TextureArgs) -> Result<()> {
         .collect::<Result<Vec<_>, _>>()?;
     let octaves = a
         .octaves
-        .unwrap_or_else(|| default_octaves(width.min(height)));
+        .unwrap_or_else(|| SynthOptions::default_octaves(width.min(height)));
     let opts = SynthOptions {
         width,
         height,
@@ -265,7 +263,9 @@ fn run_on<B: burn::tensor::backend::AutodiffBackend>(
         Plan::Single { sources, out } => {
             let targets = Targets::new(&vgg, sources, opts)?;
             let pb = progress(per_image, "texture", a.json);
-            let result = run_one(a, &vgg, &targets, a.seed, &pb)?;
+            let result = run_one(a, a.seed, &pb, |on_event| {
+                synthesize(&vgg, &targets, a.seed, on_event)
+            })?;
             pb.finish_and_clear();
             let names: Vec<String> = a.sources.iter().map(|p| file_name(p)).collect();
             let weights: Vec<f32> = sources.iter().map(|(_, w)| *w).collect();
@@ -293,24 +293,15 @@ fn run_on<B: burn::tensor::backend::AutodiffBackend>(
         } => {
             create_dir(outdir)?;
             let pb = progress(per_image * *count as u64, "textures", a.json);
-            let mut cache: BTreeMap<usize, Targets<B>> = BTreeMap::new();
+            let mut set = SourceSet::new(files.clone(), opts)?;
             let mut written = Vec::new();
             for seed in 0..*count as u64 {
-                let pick = Rng::new(seed ^ 0x7e57_u64).below(files.len());
-                if !cache.contains_key(&pick) {
-                    let img = load_image(&files[pick])?;
-                    let t = Targets::new(&vgg, &[(img, 1.0)], opts)
-                        .with_context(|| format!("{}", files[pick].display()))?;
-                    cache.insert(pick, t);
-                }
-                let result = run_one(a, &vgg, &cache[&pick], seed, &pb)?;
+                let result = run_one(a, seed, &pb, |on_event| {
+                    set.synthesize(&vgg, seed, on_event)
+                })?;
                 let path = outdir.join(dataset_name(seed));
-                write(
-                    &path,
-                    &result,
-                    params(a, opts, &[file_name(&files[pick])], &[1.0]),
-                    seed,
-                )?;
+                let source = file_name(set.source_of(seed));
+                write(&path, &result, params(a, opts, &[source], &[1.0]), seed)?;
                 written.push(path);
             }
             pb.finish_and_clear();
@@ -331,12 +322,12 @@ fn run_on<B: burn::tensor::backend::AutodiffBackend>(
     Ok(())
 }
 
-fn run_one<B: burn::tensor::backend::AutodiffBackend>(
+/// One texture by `synth`, with the progress bar moving and the snapshots written as they come.
+fn run_one(
     a: &TextureArgs,
-    vgg: &Vgg16<B>,
-    targets: &Targets<B>,
     seed: u64,
     pb: &indicatif::ProgressBar,
+    synth: impl FnOnce(&mut dyn FnMut(Event<'_>)) -> bestiary_texture::Result<Synthesis>,
 ) -> Result<Synthesis> {
     let mut snap_err: Option<anyhow::Error> = None;
     let mut on_event = |e: Event<'_>| match e {
@@ -358,7 +349,7 @@ fn run_one<B: burn::tensor::backend::AutodiffBackend>(
         }
         Event::Octave { .. } => {}
     };
-    let result = synthesize(vgg, targets, seed, &mut on_event)?;
+    let result = synth(&mut on_event)?;
     if let Some(e) = snap_err {
         return Err(e.context("cannot write snapshot"));
     }
@@ -379,7 +370,7 @@ fn snapshot_name(seed: u64, octave: usize, step: usize) -> String {
 fn snapshot_names(seed: u64, o: &SynthOptions) -> impl Iterator<Item = String> + '_ {
     (0..o.octaves).flat_map(move |k| {
         (1..=o.steps)
-            .filter(|t| t % o.snapshot_every == 0 || *t == o.steps)
+            .filter(|&t| o.snapshot_at(t))
             .map(move |t| snapshot_name(seed, k, t))
     })
 }
@@ -424,15 +415,6 @@ fn loss_span(s: &Synthesis) -> (f32, f32) {
     (first, last)
 }
 
-/// Octaves keeping the coarsest scale at least 64 px, 1..=3.
-fn default_octaves(side: usize) -> usize {
-    let mut n = 1;
-    while n < 3 && side >> n >= 64 {
-        n += 1;
-    }
-    n
-}
-
 fn parse_size(s: &str) -> Result<(usize, usize)> {
     let bad = || anyhow::anyhow!("--size must be PX or WxH (e.g. 256 or 384x256), got `{s}`");
     let (w, h) = match s.split_once(['x', 'X']) {
@@ -451,20 +433,11 @@ fn parse_size(s: &str) -> Result<(usize, usize)> {
     Ok((w, h))
 }
 
-/// Image files (by extension) directly in `dir`, sorted.
+/// The source images directly in `dir`, sorted; none is an error.
 fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let rd =
-        std::fs::read_dir(dir).with_context(|| format!("cannot read folder {}", dir.display()))?;
-    let mut files: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && is_image_path(p))
-        .collect();
-    files.sort();
+    let files = image_files_in(dir)?;
     if files.is_empty() {
-        bail!(
-            "no images (png, jpg, webp, gif, bmp, tiff) in {}",
-            dir.display()
-        );
+        bail!("no images ({}) in {}", readable_list(), dir.display());
     }
     Ok(files)
 }
