@@ -64,6 +64,30 @@ fn network(class_name: &str, kwargs: &str, map: WeightMap) -> Network {
 pub use bestiary_stylegan::snapshot::{kimg_label, parse_snapshot_name, snapshot_name};
 
 impl<B: Backend> Trainer<B> {
+    /// The official `training_set_kwargs` of a run on `data` (read from `path`), kept in every snapshot
+    /// and the training state: an ImageFolderDataset's arguments, with the class names of dataset.json so
+    /// that `--class NAME` works on the snapshots.
+    pub fn training_set_kwargs(
+        &self,
+        path: &Path,
+        data: &bestiary_dataset::Dataset,
+    ) -> serde_json::Value {
+        use crate::data::ImageSet;
+        let mut kwargs = serde_json::json!({
+            "class_name": "training.dataset.ImageFolderDataset",
+            "path": std::fs::canonicalize(path).unwrap_or(path.to_path_buf()).display().to_string(),
+            "resolution": ImageSet::resolution(data), "use_labels": ImageSet::c_dim(data) > 0,
+            "max_size": ImageSet::len(data), "xflip": self.opts.mirror,
+        });
+        if let Some(names) = data
+            .classes()
+            .filter(|n| n.len() == self.g_cfg.c_dim && !n.is_empty())
+        {
+            kwargs["class_names"] = serde_json::json!(names);
+        }
+        kwargs
+    }
+
     /// G, D and G_ema as a model file (what `generate`, `convert` and `--resume FILE` read).
     pub fn model_file(&self, training_set_kwargs: Option<serde_json::Value>) -> ModelFile {
         let mut networks = BTreeMap::new();

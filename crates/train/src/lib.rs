@@ -11,6 +11,7 @@ pub mod ema;
 pub mod folder;
 pub mod from_dataset;
 pub mod loss;
+pub mod new_run;
 pub mod options;
 pub mod presets;
 pub mod rng;
@@ -20,6 +21,7 @@ pub mod transfer;
 
 pub use critic::{Critic, CriticKind, FeatureCritic};
 pub use data::{ImageSet, MemoryImages};
+pub use new_run::{NewRunError, NewRunOptions};
 pub use options::{AugMode, TrainOptions};
 pub use presets::{preset, Preset, PRESETS};
 pub use step::{Progress, StepError, StepStats, Trainer};

@@ -114,6 +114,11 @@ impl TrainOptions {
         }
     }
 
+    /// The images a run of `total_kimg` shows D.
+    pub fn total_nimg(&self) -> u64 {
+        (self.total_kimg * 1000.0).round() as u64
+    }
+
     /// One-line errors for values that cannot train.
     pub fn validate(&self) -> Result<(), String> {
         let pos = |v: f64, what: &str| {
@@ -210,12 +215,39 @@ pub struct FixedByRun {
     pub d_features: crate::critic::CriticKind,
 }
 
+impl FixedByRun {
+    /// The values `t`'s run fixed.
+    pub fn of<B: burn::tensor::backend::Backend>(t: &crate::Trainer<B>) -> Self {
+        FixedByRun {
+            cfg: t.opts.cfg.clone(),
+            cbase: t.g_cfg.synthesis_kwargs.channel_base,
+            cmax: t.g_cfg.synthesis_kwargs.channel_max,
+            batch: t.opts.batch,
+            seed: t.opts.seed,
+            freezed: t.d_cfg.block_kwargs.freeze_layers,
+            d_features: t.opts.critic,
+        }
+    }
+}
+
 /// A number as the user would type it (no trailing `.0`).
 fn num(v: f64) -> String {
     format!("{v}")
 }
 
 impl ResumeOptions {
+    /// [`ResumeOptions::apply`] to a loaded run: its options and augmentation probability.
+    pub fn apply_to<B: burn::tensor::backend::Backend>(
+        &self,
+        t: &mut crate::Trainer<B>,
+    ) -> Result<Vec<String>, String> {
+        let fixed = FixedByRun::of(t);
+        let mut p = t.progress.augment_p;
+        let changes = self.apply(&mut t.opts, &mut p, &fixed)?;
+        t.progress.augment_p = p;
+        Ok(changes)
+    }
+
     /// Applies the options that may change to `opts` (and the augmentation probability `augment_p`),
     /// returning one `--flag NEW (was OLD)` per real change. Refuses, in one line naming them all, fixed
     /// options whose value differs from the run's, and values that cannot train.

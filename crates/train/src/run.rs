@@ -183,7 +183,7 @@ impl<B: Backend> Trainer<B> {
             bestiary_canvas::png_meta::write_png(&p, &self.fakes_grid(data), None)
                 .map_err(|e| io(&p, e.to_string()))?;
         }
-        let total_nimg = (self.opts.total_kimg * 1000.0).round() as u64;
+        let total_nimg = self.opts.total_nimg();
         let tick_nimg = ((self.opts.tick_kimg * 1000.0).round() as u64).max(1);
         let mut snapshot = None;
         let mut saved_at = self.progress.nimg;

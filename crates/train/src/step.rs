@@ -172,6 +172,25 @@ impl<B: Backend> Trainer<B> {
         self.progress.nimg as f64 / 1000.0
     }
 
+    /// Refuses, in one line, a dataset whose images are not the size and channels the networks make.
+    pub fn check_images(&self, data: &dyn ImageSet) -> Result<(), String> {
+        let (res, ch) = (data.resolution(), data.channels());
+        let g = &self.g_cfg;
+        if g.img_resolution != res || g.img_channels != ch {
+            return Err(format!(
+                "the networks make {r}x{r} images with {} channels, the dataset has {res}x{res} with {ch}",
+                g.img_channels,
+                r = g.img_resolution,
+            ));
+        }
+        Ok(())
+    }
+
+    /// True when the run has shown D its `total_kimg`: continuing it needs a larger one.
+    pub fn reached_total(&self) -> bool {
+        self.progress.nimg >= self.opts.total_nimg()
+    }
+
     fn check(&self, what: &'static str, value: f64) -> Result<f64, StepError> {
         if value.is_finite() {
             Ok(value)

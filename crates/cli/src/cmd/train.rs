@@ -5,14 +5,11 @@ use crate::output::print_json;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
 use bestiary_dataset::Dataset;
-use bestiary_stylegan::ModelFile;
 use bestiary_train::checkpoint::STATE_FILE;
-use bestiary_train::critic::load_vgg16;
 use bestiary_train::folder;
-use bestiary_train::options::{FixedByRun, ResumeOptions};
+use bestiary_train::options::ResumeOptions;
 use bestiary_train::run::Event;
-use bestiary_train::transfer::{fit_mbstd_group, Pretrained};
-use bestiary_train::{AugMode, CriticKind, ImageSet, TrainOptions, Trainer};
+use bestiary_train::{AugMode, CriticKind, ImageSet, NewRunOptions, Trainer};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -254,7 +251,7 @@ fn train<B: burn::tensor::backend::Backend>(
             // Debris of writes a second Ctrl-C or a kill cut short (the files they replaced are whole).
             folder::remove_stale_temps(run)
                 .with_context(|| format!("cannot tidy {}", run.display()))?;
-            if t.progress.nimg >= (t.opts.total_kimg * 1000.0).round() as u64 {
+            if t.reached_total() {
                 eprintln!(
                     "run {} already reached {} kimg; pass a larger --kimg to continue",
                     run.display(),
@@ -303,119 +300,23 @@ fn train<B: burn::tensor::backend::Backend>(
                 .clone()
                 .context("--data is required (a dataset zip or folder)")?;
             let data = open_data(&data_path)?;
-            let (res, ch, c_dim) = (
-                ImageSet::resolution(&data),
-                ImageSet::channels(&data),
-                ImageSet::c_dim(&data),
-            );
-            let default_cfg = if a.device == DeviceKind::Cuda {
-                "auto"
-            } else {
-                "lite"
+            let pretrained = match other {
+                Start::Transfer(path) => Some(path),
+                _ => None,
             };
-            let cfg_name = a.cfg.as_deref().unwrap_or(default_cfg);
-            let preset = bestiary_train::preset(cfg_name, res, c_dim, ch, 1)?;
-            let mut opts = TrainOptions::from_preset(&preset);
-            let (mut g_cfg, mut d_cfg) = (preset.g.clone(), preset.d.clone());
-            let mut transfer = None;
-            if let Start::Transfer(path) = &other {
-                let p = Pretrained::read::<B>(ModelFile::load(path)?, res, ch, c_dim, dev)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                g_cfg = p.g_cfg.clone();
-                match &p.d_cfg {
-                    Some(dc) => d_cfg = dc.clone(),
-                    None => eprintln!(
-                        "note: {} has no discriminator; D starts from scratch",
-                        path.display()
-                    ),
-                }
-                transfer = Some(p);
-            }
-            if transfer.is_none() {
-                if let Some(c) = a.cbase {
-                    g_cfg.synthesis_kwargs.channel_base = c;
-                    d_cfg.channel_base = c;
-                }
-                if let Some(c) = a.cmax {
-                    g_cfg.synthesis_kwargs.channel_max = c;
-                    d_cfg.channel_max = c;
-                }
-                g_cfg.validate()?;
-                d_cfg.validate()?;
-            } else if a.cbase.is_some() || a.cmax.is_some() {
-                bail!("--cbase/--cmax cannot change a pretrained network's size");
-            }
-            d_cfg.block_kwargs.freeze_layers = a.freezed.unwrap_or(0);
-            if let Some(b) = a.batch {
-                opts.batch = b;
-            }
-            fit_mbstd_group(&mut d_cfg, opts.batch);
-            if let Some(g) = a.gamma {
-                opts.r1_gamma = g;
-            }
-            if let Some(lr) = a.lrate {
-                opts.lrate_g = lr;
-                opts.lrate_d = lr;
-            }
-            opts.aug = a.aug.unwrap_or(AugMode::Ada);
-            if opts.aug == AugMode::Fixed && a.p.is_none() {
-                bail!("--aug fixed needs --p (the augmentation probability)");
-            }
-            opts.augment_p = a.p.unwrap_or(0.0);
-            opts.ada_target = a.target.unwrap_or(opts.ada_target);
-            opts.ada_kimg = a.ada_kimg.unwrap_or(opts.ada_kimg);
-            opts.mirror = a.mirror;
-            opts.compact_state = a.compact_state;
-            opts.seed = a.seed.unwrap_or(0);
-            if let Some(k) = a.kimg {
-                opts.total_kimg = k;
-            }
-            if let Some(t) = a.tick {
-                opts.tick_kimg = t;
-            }
-            if let Some(s) = a.snap {
-                opts.snap_ticks = s;
-            }
-            opts.validate().map_err(anyhow::Error::msg)?;
-            let mut t = Trainer::<B>::new(g_cfg, d_cfg, opts, dev);
-            if a.d_features == Some(CriticKind::Vgg16) {
-                let vgg = load_vgg16::<B>(dev, &mut |m| eprintln!("{m}"))
-                    .map_err(|e| anyhow::anyhow!("--d-features vgg16: {e}"))?;
-                t.use_features(vgg)?;
-            }
-            if let Some(p) = transfer {
-                p.load_into(&mut t, dev)?;
-            }
+            let t = new_run(a, pretrained).trainer::<B>(&data, dev, &mut |m| eprintln!("{m}"))?;
             (t, data, data_path)
         }
     };
-    let (res, ch) = (ImageSet::resolution(&data), ImageSet::channels(&data));
-    if trainer.g_cfg.img_resolution != res || trainer.g_cfg.img_channels != ch {
-        bail!(
-            "the networks make {}x{} images with {} channels, the dataset has {res}x{res} with {ch}",
-            trainer.g_cfg.img_resolution, trainer.g_cfg.img_resolution, trainer.g_cfg.img_channels
-        );
-    }
+    trainer.check_images(&data).map_err(anyhow::Error::msg)?;
     if new_folder {
         prepare_new_run_folder(outdir, a.force)?;
     }
-    let mut kwargs = serde_json::json!({
-        "class_name": "training.dataset.ImageFolderDataset",
-        "path": std::fs::canonicalize(&data_path).unwrap_or(data_path.clone()).display().to_string(),
-        "resolution": res, "use_labels": ImageSet::c_dim(&data) > 0,
-        "max_size": ImageSet::len(&data), "xflip": trainer.opts.mirror,
-    });
-    // The class names of dataset.json travel with every snapshot, so that `--class NAME` works on it.
-    if let Some(names) = data
-        .classes()
-        .filter(|n| n.len() == trainer.g_cfg.c_dim && !n.is_empty())
-    {
-        kwargs["class_names"] = serde_json::json!(names);
-    }
+    let kwargs = trainer.training_set_kwargs(&data_path, &data);
     let stop = install_stop_handler()?;
     describe(&trainer, &data, outdir);
 
-    let total = (trainer.opts.total_kimg * 1000.0).round() as u64;
+    let total = trainer.opts.total_nimg();
     let pb = ProgressBar::new(total);
     pb.set_style(
         ProgressStyle::with_template("kimg {msg} [{bar:24}] {percent}% eta {eta}")
@@ -492,21 +393,33 @@ fn resume_changes<B: burn::tensor::backend::Backend>(
         freezed: a.freezed,
         d_features: a.d_features,
     };
-    let fixed = FixedByRun {
-        cfg: t.opts.cfg.clone(),
-        cbase: t.g_cfg.synthesis_kwargs.channel_base,
-        cmax: t.g_cfg.synthesis_kwargs.channel_max,
-        batch: t.opts.batch,
-        seed: t.opts.seed,
-        freezed: t.d_cfg.block_kwargs.freeze_layers,
-        d_features: t.opts.critic,
-    };
-    let mut p = t.progress.augment_p;
-    let changes = r
-        .apply(&mut t.opts, &mut p, &fixed)
-        .map_err(anyhow::Error::msg)?;
-    t.progress.augment_p = p;
-    Ok(changes)
+    r.apply_to(t).map_err(anyhow::Error::msg)
+}
+
+/// The options of a new run, fine-tuning `pretrained` when given.
+fn new_run(a: &TrainArgs, pretrained: Option<PathBuf>) -> NewRunOptions {
+    NewRunOptions {
+        cfg: a.cfg.clone(),
+        cuda: a.device == DeviceKind::Cuda,
+        pretrained,
+        cbase: a.cbase,
+        cmax: a.cmax,
+        freezed: a.freezed,
+        batch: a.batch,
+        gamma: a.gamma,
+        lrate: a.lrate,
+        aug: a.aug,
+        p: a.p,
+        target: a.target,
+        ada_kimg: a.ada_kimg,
+        mirror: a.mirror,
+        compact_state: a.compact_state,
+        seed: a.seed,
+        kimg: a.kimg,
+        tick: a.tick,
+        snap: a.snap,
+        d_features: a.d_features,
+    }
 }
 
 fn fmt_opt(v: f64) -> String {
