@@ -96,52 +96,17 @@ fn unconditional_generator<B: Backend>(
     Ok((g, cfg))
 }
 
-/// Writes one network-sized image (8-bit HWC, as the renderers return it) with metadata.
-fn save_render(
-    out: &Path,
-    cfg: &GeneratorConfig,
-    hwc: &[u8],
-    engine: &str,
-    params: serde_json::Value,
-    seed: u64,
-) -> Result<()> {
-    let r = cfg.img_resolution;
-    save_png(out, r, r, cfg.img_channels, hwc, engine, params, seed)
-}
-
-/// Renders one W vector (`[num_ws * w_dim]`) and writes it with metadata.
-#[allow(clippy::too_many_arguments)]
-fn render_to_png<B: Backend>(
-    g: &Generator<B>,
-    cfg: &GeneratorConfig,
-    ws: Vec<f32>,
-    noise: NoiseMode,
-    dev: &B::Device,
-    out: &Path,
-    engine: &str,
-    params: serde_json::Value,
-    seed: u64,
-) -> Result<()> {
-    let img = ex::render_ws(g, &[ws], &opts(noise), dev).remove(0);
-    save_render(out, cfg, &img, engine, params, seed)
-}
-
 /// Writes an image in the format its extension names (checked with `Outputs::image` before the work).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn save_png(
-    path: &Path,
-    w: usize,
-    h: usize,
-    channels: usize,
-    hwc: &[u8],
-    engine: &str,
-    params: serde_json::Value,
-    seed: u64,
-) -> Result<()> {
-    let img = Image::from_channels(w as u32, h as u32, channels, hwc)?;
-    bestiary_canvas::io::write_image(path, &img, Some(&Metadata::new(engine, params, seed)))
+fn save_image(path: &Path, img: &Image, meta: &Metadata) -> Result<()> {
+    bestiary_canvas::io::write_image(path, img, Some(meta))
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// One image as the renderers return it (8-bit HWC at the network's resolution).
+fn network_image(cfg: &GeneratorConfig, hwc: &[u8]) -> Result<Image> {
+    let r = cfg.img_resolution as u32;
+    Ok(Image::from_channels(r, r, cfg.img_channels, hwc)?)
 }
 
 // ---------------------------------------------------------------------------------------------- mix
@@ -249,16 +214,8 @@ fn mix_on<B: Backend>(
         params["class"] = class_json(model, &cfg, class);
         summary["class"] = class_json(model, &cfg, class);
     }
-    save_png(
-        &a.out,
-        w,
-        h,
-        cfg.img_channels,
-        &px,
-        "stylegan2-mix",
-        params,
-        0,
-    )?;
+    let img = Image::from_channels(w as u32, h as u32, cfg.img_channels, &px)?;
+    save_image(&a.out, &img, &Metadata::new("stylegan2-mix", params, 0))?;
     if a.json {
         print_json(&summary);
     } else {
@@ -337,17 +294,9 @@ fn chimera_on<B: Backend>(a: &ChimeraArgs, model: &ModelFile, dev: &B::Device) -
     if class.is_some() {
         params["class"] = class_json(model, &cfg, class);
     }
-    render_to_png(
-        &g,
-        &cfg,
-        w,
-        a.render.noise_mode,
-        dev,
-        &a.out,
-        "stylegan2-chimera",
-        params,
-        a.coarse as u64,
-    )?;
+    let img = ex::render_ws(&g, &[w], &opts(a.render.noise_mode), dev).remove(0);
+    let meta = Metadata::new("stylegan2-chimera", params, a.coarse as u64);
+    save_image(&a.out, &network_image(&cfg, &img)?, &meta)?;
     if a.json {
         print_json(
             &serde_json::json!({"out": a.out, "coarse_layers": groups.coarse, "middle_layers": groups.middle, "fine_layers": groups.fine}),
@@ -782,17 +731,11 @@ fn edit_on<B: Backend>(
     }
     let mut summary = serde_json::json!({"out": a.out, "seed": a.seed, "layers": layers});
     match mask {
-        None => render_to_png(
-            &g,
-            &cfg,
-            edited,
-            a.render.noise_mode,
-            dev,
-            &a.out,
-            "stylegan2-edit",
-            params.clone(),
-            a.seed as u64,
-        )?,
+        None => {
+            let img = ex::render_ws(&g, &[edited], &opts(a.render.noise_mode), dev).remove(0);
+            let meta = Metadata::new("stylegan2-edit", params.clone(), a.seed as u64);
+            save_image(&a.out, &network_image(&cfg, &img)?, &meta)?;
+        }
         Some(m) => {
             let name = a.masking.mask.as_deref().map(Path::display);
             let name = name.map(|d| d.to_string()).unwrap_or_default();
@@ -823,14 +766,8 @@ fn edit_on<B: Backend>(
                 params[k] = v.clone();
                 summary[k] = v.clone();
             }
-            save_render(
-                &a.out,
-                &cfg,
-                &img,
-                "stylegan2-edit",
-                params.clone(),
-                a.seed as u64,
-            )?;
+            let meta = Metadata::new("stylegan2-edit", params.clone(), a.seed as u64);
+            save_image(&a.out, &network_image(&cfg, &img)?, &meta)?;
         }
     }
     if a.json {
