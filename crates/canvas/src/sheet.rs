@@ -97,9 +97,46 @@ pub fn contact_sheet(tiles: &[(Image, String)], opts: &SheetOptions) -> Image {
     sheet
 }
 
+/// Tiles smaller than this are enlarged on contact sheets so that captions and details stay readable.
+pub const MIN_TILE: u32 = 128;
+
+/// The whole factor that brings a tile whose larger side is `side` pixels to at least [`MIN_TILE`]
+/// (1 when it is that large already). Whole factors keep the pixels sharp.
+pub fn enlargement(side: u32) -> u32 {
+    if side == 0 || side >= MIN_TILE {
+        1
+    } else {
+        MIN_TILE.div_ceil(side)
+    }
+}
+
+/// A contact-sheet tile of 8-bit pixels (`channels` per pixel, row-major), enlarged by [`enlargement`].
+pub fn tile(width: u32, height: u32, channels: usize, pixels: &[u8]) -> crate::Result<Image> {
+    let t = Image::from_channels(width, height, channels, pixels)?;
+    let s = enlargement(width.max(height));
+    Ok(if s > 1 {
+        t.resized(width * s, height * s)
+    } else {
+        t
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_tiles_grow_by_whole_factors_to_the_readable_size() {
+        assert_eq!(
+            [1, 32, 64, 100, 127, 128, 256].map(enlargement),
+            [128, 4, 2, 2, 2, 1, 1]
+        );
+        let t = tile(40, 20, 3, &[7; 40 * 20 * 3]).unwrap();
+        assert_eq!((t.width(), t.height()), (160, 80));
+        let big = tile(200, 10, 1, &[7; 200 * 10]).unwrap();
+        assert_eq!((big.width(), big.height()), (200, 10));
+        assert!(tile(4, 4, 3, &[0; 5]).is_err());
+    }
 
     #[test]
     fn dimensions_follow_the_grid() {

@@ -51,19 +51,7 @@ static CUDA_READY: std::sync::OnceLock<Result<bestiary_device::GpuCaches, String
 #[cfg(feature = "cuda")]
 pub fn check_cuda() -> anyhow::Result<()> {
     let ready = CUDA_READY.get_or_init(|| {
-        let probe = bestiary_device::probe();
-        let mut missing = Vec::new();
-        for part in [&probe.driver, &probe.nvrtc] {
-            if let Err(e) = part {
-                missing.push(e.clone());
-            }
-        }
-        if let Err(e) = &probe.headers {
-            missing.push(e.clone());
-        }
-        if probe.driver.is_ok() && probe.gpus.is_empty() {
-            missing.push("the driver sees no GPU".into());
-        }
+        let missing = bestiary_device::probe().missing();
         if !missing.is_empty() {
             return Err(format!(
                 "--device cuda cannot run here: {} (details: bestiary doctor --device cuda)",

@@ -31,7 +31,24 @@ pub struct CudaProbe {
 impl CudaProbe {
     /// Whether the CUDA backend can run here.
     pub fn usable(&self) -> bool {
-        self.driver.is_ok() && !self.gpus.is_empty() && self.nvrtc.is_ok() && self.headers.is_ok()
+        self.missing().is_empty()
+    }
+
+    /// What the CUDA backend lacks here, one reason per missing part (driver, NVRTC, headers, a GPU).
+    pub fn missing(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for part in [&self.driver, &self.nvrtc] {
+            if let Err(e) = part {
+                out.push(e.clone());
+            }
+        }
+        if let Err(e) = &self.headers {
+            out.push(e.clone());
+        }
+        if self.driver.is_ok() && self.gpus.is_empty() {
+            out.push("the driver sees no GPU".into());
+        }
+        out
     }
 }
 

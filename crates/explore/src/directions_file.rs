@@ -29,6 +29,17 @@ fn tensor(shape: Vec<usize>, data: Vec<f32>) -> TensorData {
 }
 
 impl Directions {
+    /// GANSpace's axes as directions, the sample mean kept as the tensor 'mean'.
+    pub fn from_pca(pca: crate::Pca) -> Directions {
+        let extra = BTreeMap::from([("mean".to_string(), tensor(vec![pca.mean.len()], pca.mean))]);
+        Directions {
+            directions: pca.directions,
+            sigma: pca.sigma,
+            eigenvalues: pca.variances,
+            extra,
+        }
+    }
+
     /// The file's bytes; `summary` is the JSON text stored under "bestiary" (its "format" should be
     /// [`FORMAT`]).
     pub fn to_bytes(&self, summary: &str) -> Result<Vec<u8>> {

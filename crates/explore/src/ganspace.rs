@@ -104,6 +104,12 @@ pub struct Pca {
 }
 
 impl Pca {
+    /// The share of the total variance each axis explains.
+    pub fn explained(&self) -> Vec<f64> {
+        let total = self.total_variance.max(f64::MIN_POSITIVE);
+        self.variances.iter().map(|v| v / total).collect()
+    }
+
     /// The top `k` principal axes of accumulated samples.
     pub fn from_covariance(acc: &Covariance, k: usize) -> Result<Pca> {
         let d = acc.dim;

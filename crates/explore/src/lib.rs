@@ -14,8 +14,10 @@ pub mod layers;
 pub mod local_edit;
 pub mod memorable;
 pub mod mix;
+pub mod preview;
 pub mod project;
 pub mod sefa;
+pub mod showcase;
 pub mod w_file;
 pub mod walk;
 
@@ -24,13 +26,13 @@ pub use classes::{class_names, describe_classes, resolve_class};
 pub use ganspace::{ganspace_directions, ganspace_directions_of_class, Covariance, Pca};
 pub use layers::{parse_layers, ws_resolutions, LayerGroups};
 pub use local_edit::{
-    default_blend_layer, default_feather, local_edit, local_edit_tensor, BinaryMask,
-    LocalEditImages,
+    check_blend_layer, default_blend_layer, default_feather, local_edit, local_edit_tensor,
+    BinaryMask, LocalEditImages, MaskSettings,
 };
-pub use memorable::{memorable, BrushMask, Memorable, MemorableOptions, Scorer};
+pub use memorable::{memorable, Memorable, MemorableOptions, Scorer};
 pub use mix::{
-    chimera_ws, mix_ws, render_ws, seed_ws, seed_ws_of_class, style_mixing_grid,
-    style_mixing_grid_of_class, tile_grid, walk_ws, MixGrid,
+    check_truncation, chimera_ws, mix_ws, render_ws, render_ws_truncated, seed_ws,
+    seed_ws_of_class, style_mixing_grid, tile_grid, walk_ws, MixGrid, MixSpec,
 };
 pub use project::{project, ProjectOptions, Projection, Space};
 pub use sefa::{apply_direction, projection_sigma, seed_sigma, sefa_directions};
@@ -46,6 +48,10 @@ pub enum ExploreError {
     Invalid(String),
     #[error("{0}")]
     Model(#[from] bestiary_stylegan::ModelError),
+    #[error("{0}")]
+    Judge(#[from] bestiary_judge::JudgeError),
+    #[error("{0}")]
+    Image(#[from] bestiary_canvas::Error),
 }
 
 pub type Result<T> = std::result::Result<T, ExploreError>;

@@ -73,6 +73,25 @@ impl BinaryMask {
         })
     }
 
+    /// A painted mask for an edit, as [`BinaryMask::from_pixels`], refused when it selects nothing at
+    /// `size` (`name` names the mask in that message).
+    pub fn painted(
+        name: &str,
+        width: usize,
+        height: usize,
+        channels: usize,
+        px: &[u8],
+        size: usize,
+    ) -> Result<BinaryMask> {
+        let m = BinaryMask::from_pixels(width, height, channels, px, size)?;
+        if m.count() == 0 {
+            return invalid(format!(
+                "the mask {name} selects no pixel at {size}x{size} (white = change)"
+            ));
+        }
+        Ok(m)
+    }
+
     /// From a closure over pixel coordinates (tests, synthetic masks).
     pub fn from_fn(size: usize, f: impl Fn(usize, usize) -> bool) -> BinaryMask {
         BinaryMask {
@@ -239,19 +258,13 @@ fn distance_transform(feature: &[bool], w: usize, h: usize) -> Vec<f64> {
     out
 }
 
-/// The resolution of each synthesis layer in the numbering of the W indices (layer `i` reads W `i`):
-/// the conv layers in order, then the last block's ToRGB layer (index `num_ws - 1`).
-pub fn layer_resolutions<B: Backend>(s: &SynthesisNetwork<B>) -> Vec<usize> {
-    crate::ws_resolutions(s)
-}
-
 /// The default first blended layer: the first layer at an eighth of the output resolution (4x4 at least):
 /// layer 0 (4x4) up to 32x32 outputs, the 32x32 layers at 256, 128x128 at 1024. Late enough that a mask
 /// covers whole feature pixels there, early enough that several 3x3 convolutions and upsamplings after it
 /// merge the edit with its surroundings. Locality outside the feathered mask holds for any choice.
 pub fn default_blend_layer<B: Backend>(s: &SynthesisNetwork<B>) -> usize {
     let target = (s.img_resolution / 8).max(4);
-    layer_resolutions(s)
+    crate::ws_resolutions(s)
         .iter()
         .position(|&r| r >= target)
         .unwrap_or(0)
@@ -261,6 +274,44 @@ pub fn default_blend_layer<B: Backend>(s: &SynthesisNetwork<B>) -> usize {
 /// guarantee (an eighth of the size), so the whole ramp, `feather + 0.5` pixels out, stays inside it.
 pub fn default_feather(size: usize) -> f32 {
     (size as f32 / 16.0).max(1.0)
+}
+
+/// Refuses a chosen first blended layer (`--layer`) beyond a network's `num_ws` layers.
+pub fn check_blend_layer(layer: usize, num_ws: usize) -> Result<()> {
+    if layer >= num_ws {
+        return invalid(format!(
+            "--layer {layer} is out of range: this network has layers 0-{}",
+            num_ws - 1
+        ));
+    }
+    Ok(())
+}
+
+/// A painted mask made ready for a network: its soft version, the feather and the first blended layer,
+/// each the default above where not chosen.
+#[derive(Clone, Debug)]
+pub struct MaskSettings {
+    pub soft: Vec<f32>,
+    pub feather: f32,
+    pub from_layer: usize,
+}
+
+impl MaskSettings {
+    pub fn new<B: Backend>(
+        mask: &BinaryMask,
+        feather: Option<f32>,
+        from_layer: Option<usize>,
+        s: &SynthesisNetwork<B>,
+    ) -> Result<MaskSettings> {
+        let from_layer = from_layer.unwrap_or_else(|| default_blend_layer(s));
+        check_blend_layer(from_layer, s.num_ws)?;
+        let feather = feather.unwrap_or_else(|| default_feather(mask.size));
+        Ok(MaskSettings {
+            soft: mask.feathered(feather),
+            feather,
+            from_layer,
+        })
+    }
 }
 
 /// The two images of a local edit (8-bit HWC): the edited one and the base (as `generate` renders it).

@@ -28,7 +28,7 @@ use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 
-use crate::local_edit::{local_edit, local_edit_tensor};
+use crate::local_edit::{local_edit, local_edit_tensor, MaskSettings};
 use crate::project::{lpips_input, Adam, Space};
 use crate::{invalid, ExploreError, Result};
 
@@ -77,14 +77,6 @@ impl Default for MemorableOptions {
             space: Space::W,
         }
     }
-}
-
-/// Where the change is allowed: a soft mask at the output resolution (see
-/// [`crate::BinaryMask::feathered`]) and the first blended synthesis layer.
-#[derive(Clone, Debug)]
-pub struct BrushMask {
-    pub soft: Vec<f32>,
-    pub from_layer: usize,
 }
 
 /// The result of [`memorable`].
@@ -139,7 +131,7 @@ pub struct Objective<'a, B: Backend> {
     vgg: &'a Vgg16<B>,
     ws0: Tensor<B, 3>,
     start_feats: Vec<Tensor<B, 4>>,
-    mask: Option<&'a BrushMask>,
+    mask: Option<&'a MaskSettings>,
     keep: f64,
     opts: SynthesisOptions,
 }
@@ -172,7 +164,7 @@ impl<'a, B: Backend> Objective<'a, B> {
         scorer: &'a dyn Scorer<B>,
         vgg: &'a Vgg16<B>,
         start_ws: &[f32],
-        mask: Option<&'a BrushMask>,
+        mask: Option<&'a MaskSettings>,
         keep: f64,
     ) -> Result<Self> {
         let (num_ws, d, res) = (g.num_ws(), g.w_dim, g.img_resolution);
@@ -299,7 +291,7 @@ pub fn memorable<B: AutodiffBackend>(
     scorer: &dyn Scorer<B>,
     vgg: &Vgg16<B>,
     start_ws: &[f32],
-    mask: Option<&BrushMask>,
+    mask: Option<&MaskSettings>,
     o: &MemorableOptions,
     on_step: &mut dyn FnMut(Step),
 ) -> Result<Memorable> {

@@ -143,6 +143,47 @@ pub fn render_ws<B: Backend>(
     split_images(g.synthesis(t, opts))
 }
 
+/// Refuses psi values other than 1 on a network that stores no W average.
+pub fn check_truncation<B: Backend>(g: &Generator<B>, psis: &[f64]) -> Result<()> {
+    if psis.iter().any(|&p| p != 1.0) && g.mapping.w_avg().is_none() {
+        return invalid("this network stores no W average, so it cannot be truncated (use psi 1)");
+    }
+    Ok(())
+}
+
+/// 8-bit NHWC images of host W vectors, each truncated first by its own psi (`psis[i]` for `ws[i]`)
+/// exactly as the mapping network truncates, so that a frame at psi p matches `generate --trunc p`.
+/// Networks that store no W average take psi 1 only.
+pub fn render_ws_truncated<B: Backend>(
+    g: &Generator<B>,
+    ws: &[Vec<f32>],
+    psis: &[f64],
+    opts: &SynthesisOptions,
+    device: &B::Device,
+) -> Result<Vec<Vec<u8>>> {
+    if ws.len() != psis.len() {
+        return invalid(format!(
+            "{} W vectors but {} psi values",
+            ws.len(),
+            psis.len()
+        ));
+    }
+    check_truncation(g, psis)?;
+    if ws.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (k, d) = (g.num_ws(), g.w_dim);
+    let parts: Vec<Tensor<B, 3>> = ws
+        .iter()
+        .zip(psis)
+        .map(|(w, &psi)| {
+            let t = Tensor::<B, 3>::from_data(TensorData::new(w.clone(), [1, k, d]), device);
+            g.mapping.truncate(t, psi, None)
+        })
+        .collect();
+    Ok(split_images(g.synthesis(Tensor::cat(parts, 0), opts)))
+}
+
 /// The images of a style-mixing grid: `header_cols[c]` (the column seeds), `header_rows[r]` (the row
 /// seeds) and `cells[r][c]` (row seed's ws with the column seed's ws at the chosen styles).
 pub struct MixGrid {
@@ -151,48 +192,38 @@ pub struct MixGrid {
     pub cells: Vec<Vec<Vec<u8>>>,
 }
 
-/// Renders the official style-mixing grid, `batch` images per forward pass; `on_image` is called once per
-/// rendered image (for progress).
-#[allow(clippy::too_many_arguments)]
-pub fn style_mixing_grid<B: Backend>(
-    g: &Generator<B>,
-    row_seeds: &[u32],
-    col_seeds: &[u32],
-    styles: &[usize],
-    psi: f64,
-    opts: &SynthesisOptions,
-    batch: usize,
-    device: &B::Device,
-    on_image: impl FnMut(),
-) -> Result<MixGrid> {
-    style_mixing_grid_of_class(
-        g, row_seeds, col_seeds, styles, None, psi, opts, batch, device, on_image,
-    )
+/// What a style-mixing grid shows and how it is rendered.
+#[derive(Clone, Copy, Debug)]
+pub struct MixSpec<'a> {
+    /// Seeds down the left: each row keeps its own W outside `styles`.
+    pub rows: &'a [u32],
+    /// Seeds across the top: their W is copied in at `styles`.
+    pub cols: &'a [u32],
+    pub styles: &'a [usize],
+    /// Every seed's class on a conditional network (the official script maps unconditional ones only).
+    pub class: Option<usize>,
+    pub psi: f64,
+    pub synthesis: SynthesisOptions,
+    /// Images per forward pass.
+    pub batch: usize,
 }
 
-/// The style-mixing grid as [`style_mixing_grid`], every seed's W of class `class` for a conditional
-/// network (the official script maps unconditional networks only).
-#[allow(clippy::too_many_arguments)]
-pub fn style_mixing_grid_of_class<B: Backend>(
+/// Renders the official style-mixing grid; `on_image` is called once per rendered image (for progress).
+pub fn style_mixing_grid<B: Backend>(
     g: &Generator<B>,
-    row_seeds: &[u32],
-    col_seeds: &[u32],
-    styles: &[usize],
-    class: Option<usize>,
-    psi: f64,
-    opts: &SynthesisOptions,
-    batch: usize,
+    spec: &MixSpec,
     device: &B::Device,
     mut on_image: impl FnMut(),
 ) -> Result<MixGrid> {
+    let (styles, class, psi) = (spec.styles, spec.class, spec.psi);
     if let Some(&s) = styles.iter().find(|&&s| s >= g.num_ws()) {
         return invalid(format!(
             "style {s} is out of range: this network has styles 0-{}",
             g.num_ws() - 1
         ));
     }
-    let rows = seed_ws_of_class(g, row_seeds, class, psi, device)?;
-    let cols = seed_ws_of_class(g, col_seeds, class, psi, device)?;
+    let rows = seed_ws_of_class(g, spec.rows, class, psi, device)?;
+    let cols = seed_ws_of_class(g, spec.cols, class, psi, device)?;
     let mut all: Vec<Vec<f32>> = cols.clone();
     all.extend(rows.iter().cloned());
     for r in &rows {
@@ -201,8 +232,8 @@ pub fn style_mixing_grid_of_class<B: Backend>(
         }
     }
     let mut imgs = Vec::with_capacity(all.len());
-    for chunk in all.chunks(batch.max(1)) {
-        for im in render_ws(g, chunk, opts, device) {
+    for chunk in all.chunks(spec.batch.max(1)) {
+        for im in render_ws(g, chunk, &spec.synthesis, device) {
             imgs.push(im);
             on_image();
         }

@@ -5,8 +5,10 @@
 //! (array `w`). Errors name no path: callers know which file they read.
 
 use crate::{invalid, Result};
-use bestiary_stylegan::ModelFile;
+use bestiary_stylegan::sampling::synthesize_ws;
+use bestiary_stylegan::{load_generator, Generator, ModelFile, NoiseMode, SynthesisOptions};
 use bestiary_weights::{npy, safetensors_io, DType, TensorData};
+use burn::tensor::{backend::Backend, Tensor, TensorData as BurnData};
 use std::collections::BTreeMap;
 
 /// A W file's contents.
@@ -98,6 +100,55 @@ impl WFile {
             ));
         }
         Ok(self.w.data.clone())
+    }
+
+    /// The file's one W `[num_ws, w_dim]` (a leading dimension of 1 allowed), every value finite: the
+    /// start of an optimisation, which one bad value would spoil.
+    pub fn single_w(&self, num_ws: usize, w_dim: usize) -> Result<Vec<f32>> {
+        let ok =
+            matches!(self.w.shape.as_slice(), [1, n, d] | [n, d] if *n == num_ws && *d == w_dim);
+        if !ok {
+            return invalid(format!(
+                "'w' has shape {:?}, expected one W [{num_ws}, {w_dim}] for this network",
+                self.w.shape
+            ));
+        }
+        if let Some(bad) = self.w.data.iter().position(|v| !v.is_finite()) {
+            return invalid(format!("'w' holds a non-finite value at {bad}"));
+        }
+        Ok(self.w.data.clone())
+    }
+
+    /// The file's images (8-bit HWC) through `g`, which must come from a model the file's noise maps were
+    /// put into ([`WFile::apply_noise`]) for the images to be what was projected.
+    pub fn images<B: Backend>(
+        &self,
+        g: &Generator<B>,
+        opts: &SynthesisOptions,
+        device: &B::Device,
+    ) -> Result<Vec<Vec<u8>>> {
+        let (k, d) = (g.num_ws(), g.w_dim);
+        let ws = self.ws(k, d)?;
+        let n = ws.len() / (k * d);
+        let t = Tensor::<B, 3>::from_data(BurnData::new(ws, [n, k, d]), device);
+        Ok(synthesize_ws(g, t, opts))
+    }
+
+    /// The images of the file through `model` with its noise maps put in, noise mode const: exactly
+    /// what `generate --projected-w` renders.
+    pub fn render<B: Backend>(
+        &self,
+        model: &ModelFile,
+        device: &B::Device,
+    ) -> Result<Vec<Vec<u8>>> {
+        let mut tuned = model.clone();
+        self.apply_noise(&mut tuned)?;
+        let (g, _) = load_generator::<B>(&tuned, device)?;
+        let opts = SynthesisOptions {
+            noise_mode: NoiseMode::Const,
+            ..Default::default()
+        };
+        self.images(&g, &opts, device)
     }
 
     /// Puts the file's noise maps into the sampling generator's `noise_const` buffers (same names, same

@@ -63,10 +63,16 @@ fn mixing_grid_has_the_official_geometry_and_cells_equal_direct_renders() {
     let dev = Default::default();
     let (rows, cols, styles) = ([1u32, 2], [3u32, 4, 5], [0usize, 1, 2]);
     let mut count = 0;
-    let grid = style_mixing_grid(&g, &rows, &cols, &styles, 0.7, &opts(), 4, &dev, || {
-        count += 1
-    })
-    .unwrap();
+    let spec = MixSpec {
+        rows: &rows,
+        cols: &cols,
+        styles: &styles,
+        class: None,
+        psi: 0.7,
+        synthesis: opts(),
+        batch: 4,
+    };
+    let grid = style_mixing_grid(&g, &spec, &dev, || count += 1).unwrap();
     assert_eq!(count, 3 + 2 + 6);
     let (w, h, px) = grid.compose(16, 3);
     assert_eq!((w, h, px.len()), (4 * 16, 3 * 16, 4 * 16 * 3 * 16 * 3));

@@ -3,7 +3,7 @@
 //! tests run it). Needs the VGG16 weights (asset `vgg16`).
 
 use bestiary_explore::memorable::{Objective, Scorer};
-use bestiary_explore::{memorable, seed_ws, BinaryMask, BrushMask, MemorableOptions, Space};
+use bestiary_explore::{memorable, seed_ws, BinaryMask, MaskSettings, MemorableOptions, Space};
 use bestiary_perceptual::Vgg16;
 use bestiary_stylegan::{load_generator, Generator, ModelFile};
 use burn::backend::{Autodiff, Flex};
@@ -99,9 +99,10 @@ fn the_gradient_matches_finite_differences() {
     let dev = Default::default();
     let start = seed_ws(&g, &[3], 1.0, &dev).unwrap().remove(0);
     let scorer = TinyScorer::new();
-    let mask = BrushMask {
+    let mask = MaskSettings {
         soft: BinaryMask::from_fn(16, |x, y| (4..11).contains(&x) && (3..9).contains(&y))
             .feathered(1.0),
+        feather: 1.0,
         from_layer: 0,
     };
     for (k, m) in [(6usize, None), (1, Some(&mask))] {
@@ -193,8 +194,9 @@ fn the_ascent_raises_the_score_and_a_mask_keeps_the_rest() {
     assert_eq!(r.start, gen_start);
 
     let bin = BinaryMask::from_fn(16, |x, y| (4..11).contains(&x) && (3..9).contains(&y));
-    let mask = BrushMask {
+    let mask = MaskSettings {
         soft: bin.feathered(1.0),
+        feather: 1.0,
         from_layer: 0,
     };
     let r = memorable(&g, &scorer, vgg(), &start, Some(&mask), &o, &mut |_| {}).unwrap();

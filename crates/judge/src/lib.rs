@@ -3,14 +3,17 @@
 //! Statistics run in f64.
 
 pub mod feature_cache;
+pub mod memorability;
 pub mod metrics;
 pub mod nearest;
+pub mod ranking;
 pub mod sets;
 pub mod swd;
 
 pub use bestiary_perceptual::RgbImage;
 pub use metrics::{fid, fid_from_stats, kid, FeatureStats, KidOptions};
 pub use nearest::{nearest, CopyCheck, Neighbour};
+pub use ranking::{highest_first, seed_tiles};
 pub use sets::{load_set, Featurizer, ImageSet, Sampler, SeedRenderer};
 pub use swd::{swd, SwdOptions, SwdResult};
 

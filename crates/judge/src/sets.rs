@@ -4,7 +4,7 @@
 
 use crate::{feature_cache, JudgeError, Result, RgbImage};
 use bestiary_canvas::io::{is_image_path, READABLE_EXTENSIONS};
-use bestiary_perceptual::{Inception, ResMem};
+use bestiary_perceptual::Inception;
 use bestiary_stylegan::sampling::{generate_seeds, Sampling};
 use bestiary_stylegan::{
     load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions,
@@ -96,17 +96,7 @@ impl ImageSet {
     /// Image `i` as RGB (grey replicated, alpha dropped).
     pub fn image(&self, i: usize) -> Result<RgbImage> {
         match self {
-            ImageSet::Files { files, .. } => {
-                // The canvas error names the file already.
-                let bad = |e: bestiary_canvas::Error| input(e.to_string());
-                let img = bestiary_canvas::Image::load(&files[i]).map_err(bad)?;
-                let data = img.to_channels(3).map_err(bad)?;
-                Ok(RgbImage {
-                    width: img.width() as usize,
-                    height: img.height() as usize,
-                    data,
-                })
-            }
+            ImageSet::Files { files, .. } => read_rgb(&files[i]),
             ImageSet::Zip(ds) => {
                 let (res, ch) = (ds.resolution() as usize, ds.channels());
                 let chw = ds.image(i);
@@ -124,6 +114,19 @@ impl ImageSet {
             }
         }
     }
+}
+
+/// An image file as RGB (grey replicated, alpha dropped).
+pub fn read_rgb(path: &Path) -> Result<RgbImage> {
+    // The canvas error names the file already.
+    let bad = |e: bestiary_canvas::Error| input(e.to_string());
+    let img = bestiary_canvas::Image::load(path).map_err(bad)?;
+    let data = img.to_channels(3).map_err(bad)?;
+    Ok(RgbImage {
+        width: img.width() as usize,
+        height: img.height() as usize,
+        data,
+    })
 }
 
 /// Every image of a folder (recursively, in name order) or of a dataset zip, as RGB.
@@ -185,6 +188,17 @@ impl<B: Backend> SeedRenderer<B> {
         })
     }
 
+    /// RGB images of all `seeds`; `done(n)` after each chunk.
+    pub fn images(&self, seeds: &[u32], done: &mut dyn FnMut(usize)) -> Result<Vec<RgbImage>> {
+        let mut out = Vec::with_capacity(seeds.len());
+        self.render(seeds, |_, imgs| {
+            out.extend(imgs);
+            done(out.len());
+            Ok::<_, JudgeError>(())
+        })?;
+        Ok(out)
+    }
+
     /// The network's own pixels (`img_channels` per pixel, HWC) of `seeds`, chunk by chunk.
     pub fn render_raw<E: From<JudgeError>>(
         &self,
@@ -211,12 +225,17 @@ impl<B: Backend> SeedRenderer<B> {
                 out.extend(generate(chunk, None)?);
             } else {
                 for &seed in chunk {
-                    out.extend(generate(&[seed], Some(seed as usize % self.cfg.c_dim))?);
+                    out.extend(generate(&[seed], self.class_of(seed))?);
                 }
             }
             f(chunk, out)?;
         }
         Ok(())
+    }
+
+    /// The class a seed is rendered with: conditional networks cycle through their classes by seed.
+    pub fn class_of(&self, seed: u32) -> Option<usize> {
+        (self.cfg.c_dim > 0).then(|| seed as usize % self.cfg.c_dim)
     }
 
     /// The network's pixels as RGB.
@@ -318,36 +337,6 @@ impl<B: Backend> Featurizer<B> {
     }
 }
 
-/// ResMem memorability of the images a network generates for `seeds`, scored `batch` at a time;
-/// `done(n)` after each chunk. The ranking of `bestiary rank --by memorability` and the gallery's sheet.
-pub fn memorability_of_seeds<B: Backend>(
-    net: &ResMem<B>,
-    r: &SeedRenderer<B>,
-    seeds: &[u32],
-    batch: usize,
-    done: &mut dyn FnMut(usize),
-) -> Result<Vec<f32>> {
-    let mut out = Vec::with_capacity(seeds.len());
-    r.render(seeds, |_, imgs| {
-        out.extend(net.score(&imgs, batch)?);
-        done(out.len());
-        Ok::<_, JudgeError>(())
-    })?;
-    Ok(out)
-}
-
-/// Indices of `scores` from the highest down; ties keep the earlier index first.
-pub fn highest_first<T: Copy + Into<f64>>(scores: &[T]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&i, &j| {
-        scores[j]
-            .into()
-            .total_cmp(&scores[i].into())
-            .then(i.cmp(&j))
-    });
-    order
-}
-
 /// Inception's batch must be in 1..=1024 (a bound on memory, not a limit of the network).
 pub fn check_batch(batch: usize) -> Result<()> {
     if batch == 0 || batch > 1024 {
@@ -391,12 +380,6 @@ mod tests {
             .unwrap()
             .to_string()
             .contains("does not exist"));
-    }
-
-    #[test]
-    fn the_highest_come_first_and_ties_keep_their_order() {
-        assert_eq!(highest_first(&[0.5f32, 0.9, 0.5, 0.1]), vec![1, 0, 2, 3]);
-        assert_eq!(highest_first::<f64>(&[]), Vec::<usize>::new());
     }
 
     #[test]

@@ -5,37 +5,33 @@
 
 use super::explore::{check_trunc, load_model, RenderArgs};
 use super::imagesets::{Featurizer, ImageSet, Sampler, SeedRenderer};
-use crate::output::{print_json, progress, Outputs};
+use crate::output::{file_name, print_json, progress, Outputs};
 use crate::seeds::parse_seeds;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
-use bestiary_canvas::sheet::{contact_sheet, SheetOptions};
+use bestiary_canvas::sheet::{self, contact_sheet, SheetOptions};
 use bestiary_canvas::{Image, Metadata};
-use bestiary_judge::sets::{highest_first, memorability_of_seeds};
+use bestiary_judge::ranking::{
+    critic_of_seeds, highest_first, memorability_of_seeds, novelty_of_seeds, seed_tiles,
+};
 use bestiary_judge::{nearest, CopyCheck, RgbImage};
 use bestiary_perceptual::ResMem;
-use bestiary_stylegan::sampling::critic_logit;
 use bestiary_stylegan::{load_discriminator, ModelFile};
 use burn::tensor::backend::Backend;
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 
-/// Tiles smaller than this are enlarged on contact sheets so that captions and details are readable.
-const MIN_TILE: u32 = 128;
-
-pub(crate) fn tile(img: &RgbImage) -> Result<Image> {
-    let t = Image::from_channels(img.width as u32, img.height as u32, 3, &img.data)?;
-    let side = t.width().max(t.height());
-    Ok(if side < MIN_TILE {
-        let s = MIN_TILE.div_ceil(side);
-        t.resized(t.width() * s, t.height() * s)
-    } else {
-        t
-    })
+fn tile(img: &RgbImage) -> Result<Image> {
+    Ok(sheet::tile(
+        img.width as u32,
+        img.height as u32,
+        3,
+        &img.data,
+    )?)
 }
 
 /// A contact sheet in the format `out`'s extension names (checked before the work).
-pub(crate) fn write_sheet(
+fn write_sheet(
     out: &Path,
     tiles: &[(Image, String)],
     columns: usize,
@@ -168,19 +164,12 @@ fn rank_on<B: Backend>(
     }
     let top: Vec<usize> = order.iter().copied().take(a.top).collect();
     let top_seeds: Vec<u32> = top.iter().map(|&i| seeds[i]).collect();
-    let mut tiles = Vec::with_capacity(top.len());
-    let mut k = 0;
-    r.render(&top_seeds, |_, imgs| {
-        for img in imgs {
-            let i = top[k];
-            tiles.push((tile(&img)?, format!("{}: {:.3}", seeds[i], scores[i])));
-            k += 1;
-        }
-        Ok::<_, anyhow::Error>(())
+    let tiles = seed_tiles(&r, &top_seeds, |k| {
+        format!("{}: {:.3}", seeds[top[k]], scores[top[k]])
     })?;
     let by = format!("{:?}", a.by).to_lowercase();
     let params = serde_json::json!({
-        "network": a.network.file_name().map(|n| n.to_string_lossy().into_owned()), "by": by,
+        "network": file_name(&a.network), "by": by,
         "seeds": top_seeds, "trunc": sampler.trunc, "lowest": a.lowest,
     });
     write_sheet(&a.out, &tiles, a.columns, "bestiary-rank", params)?;
@@ -221,16 +210,13 @@ fn score_seeds<B: Backend>(
     dev: &B::Device,
 ) -> Result<Vec<f64>> {
     let pb = progress(seeds.len() as u64, "score", a.json);
-    let mut scores = Vec::with_capacity(seeds.len());
-    match a.by {
+    let mut done = |n: usize| pb.set_position(n as u64);
+    let scores = match a.by {
         RankBy::Memorability => {
-            let mut log = |m: &str| eprintln!("{m}");
-            let weights = bestiary_perceptual::resmem_weights(&mut log)?;
+            let weights = bestiary_perceptual::resmem_weights(&mut |m: &str| eprintln!("{m}"))?;
             let net = ResMem::<B>::load(&weights, dev)?;
-            let m = memorability_of_seeds(&net, r, seeds, a.sampling.batch, &mut |n| {
-                pb.set_position(n as u64)
-            })?;
-            scores.extend(m.into_iter().map(f64::from));
+            let m = memorability_of_seeds(&net, r, seeds, a.sampling.batch, &mut done)?;
+            m.into_iter().map(f64::from).collect()
         }
         RankBy::Critic => {
             let (d, cfg) = load_discriminator::<B>(model, dev).map_err(|e| {
@@ -239,26 +225,15 @@ fn score_seeds<B: Backend>(
                     a.network.display()
                 )
             })?;
-            r.render_raw(seeds, |chunk, raw| {
-                for (&seed, hwc) in chunk.iter().zip(&raw) {
-                    let class = (cfg.c_dim > 0).then(|| seed as usize % cfg.c_dim);
-                    scores.push(critic_logit(&d, &cfg, hwc, class, dev)? as f64);
-                }
-                pb.inc(chunk.len() as u64);
-                Ok::<_, anyhow::Error>(())
-            })?;
+            let c = critic_of_seeds(&d, &cfg, r, seeds, dev, &mut done)?;
+            c.into_iter().map(f64::from).collect()
         }
         RankBy::Novelty => {
             let f = Featurizer::<B>::new(a.sampling.batch, a.json, dev)?;
             let data = f.set_features(a.data.as_deref().expect("checked"), true)?;
-            r.render(seeds, |chunk, imgs| {
-                let nn = nearest(&f.features(&imgs), &data, 1);
-                scores.extend(nn.iter().map(|n| n[0].distance));
-                pb.inc(chunk.len() as u64);
-                Ok::<_, anyhow::Error>(())
-            })?;
+            novelty_of_seeds(f.library(), &data, r, seeds, &mut done)?
         }
-    }
+    };
     pb.finish_and_clear();
     Ok(scores)
 }
@@ -365,8 +340,8 @@ fn nearest_on<B: Backend>(
             }
         }
         let params = serde_json::json!({
-            "network": a.network.file_name().map(|n| n.to_string_lossy().into_owned()),
-            "data": a.data.file_name().map(|n| n.to_string_lossy().into_owned()), "seeds": seeds, "k": a.k,
+            "network": file_name(&a.network),
+            "data": file_name(&a.data), "seeds": seeds, "k": a.k,
         });
         write_sheet(out, &tiles, a.k + 1, "bestiary-nearest", params)?;
     }

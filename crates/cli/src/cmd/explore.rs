@@ -6,14 +6,13 @@ use crate::output::{file_name, print_json, progress, Outputs};
 use crate::seeds::parse_seeds;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
-use bestiary_canvas::sheet::{contact_sheet, SheetOptions};
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_explore as ex;
 use bestiary_explore::directions_file::{self, Directions, FORMAT};
 use bestiary_stylegan::{
     load_generator, Generator, GeneratorConfig, ModelFile, NoiseMode, SynthesisOptions,
 };
-use bestiary_weights::{DType, TensorData};
+use bestiary_weights::DType;
 use burn::tensor::backend::Backend;
 use clap::Args;
 use std::collections::BTreeMap;
@@ -97,52 +96,17 @@ fn unconditional_generator<B: Backend>(
     Ok((g, cfg))
 }
 
-/// Writes one network-sized image (8-bit HWC, as the renderers return it) with metadata.
-fn save_render(
-    out: &Path,
-    cfg: &GeneratorConfig,
-    hwc: &[u8],
-    engine: &str,
-    params: serde_json::Value,
-    seed: u64,
-) -> Result<()> {
-    let r = cfg.img_resolution;
-    save_png(out, r, r, cfg.img_channels, hwc, engine, params, seed)
-}
-
-/// Renders one W vector (`[num_ws * w_dim]`) and writes it with metadata.
-#[allow(clippy::too_many_arguments)]
-fn render_to_png<B: Backend>(
-    g: &Generator<B>,
-    cfg: &GeneratorConfig,
-    ws: Vec<f32>,
-    noise: NoiseMode,
-    dev: &B::Device,
-    out: &Path,
-    engine: &str,
-    params: serde_json::Value,
-    seed: u64,
-) -> Result<()> {
-    let img = ex::render_ws(g, &[ws], &opts(noise), dev).remove(0);
-    save_render(out, cfg, &img, engine, params, seed)
-}
-
 /// Writes an image in the format its extension names (checked with `Outputs::image` before the work).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn save_png(
-    path: &Path,
-    w: usize,
-    h: usize,
-    channels: usize,
-    hwc: &[u8],
-    engine: &str,
-    params: serde_json::Value,
-    seed: u64,
-) -> Result<()> {
-    let img = Image::from_channels(w as u32, h as u32, channels, hwc)?;
-    bestiary_canvas::io::write_image(path, &img, Some(&Metadata::new(engine, params, seed)))
+fn save_image(path: &Path, img: &Image, meta: &Metadata) -> Result<()> {
+    bestiary_canvas::io::write_image(path, img, Some(meta))
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// One image as the renderers return it (8-bit HWC at the network's resolution).
+fn network_image(cfg: &GeneratorConfig, hwc: &[u8]) -> Result<Image> {
+    let r = cfg.img_resolution as u32;
+    Ok(Image::from_channels(r, r, cfg.img_channels, hwc)?)
 }
 
 // ---------------------------------------------------------------------------------------------- mix
@@ -229,19 +193,16 @@ fn mix_on<B: Backend>(
         "mix",
         a.json,
     );
-    let o = opts(a.render.noise_mode);
-    let grid = ex::style_mixing_grid_of_class(
-        &g,
+    let spec = ex::MixSpec {
         rows,
         cols,
-        &styles,
+        styles: &styles,
         class,
-        a.render.trunc,
-        &o,
-        a.batch,
-        dev,
-        || pb.inc(1),
-    )?;
+        psi: a.render.trunc,
+        synthesis: opts(a.render.noise_mode),
+        batch: a.batch,
+    };
+    let grid = ex::style_mixing_grid(&g, &spec, dev, || pb.inc(1))?;
     pb.finish_and_clear();
     let (w, h, px) = grid.compose(cfg.img_resolution, cfg.img_channels);
     let mut params = serde_json::json!({
@@ -253,16 +214,8 @@ fn mix_on<B: Backend>(
         params["class"] = class_json(model, &cfg, class);
         summary["class"] = class_json(model, &cfg, class);
     }
-    save_png(
-        &a.out,
-        w,
-        h,
-        cfg.img_channels,
-        &px,
-        "stylegan2-mix",
-        params,
-        0,
-    )?;
+    let img = Image::from_channels(w as u32, h as u32, cfg.img_channels, &px)?;
+    save_image(&a.out, &img, &Metadata::new("stylegan2-mix", params, 0))?;
     if a.json {
         print_json(&summary);
     } else {
@@ -341,17 +294,9 @@ fn chimera_on<B: Backend>(a: &ChimeraArgs, model: &ModelFile, dev: &B::Device) -
     if class.is_some() {
         params["class"] = class_json(model, &cfg, class);
     }
-    render_to_png(
-        &g,
-        &cfg,
-        w,
-        a.render.noise_mode,
-        dev,
-        &a.out,
-        "stylegan2-chimera",
-        params,
-        a.coarse as u64,
-    )?;
+    let img = ex::render_ws(&g, &[w], &opts(a.render.noise_mode), dev).remove(0);
+    let meta = Metadata::new("stylegan2-chimera", params, a.coarse as u64);
+    save_image(&a.out, &network_image(&cfg, &img)?, &meta)?;
     if a.json {
         print_json(
             &serde_json::json!({"out": a.out, "coarse_layers": groups.coarse, "middle_layers": groups.middle, "fine_layers": groups.fine}),
@@ -501,7 +446,7 @@ pub fn directions(a: &DirectionsArgs) -> Result<()> {
 }
 
 fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Device) -> Result<()> {
-    let (g, cfg) = unconditional_generator::<B>(model, dev)?;
+    let (g, _) = unconditional_generator::<B>(model, dev)?;
     let layers = a
         .layers
         .as_deref()
@@ -513,29 +458,8 @@ fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Dev
         let pca =
             ex::ganspace_directions(&g, n, a.num, 1000, dev, |done| pb.set_position(done as u64))?;
         pb.finish_and_clear();
-        let explained: Vec<f64> = pca
-            .variances
-            .iter()
-            .map(|v| v / pca.total_variance.max(f64::MIN_POSITIVE))
-            .collect();
-        let extra = BTreeMap::from([(
-            "mean".to_string(),
-            TensorData {
-                shape: vec![g.w_dim],
-                dtype: DType::F32,
-                data: pca.mean.clone(),
-            },
-        )]);
-        let summary = serde_json::json!({"samples": n, "explained_variance": explained});
-        (
-            Directions {
-                directions: pca.directions,
-                sigma: pca.sigma,
-                eigenvalues: pca.variances,
-                extra,
-            },
-            summary,
-        )
+        let summary = serde_json::json!({"samples": n, "explained_variance": pca.explained()});
+        (Directions::from_pca(pca), summary)
     } else {
         let (values, dirs) = ex::sefa_directions(model.generator()?, layers.as_deref(), a.num)?;
         let sigma = ex::seed_sigma(&g, &dirs, None, dev)?;
@@ -565,40 +489,18 @@ fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Dev
     let mut preview = None;
     if !a.no_preview {
         let all: Vec<usize> = (0..g.num_ws()).collect();
-        let edit_layers = layers.clone().unwrap_or(all);
-        let base = ex::seed_ws(&g, &[a.seed], a.trunc, dev)?.remove(0);
-        let steps = [-3.0f32, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0];
-        let mut ws = Vec::new();
-        for (d, s) in dirs.iter().zip(&sigma) {
-            for st in steps {
-                ws.push(ex::apply_direction(&base, d, st * s, &edit_layers));
-            }
-        }
-        let o = opts(NoiseMode::Const);
-        let pb = progress(ws.len() as u64, "preview", a.json);
-        let mut tiles = Vec::new();
-        for (i, chunk) in ws.chunks(8).enumerate() {
-            for (j, img) in ex::render_ws(&g, chunk, &o, dev).into_iter().enumerate() {
-                let n = i * 8 + j;
-                let r = cfg.img_resolution as u32;
-                tiles.push((
-                    Image::from_channels(r, r, cfg.img_channels, &img)?,
-                    format!("#{} {:+}", n / 7, steps[n % 7]),
-                ));
-                pb.inc(1);
-            }
-        }
+        let spec = ex::preview::Preview {
+            directions: &dirs,
+            sigma: &sigma,
+            layers: layers.as_deref().unwrap_or(&all),
+            seed: a.seed,
+            psi: a.trunc,
+        };
+        let pb = progress((k * ex::preview::STEPS.len()) as u64, "preview", a.json);
+        let sheet = ex::preview::directions_preview(&g, &spec, dev, || pb.inc(1))?;
         pb.finish_and_clear();
-        let sheet = contact_sheet(
-            &tiles,
-            &SheetOptions {
-                columns: 7,
-                caption_scale: if cfg.img_resolution >= 64 { 1 } else { 0 },
-                ..Default::default()
-            },
-        );
         let path = a.out.with_extension("png");
-        let params = serde_json::json!({"network": file_name(&a.network), "directions": file_name(&a.out), "steps_sigma": steps});
+        let params = serde_json::json!({"network": file_name(&a.network), "directions": file_name(&a.out), "steps_sigma": ex::preview::STEPS});
         png_meta::write_png(
             &path,
             &sheet,
@@ -829,51 +731,28 @@ fn edit_on<B: Backend>(
     }
     let mut summary = serde_json::json!({"out": a.out, "seed": a.seed, "layers": layers});
     match mask {
-        None => render_to_png(
-            &g,
-            &cfg,
-            edited,
-            a.render.noise_mode,
-            dev,
-            &a.out,
-            "stylegan2-edit",
-            params.clone(),
-            a.seed as u64,
-        )?,
+        None => {
+            let img = ex::render_ws(&g, &[edited], &opts(a.render.noise_mode), dev).remove(0);
+            let meta = Metadata::new("stylegan2-edit", params.clone(), a.seed as u64);
+            save_image(&a.out, &network_image(&cfg, &img)?, &meta)?;
+        }
         Some(m) => {
-            let size = cfg.img_resolution;
-            let bin = ex::BinaryMask::from_pixels(m.width, m.height, 4, &m.rgba, size)?;
-            let path = a
-                .masking
-                .mask
-                .as_deref()
-                .map(Path::display)
-                .map(|d| d.to_string())
-                .unwrap_or_default();
-            if bin.count() == 0 {
-                bail!("the mask {path} selects no pixel at {size}x{size} (white = change)");
-            }
-            let num_ws = g.num_ws();
-            let layer = a
-                .masking
-                .blend_layer
-                .unwrap_or_else(|| ex::default_blend_layer(&g.synthesis));
-            if layer >= num_ws {
-                bail!(
-                    "--layer {layer} is out of range: this network has layers 0-{}",
-                    num_ws - 1
-                );
-            }
-            let feather = a
-                .masking
-                .feather
-                .unwrap_or_else(|| ex::default_feather(size));
-            let soft = bin.feathered(feather);
+            let name = a.masking.mask.as_deref().map(Path::display);
+            let name = name.map(|d| d.to_string()).unwrap_or_default();
+            let bin =
+                ex::BinaryMask::painted(&name, m.width, m.height, 4, &m.rgba, cfg.img_resolution)?;
+            let settings = ex::MaskSettings::new(
+                &bin,
+                a.masking.feather,
+                a.masking.blend_layer,
+                &g.synthesis,
+            )?;
+            let (feather, layer) = (settings.feather, settings.from_layer);
             let img = ex::local_edit(
                 &g,
                 &base,
                 &edited,
-                &soft,
+                &settings.soft,
                 layer,
                 &opts(a.render.noise_mode),
                 dev,
@@ -887,14 +766,8 @@ fn edit_on<B: Backend>(
                 params[k] = v.clone();
                 summary[k] = v.clone();
             }
-            save_render(
-                &a.out,
-                &cfg,
-                &img,
-                "stylegan2-edit",
-                params.clone(),
-                a.seed as u64,
-            )?;
+            let meta = Metadata::new("stylegan2-edit", params.clone(), a.seed as u64);
+            save_image(&a.out, &network_image(&cfg, &img)?, &meta)?;
         }
     }
     if a.json {

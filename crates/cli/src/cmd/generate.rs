@@ -1,15 +1,14 @@
 //! `bestiary generate`: images from seeds (or stored W vectors), flag for flag as the official generate.py.
 
 use crate::backend::DeviceKind;
-use crate::output::{create_dir, print_json, progress, Outputs};
+use crate::output::{create_dir, file_name, print_json, progress, Outputs};
 use crate::seeds::parse_seeds;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
 use bestiary_canvas::{io::write_image, io::ImageFormat, Image, Metadata};
 use bestiary_explore::w_file::WFile;
-use bestiary_stylegan::sampling::{generate_seeds, synthesize_ws, Sampling};
+use bestiary_stylegan::sampling::{generate_seeds, Sampling};
 use bestiary_stylegan::{load_generator, ModelFile, NoiseMode, SynthesisOptions};
-use burn::tensor::{Tensor, TensorData};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -129,12 +128,6 @@ pub fn run(a: &GenerateArgs) -> Result<()> {
     ))
 }
 
-fn network_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 fn run_on<B: burn::tensor::backend::Backend>(
     a: &GenerateArgs,
     model: &ModelFile,
@@ -176,7 +169,7 @@ fn run_on<B: burn::tensor::backend::Backend>(
     let save = |name: String, hwc: &[u8], seed: u64, files: &mut Vec<PathBuf>| -> Result<()> {
         let img = Image::from_channels(res, res, cfg.img_channels, hwc)?;
         let params = serde_json::json!({
-            "network": network_name(&a.network), "trunc": a.trunc, "trunc_cutoff": a.trunc_cutoff,
+            "network": file_name(&a.network), "trunc": a.trunc, "trunc_cutoff": a.trunc_cutoff,
             "noise_mode": format!("{:?}", a.noise_mode).to_lowercase(), "class": class,
         });
         let path = match (&a.out, &a.outdir) {
@@ -190,19 +183,16 @@ fn run_on<B: burn::tensor::backend::Backend>(
     };
 
     if let Some(pw) = projected {
-        let ws = pw
-            .file
-            .ws(cfg.num_ws(), cfg.w_dim)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", pw.path.display()))?;
-        let n = ws.len() / (cfg.num_ws() * cfg.w_dim);
-        if a.out.is_some() && n != 1 {
+        let at = |e: bestiary_explore::ExploreError| anyhow::anyhow!("{}: {e}", pw.path.display());
+        let images = pw.file.images(&g, &opts, dev).map_err(at)?;
+        if a.out.is_some() && images.len() != 1 {
             bail!(
-                "{} holds {n} W vectors: --out writes one image, use --outdir",
-                pw.path.display()
+                "{} holds {} W vectors: --out writes one image, use --outdir",
+                pw.path.display(),
+                images.len()
             );
         }
-        let t = Tensor::<B, 3>::from_data(TensorData::new(ws, [n, cfg.num_ws(), cfg.w_dim]), dev);
-        for (i, hwc) in synthesize_ws(&g, t, &opts).iter().enumerate() {
+        for (i, hwc) in images.iter().enumerate() {
             save(format!("proj{i:02}.png"), hwc, i as u64, &mut files)?;
         }
     } else if let Some(seeds) = seeds {

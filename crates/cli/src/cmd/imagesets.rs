@@ -27,6 +27,11 @@ impl<B: Backend> Featurizer<B> {
         })
     }
 
+    /// The library's featurizer, for the calls that need no progress bar of their own.
+    pub fn library(&self) -> &sets::Featurizer<B> {
+        &self.inner
+    }
+
     pub fn features(&self, images: &[RgbImage]) -> Vec<Vec<f32>> {
         self.inner.features(images)
     }

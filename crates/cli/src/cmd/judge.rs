@@ -177,13 +177,8 @@ fn images(s: &SetArgs) -> Result<(Vec<RgbImage>, Vec<RgbImage>)> {
             let b = with_backend!(s.device, |B, dev| {
                 let r = SeedRenderer::<B>::new(&model, s.sampler(), &dev)?;
                 let pb = progress(s.num as u64, "generate", s.json);
-                let mut out = Vec::with_capacity(s.num);
                 let seeds: Vec<u32> = (0..s.num as u32).collect();
-                r.render(&seeds, |chunk, imgs| {
-                    out.extend(imgs);
-                    pb.inc(chunk.len() as u64);
-                    Ok::<_, anyhow::Error>(())
-                })?;
+                let out = r.images(&seeds, &mut |n| pb.set_position(n as u64))?;
                 pb.finish_and_clear();
                 Ok::<_, anyhow::Error>(out)
             })?;

@@ -1,16 +1,13 @@
 //! `bestiary memorability`: ResMem image memorability scores for image files, folders and dataset zips.
 
-use super::imagesets::ImageSet;
 use crate::backend::DeviceKind;
 use crate::output::{print_json, progress};
 use crate::with_backend;
 use anyhow::{bail, Result};
-use bestiary_canvas::io::is_image_path;
-use bestiary_judge::RgbImage;
-use bestiary_perceptual::resmem::{preprocess_u8, ResMem};
+use bestiary_judge::memorability::{load_crops, score_crops};
+use bestiary_perceptual::ResMem;
 use clap::Args;
-use rayon::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args)]
 #[command(after_help = "\
@@ -39,52 +36,6 @@ pub struct MemorabilityArgs {
     pub batch: usize,
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceKind,
-}
-
-fn decode_file(path: &Path) -> Result<RgbImage> {
-    let img = bestiary_canvas::Image::load(path)?;
-    let data = img.to_channels(3)?;
-    Ok(RgbImage {
-        width: img.width() as usize,
-        height: img.height() as usize,
-        data,
-    })
-}
-
-/// One image named on the command line: its 227x227 crop, or why it cannot be scored.
-pub struct Item {
-    pub label: String,
-    pub crop: Result<Vec<u8>, String>,
-}
-
-/// Every image named by `paths` (files, folders, dataset zips), as (label, 227x227 crop or the reason it
-/// could not be read). Decoding happens in parallel and only the crops are kept, so large folders of large
-/// photos stay cheap in memory. A path that does not exist or holds no images is an error.
-pub fn load_crops(paths: &[PathBuf]) -> Result<Vec<Item>> {
-    let crop = |r: Result<RgbImage>| {
-        r.and_then(|img| Ok(preprocess_u8(&img)?))
-            .map_err(|e| format!("{e:#}"))
-    };
-    let mut out = Vec::new();
-    for path in paths {
-        if path.is_file() && is_image_path(path) {
-            out.push(Item {
-                label: path.display().to_string(),
-                crop: crop(decode_file(path)),
-            });
-            continue;
-        }
-        let set = ImageSet::open(path)?;
-        let items: Vec<Item> = (0..set.len())
-            .into_par_iter()
-            .map(|i| Item {
-                label: path.join(set.name(i)).display().to_string(),
-                crop: crop(set.image(i).map_err(anyhow::Error::from)),
-            })
-            .collect();
-        out.extend(items);
-    }
-    Ok(out)
 }
 
 pub fn run(a: &MemorabilityArgs) -> Result<()> {
@@ -138,11 +89,7 @@ pub fn run(a: &MemorabilityArgs) -> Result<()> {
     let scores = with_backend!(a.device, |B, dev| {
         let net = ResMem::<B>::load(&weights, &dev)?;
         let pb = progress(crops.len() as u64, "resmem", a.json);
-        let mut scores = Vec::with_capacity(crops.len());
-        for chunk in crops.chunks(a.batch) {
-            scores.extend(net.score_crops(chunk, chunk.len())?);
-            pb.inc(chunk.len() as u64);
-        }
+        let scores = score_crops(&net, &crops, a.batch, &mut |n| pb.set_position(n as u64))?;
         pb.finish_and_clear();
         Ok::<_, anyhow::Error>(scores)
     })?;

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use bestiary_canvas::{io::write_image, png_meta, Image, Metadata};
 use bestiary_explore as ex;
 use bestiary_explore::w_file::WFile;
-use bestiary_explore::{BrushMask, MemorableOptions, Space};
+use bestiary_explore::{MaskSettings, MemorableOptions, Space};
 use bestiary_media::gif_out;
 use bestiary_perceptual::ResMem;
 use bestiary_perceptual::Vgg16;
@@ -110,12 +110,8 @@ fn check(a: &MemorableArgs) -> Result<Checked> {
     let w_path = a.out.with_extension("safetensors");
     let gif_path = a.out.with_extension("gif");
     a.outputs.image(&a.out)?;
-    let same = |x: &Path, y: &Path| match (x.canonicalize(), y.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    };
     for p in [&a.network].into_iter().chain(&a.projected_w) {
-        if same(p, &w_path) {
+        if crate::output::same_file(p, &w_path) {
             bail!(
                 "{} would be overwritten by the W this writes: choose another --out",
                 p.display()
@@ -148,46 +144,25 @@ fn check(a: &MemorableArgs) -> Result<Checked> {
     }
     let (num_ws, w_dim, res) = (cfg.num_ws(), cfg.w_dim, cfg.img_resolution);
     if let Some(p) = &projected {
-        let ok =
-            matches!(p.file.w.shape.as_slice(), [1, n, d] | [n, d] if *n == num_ws && *d == w_dim);
-        if !ok {
-            bail!(
-                "{}: 'w' has shape {:?}, expected one W [{num_ws}, {w_dim}] for this network",
-                p.path.display(),
-                p.file.w.shape
-            );
-        }
-        if let Some(bad) = p.file.w.data.iter().position(|v| !v.is_finite()) {
-            bail!(
-                "{}: 'w' holds a non-finite value at {bad}",
-                p.path.display()
-            );
-        }
+        let at = |e: ex::ExploreError| anyhow::anyhow!("{}: {e}", p.path.display());
+        p.file.single_w(num_ws, w_dim).map_err(at)?;
         p.file
             .apply_noise(&mut model)
             .map_err(|e| anyhow::anyhow!("{}: {e}", p.path.display()))?;
     }
     let mask = match (&mask_img, &a.masking.mask) {
-        (Some((img, _)), Some(path)) => {
-            let (w, h) = (img.width() as usize, img.height() as usize);
-            let bin = ex::BinaryMask::from_pixels(w, h, 4, img.as_raw(), res)?;
-            if bin.count() == 0 {
-                bail!(
-                    "the mask {} selects no pixel at {res}x{res} (white = change)",
-                    path.display()
-                );
-            }
-            Some(bin)
-        }
+        (Some((img, _)), Some(path)) => Some(ex::BinaryMask::painted(
+            &path.display().to_string(),
+            img.width() as usize,
+            img.height() as usize,
+            4,
+            img.as_raw(),
+            res,
+        )?),
         _ => None,
     };
     if let Some(l) = a.masking.blend_layer {
-        if l >= num_ws {
-            bail!(
-                "--layer {l} is out of range: this network has layers 0-{}",
-                num_ws - 1
-            );
-        }
+        ex::check_blend_layer(l, num_ws)?;
     }
     Ok(Checked {
         model,
@@ -223,25 +198,14 @@ fn run_on<B: Backend>(
         (None, Some(seed)) => ex::seed_ws(&g, &[seed], 1.0, dev)?.remove(0),
         (None, None) => bail!("give --seed or --projected-w"),
     };
-    let mask = c.mask.as_ref().map(|bin| {
-        let feather = a
-            .masking
-            .feather
-            .unwrap_or_else(|| ex::default_feather(res));
-        let layer = a
-            .masking
-            .blend_layer
-            .unwrap_or_else(|| ex::default_blend_layer(&g.synthesis));
-        (
-            BrushMask {
-                soft: bin.feathered(feather),
-                from_layer: layer,
-            },
-            feather,
-            layer,
-            bin.count(),
-        )
-    });
+    let mask = c
+        .mask
+        .as_ref()
+        .map(|bin| {
+            let m = MaskSettings::new(bin, a.masking.feather, a.masking.blend_layer, &g.synthesis)?;
+            Ok::<_, anyhow::Error>((m, bin.count()))
+        })
+        .transpose()?;
     let scorer = ResMem::<Autodiff<B>>::load(resmem, dev)?;
     let vgg = Vgg16::<Autodiff<B>>::load(vgg, dev)?;
     let opts = MemorableOptions {
@@ -278,7 +242,8 @@ fn run_on<B: Backend>(
         "strength": a.strength, "keep": a.keep, "space": a.space.name(),
         "score_before": r.score_before, "score_after": r.score_after, "lpips": r.lpips_after,
     });
-    if let Some((_, feather, layer, count)) = &mask {
+    if let Some((m, count)) = &mask {
+        let (feather, layer) = (m.feather, m.from_layer);
         let extra = serde_json::json!({
             "mask": a.masking.mask.as_deref().map(file_name), "layer": layer, "feather": feather,
             "masked_pixels": count, "unchanged_beyond_px": feather + 0.5,

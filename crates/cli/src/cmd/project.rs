@@ -11,11 +11,9 @@ use bestiary_explore::w_file::WFile;
 use bestiary_explore::{project, ProjectOptions, Space};
 use bestiary_media::gif_out;
 use bestiary_perceptual::Vgg16;
-use bestiary_stylegan::sampling::synthesize_ws;
-use bestiary_stylegan::{load_generator, ModelFile, NoiseMode, SynthesisOptions};
+use bestiary_stylegan::{load_generator, ModelFile};
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData as BurnData};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -169,20 +167,7 @@ fn run_on<B: Backend>(
     // The result, rendered exactly as `generate --projected-w` renders the file written below.
     let file = projection_file(a, &p)?;
     let back = WFile::from_bytes(&file)?;
-    let mut tuned = model.clone();
-    back.apply_noise(&mut tuned)?;
-    let (g, _) = load_generator::<B>(&tuned, dev)?;
-    let ws = back.ws(p.num_ws, p.w_dim)?;
-    let ws = Tensor::<B, 3>::from_data(BurnData::new(ws, [1, p.num_ws, p.w_dim]), dev);
-    let render = synthesize_ws(
-        &g,
-        ws,
-        &SynthesisOptions {
-            noise_mode: NoiseMode::Const,
-            ..Default::default()
-        },
-    )
-    .remove(0);
+    let render = back.render::<B>(model, dev)?.remove(0);
     let proj = Image::from_channels(res as u32, res as u32, ch, &render)?;
 
     let secs = started.elapsed().as_secs_f64();

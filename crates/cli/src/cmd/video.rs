@@ -12,10 +12,8 @@ use bestiary_canvas::Image;
 use bestiary_explore as ex;
 use bestiary_explore::{Easing, Interp, WalkSpace};
 use bestiary_media::VideoFormat;
-use bestiary_stylegan::sampling::split_images;
 use bestiary_stylegan::{load_generator, ModelFile, NoiseMode};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -222,9 +220,7 @@ fn video_on<B: Backend>(a: &VideoArgs, p: &Plan, model: &ModelFile, dev: &B::Dev
         Trunc::Fixed(psi) => vec![psi; a.frames],
         Trunc::Range(f, t) => ex::trunc_schedule(f, t, a.frames, p.looped, a.easing),
     };
-    if psis.iter().any(|&x| x != 1.0) && g.mapping.w_avg().is_none() {
-        bail!("this network stores no W average, so it cannot be truncated (use psi 1)");
-    }
+    ex::check_truncation(&g, &psis)?; // before any file is made
     let spec = ex::WalkSpec {
         interp: a.interp,
         frames: a.frames,
@@ -232,7 +228,6 @@ fn video_on<B: Backend>(a: &VideoArgs, p: &Plan, model: &ModelFile, dev: &B::Dev
         easing: a.easing,
     };
     let ws = ex::walk_ws(&g, &p.seeds, &spec, p.space, class, dev)?;
-    let (k, d) = (g.num_ws(), g.w_dim);
     if p.format == VideoFormat::PngDir {
         create_dir(&a.out)?;
     }
@@ -242,19 +237,7 @@ fn video_on<B: Backend>(a: &VideoArgs, p: &Plan, model: &ModelFile, dev: &B::Dev
     let pb = progress(ws.len() as u64, "video", a.json);
     let o = opts(a.noise_mode);
     for (chunk, psi) in ws.chunks(a.batch).zip(psis.chunks(a.batch)) {
-        // Truncation per frame, exactly as the mapping network applies it (so psi's ends match `generate`).
-        let parts: Vec<Tensor<B, 3>> = chunk
-            .iter()
-            .zip(psi)
-            .map(|(w, &psi)| {
-                g.mapping.truncate(
-                    Tensor::<B, 3>::from_data(TensorData::new(w.clone(), [1, k, d]), dev),
-                    psi,
-                    None,
-                )
-            })
-            .collect();
-        let frames = split_images(g.synthesis(Tensor::cat(parts, 0), &o))
+        let frames = ex::render_ws_truncated(&g, chunk, psi, &o, dev)?
             .iter()
             .map(|img| Image::from_channels(r, r, cfg.img_channels, img))
             .collect::<std::result::Result<Vec<_>, _>>()?;
