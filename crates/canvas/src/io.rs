@@ -79,6 +79,14 @@ pub const WRITABLE_EXTENSIONS: &str = ".png, .jpg, .jpeg, .webp";
 pub const READABLE_EXTENSIONS: &[&str] =
     &["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"];
 
+/// Whether two paths name the same file or folder (compared as given when either does not exist).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 /// True when the name ends in one of [`READABLE_EXTENSIONS`] (case-insensitive).
 pub fn is_image_name(name: &str) -> bool {
     match name.rsplit_once('.') {

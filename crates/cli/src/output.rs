@@ -169,14 +169,6 @@ pub fn print_json(v: &serde_json::Value) {
 }
 
 /// The last component of a path as text ("" for none), for JSON fields and sheet captions.
-/// Whether two paths name the same file (compared as given when either does not exist).
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
-}
-
 pub fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -63,6 +63,25 @@ fn network(class_name: &str, kwargs: &str, map: WeightMap) -> Network {
 
 pub use bestiary_stylegan::snapshot::{kimg_label, parse_snapshot_name, snapshot_name};
 
+/// The dataset a resumed run trains on: `requested` when given, else the path its state's
+/// `training_set_kwargs` record. The second value names a change from the recorded one
+/// ("--data NEW (was OLD)") for the resume's list of changes.
+pub fn resumed_dataset(
+    kwargs: Option<&serde_json::Value>,
+    requested: Option<&Path>,
+) -> Result<(PathBuf, Option<String>), String> {
+    let recorded = kwargs.and_then(|k| k["path"].as_str()).map(PathBuf::from);
+    match (requested, recorded) {
+        (Some(d), Some(s)) if !bestiary_canvas::io::same_file(d, &s) => Ok((
+            d.to_path_buf(),
+            Some(format!("--data {} (was {})", d.display(), s.display())),
+        )),
+        (Some(d), _) => Ok((d.to_path_buf(), None)),
+        (None, Some(s)) => Ok((s, None)),
+        (None, None) => Err("--data is required (the run does not record its dataset)".into()),
+    }
+}
+
 impl<B: Backend> Trainer<B> {
     /// The official `training_set_kwargs` of a run on `data` (read from `path`), kept in every snapshot
     /// and the training state: an ImageFolderDataset's arguments, with the class names of dataset.json so

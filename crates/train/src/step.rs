@@ -172,6 +172,19 @@ impl<B: Backend> Trainer<B> {
         self.progress.nimg as f64 / 1000.0
     }
 
+    /// Refuses, in one line, a dataset (read from `path`) whose label count is not the networks'.
+    pub fn check_labels(&self, data: &dyn ImageSet, path: &std::path::Path) -> Result<(), String> {
+        if data.c_dim() != self.g_cfg.c_dim {
+            return Err(format!(
+                "the run's networks take {} labels, the dataset {} has {}",
+                self.g_cfg.c_dim,
+                path.display(),
+                data.c_dim()
+            ));
+        }
+        Ok(())
+    }
+
     /// Refuses, in one line, a dataset whose images are not the size and channels the networks make.
     pub fn check_images(&self, data: &dyn ImageSet) -> Result<(), String> {
         let (res, ch) = (data.resolution(), data.channels());

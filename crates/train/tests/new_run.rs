@@ -73,6 +73,54 @@ fn the_preset_takes_every_override() {
         t.check_images(&classic_images(1, 8)).unwrap_err(),
         "the networks make 16x16 images with 3 channels, the dataset has 8x8 with 3"
     );
+    let here = std::path::Path::new("here.zip");
+    t.check_labels(&data, here).unwrap();
+    let labelled = MemoryImages {
+        c_dim: 2,
+        labels: vec![vec![1.0, 0.0]; data.pixels.len()],
+        ..classic_images(4, 16)
+    };
+    assert_eq!(
+        t.check_labels(&labelled, here).unwrap_err(),
+        "the run's networks take 0 labels, the dataset here.zip has 2"
+    );
+}
+
+#[test]
+fn a_resume_trains_on_the_recorded_dataset_unless_told_otherwise() {
+    use bestiary_train::checkpoint::resumed_dataset;
+    use std::path::{Path, PathBuf};
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.zip"), dir.path().join("b.zip"));
+    std::fs::write(&a, b"").unwrap();
+    std::fs::write(&b, b"").unwrap();
+    let kwargs = serde_json::json!({"path": a.display().to_string()});
+    assert_eq!(
+        resumed_dataset(Some(&kwargs), None).unwrap(),
+        (a.clone(), None)
+    );
+    // The same file by another spelling is no change.
+    let other_spelling = dir.path().join(".").join("a.zip");
+    assert_eq!(
+        resumed_dataset(Some(&kwargs), Some(&other_spelling)).unwrap(),
+        (other_spelling.clone(), None)
+    );
+    assert_eq!(
+        resumed_dataset(Some(&kwargs), Some(&b)).unwrap(),
+        (
+            b.clone(),
+            Some(format!("--data {} (was {})", b.display(), a.display()))
+        )
+    );
+    let given = Path::new("c.zip");
+    assert_eq!(
+        resumed_dataset(None, Some(given)).unwrap(),
+        (PathBuf::from("c.zip"), None)
+    );
+    assert_eq!(
+        resumed_dataset(None, None).unwrap_err(),
+        "--data is required (the run does not record its dataset)"
+    );
 }
 
 #[test]

@@ -111,7 +111,7 @@ fn check(a: &MemorableArgs) -> Result<Checked> {
     let gif_path = a.out.with_extension("gif");
     a.outputs.image(&a.out)?;
     for p in [&a.network].into_iter().chain(&a.projected_w) {
-        if crate::output::same_file(p, &w_path) {
+        if bestiary_canvas::io::same_file(p, &w_path) {
             bail!(
                 "{} would be overwritten by the W this writes: choose another --out",
                 p.display()

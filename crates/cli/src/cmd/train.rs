@@ -4,8 +4,9 @@ use crate::backend::DeviceKind;
 use crate::output::print_json;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
+use bestiary_canvas::io::same_file;
 use bestiary_dataset::Dataset;
-use bestiary_train::checkpoint::STATE_FILE;
+use bestiary_train::checkpoint::{self, STATE_FILE};
 use bestiary_train::folder;
 use bestiary_train::options::ResumeOptions;
 use bestiary_train::run::Event;
@@ -137,7 +138,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         (None, _) => bail!("--outdir is required (the run folder)"),
     };
     let in_place = match &start {
-        Start::Continue(state) => state.parent().is_some_and(|run| same_path(run, &outdir)),
+        Start::Continue(state) => state.parent().is_some_and(|run| same_file(run, &outdir)),
         _ => false,
     };
     if in_place && a.force {
@@ -152,14 +153,6 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     with_backend!(a.device, |B, dev| train::<B>(
         a, start, &outdir, !in_place, &dev
     ))
-}
-
-/// True when both name the same file or folder.
-fn same_path(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
 }
 
 /// The training state of a run folder, or one line saying what the folder lacks.
@@ -242,10 +235,6 @@ fn train<B: burn::tensor::backend::Backend>(
     let (mut trainer, data, data_path) = match start {
         Start::Continue(state) => {
             let (mut t, kwargs) = Trainer::<B>::load_state(&state, dev)?;
-            let saved = kwargs
-                .as_ref()
-                .and_then(|k| k["path"].as_str())
-                .map(PathBuf::from);
             let mut changes = resume_changes(a, &mut t)?;
             let run = state.parent().unwrap_or(Path::new("."));
             // Debris of writes a second Ctrl-C or a kill cut short (the files they replaced are whole).
@@ -265,24 +254,13 @@ fn train<B: burn::tensor::backend::Backend>(
                 }
                 return Ok(());
             }
-            let data_path = match (&a.data, &saved) {
-                (Some(d), Some(s)) if !same_path(d, s) => {
-                    changes.push(format!("--data {} (was {})", d.display(), s.display()));
-                    d.clone()
-                }
-                (Some(d), _) => d.clone(),
-                (None, Some(s)) => s.clone(),
-                (None, None) => bail!("--data is required (the run does not record its dataset)"),
-            };
+            let (data_path, data_change) =
+                checkpoint::resumed_dataset(kwargs.as_ref(), a.data.as_deref())
+                    .map_err(anyhow::Error::msg)?;
+            changes.extend(data_change);
             let data = open_data(&data_path)?;
-            if ImageSet::c_dim(&data) != t.g_cfg.c_dim {
-                bail!(
-                    "the run's networks take {} labels, the dataset {} has {}",
-                    t.g_cfg.c_dim,
-                    data_path.display(),
-                    ImageSet::c_dim(&data)
-                );
-            }
+            t.check_labels(&data, &data_path)
+                .map_err(anyhow::Error::msg)?;
             eprintln!(
                 "resuming {} at kimg {:.3} (augment p {:.3})",
                 outdir.display(),
