@@ -26,7 +26,10 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::module::avg_pool2d;
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 
+use crate::w_file::{WFile, PROJECTION_FORMAT};
 use crate::{invalid, ExploreError, Result};
+use bestiary_canvas::Image;
+use std::collections::BTreeMap;
 
 /// Where the projection searches.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -127,6 +130,29 @@ pub struct Projection {
     pub final_lpips: f32,
     /// The final image, 8-bit HWC (`img_channels` channels), rendered with noise mode const.
     pub image: Vec<u8>,
+}
+
+impl Projection {
+    /// The W file `project` writes: `w` with the optimised noise maps and `meta` (the projection's
+    /// settings), stamped with [`PROJECTION_FORMAT`].
+    pub fn w_file(&self, meta: &BTreeMap<String, String>) -> Result<Vec<u8>> {
+        let file = self
+            .noise
+            .iter()
+            .fold(WFile::single(&self.ws, self.num_ws, self.w_dim), |f, n| {
+                f.with_noise(&n.name, n.resolution, &n.data)
+            });
+        let mut meta = meta.clone();
+        meta.insert("format".into(), PROJECTION_FORMAT.into());
+        file.to_bytes(&meta)
+    }
+}
+
+/// A target as the projector sees it: centre-cropped to a square (transparency over black) and
+/// resized (Lanczos) to the network's resolution.
+pub fn target_image(target: &Image, resolution: usize) -> Image {
+    let r = resolution as u32;
+    target.centre_square_opaque().resized(r, r)
 }
 
 /// Progress of [`project`].

@@ -11,6 +11,9 @@ use bestiary_weights::{npy, safetensors_io, DType, TensorData};
 use burn::tensor::{backend::Backend, Tensor, TensorData as BurnData};
 use std::collections::BTreeMap;
 
+/// The `format` metadata of W files that `project` and `memorable` write.
+pub const PROJECTION_FORMAT: &str = "bestiary.projection/1";
+
 /// A W file's contents.
 #[derive(Clone, Debug)]
 pub struct WFile {
@@ -193,7 +196,7 @@ mod tests {
             2,
             &[0.5, -0.5, 0.25, 0.0],
         );
-        let meta = BTreeMap::from([("format".to_string(), "bestiary.projection/1".to_string())]);
+        let meta = BTreeMap::from([("format".to_string(), PROJECTION_FORMAT.to_string())]);
         let back = WFile::from_bytes(&f.to_bytes(&meta).unwrap()).unwrap();
         assert_eq!(back.w.shape, vec![2, 3]);
         assert_eq!(back.ws(2, 3).unwrap(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);

@@ -15,7 +15,9 @@ pub mod synth;
 pub use color::Planar;
 pub use gram::{gram, gram_loss};
 pub use source_set::SourceSet;
-pub use synth::{synthesize, Event, Optimizer, SynthOptions, Synthesis, Targets};
+pub use synth::{
+    dataset_name, snapshot_name, synthesize, Event, Optimizer, SynthOptions, Synthesis, Targets,
+};
 
 /// Errors of this crate, each one line.
 #[derive(Debug, thiserror::Error)]

@@ -90,6 +90,16 @@ impl SynthOptions {
         self.snapshot_every > 0 && (t.is_multiple_of(self.snapshot_every) || t == self.steps)
     }
 
+    /// The snapshots of `seed`'s synthesis, as it emits them: every `snapshot_every` steps and the last
+    /// step of each octave (named by [`snapshot_name`]).
+    pub fn snapshot_names(&self, seed: u64) -> impl Iterator<Item = String> + '_ {
+        (0..self.octaves).flat_map(move |k| {
+            (1..=self.steps)
+                .filter(|&t| self.snapshot_at(t))
+                .map(move |t| snapshot_name(seed, k, t))
+        })
+    }
+
     /// Output size of each octave, coarse to fine.
     pub fn octave_sizes(&self) -> Vec<(usize, usize)> {
         (0..self.octaves)
@@ -278,6 +288,28 @@ pub struct Synthesis {
     pub image: Image,
     /// Loss at every step, per octave.
     pub losses: Vec<Vec<f32>>,
+}
+
+impl Synthesis {
+    /// The loss at the first step of the first octave and at the last step of the last (NaN when none).
+    pub fn loss_span(&self) -> (f32, f32) {
+        let first = self.losses.first().and_then(|l| l.first());
+        let last = self.losses.last().and_then(|l| l.last());
+        (
+            first.copied().unwrap_or(f32::NAN),
+            last.copied().unwrap_or(f32::NAN),
+        )
+    }
+}
+
+/// The file of snapshot `step` (1-based) of `octave` in `seed`'s synthesis.
+pub fn snapshot_name(seed: u64, octave: usize, step: usize) -> String {
+    format!("seed{seed:04}-octave{octave}-step{step:05}.png")
+}
+
+/// The texture a folder of sources gives for `seed` (dataset mode).
+pub fn dataset_name(seed: u64) -> String {
+    format!("tex{seed:05}.png")
 }
 
 /// Synthesises one texture from noise drawn with `seed`.
@@ -621,6 +653,31 @@ mod options_tests {
             ..o
         };
         assert!(!off.snapshot_at(120));
+    }
+
+    #[test]
+    fn snapshot_names_follow_the_steps_the_synthesis_reports() {
+        let o = SynthOptions {
+            steps: 5,
+            octaves: 2,
+            snapshot_every: 2,
+            ..Default::default()
+        };
+        let names: Vec<String> = o.snapshot_names(7).collect();
+        let steps = |k| [2, 4, 5].map(|t| snapshot_name(7, k, t));
+        assert_eq!(names, [steps(0), steps(1)].concat());
+        assert_eq!(names[0], "seed0007-octave0-step00002.png");
+        assert_eq!(dataset_name(12), "tex00012.png");
+        let s = Synthesis {
+            image: Image::new(1, 1),
+            losses: vec![vec![3.0, 2.0], vec![], vec![1.5, 0.5]],
+        };
+        assert_eq!(s.loss_span(), (3.0, 0.5));
+        let none = Synthesis {
+            image: Image::new(1, 1),
+            losses: vec![],
+        };
+        assert!(none.loss_span().0.is_nan() && none.loss_span().1.is_nan());
     }
 
     #[test]

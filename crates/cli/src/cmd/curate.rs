@@ -9,26 +9,17 @@ use crate::output::{file_name, print_json, progress, Outputs};
 use crate::seeds::parse_seeds;
 use crate::with_backend;
 use anyhow::{bail, Context, Result};
-use bestiary_canvas::sheet::{self, contact_sheet, SheetOptions};
+use bestiary_canvas::sheet::{contact_sheet, SheetOptions};
 use bestiary_canvas::{Image, Metadata};
 use bestiary_judge::ranking::{
-    critic_of_seeds, highest_first, memorability_of_seeds, novelty_of_seeds, seed_tiles,
+    critic_of_seeds, highest_first, memorability_of_seeds, neighbours_of_seeds, novelty_of_seeds,
+    seed_tiles, NearestOptions,
 };
-use bestiary_judge::{nearest, CopyCheck, RgbImage};
 use bestiary_perceptual::ResMem;
 use bestiary_stylegan::{load_discriminator, ModelFile};
 use burn::tensor::backend::Backend;
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
-
-fn tile(img: &RgbImage) -> Result<Image> {
-    Ok(sheet::tile(
-        img.width as u32,
-        img.height as u32,
-        3,
-        &img.data,
-    )?)
-}
 
 /// A contact sheet in the format `out`'s extension names (checked before the work).
 fn write_sheet(
@@ -311,50 +302,41 @@ fn nearest_on<B: Backend>(
     let data_features = f.set_features(&a.data, true)?;
     let r = SeedRenderer::<B>::new(model, sampler, dev)?;
     let pb = progress(seeds.len() as u64, "generate", a.json);
-    let (mut features, mut images) = (Vec::with_capacity(seeds.len()), Vec::new());
-    r.render(seeds, |chunk, imgs| {
-        features.extend(f.features(&imgs));
-        if a.out.is_some() {
-            images.extend(imgs);
-        }
-        pb.inc(chunk.len() as u64);
-        Ok::<_, anyhow::Error>(())
+    let opts = NearestOptions {
+        k: a.k,
+        copy_ratio: a.copy_ratio,
+        keep_images: a.out.is_some(),
+    };
+    let found = neighbours_of_seeds(f.library(), &data_features, &r, seeds, opts, &mut |n| {
+        pb.set_position(n as u64)
     })?;
     pb.finish_and_clear();
-    let found = nearest(&features, &data_features, a.k);
-    // Spacing of the training set, from at most 2000 of its images (enough for a stable median).
-    let check = CopyCheck::calibrate(&data_features, a.copy_ratio, 2000);
-    let is_copy = |d: f64| check.as_ref().is_some_and(|c| c.is_copy(d));
-    let copies = found.iter().filter(|n| is_copy(n[0].distance)).count();
+    let (check, copies) = (&found.check, found.copies());
 
     if let Some(out) = &a.out {
-        let mut tiles = Vec::with_capacity(seeds.len() * (a.k + 1));
-        for ((seed, img), ns) in seeds.iter().zip(&images).zip(&found) {
-            tiles.push((tile(img)?, format!("seed {seed}")));
-            for n in ns {
-                let flag = if is_copy(n.distance) { "COPY? " } else { "" };
-                tiles.push((
-                    tile(&data.image(n.index)?)?,
-                    format!("{flag}d {:.1}", n.distance),
-                ));
-            }
-        }
         let params = serde_json::json!({
             "network": file_name(&a.network),
             "data": file_name(&a.data), "seeds": seeds, "k": a.k,
         });
-        write_sheet(out, &tiles, a.k + 1, "bestiary-nearest", params)?;
+        write_sheet(
+            out,
+            &found.tiles(seeds, data)?,
+            a.k + 1,
+            "bestiary-nearest",
+            params,
+        )?;
     }
     if a.json {
         let results: Vec<_> = seeds
             .iter()
-            .zip(&found)
-            .map(|(seed, ns)| {
+            .zip(&found.neighbours)
+            .enumerate()
+            .map(|(i, (seed, ns))| {
                 let neighbours: Vec<_> = ns
                     .iter()
                     .map(|n| serde_json::json!({"index": n.index, "name": data.name(n.index), "distance": n.distance}))
                     .collect();
-                serde_json::json!({"seed": seed, "copy": is_copy(ns[0].distance), "neighbours": neighbours})
+                serde_json::json!({"seed": seed, "copy": found.seed_is_copy(i), "neighbours": neighbours})
             })
             .collect();
         print_json(&serde_json::json!({
@@ -363,9 +345,9 @@ fn nearest_on<B: Backend>(
             "threshold": check.as_ref().map(|c| c.threshold), "out": a.out, "results": results,
         }));
     } else {
-        for (seed, ns) in seeds.iter().zip(&found) {
+        for (i, (seed, ns)) in seeds.iter().zip(&found.neighbours).enumerate() {
             let n = ns[0];
-            let flag = if is_copy(n.distance) {
+            let flag = if found.seed_is_copy(i) {
                 "  LIKELY COPY"
             } else {
                 ""
@@ -376,7 +358,7 @@ fn nearest_on<B: Backend>(
                 n.distance
             );
         }
-        match &check {
+        match check {
             Some(c) => eprintln!(
                 "{copies} of {} seeds flagged as likely copies (distance below {:.2} = {} x the median training-set spacing {:.2})",
                 seeds.len(),

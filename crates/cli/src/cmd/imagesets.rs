@@ -4,7 +4,6 @@
 use crate::output::progress;
 use anyhow::Result;
 use bestiary_judge::sets::{self, SetEvent};
-use bestiary_judge::RgbImage;
 use burn::tensor::backend::Backend;
 use std::path::Path;
 
@@ -30,10 +29,6 @@ impl<B: Backend> Featurizer<B> {
     /// The library's featurizer, for the calls that need no progress bar of their own.
     pub fn library(&self) -> &sets::Featurizer<B> {
         &self.inner
-    }
-
-    pub fn features(&self, images: &[RgbImage]) -> Vec<Vec<f32>> {
-        self.inner.features(images)
     }
 
     /// Features of every image of a set; with `cache`, through the feature cache.

@@ -10,7 +10,7 @@ use crate::with_backend;
 use anyhow::{bail, Context, Result};
 use bestiary_canvas::{io::write_image, png_meta, Image, Metadata};
 use bestiary_explore as ex;
-use bestiary_explore::w_file::WFile;
+use bestiary_explore::w_file::{self, WFile};
 use bestiary_explore::{MaskSettings, MemorableOptions, Space};
 use bestiary_media::gif_out;
 use bestiary_perceptual::ResMem;
@@ -305,7 +305,7 @@ fn w_file(a: &MemorableArgs, r: &ex::Memorable, start: Option<&Projected>) -> Re
         ("score_before".to_string(), r.score_before.to_string()),
         ("score_after".to_string(), r.score_after.to_string()),
         ("lpips".to_string(), r.lpips_after.to_string()),
-        ("format".to_string(), "bestiary.projection/1".to_string()),
+        ("format".to_string(), w_file::PROJECTION_FORMAT.to_string()),
     ]);
     if let Some(s) = a.seed {
         meta.insert("seed".to_string(), s.to_string());

@@ -130,10 +130,7 @@ fn run_on<B: Backend>(
             a.network.display()
         );
     }
-    // Centre crop to a square, then a Lanczos resize to the network's resolution.
-    let target = target
-        .centre_square_opaque()
-        .resized(res as u32, res as u32);
+    let target = project::target_image(target, res);
     let target_px = target.to_channels(ch)?;
     let vgg = Vgg16::<Autodiff<B>>::load(vgg_path, dev)?;
     let opts = ProjectOptions {
@@ -210,12 +207,6 @@ fn run_on<B: Backend>(
 
 /// projected_w.safetensors: a W file with the noise maps and the projection's settings as metadata.
 fn projection_file(a: &ProjectArgs, p: &Projection) -> Result<Vec<u8>> {
-    let file = p
-        .noise
-        .iter()
-        .fold(WFile::single(&p.ws, p.num_ws, p.w_dim), |f, n| {
-            f.with_noise(&n.name, n.resolution, &n.data)
-        });
     let meta = BTreeMap::from([
         ("network".to_string(), file_name(&a.network)),
         ("target".to_string(), file_name(&a.target)),
@@ -227,7 +218,6 @@ fn projection_file(a: &ProjectArgs, p: &Projection) -> Result<Vec<u8>> {
             "loss".to_string(),
             p.loss.last().map(|l| l.to_string()).unwrap_or_default(),
         ),
-        ("format".to_string(), "bestiary.projection/1".to_string()),
     ]);
-    Ok(file.to_bytes(&meta)?)
+    Ok(p.w_file(&meta)?)
 }

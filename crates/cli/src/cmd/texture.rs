@@ -9,7 +9,9 @@ use bestiary_canvas::io::{image_files_in, readable_list, write_image};
 use bestiary_canvas::{png_meta, Image, Metadata};
 use bestiary_perceptual::{Layer, Pool, Vgg16};
 use bestiary_texture::synth::Synthesis;
-use bestiary_texture::{synthesize, Event, Optimizer, SourceSet, SynthOptions, Targets};
+use bestiary_texture::{
+    dataset_name, snapshot_name, synthesize, Event, Optimizer, SourceSet, SynthOptions, Targets,
+};
 use burn::backend::Autodiff;
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -221,7 +223,7 @@ pub fn run(a: &TextureArgs) -> Result<()> {
         }
     };
     if let Some(dir) = &a.snapshots {
-        let names = seeds.flat_map(|seed| snapshot_names(seed, &opts));
+        let names = seeds.flat_map(|seed| opts.snapshot_names(seed));
         a.outputs.dir(dir, names)?;
         create_dir(dir)?;
     }
@@ -271,7 +273,7 @@ fn run_on<B: burn::tensor::backend::AutodiffBackend>(
             let weights: Vec<f32> = sources.iter().map(|(_, w)| *w).collect();
             write(out, &result, params(a, opts, &names, &weights), a.seed)?;
             let secs = started.elapsed().as_secs_f64();
-            let (first, last) = loss_span(&result);
+            let (first, last) = result.loss_span();
             if a.json {
                 print_json(&serde_json::json!({
                     "out": out, "width": opts.width, "height": opts.height, "octaves": opts.octaves,
@@ -356,25 +358,6 @@ fn run_one(
     Ok(result)
 }
 
-/// Dataset mode's file for `seed`.
-fn dataset_name(seed: u64) -> String {
-    format!("tex{seed:05}.png")
-}
-
-fn snapshot_name(seed: u64, octave: usize, step: usize) -> String {
-    format!("seed{seed:04}-octave{octave}-step{step:05}.png")
-}
-
-/// The snapshots one seed leaves, as the synthesis emits them: every --snapshot-every steps and the last step
-/// of each octave.
-fn snapshot_names(seed: u64, o: &SynthOptions) -> impl Iterator<Item = String> + '_ {
-    (0..o.octaves).flat_map(move |k| {
-        (1..=o.steps)
-            .filter(|&t| o.snapshot_at(t))
-            .map(move |t| snapshot_name(seed, k, t))
-    })
-}
-
 fn write(path: &Path, s: &Synthesis, params: serde_json::Value, seed: u64) -> Result<()> {
     write_image(
         path,
@@ -397,22 +380,6 @@ fn params(
         "optimizer": format!("{:?}", a.optimizer).to_lowercase(), "lr": o.lr, "source_size": o.source_size,
         "color_match": o.match_colors,
     })
-}
-
-fn loss_span(s: &Synthesis) -> (f32, f32) {
-    let first = s
-        .losses
-        .first()
-        .and_then(|l| l.first())
-        .copied()
-        .unwrap_or(f32::NAN);
-    let last = s
-        .losses
-        .last()
-        .and_then(|l| l.last())
-        .copied()
-        .unwrap_or(f32::NAN);
-    (first, last)
 }
 
 fn parse_size(s: &str) -> Result<(usize, usize)> {
