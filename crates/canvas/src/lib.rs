@@ -1,4 +1,5 @@
-//! Pixels, colour, palettes, drawing and writers (PNG with metadata, SVG, animated GIF, contact sheets).
+//! Pixels, colour, palettes, drawing and still-image writers (PNG with metadata, JPEG, WebP, SVG, contact
+//! sheets); animations are written by bestiary-media.
 //! No machine learning lives here.
 
 pub mod color;

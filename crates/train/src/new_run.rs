@@ -4,7 +4,7 @@
 
 use crate::critic::{load_vgg16, CriticKind};
 use crate::data::ImageSet;
-use crate::options::{AugMode, TrainOptions};
+use crate::options::{AugMode, ResumeOptions, TrainOptions};
 use crate::step::Trainer;
 use crate::transfer::{fit_mbstd_group, Pretrained};
 use bestiary_stylegan::{ConfigError, ModelError, ModelFile};
@@ -69,6 +69,31 @@ pub fn default_cfg(cuda: bool) -> &'static str {
 }
 
 impl NewRunOptions {
+    /// The same command-line options given to continue a run: the ones a run fixes are checked
+    /// against it, the others change it ([`ResumeOptions::apply`]).
+    pub fn as_resume(&self) -> ResumeOptions {
+        ResumeOptions {
+            kimg: self.kimg,
+            tick: self.tick,
+            snap: self.snap,
+            gamma: self.gamma,
+            lrate: self.lrate,
+            aug: self.aug,
+            p: self.p,
+            target: self.target,
+            ada_kimg: self.ada_kimg,
+            mirror: self.mirror,
+            compact_state: self.compact_state,
+            cfg: self.cfg.clone(),
+            cbase: self.cbase,
+            cmax: self.cmax,
+            batch: self.batch,
+            seed: self.seed,
+            freezed: self.freezed,
+            d_features: self.d_features,
+        }
+    }
+
     /// The trainer of a new run on `data`: networks initialised from the seed (or loaded from the
     /// pretrained file), every override applied and checked. `log` receives notes (a pretrained file
     /// without D, the VGG16 download).

@@ -233,3 +233,34 @@ fn the_dataset_arguments_name_its_folder_and_options() {
         })
     );
 }
+
+#[test]
+fn the_same_options_given_again_continue_the_run() {
+    let data = classic_images(2, 16);
+    let mut t = trainer(&small(), &data).unwrap();
+    // Given again unchanged, the options change nothing (the fixed ones equal the run's).
+    assert_eq!(
+        small().as_resume().apply_to(&mut t).unwrap(),
+        Vec::<String>::new()
+    );
+    let gamma0 = t.opts.r1_gamma;
+    let more = NewRunOptions {
+        gamma: Some(gamma0 + 1.0),
+        mirror: true,
+        ..small()
+    };
+    assert_eq!(
+        more.as_resume().apply_to(&mut t).unwrap(),
+        [
+            format!("--gamma {} (was {gamma0})", gamma0 + 1.0),
+            "--mirror (was off)".into()
+        ]
+    );
+    assert_eq!((t.opts.r1_gamma, t.opts.mirror), (gamma0 + 1.0, true));
+    let other_size = NewRunOptions {
+        cbase: Some(128),
+        ..small()
+    };
+    let err = other_size.as_resume().apply_to(&mut t).unwrap_err();
+    assert!(err.contains("--cbase"), "{err}");
+}

@@ -8,7 +8,6 @@ use bestiary_canvas::io::same_file;
 use bestiary_dataset::Dataset;
 use bestiary_train::checkpoint::{self, STATE_FILE};
 use bestiary_train::folder;
-use bestiary_train::options::ResumeOptions;
 use bestiary_train::run::Event;
 use bestiary_train::{AugMode, CriticKind, ImageSet, NewRunOptions, Trainer};
 use clap::Args;
@@ -235,7 +234,10 @@ fn train<B: burn::tensor::backend::Backend>(
     let (mut trainer, data, data_path) = match start {
         Start::Continue(state) => {
             let (mut t, kwargs) = Trainer::<B>::load_state(&state, dev)?;
-            let mut changes = resume_changes(a, &mut t)?;
+            let mut changes = new_run(a, None)
+                .as_resume()
+                .apply_to(&mut t)
+                .map_err(anyhow::Error::msg)?;
             let run = state.parent().unwrap_or(Path::new("."));
             // Debris of writes a second Ctrl-C or a kill cut short (the files they replaced are whole).
             folder::remove_stale_temps(run)
@@ -347,33 +349,6 @@ fn train<B: burn::tensor::backend::Backend>(
 
 /// The options given again with `--resume RUN`, applied to the run (fixed ones refused), as
 /// `--flag NEW (was OLD)` lines.
-fn resume_changes<B: burn::tensor::backend::Backend>(
-    a: &TrainArgs,
-    t: &mut Trainer<B>,
-) -> Result<Vec<String>> {
-    let r = ResumeOptions {
-        kimg: a.kimg,
-        tick: a.tick,
-        snap: a.snap,
-        gamma: a.gamma,
-        lrate: a.lrate,
-        aug: a.aug,
-        p: a.p,
-        target: a.target,
-        ada_kimg: a.ada_kimg,
-        mirror: a.mirror,
-        compact_state: a.compact_state,
-        cfg: a.cfg.clone(),
-        cbase: a.cbase,
-        cmax: a.cmax,
-        batch: a.batch,
-        seed: a.seed,
-        freezed: a.freezed,
-        d_features: a.d_features,
-    };
-    r.apply_to(t).map_err(anyhow::Error::msg)
-}
-
 /// The options of a new run, fine-tuning `pretrained` when given.
 fn new_run(a: &TrainArgs, pretrained: Option<PathBuf>) -> NewRunOptions {
     NewRunOptions {
