@@ -2,6 +2,7 @@
 //! sheets); animations are written by bestiary-media.
 //! No machine learning lives here.
 
+pub mod atomic;
 pub mod color;
 pub mod font;
 pub mod image;

@@ -67,7 +67,7 @@ pub fn encode_png(image: &Image, meta: Option<&Metadata>) -> crate::Result<Vec<u
 /// Writes atomically (temp file + rename): a failed write leaves no partial file.
 pub fn write_png(path: &Path, image: &Image, meta: Option<&Metadata>) -> crate::Result<()> {
     let bytes = encode_png(image, meta)?;
-    crate::io::write_atomic(path, &bytes)
+    crate::atomic::write_atomic(path, &bytes)
 }
 
 /// Widens any 8-bit output layout to RGBA8.

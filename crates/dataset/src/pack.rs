@@ -378,17 +378,7 @@ impl Drop for TempOut {
 }
 
 fn temp_for(dest: &Path) -> Result<PathBuf> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = dest
-        .file_name()
-        .ok_or_else(|| DatasetError::invalid(format!("{}: not a file path", dest.display())))?;
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    Ok(dest.with_file_name(format!(
-        ".{}.tmp-{}-{n}",
-        name.to_string_lossy(),
-        std::process::id()
-    )))
+    bestiary_canvas::atomic::temp_path(dest).map_err(|e| DatasetError::invalid(e.to_string()))
 }
 
 /// Reads at most MAX_ENTRY_BYTES of a zip entry; `Err(skip)` for huge or unreadable entries.

@@ -4,17 +4,11 @@
 //! holds none of a run's files; a new run never mixes its files with an old one's.
 
 use crate::checkpoint::{parse_snapshot_name, STATE_FILE};
+use bestiary_canvas::atomic::temp_target;
 use std::path::{Path, PathBuf};
 
 /// One JSON object per tick.
 pub const LOG_FILE: &str = "log.jsonl";
-
-/// The file an atomic write's temp file (`.NAME.tmp-PID-N`, see `bestiary_canvas::io`) stands for.
-fn temp_target(name: &str) -> Option<&str> {
-    let rest = name.strip_prefix('.')?;
-    let (target, _) = rest.rsplit_once(".tmp-")?;
-    Some(target)
-}
 
 /// True for the names a training run writes into its folder.
 pub fn is_run_file(name: &str) -> bool {
