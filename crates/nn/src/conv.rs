@@ -58,23 +58,58 @@ fn conv_wrapper<B: Backend>(
     }
 }
 
-/// `conv2d_resample(x, w, f, up, down, padding, groups, flip_weight)` with `flip_filter = false`.
+/// How [`conv2d_resample`] resamples around its convolution: the official function's keyword
+/// arguments other than `x`, `w` and `f` (`flip_filter` is always `false`).
+///
+/// The default is a plain convolution: `up = 1`, `down = 1`, no padding, one group,
+/// `flip_weight = true` (the official defaults).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resample {
+    /// Upsampling factor (official `up`), at least 1.
+    pub up: usize,
+    /// Downsampling factor (official `down`), at least 1.
+    pub down: usize,
+    /// Padding (official `padding`) as `[x0, x1, y0, y1]`, with respect to the upsampled image;
+    /// the official code's single int `p` is `[p, p, p, p]`.
+    pub padding: [isize; 4],
+    /// Number of convolution groups (official `groups`), at least 1.
+    pub groups: usize,
+    /// `true` = correlation (PyTorch `conv2d`), `false` = convolution (official `flip_weight`).
+    pub flip_weight: bool,
+}
+
+impl Default for Resample {
+    fn default() -> Self {
+        Self {
+            up: 1,
+            down: 1,
+            padding: [0; 4],
+            groups: 1,
+            flip_weight: true,
+        }
+    }
+}
+
+/// `conv2d_resample(x, w, f, up, down, padding, groups, flip_weight)` with `flip_filter = false`,
+/// the keyword arguments gathered in [`Resample`].
 ///
 /// * `x`: `[N, C_in, H, W]`; `w`: `[C_out, C_in / groups, kh, kw]`.
-/// * `padding`: `[x0, x1, y0, y1]` with respect to the upsampled image (the official code's
-///   single int `p` is `[p, p, p, p]`).
 /// * `f`: the resampling filter (ignored when `up == down == 1`).
-#[allow(clippy::too_many_arguments)]
+/// * `r`: up/downsampling factors, padding (`[x0, x1, y0, y1]` with respect to the upsampled
+///   image), groups and `flip_weight`.
 pub fn conv2d_resample<B: Backend>(
     x: Tensor<B, 4>,
     w: Tensor<B, 4>,
     f: &Fir,
-    up: usize,
-    down: usize,
-    padding: [isize; 4],
-    groups: usize,
-    flip_weight: bool,
+    r: Resample,
 ) -> Tensor<B, 4> {
+    let Resample {
+        up,
+        down,
+        padding,
+        groups,
+        flip_weight,
+    } = r;
     assert!(up >= 1 && down >= 1 && groups >= 1);
     let [out_channels, in_per_group, kh, kw] = w.dims();
     let [mut px0, mut px1, mut py0, mut py1] = padding;

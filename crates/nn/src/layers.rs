@@ -5,7 +5,7 @@ use burn::tensor::{backend::Backend, Tensor};
 
 use crate::bias_act::{bias_act, Activation};
 use crate::broadcast::add_pixel_noise;
-use crate::conv::conv2d_resample;
+use crate::conv::{conv2d_resample, Resample};
 use crate::fir::Fir;
 use crate::host_rng;
 use crate::state::{buffer, export_tensor, join, param, StateError, StateReader, WeightMap};
@@ -229,11 +229,13 @@ impl<B: Backend> Conv2dLayer<B> {
             x,
             w,
             &self.resample_filter,
-            self.up,
-            self.down,
-            [p, p, p, p],
-            1,
-            self.up == 1,
+            Resample {
+                up: self.up,
+                down: self.down,
+                padding: [p, p, p, p],
+                groups: 1,
+                flip_weight: self.up == 1,
+            },
         );
         let act_gain = self.act_gain * gain;
         let clamp = self.conv_clamp.map(|c| c * gain);
@@ -327,20 +329,17 @@ pub fn modulated_conv2d<B: Backend>(
         "modulated_conv2d: styles shape"
     );
     let p = args.padding;
-    let pad = [p, p, p, p];
+    let resample = Resample {
+        up: args.up,
+        down: args.down,
+        padding: [p, p, p, p],
+        groups: 1,
+        flip_weight: args.flip_weight,
+    };
     match args.mode {
         ModConv::ScaleActivations => {
             let x = crate::cpu::scale_channels(x, styles.clone());
-            let mut x = conv2d_resample(
-                x,
-                weight.clone(),
-                args.resample_filter,
-                args.up,
-                args.down,
-                pad,
-                1,
-                args.flip_weight,
-            );
+            let mut x = conv2d_resample(x, weight.clone(), args.resample_filter, resample);
             if args.demodulate {
                 // sum_{i,k} (weight[o,i,k] * s[n,i])^2 = (s^2) @ (sum_k weight^2)^T. The sum over
                 // the kernel taps is a product with ones: Burn's backward of sum_dim is a
@@ -379,11 +378,10 @@ pub fn modulated_conv2d<B: Backend>(
                 x,
                 w,
                 args.resample_filter,
-                args.up,
-                args.down,
-                pad,
-                n,
-                args.flip_weight,
+                Resample {
+                    groups: n,
+                    ..resample
+                },
             );
             let [_, _, oh, ow] = x.dims();
             let x: Tensor<B, 4> = x.reshape([n, out_channels, oh, ow]);

@@ -29,7 +29,7 @@ pub mod state;
 
 pub use bias_act::{bias_act, Activation};
 pub use broadcast::{add_channel_bias, add_pixel_noise};
-pub use conv::conv2d_resample;
+pub use conv::{conv2d_resample, Resample};
 pub use fir::{downsample2d, filter2d, upfirdn2d, upsample2d, Fir};
 pub use layers::{
     minibatch_std, modulated_conv2d, normalize_2nd_moment, Conv2dArgs, Conv2dLayer,

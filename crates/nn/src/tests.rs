@@ -336,11 +336,13 @@ fn conv2d_resample_matches_generic_reference() {
             x.clone(),
             w.clone(),
             &f,
-            up,
-            down,
-            [pad; 4],
-            groups,
-            flip,
+            Resample {
+                up,
+                down,
+                padding: [pad; 4],
+                groups,
+                flip_weight: flip,
+            },
         ));
         let want = naive_conv2d_resample(
             &Img::from_tensor(x),
@@ -384,7 +386,18 @@ fn small_and_odd_stored_filters_keep_the_official_sizes() {
             "filter {i}"
         );
         for (up, down, flip) in [(2, 1, false), (1, 2, true)] {
-            let got = conv2d_resample(x.clone(), w.clone(), f, up, down, [1; 4], 1, flip);
+            let got = conv2d_resample(
+                x.clone(),
+                w.clone(),
+                f,
+                Resample {
+                    up,
+                    down,
+                    padding: [1; 4],
+                    flip_weight: flip,
+                    ..Default::default()
+                },
+            );
             assert_eq!(
                 got.dims(),
                 [1, 3, 8 * up / down, 8 * up / down],
@@ -1053,7 +1066,15 @@ mod second_order {
             let bias = b.clone();
             let lift = move || Tensor::<O, 1>::from_inner(Tensor::<I, 1>::from_inner(bias.clone()));
             let conv = |x: Tensor<O, 4>, w: Tensor<O, 4>| {
-                conv2d_resample(x, w, &Fir::default_stylegan(), 1, 1, [1; 4], 1, true)
+                conv2d_resample(
+                    x,
+                    w,
+                    &Fir::default_stylegan(),
+                    Resample {
+                        padding: [1; 4],
+                        ..Default::default()
+                    },
+                )
             };
             let fused = |x: Tensor<O, 4>, w: Tensor<O, 4>| {
                 bias_act(conv(x, w), Some(lift()), act, Some(gain), clamp).square()
@@ -1127,35 +1148,96 @@ mod second_order {
         // Smooth nonlinearity so that finite differences are exact enough: x * w then square.
         check(
             "conv2d s1",
-            &|x, w| conv2d_resample(x, w, &f, 1, 1, [1; 4], 1, true).square(),
+            &|x, w| {
+                conv2d_resample(
+                    x,
+                    w,
+                    &f,
+                    Resample {
+                        padding: [1; 4],
+                        ..Default::default()
+                    },
+                )
+                .square()
+            },
             [2, 3, 6, 6],
             [4, 3, 3, 3],
             [2, 4, 6, 6],
         );
         check(
             "conv2d down",
-            &|x, w| conv2d_resample(x, w, &f, 1, 2, [1; 4], 1, true).square(),
+            &|x, w| {
+                conv2d_resample(
+                    x,
+                    w,
+                    &f,
+                    Resample {
+                        down: 2,
+                        padding: [1; 4],
+                        ..Default::default()
+                    },
+                )
+                .square()
+            },
             [2, 3, 8, 8],
             [4, 3, 3, 3],
             [2, 4, 4, 4],
         );
         check(
             "conv1x1 down",
-            &|x, w| conv2d_resample(x, w, &f, 1, 2, [0; 4], 1, true).square(),
+            &|x, w| {
+                conv2d_resample(
+                    x,
+                    w,
+                    &f,
+                    Resample {
+                        down: 2,
+                        ..Default::default()
+                    },
+                )
+                .square()
+            },
             [2, 3, 8, 8],
             [4, 3, 1, 1],
             [2, 4, 4, 4],
         );
         check(
             "conv up",
-            &|x, w| conv2d_resample(x, w, &f, 2, 1, [1; 4], 1, false).square(),
+            &|x, w| {
+                conv2d_resample(
+                    x,
+                    w,
+                    &f,
+                    Resample {
+                        up: 2,
+                        padding: [1; 4],
+                        flip_weight: false,
+                        ..Default::default()
+                    },
+                )
+                .square()
+            },
             [2, 3, 4, 4],
             [4, 3, 3, 3],
             [2, 4, 8, 8],
         );
         check(
             "conv up grouped",
-            &|x, w| conv2d_resample(x, w, &f, 2, 1, [1; 4], 2, false).square(),
+            &|x, w| {
+                conv2d_resample(
+                    x,
+                    w,
+                    &f,
+                    Resample {
+                        up: 2,
+                        padding: [1; 4],
+                        groups: 2,
+                        flip_weight: false,
+                        ..Default::default()
+                    },
+                )
+                .square()
+            },
             [2, 4, 4, 4],
             [4, 2, 3, 3],
             [2, 4, 8, 8],
@@ -1286,10 +1368,29 @@ fn bench_ops() {
         upfirdn2d(y.clone(), &f, 1, 1, [1, 1, 1, 1], false, 4.0)
     });
     time("conv up (transpose + fir)", &|| {
-        conv2d_resample(x.clone(), w.clone(), &f, 2, 1, [1; 4], 1, false)
+        conv2d_resample(
+            x.clone(),
+            w.clone(),
+            &f,
+            Resample {
+                up: 2,
+                padding: [1; 4],
+                flip_weight: false,
+                ..Default::default()
+            },
+        )
     });
     time("conv down (fir + strided)", &|| {
-        conv2d_resample(x32.clone(), w32.clone(), &f, 1, 2, [1; 4], 1, true)
+        conv2d_resample(
+            x32.clone(),
+            w32.clone(),
+            &f,
+            Resample {
+                down: 2,
+                padding: [1; 4],
+                ..Default::default()
+            },
+        )
     });
     let img = rand4([16, 3, 16, 16], 5);
     time("upsample2d img", &|| upsample2d(img.clone(), &f, 2));

@@ -205,19 +205,17 @@ fn primitives_match_official() {
     }
 
     let cx = t::<4>(&l, "conv.x");
-    let p1 = [1isize; 4];
-    let p0 = [0isize; 4];
-    use bestiary_nn::conv2d_resample;
+    use bestiary_nn::{conv2d_resample, Resample};
     check(
         conv2d_resample(
             cx.clone(),
             t::<4>(&l, "conv.weight3"),
             &f,
-            1,
-            2,
-            p1,
-            1,
-            true,
+            Resample {
+                down: 2,
+                padding: [1; 4],
+                ..Default::default()
+            },
         ),
         &l,
         "conv.down2_3x3.y",
@@ -228,11 +226,10 @@ fn primitives_match_official() {
             cx.clone(),
             t::<4>(&l, "conv.weight1"),
             &f,
-            1,
-            2,
-            p0,
-            1,
-            true,
+            Resample {
+                down: 2,
+                ..Default::default()
+            },
         ),
         &l,
         "conv.down2_1x1.y",
@@ -240,7 +237,16 @@ fn primitives_match_official() {
     );
     let cx8 = cx.slice([0..2, 0..8, 0..8, 0..8]);
     check(
-        conv2d_resample(cx8, t::<4>(&l, "conv.weight1"), &f, 2, 1, p0, 1, false),
+        conv2d_resample(
+            cx8,
+            t::<4>(&l, "conv.weight1"),
+            &f,
+            Resample {
+                up: 2,
+                flip_weight: false,
+                ..Default::default()
+            },
+        ),
         &l,
         "conv.up2_1x1.y",
         1e-5,
