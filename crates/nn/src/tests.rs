@@ -270,18 +270,15 @@ fn up_and_downsample_shapes_and_dc_gain() {
 }
 
 /// The official generic path: upfirdn2d up (with f only when up > 1), conv, upfirdn2d down.
-#[allow(clippy::too_many_arguments)]
-fn naive_conv2d_resample(
-    x: &Img,
-    w: &Img,
-    f: &Fir,
-    up: usize,
-    down: usize,
-    pad: isize,
-    groups: usize,
-    flip_weight: bool,
-) -> Img {
-    let [mut px0, mut px1, mut py0, mut py1] = [pad; 4];
+fn naive_conv2d_resample(x: &Img, w: &Img, f: &Fir, r: Resample) -> Img {
+    let Resample {
+        up,
+        down,
+        padding,
+        groups,
+        flip_weight,
+    } = r;
+    let [mut px0, mut px1, mut py0, mut py1] = padding;
     for (on, p) in [
         (up > 1, crate::fir::up_padding(f, up)),
         (down > 1, crate::fir::down_padding(f, down)),
@@ -332,28 +329,15 @@ fn conv2d_resample_matches_generic_reference() {
     for (i, &(k, up, down, pad, groups, flip)) in cases.iter().enumerate() {
         let x = rand4([2, 4, 8, 8], 10 + i as u64);
         let w = rand4([6, 4 / groups, k, k], 100 + i as u64);
-        let got = Img::from_tensor(conv2d_resample(
-            x.clone(),
-            w.clone(),
-            &f,
-            Resample {
-                up,
-                down,
-                padding: [pad; 4],
-                groups,
-                flip_weight: flip,
-            },
-        ));
-        let want = naive_conv2d_resample(
-            &Img::from_tensor(x),
-            &Img::from_tensor(w),
-            &f,
+        let r = Resample {
             up,
             down,
-            pad,
+            padding: [pad; 4],
             groups,
-            flip,
-        );
+            flip_weight: flip,
+        };
+        let got = Img::from_tensor(conv2d_resample(x.clone(), w.clone(), &f, r));
+        let want = naive_conv2d_resample(&Img::from_tensor(x), &Img::from_tensor(w), &f, r);
         let e = max_err(&got, &want);
         assert!(
             e < 1e-4,
@@ -386,18 +370,14 @@ fn small_and_odd_stored_filters_keep_the_official_sizes() {
             "filter {i}"
         );
         for (up, down, flip) in [(2, 1, false), (1, 2, true)] {
-            let got = conv2d_resample(
-                x.clone(),
-                w.clone(),
-                f,
-                Resample {
-                    up,
-                    down,
-                    padding: [1; 4],
-                    flip_weight: flip,
-                    ..Default::default()
-                },
-            );
+            let r = Resample {
+                up,
+                down,
+                padding: [1; 4],
+                flip_weight: flip,
+                ..Default::default()
+            };
+            let got = conv2d_resample(x.clone(), w.clone(), f, r);
             assert_eq!(
                 got.dims(),
                 [1, 3, 8 * up / down, 8 * up / down],
@@ -407,11 +387,7 @@ fn small_and_odd_stored_filters_keep_the_official_sizes() {
                 &Img::from_tensor(x.clone()),
                 &Img::from_tensor(w.clone()),
                 f,
-                up,
-                down,
-                1,
-                1,
-                flip,
+                r,
             );
             let e = max_err(&Img::from_tensor(got), &want);
             assert!(e < 1e-4, "filter {i} up {up} down {down}: err {e}");
@@ -495,7 +471,17 @@ fn modulated_conv_fused_and_per_sample_agree_with_reference() {
                 w: k,
                 d: wm,
             };
-            let r = naive_conv2d_resample(&xs, &ws, &f, up, 1, (k / 2) as isize, 1, up == 1);
+            let r = naive_conv2d_resample(
+                &xs,
+                &ws,
+                &f,
+                Resample {
+                    up,
+                    padding: [(k / 2) as isize; 4],
+                    flip_weight: up == 1,
+                    ..Default::default()
+                },
+            );
             for oc in 0..o {
                 for p in 0..oh * oh {
                     let want = r.d[oc * oh * oh + p] + ni.d[smp * oh * oh + p];
