@@ -78,6 +78,25 @@ pub struct Resample {
     pub flip_weight: bool,
 }
 
+impl Resample {
+    /// The padding the resampling filter sees, `[x0, x1, y0, y1]`: the given padding widened by
+    /// the filter's own margins for upsampling and for downsampling (the official formulas).
+    pub fn filter_padding(&self, f: &Fir) -> [isize; 4] {
+        let mut p = self.padding;
+        for (on, margin) in [
+            (self.up > 1, up_padding(f, self.up)),
+            (self.down > 1, down_padding(f, self.down)),
+        ] {
+            if on {
+                for (a, b) in p.iter_mut().zip(margin) {
+                    *a += b;
+                }
+            }
+        }
+        p
+    }
+}
+
 impl Default for Resample {
     fn default() -> Self {
         Self {
@@ -106,26 +125,14 @@ pub fn conv2d_resample<B: Backend>(
     let Resample {
         up,
         down,
-        padding,
         groups,
         flip_weight,
+        ..
     } = r;
     assert!(up >= 1 && down >= 1 && groups >= 1);
     let [out_channels, in_per_group, kh, kw] = w.dims();
-    let [mut px0, mut px1, mut py0, mut py1] = padding;
+    let [mut px0, mut px1, mut py0, mut py1] = r.filter_padding(f);
     let u = up as isize;
-    let mut widen = |p: [isize; 4]| {
-        px0 += p[0];
-        px1 += p[1];
-        py0 += p[2];
-        py1 += p[3];
-    };
-    if up > 1 {
-        widen(up_padding(f, up));
-    }
-    if down > 1 {
-        widen(down_padding(f, down));
-    }
 
     // 1x1 kernel with downsampling only: downsample first, then convolve.
     if kw == 1 && kh == 1 && down > 1 && up == 1 {

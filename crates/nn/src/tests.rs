@@ -274,22 +274,11 @@ fn naive_conv2d_resample(x: &Img, w: &Img, f: &Fir, r: Resample) -> Img {
     let Resample {
         up,
         down,
-        padding,
         groups,
         flip_weight,
+        ..
     } = r;
-    let [mut px0, mut px1, mut py0, mut py1] = padding;
-    for (on, p) in [
-        (up > 1, crate::fir::up_padding(f, up)),
-        (down > 1, crate::fir::down_padding(f, down)),
-    ] {
-        if on {
-            px0 += p[0];
-            px1 += p[1];
-            py0 += p[2];
-            py1 += p[3];
-        }
-    }
+    let [px0, px1, py0, py1] = r.filter_padding(f);
     let id = Fir::identity();
     let x = naive_upfirdn2d(
         x,
