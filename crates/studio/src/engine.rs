@@ -124,14 +124,20 @@ impl<B: Backend> Engine<B> {
             });
         let k = NUM_DIRECTIONS.min(g.w_dim);
         let mut directions = Vec::new();
-        let (_, sefa) =
-            ex::sefa_directions(model.generator().map_err(flat)?, None, k).map_err(flat)?;
         let index = class.as_ref().map(|c| c.index);
-        let sigma = ex::seed_sigma(&g, &sefa, index, &dev).map_err(flat)?;
+        let sefa = ex::directions_file::Directions::sefa(
+            model.generator().map_err(flat)?,
+            &g,
+            None,
+            k,
+            index,
+            &dev,
+        )
+        .map_err(flat)?;
         directions.push(DirectionSet {
             method: "sefa",
-            dirs: sefa,
-            sigma,
+            dirs: sefa.directions,
+            sigma: sefa.sigma,
         });
         let pca =
             ex::ganspace_directions_of_class(&g, index, GANSPACE_SAMPLES, k, 500, &dev, |_| {})

@@ -15,7 +15,6 @@ use bestiary_stylegan::{
 use bestiary_weights::DType;
 use burn::tensor::backend::Backend;
 use clap::Args;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A model file (or a run folder's latest snapshot); one-line errors.
@@ -461,14 +460,7 @@ fn directions_on<B: Backend>(a: &DirectionsArgs, model: &ModelFile, dev: &B::Dev
         let summary = serde_json::json!({"samples": n, "explained_variance": pca.explained()});
         (Directions::from_pca(pca), summary)
     } else {
-        let (values, dirs) = ex::sefa_directions(model.generator()?, layers.as_deref(), a.num)?;
-        let sigma = ex::seed_sigma(&g, &dirs, None, dev)?;
-        let found = Directions {
-            directions: dirs,
-            sigma,
-            eigenvalues: values,
-            extra: BTreeMap::new(),
-        };
+        let found = Directions::sefa(model.generator()?, &g, layers.as_deref(), a.num, None, dev)?;
         (found, serde_json::json!({}))
     };
     let mut info = serde_json::json!({"format": FORMAT, "method": a.method, "network": file_name(&a.network), "layers": layers});
