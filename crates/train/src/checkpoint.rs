@@ -3,9 +3,11 @@
 //! atomically so that a kill at any moment leaves the previous complete files.
 
 use crate::adam::Adam;
-use crate::critic::{load_vgg16, Critic, CriticKind, FeatureCritic};
+use crate::autodiff::Ad;
+use crate::critic::{load_vgg16, Critic, FeatureCritic};
+use crate::options::CriticKind;
 use crate::options::TrainOptions;
-use crate::step::{Ad, Progress, Trainer, ADAM_BETAS};
+use crate::step::{Progress, Trainer, ADAM_BETAS};
 use bestiary_stylegan::{
     feature_discriminator, Discriminator, DiscriminatorConfig, FeatureDiscriminator,
     FeatureDiscriminatorConfig, Generator, GeneratorConfig, ModelFile, WeightMap,

@@ -5,8 +5,9 @@
 //! heads are the whole trainable function there, and no second-order pass goes through VGG16).
 
 use crate::adam::{Adam, AdamStep};
+use crate::autodiff::{Ad, Ad2};
 use crate::loss::{softplus, Augment, DmainLoss, DregLoss, GmainLoss, Latents, R1Reg, Reals};
-use crate::step::{Ad, Ad2};
+use crate::options::CriticKind;
 use bestiary_perceptual::Vgg16;
 use bestiary_stylegan::{
     Discriminator, FeatureDiscriminator, FeatureDiscriminatorConfig, Generator, SynthesisOptions,
@@ -14,41 +15,6 @@ use bestiary_stylegan::{
 };
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::{backend::Backend, Tensor};
-use serde::{Deserialize, Serialize};
-
-/// Which discriminator a run uses (saved with its options).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CriticKind {
-    /// The official StyleGAN2 discriminator.
-    #[default]
-    StyleGan2,
-    /// Heads on fixed random projections of frozen VGG16 features.
-    Vgg16,
-}
-
-impl CriticKind {
-    /// The `--d-features` value that selects it.
-    pub fn name(self) -> &'static str {
-        match self {
-            CriticKind::StyleGan2 => "none",
-            CriticKind::Vgg16 => "vgg16",
-        }
-    }
-}
-
-impl std::str::FromStr for CriticKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "none" | "stylegan2" => Ok(CriticKind::StyleGan2),
-            "vgg16" => Ok(CriticKind::Vgg16),
-            o => Err(format!(
-                "unknown discriminator features `{o}` (expected vgg16, or none for StyleGAN2's)"
-            )),
-        }
-    }
-}
 
 /// VGG16 from the asset cache (fetched on first use; `log` hears about the fetch).
 pub fn load_vgg16<B: Backend>(
@@ -248,4 +214,26 @@ pub fn feature_r1<B: Backend>(
         .reduce(|a, b| a + b)
         .expect("at least one tap");
     (r1, values)
+}
+
+/// The largest divisor of `n` not above `cap` (at least 1): a minibatch-stddev group that divides the batch.
+pub(crate) fn largest_divisor_at_most(n: usize, cap: usize) -> usize {
+    (1..=cap.min(n).max(1))
+        .rev()
+        .find(|g| n.is_multiple_of(*g))
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_group_divides_the_batch() {
+        assert_eq!(largest_divisor_at_most(32, 4), 4);
+        assert_eq!(largest_divisor_at_most(6, 4), 3);
+        assert_eq!(largest_divisor_at_most(7, 4), 1);
+        assert_eq!(largest_divisor_at_most(2, 4), 2);
+        assert_eq!(largest_divisor_at_most(0, 4), 1);
+    }
 }

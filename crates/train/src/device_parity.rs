@@ -4,10 +4,11 @@
 //! few seeded training steps are compared. What `bestiary doctor` runs; each comparison is one
 //! [`ParityCheck`] with its measured error and the tolerance it must meet.
 
+use crate::autodiff::Ad;
 use crate::data::MemoryImages;
 use crate::options::{AugMode, TrainOptions};
 use crate::rng::Rng;
-use crate::step::{pl_lengths, r1_penalty, Ad, Trainer};
+use crate::step::{pl_lengths, r1_penalty, Trainer};
 use bestiary_nn::host_rng;
 use bestiary_stylegan::{
     to_uint8_nhwc, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode,

@@ -2,6 +2,7 @@
 //! snapshots and exact resume.
 
 pub mod adam;
+pub mod autodiff;
 pub mod bench;
 pub mod checkpoint;
 pub mod critic;
@@ -19,9 +20,10 @@ pub mod run;
 pub mod step;
 pub mod transfer;
 
-pub use critic::{Critic, CriticKind, FeatureCritic};
+pub use autodiff::{Ad, Ad2};
+pub use critic::{Critic, FeatureCritic};
 pub use data::{ImageSet, MemoryImages};
 pub use new_run::{NewRunError, NewRunOptions};
-pub use options::{AugMode, TrainOptions};
+pub use options::{AugMode, CriticKind, TrainOptions};
 pub use presets::{preset, Preset, PRESETS};
 pub use step::{Progress, StepError, StepStats, Trainer};

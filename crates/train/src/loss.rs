@@ -9,7 +9,7 @@ use bestiary_stylegan::{Discriminator, Generator, SynthesisNetwork, SynthesisOpt
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::{backend::Backend, Tensor};
 
-use crate::step::{Ad, Ad2};
+use crate::autodiff::{Ad, Ad2};
 
 /// D's input augmentation, applied to one batch at a time in the official order (Gmain: fakes;
 /// Dmain: fakes, then reals; Dreg: reals). Generic over the backend: fakes are augmented under

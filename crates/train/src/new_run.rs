@@ -2,8 +2,9 @@
 //! its overrides and the discriminator. The counterpart of [`crate::options::ResumeOptions`], which
 //! continues a run instead.
 
-use crate::critic::{load_vgg16, CriticKind};
+use crate::critic::load_vgg16;
 use crate::data::ImageSet;
+use crate::options::CriticKind;
 use crate::options::{AugMode, ResumeOptions, TrainOptions};
 use crate::step::Trainer;
 use crate::transfer::{fit_mbstd_group, Pretrained};

@@ -28,6 +28,40 @@ impl std::str::FromStr for AugMode {
     }
 }
 
+/// Which discriminator a run uses (saved with its options).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CriticKind {
+    /// The official StyleGAN2 discriminator.
+    #[default]
+    StyleGan2,
+    /// Heads on fixed random projections of frozen VGG16 features.
+    Vgg16,
+}
+
+impl CriticKind {
+    /// The `--d-features` value that selects it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CriticKind::StyleGan2 => "none",
+            CriticKind::Vgg16 => "vgg16",
+        }
+    }
+}
+
+impl std::str::FromStr for CriticKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" | "stylegan2" => Ok(CriticKind::StyleGan2),
+            "vgg16" => Ok(CriticKind::Vgg16),
+            o => Err(format!(
+                "unknown discriminator features `{o}` (expected vgg16, or none for StyleGAN2's)"
+            )),
+        }
+    }
+}
+
 /// Everything that decides what a training step computes. Saved with the training state, so that
 /// a resumed run continues with exactly these.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -76,7 +110,7 @@ pub struct TrainOptions {
     pub compact_state: bool,
     /// The discriminator: StyleGAN2's, or heads on frozen VGG16 features (see `critic`).
     #[serde(default)]
-    pub critic: crate::critic::CriticKind,
+    pub critic: CriticKind,
 }
 
 impl TrainOptions {
@@ -200,7 +234,7 @@ pub struct ResumeOptions {
     pub batch: Option<usize>,
     pub seed: Option<u64>,
     pub freezed: Option<usize>,
-    pub d_features: Option<crate::critic::CriticKind>,
+    pub d_features: Option<CriticKind>,
 }
 
 /// The run's value of each fixed option, as [`ResumeOptions::apply`] compares them.
@@ -212,7 +246,7 @@ pub struct FixedByRun {
     pub batch: usize,
     pub seed: u64,
     pub freezed: usize,
-    pub d_features: crate::critic::CriticKind,
+    pub d_features: CriticKind,
 }
 
 impl FixedByRun {

@@ -4,6 +4,7 @@
 //! and steps the optimizers.
 
 use crate::adam::{Adam, AdamStep};
+use crate::autodiff::Ad;
 use crate::critic::{Critic, FeatureCritic};
 use crate::data::{random_labels, real_batch, ImageSet};
 use crate::ema::{ema_beta, update_ema};
@@ -19,14 +20,8 @@ use bestiary_stylegan::{
     ConfigError, Discriminator, DiscriminatorConfig, FeatureDiscriminator,
     FeatureDiscriminatorConfig, Generator, GeneratorConfig, NoiseMode, SynthesisOptions,
 };
-use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
-
-/// The autodiff backend the networks train on.
-pub type Ad<B> = Autodiff<B>;
-/// The nested backend used for gradient penalties.
-pub type Ad2<B> = Autodiff<Autodiff<B>>;
 
 /// Counters and moving averages that a resume must restore.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -148,7 +143,7 @@ impl<B: Backend> Trainer<B> {
         )?;
         // The minibatch-stddev group must divide the batch (as `fit_mbstd_group` does for StyleGAN2's).
         cfg.mbstd_group_size =
-            crate::transfer::largest_divisor_at_most(self.opts.batch, cfg.mbstd_group_size);
+            crate::critic::largest_divisor_at_most(self.opts.batch, cfg.mbstd_group_size);
         if self.d_cfg.block_kwargs.freeze_layers > 0 {
             return Err(ConfigError::Invalid(
                 "--freezed freezes layers of StyleGAN2's discriminator; the feature discriminator's backbone is frozen already".into(),
@@ -164,7 +159,7 @@ impl<B: Backend> Trainer<B> {
         let d = FeatureDiscriminator::<Ad<B>>::new(&cfg, &self.device)?;
         self.d = Critic::Features(FeatureCritic::new(d, cfg, vgg));
         self.opt_d = Adam::new();
-        self.opts.critic = crate::critic::CriticKind::Vgg16;
+        self.opts.critic = crate::options::CriticKind::Vgg16;
         Ok(())
     }
 

@@ -1,8 +1,9 @@
 //! Fine-tuning from a pretrained model file (train.py's `--resume` of a .pkl): which generator trains,
 //! which network configs the run takes, and D rebuilt with the run's config so that Freeze-D applies.
 
+use crate::autodiff::Ad;
 use crate::critic::Critic;
-use crate::step::{Ad, Trainer};
+use crate::step::Trainer;
 use bestiary_stylegan::loading::load_generator_named;
 use bestiary_stylegan::{
     feature_discriminator, load_discriminator, weight_map, Discriminator, DiscriminatorConfig,
@@ -94,27 +95,7 @@ impl Pretrained {
 /// preset's group becomes the largest divisor of `batch` not above it.
 pub fn fit_mbstd_group(d_cfg: &mut DiscriminatorConfig, batch: usize) {
     if let Some(group) = d_cfg.epilogue_kwargs.mbstd_group_size {
-        d_cfg.epilogue_kwargs.mbstd_group_size = Some(largest_divisor_at_most(batch, group));
-    }
-}
-
-pub(crate) fn largest_divisor_at_most(n: usize, cap: usize) -> usize {
-    (1..=cap.min(n).max(1))
-        .rev()
-        .find(|g| n.is_multiple_of(*g))
-        .unwrap_or(1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_group_divides_the_batch() {
-        assert_eq!(largest_divisor_at_most(32, 4), 4);
-        assert_eq!(largest_divisor_at_most(6, 4), 3);
-        assert_eq!(largest_divisor_at_most(7, 4), 1);
-        assert_eq!(largest_divisor_at_most(2, 4), 2);
-        assert_eq!(largest_divisor_at_most(0, 4), 1);
+        d_cfg.epilogue_kwargs.mbstd_group_size =
+            Some(crate::critic::largest_divisor_at_most(batch, group));
     }
 }

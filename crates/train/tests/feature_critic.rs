@@ -12,8 +12,8 @@ use bestiary_stylegan::{
 use bestiary_train::checkpoint::STATE_FILE;
 use bestiary_train::critic::{feature_r1, load_vgg16};
 use bestiary_train::rng::Rng;
-use bestiary_train::step::Ad;
 use bestiary_train::transfer::Pretrained;
+use bestiary_train::Ad;
 use bestiary_train::{AugMode, Critic, CriticKind, TrainOptions, Trainer};
 use burn::backend::Flex;
 use burn::module::{Module, ModuleVisitor, Param};

@@ -20,7 +20,8 @@ use bestiary_train::ema::ema_beta;
 use bestiary_train::loss::{
     dmain_loss, dreg_loss, gmain_loss, greg_loss, Augment, Latents, PathLengthReg, R1Reg, Reals,
 };
-use bestiary_train::step::{Ad, StepInputs};
+use bestiary_train::step::StepInputs;
+use bestiary_train::Ad;
 use bestiary_train::{AugMode, Progress, TrainOptions, Trainer};
 use burn::backend::Flex;
 use burn::module::{AutodiffModule, Module, ModuleMapper, Param};

@@ -11,7 +11,8 @@ mod common;
 
 use bestiary_stylegan::{Discriminator, Generator, NoiseMode, SynthesisOptions};
 use bestiary_train::rng::Rng;
-use bestiary_train::step::{pl_lengths, r1_penalty, Ad};
+use bestiary_train::step::{pl_lengths, r1_penalty};
+use bestiary_train::Ad;
 use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
 use common::configs_with;

@@ -2,7 +2,7 @@
 //! along a random direction (shared by the R1 and path-length tests and the feature discriminator's).
 
 use bestiary_train::rng::Rng;
-use bestiary_train::step::Ad;
+use bestiary_train::Ad;
 use burn::backend::Flex;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{backend::AutodiffBackend, Tensor, TensorData};
