@@ -6,9 +6,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::elements::TensorData;
 use crate::error::{show, Error, Result};
 use crate::pickle::{CallKind, Value};
-use crate::tensor::{is_tensor, TensorData, TensorReader};
+use crate::tensor::{is_tensor, TensorReader};
 
 /// Classes that are plain mappings when pickled with SETITEMS (or empty).
 fn is_mapping_class(m: &str, n: &str) -> bool {

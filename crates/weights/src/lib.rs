@@ -5,6 +5,7 @@
 //!
 //! Formats: pickle protocols 0–5, torch legacy `torch.save` streams, torch zip files and TorchScript archives,
 //! official StyleGAN2-ADA network pickles, numpy pickles, safetensors.
+pub mod elements;
 pub mod error;
 pub mod identify;
 pub mod interp;
@@ -17,10 +18,10 @@ pub mod tensor;
 pub mod torch_legacy;
 pub mod torch_zip;
 
+pub use elements::{DType, TensorData};
 pub use error::{Error, Result};
 pub use identify::{identify, FileKind};
 pub use pickle::{Limits, Value};
 pub use state_dict::{read_torch_state_dict, read_torch_state_dict_with};
 pub use stylegan_pkl::{read_stylegan_pkl, read_stylegan_pkl_with, Network, StyleganPkl};
-pub use tensor::{DType, TensorData};
 pub use torch_zip::{read_zip_tensors, read_zip_tensors_with};

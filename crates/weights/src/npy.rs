@@ -1,8 +1,8 @@
 //! numpy's `.npy` arrays and `.npz` archives (a zip of `.npy` files), as the official projector writes
 //! `projected_w.npz`. Only little-endian/byte numeric dtypes; sizes checked against the bytes present.
 
+use crate::elements::{DType, TensorData};
 use crate::error::{show, Error, Result};
-use crate::tensor::{DType, TensorData};
 use std::collections::BTreeMap;
 use std::io::Read;
 

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use safetensors::tensor::{Dtype as StDtype, SafeTensors, TensorView};
 
+use crate::elements::{DType, Storage, TensorData};
 use crate::error::{show, Error, Result};
-use crate::tensor::{DType, Storage, TensorData, TensorReader};
+use crate::tensor::TensorReader;
 use crate::Limits;
 
 fn serr(e: impl std::fmt::Display) -> Error {

@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::elements::TensorData;
 use crate::error::{Error, Result};
 use crate::interp::{self, get};
 use crate::pickle::{self, Limits, Value};
-use crate::tensor::{TensorData, TensorReader};
+use crate::tensor::TensorReader;
 use crate::{torch_legacy, torch_zip};
 
 /// Reads a state dict with the default [`Limits`]. Accepts:

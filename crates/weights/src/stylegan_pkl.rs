@@ -9,10 +9,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::elements::TensorData;
 use crate::error::{show, Error, Result};
 use crate::interp::{self, dict_items, get, module_tensors};
 use crate::pickle::{self, Limits, Value};
-use crate::tensor::{TensorData, TensorReader};
+use crate::tensor::TensorReader;
 
 /// One network of the pickle.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,9 +8,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use crate::elements::{DType, Storage};
 use crate::error::{show, Error, Result};
 use crate::pickle::{self, Limits, Value};
-use crate::tensor::{DType, Storage};
 
 /// `0x1950a86a20f9469cfc6c` as the little-endian bytes the pickle carries.
 const MAGIC: [u8; 10] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];

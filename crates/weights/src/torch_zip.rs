@@ -11,10 +11,11 @@ use std::io::{Cursor, Read};
 
 use zip::{CompressionMethod, ZipArchive};
 
+use crate::elements::{Storage, TensorData};
 use crate::error::{show, Error, Result};
 use crate::interp;
 use crate::pickle::{self, Limits, Value};
-use crate::tensor::{Storage, TensorData, TensorReader};
+use crate::tensor::TensorReader;
 use crate::torch_legacy::{collect_pids, parse_pid};
 
 /// Whether `data` looks like a zip archive.
