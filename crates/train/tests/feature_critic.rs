@@ -19,7 +19,7 @@ use burn::backend::Flex;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Tensor, TensorData};
 use common::finite_diff::check_all;
-use common::{classic_images, small_options, tiny_configs};
+use common::{classic_images, fingerprint, small_options, tiny_configs};
 use std::sync::OnceLock;
 
 type B = Flex;
@@ -205,31 +205,6 @@ fn r1_on_the_mixtures_matches_finite_differences() {
     let reached = check_all("R1 on mixtures", &d, &pen);
     // conv0, down, fc and out weights of both heads shape dD/dm.
     assert!(reached >= 6, "R1 reached only {reached} head tensors");
-}
-
-fn fingerprint(t: &Trainer<B>) -> (Vec<(String, Vec<u32>)>, String) {
-    let mut out = Vec::new();
-    for (key, map) in [
-        ("G", t.g.state_dict()),
-        ("D", t.d.state_dict()),
-        ("G_ema", t.g_ema.state_dict()),
-    ] {
-        for (name, (_, data)) in map {
-            out.push((
-                format!("{key}.{name}"),
-                data.iter().map(|v| v.to_bits()).collect(),
-            ));
-        }
-    }
-    for (key, opt) in [("adamG", &t.opt_g), ("adamD", &t.opt_d)] {
-        for (i, step, _, v) in opt.export() {
-            out.push((
-                format!("{key}.{i}@{step}"),
-                v.iter().map(|x| x.to_bits()).collect(),
-            ));
-        }
-    }
-    (out, serde_json::to_string(&t.progress).unwrap())
 }
 
 /// Straight through 6 steps, or 3, saved, reloaded (VGG16 from the cache) and 3 more: bit for bit the

@@ -9,7 +9,7 @@ use bestiary_train::options::{FixedByRun, ResumeOptions};
 use bestiary_train::run::Event;
 use bestiary_train::{AugMode, TrainOptions, Trainer};
 use burn::backend::Flex;
-use common::{classic_images, small_options, tiny_configs};
+use common::{classic_images, fingerprint, small_options, tiny_configs};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
@@ -24,26 +24,6 @@ fn options(total_kimg: f64) -> TrainOptions {
     o.tick_kimg = 0.004; // one step per tick
     o.snap_ticks = 1;
     o
-}
-
-/// Every tensor of G, D and G_ema plus the counters, bit for bit.
-fn fingerprint(t: &Trainer<B>) -> (Vec<(String, Vec<u32>)>, String) {
-    let mut out = Vec::new();
-    for (key, map) in [
-        ("G", t.g.state_dict()),
-        ("D", t.d.state_dict()),
-        ("G_ema", t.g_ema.state_dict()),
-    ] {
-        for (name, (_, data)) in map {
-            out.push((
-                format!("{key}.{name}"),
-                data.iter().map(|v| v.to_bits()).collect(),
-            ));
-        }
-    }
-    let mut p = t.progress.clone();
-    p.seconds = 0.0;
-    (out, serde_json::to_string(&p).unwrap())
 }
 
 #[test]

@@ -9,7 +9,7 @@ use bestiary_train::checkpoint::STATE_FILE;
 use bestiary_train::run::Event;
 use bestiary_train::{AugMode, TrainOptions, Trainer};
 use burn::backend::Flex;
-use common::{classic_images, small_options, tiny_configs};
+use common::{classic_images, fingerprint, small_options, tiny_configs};
 use std::sync::atomic::AtomicBool;
 
 type B = Flex;
@@ -24,36 +24,6 @@ fn resume_options() -> TrainOptions {
     o.mirror = true;
     o.seed = 42;
     o
-}
-
-/// Everything that must survive a resume, as comparable data.
-fn fingerprint(t: &Trainer<B>) -> (Vec<(String, Vec<u32>)>, String) {
-    let mut out = Vec::new();
-    for (key, map) in [
-        ("G", t.g.state_dict()),
-        ("D", t.d.state_dict()),
-        ("G_ema", t.g_ema.state_dict()),
-    ] {
-        for (name, (_, data)) in map {
-            out.push((
-                format!("{key}.{name}"),
-                data.iter().map(|v| v.to_bits()).collect(),
-            ));
-        }
-    }
-    for (key, opt) in [("adamG", &t.opt_g), ("adamD", &t.opt_d)] {
-        for (i, step, m, v) in opt.export() {
-            out.push((
-                format!("{key}.{i}.m@{step}"),
-                m.iter().map(|x| x.to_bits()).collect(),
-            ));
-            out.push((
-                format!("{key}.{i}.v"),
-                v.iter().map(|x| x.to_bits()).collect(),
-            ));
-        }
-    }
-    (out, serde_json::to_string(&t.progress).unwrap())
 }
 
 #[test]

@@ -80,3 +80,30 @@ pub fn small_options(batch: usize) -> TrainOptions {
     o.grid = (4, 2);
     o
 }
+
+/// Everything a resume must restore, as comparable bits: every tensor of G, D and G_ema, both Adams'
+/// moments with their step counts, and the counters (wall-clock seconds left out).
+pub fn fingerprint(
+    t: &bestiary_train::Trainer<burn::backend::Flex>,
+) -> (Vec<(String, Vec<u32>)>, String) {
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+    let mut out = Vec::new();
+    for (key, map) in [
+        ("G", t.g.state_dict()),
+        ("D", t.d.state_dict()),
+        ("G_ema", t.g_ema.state_dict()),
+    ] {
+        for (name, (_, data)) in map {
+            out.push((format!("{key}.{name}"), bits(&data)));
+        }
+    }
+    for (key, opt) in [("adamG", &t.opt_g), ("adamD", &t.opt_d)] {
+        for (i, step, m, v) in opt.export() {
+            out.push((format!("{key}.{i}.m@{step}"), bits(&m)));
+            out.push((format!("{key}.{i}.v"), bits(&v)));
+        }
+    }
+    let mut progress = t.progress.clone();
+    progress.seconds = 0.0;
+    (out, serde_json::to_string(&progress).unwrap())
+}
