@@ -107,7 +107,7 @@ pub fn grow(
                             let (dx, dy) = (nodes[k].x - ax, nodes[k].y - ay);
                             let d2 = dx * dx + dy * dy;
                             if d2 < inf2
-                                && best.map_or(true, |(bd, bk)| d2 < bd || (d2 == bd && k < bk))
+                                && best.is_none_or(|(bd, bk)| d2 < bd || (d2 == bd && k < bk))
                             {
                                 best = Some((d2, k));
                             }

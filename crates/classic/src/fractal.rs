@@ -402,7 +402,7 @@ pub fn render(p: &Params) -> Rendered {
     for _ in 0..10 {
         let v = candidate(&mut rng, julia);
         let (score, nu_min) = assess(&v);
-        if best.as_ref().map_or(true, |b| score > b.1) {
+        if best.as_ref().is_none_or(|b| score > b.1) {
             best = Some((v, score, nu_min));
         }
     }

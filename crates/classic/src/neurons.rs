@@ -380,8 +380,11 @@ pub fn frame(g: &Geometry, turn: f64) -> Scene {
     let half = UNITS / 2.0;
     // Spatial sheen: the side of the plate facing the light is brighter (this also makes a half turn of the
     // light visibly different from the start, so every frame of a full turn is distinct).
+    // The plate's half diagonal, rounded as the golden frames were drawn with it (not exactly √2).
+    #[allow(clippy::approx_constant)]
+    let half_diagonal = half * 1.4142;
     let spatial = |x: f64, y: f64| -> f64 {
-        let d = ((x - half) * lc + (y - half) * ls) / (half * 1.4142);
+        let d = ((x - half) * lc + (y - half) * ls) / half_diagonal;
         1.0 - g.sheen * 0.5 * (1.0 - d)
     };
     for &(x, y, r, tone) in &g.dust {
