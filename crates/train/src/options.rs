@@ -113,6 +113,11 @@ pub struct TrainOptions {
     pub critic: CriticKind,
 }
 
+/// Progress is reported every this many kimg unless a run says otherwise.
+pub const DEFAULT_TICK_KIMG: f64 = 1.0;
+/// A snapshot is written every this many ticks unless a run says otherwise.
+pub const DEFAULT_SNAP_TICKS: u64 = 5;
+
 impl TrainOptions {
     /// The official defaults for a preset.
     pub fn from_preset(p: &crate::Preset) -> Self {
@@ -140,8 +145,8 @@ impl TrainOptions {
             total_kimg: p.total_kimg as f64,
             // train.py's 4 kimg and 50 ticks suit days on a GPU cluster; bestiary's runs are often
             // minutes on a CPU, so a tick is 1 kimg and a snapshot every 5 of them.
-            tick_kimg: 1.0,
-            snap_ticks: 5,
+            tick_kimg: DEFAULT_TICK_KIMG,
+            snap_ticks: DEFAULT_SNAP_TICKS,
             grid: (8, 8),
             compact_state: false,
             critic: Default::default(),

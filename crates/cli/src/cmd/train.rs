@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use bestiary_canvas::io::same_file;
 use bestiary_dataset::Dataset;
 use bestiary_train::checkpoint::{self, STATE_FILE};
-use bestiary_train::folder;
 use bestiary_train::run::Event;
+use bestiary_train::{folder, options};
 use bestiary_train::{AugMode, CriticKind, ImageSet, NewRunOptions, Trainer};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -52,11 +52,9 @@ pub struct TrainArgs {
     /// Training length in thousands of images shown to D (decimals allowed; default: the preset's 25000).
     #[arg(long)]
     pub kimg: Option<f64>,
-    /// Progress report interval in kimg (default 1).
-    #[arg(long)]
+    #[arg(long, help = format!("Progress report interval in kimg (default {})", options::DEFAULT_TICK_KIMG))]
     pub tick: Option<f64>,
-    /// Snapshot interval in ticks (default 5).
-    #[arg(long)]
+    #[arg(long, help = format!("Snapshot interval in ticks (default {})", options::DEFAULT_SNAP_TICKS))]
     pub snap: Option<u64>,
     /// Minibatch size (default from the preset).
     #[arg(long)]
