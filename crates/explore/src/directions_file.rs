@@ -40,26 +40,6 @@ impl Directions {
         }
     }
 
-    /// SeFa's top `k` directions from the affine weights of `net` (read by the W indices `layers`,
-    /// all when `None`), each with σ measured on `g`'s seeds (of `class` for a conditional network).
-    pub fn sefa<B: burn::tensor::backend::Backend>(
-        net: &bestiary_weights::Network,
-        g: &bestiary_stylegan::Generator<B>,
-        layers: Option<&[usize]>,
-        k: usize,
-        class: Option<usize>,
-        device: &B::Device,
-    ) -> Result<Directions> {
-        let (eigenvalues, directions) = crate::sefa_directions(net, layers, k)?;
-        let sigma = crate::seed_sigma(g, &directions, class, device)?;
-        Ok(Directions {
-            directions,
-            sigma,
-            eigenvalues,
-            extra: BTreeMap::new(),
-        })
-    }
-
     /// The file's bytes; `summary` is the JSON text stored under "bestiary" (its "format" should be
     /// [`FORMAT`]).
     pub fn to_bytes(&self, summary: &str) -> Result<Vec<u8>> {

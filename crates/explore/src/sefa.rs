@@ -1,6 +1,7 @@
 //! SeFa (Shen & Zhou, "Closed-Form Factorization of Latent Semantics in GANs"): the directions in W that the
 //! style affine layers amplify most are the top eigenvectors of AᵀA, A stacking those layers' weights.
 
+use crate::directions_file::Directions;
 use crate::{invalid, Result};
 use bestiary_weights::Network;
 
@@ -127,4 +128,26 @@ pub fn seed_sigma<B: burn::tensor::backend::Backend>(
     let ws = crate::mix::seed_ws_of_class(g, &seeds, class, 1.0, device)?;
     let firsts: Vec<&[f32]> = ws.iter().map(|w| &w[..g.w_dim]).collect();
     Ok(projection_sigma(&firsts, directions))
+}
+
+impl Directions {
+    /// SeFa's top `k` directions from the affine weights of `net` (read by the W indices `layers`,
+    /// all when `None`), each with σ measured on `g`'s seeds (of `class` for a conditional network).
+    pub fn sefa<B: burn::tensor::backend::Backend>(
+        net: &bestiary_weights::Network,
+        g: &bestiary_stylegan::Generator<B>,
+        layers: Option<&[usize]>,
+        k: usize,
+        class: Option<usize>,
+        device: &B::Device,
+    ) -> Result<Directions> {
+        let (eigenvalues, directions) = sefa_directions(net, layers, k)?;
+        let sigma = seed_sigma(g, &directions, class, device)?;
+        Ok(Directions {
+            directions,
+            sigma,
+            eigenvalues,
+            extra: Default::default(),
+        })
+    }
 }

@@ -5,8 +5,7 @@
 use crate::adam::Adam;
 use crate::autodiff::Ad;
 use crate::critic::{load_vgg16, Critic, FeatureCritic};
-use crate::options::CriticKind;
-use crate::options::TrainOptions;
+use crate::options::{CriticKind, TrainOptions};
 use crate::step::{Progress, Trainer, ADAM_BETAS};
 use bestiary_stylegan::{
     feature_discriminator, Discriminator, DiscriminatorConfig, FeatureDiscriminator,

@@ -4,8 +4,7 @@
 
 use crate::critic::load_vgg16;
 use crate::data::ImageSet;
-use crate::options::CriticKind;
-use crate::options::{AugMode, ResumeOptions, TrainOptions};
+use crate::options::{AugMode, CriticKind, ResumeOptions, TrainOptions};
 use crate::step::Trainer;
 use crate::transfer::{fit_mbstd_group, Pretrained};
 use bestiary_stylegan::{ConfigError, ModelError, ModelFile};
