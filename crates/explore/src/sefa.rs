@@ -134,7 +134,7 @@ impl Directions {
     /// SeFa's top `k` directions from the affine weights of `net` (read by the W indices `layers`,
     /// all when `None`), each with σ measured on `g`'s seeds (of `class` for a conditional network).
     pub fn sefa<B: burn::tensor::backend::Backend>(
-        net: &bestiary_weights::Network,
+        net: &Network,
         g: &bestiary_stylegan::Generator<B>,
         layers: Option<&[usize]>,
         k: usize,

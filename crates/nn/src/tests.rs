@@ -278,14 +278,13 @@ fn naive_conv2d_resample(x: &Img, w: &Img, f: &Fir, r: Resample) -> Img {
         flip_weight,
         ..
     } = r;
-    let [px0, px1, py0, py1] = r.filter_padding(f);
     let id = Fir::identity();
     let x = naive_upfirdn2d(
         x,
         if up > 1 { f } else { &id },
         up,
         1,
-        [px0, px1, py0, py1],
+        r.filter_padding(f),
         false,
         (up * up) as f64,
     );

@@ -8,8 +8,7 @@ use bestiary_canvas::io::same_file;
 use bestiary_dataset::Dataset;
 use bestiary_train::checkpoint::{self, STATE_FILE};
 use bestiary_train::run::Event;
-use bestiary_train::{folder, options};
-use bestiary_train::{AugMode, CriticKind, ImageSet, NewRunOptions, Trainer};
+use bestiary_train::{folder, options, AugMode, CriticKind, ImageSet, NewRunOptions, Trainer};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -345,8 +344,6 @@ fn train<B: burn::tensor::backend::Backend>(
     Ok(())
 }
 
-/// The options given again with `--resume RUN`, applied to the run (fixed ones refused), as
-/// `--flag NEW (was OLD)` lines.
 /// The options of a new run, fine-tuning `pretrained` when given.
 fn new_run(a: &TrainArgs, pretrained: Option<PathBuf>) -> NewRunOptions {
     NewRunOptions {
